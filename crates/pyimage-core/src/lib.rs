@@ -1,0 +1,21 @@
+//! pyimage-core: the pure logic of pyimage.
+//!
+//! Nothing in this crate touches the file system, the network, the environment or the clock: callers read files
+//! and talk to registries, and hand the bytes here. The rule is enforced by `clippy.toml` in this crate
+//! (`disallowed-methods` / `disallowed-types`) and by the `purity` test, which scans the sources.
+//!
+//! * [`reference`]: image references as `distribution/reference` reads them.
+//! * [`digest`]: content digests.
+//! * [`python`]: what a tag of the official Python image promises (version, line, variant, OS, float level).
+//! * [`official_images`]: the docker-library/official-images library file (tags, aliases, commits).
+
+pub mod digest;
+pub mod grammar;
+pub mod official_images;
+pub mod python;
+pub mod reference;
+
+pub use digest::Digest;
+pub use official_images::Library;
+pub use python::{Float, PythonTag, PythonVersion, Variant};
+pub use reference::{AnyReference, Reference, ReferenceError};
