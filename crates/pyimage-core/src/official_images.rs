@@ -483,7 +483,7 @@ Builder: classic
         assert!(library.header["Maintainers"].contains("B <b@example.com>"));
         assert_eq!(library.entries[0].builder.as_deref(), Some("buildkit"));
         assert_eq!(library.entries[2].builder.as_deref(), Some("classic"));
-        assert_eq!(library.entries[1].line, 12);
+        assert_eq!(library.entries[1].line, 13);
         assert_eq!(
             library.entries[2].constraints,
             vec!["windowsservercore-ltsc2022"]
