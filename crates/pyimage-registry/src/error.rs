@@ -1,0 +1,154 @@
+//! Registry errors. Every variant names the registry and what to do; none carries a credential or token.
+
+use thiserror::Error;
+
+/// What went wrong talking to a registry.
+#[derive(Debug, Error)]
+pub enum RegistryError {
+    /// The configuration is unusable (plain HTTP without `insecure = true`, unreadable CA file, bad URL).
+    #[error("registry configuration: {0}")]
+    Config(String),
+    /// Could not connect, or the connection broke, after retries.
+    #[error("cannot reach {endpoint}: {detail}")]
+    Unreachable {
+        /// The endpoint URL.
+        endpoint: String,
+        /// The transport error, without headers.
+        detail: String,
+    },
+    /// The response did not arrive in time.
+    #[error("{endpoint} did not answer within {seconds}s ({what})")]
+    Timeout {
+        /// The endpoint URL.
+        endpoint: String,
+        /// The limit.
+        seconds: u64,
+        /// What was being fetched.
+        what: String,
+    },
+    /// The registry refused our credentials (or anonymous access).
+    #[error(
+        "{endpoint} refused access to {what} (HTTP {status}): log in with `docker login` or check the credentials"
+    )]
+    Unauthorized {
+        /// The endpoint URL.
+        endpoint: String,
+        /// What was being fetched.
+        what: String,
+        /// 401 or 403.
+        status: u16,
+    },
+    /// The token server did not give a usable token.
+    #[error("token server {realm} failed: {detail}")]
+    Token {
+        /// The token realm URL (no query string).
+        realm: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The registry's `WWW-Authenticate` challenge could not be understood.
+    #[error("{endpoint} sent an unusable WWW-Authenticate challenge: {detail}")]
+    BadChallenge {
+        /// The endpoint URL.
+        endpoint: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The manifest or tag does not exist.
+    #[error("{what} not found at {endpoint}")]
+    NotFound {
+        /// The endpoint URL.
+        endpoint: String,
+        /// What was asked for.
+        what: String,
+    },
+    /// Rate limited for longer than we are willing to wait.
+    #[error("{endpoint} is rate limiting (HTTP 429){}", retry_after.map(|s| format!(", asks to retry after {s}s")).unwrap_or_default())]
+    RateLimited {
+        /// The endpoint URL.
+        endpoint: String,
+        /// Seconds the registry asked us to wait, when it said.
+        retry_after: Option<u64>,
+    },
+    /// Any other unexpected status.
+    #[error("{endpoint} answered HTTP {status} for {what}")]
+    Status {
+        /// The endpoint URL.
+        endpoint: String,
+        /// The status code.
+        status: u16,
+        /// What was asked for.
+        what: String,
+    },
+    /// The bytes received do not hash to the digest the registry or the reference claimed. Never ignored.
+    #[error("digest mismatch for {what} from {endpoint}: {detail}")]
+    DigestMismatch {
+        /// The endpoint URL.
+        endpoint: String,
+        /// What was fetched.
+        what: String,
+        /// Which digests disagree.
+        detail: String,
+    },
+    /// A manifest larger than the limit (4 MiB by default).
+    #[error("{what} from {endpoint} is larger than the {limit}-byte limit for manifests")]
+    TooLarge {
+        /// The endpoint URL.
+        endpoint: String,
+        /// What was fetched.
+        what: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The manifest is not valid JSON of the announced kind.
+    #[error("{what} from {endpoint} is not a valid manifest: {detail}")]
+    InvalidManifest {
+        /// The endpoint URL.
+        endpoint: String,
+        /// What was fetched.
+        what: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A response header is missing or malformed (Content-Type, Docker-Content-Digest, Link).
+    #[error("{endpoint} sent a bad {header} header for {what}: {detail}")]
+    BadHeader {
+        /// The endpoint URL.
+        endpoint: String,
+        /// The header name.
+        header: &'static str,
+        /// What was fetched.
+        what: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The image index has no manifest for the requested platform.
+    #[error("{reference} has no manifest for platform {platform} (it has: {available})")]
+    NoSuchPlatform {
+        /// The reference.
+        reference: String,
+        /// The platform asked for.
+        platform: String,
+        /// The platforms the index lists.
+        available: String,
+    },
+    /// Reading credentials failed (unreadable docker config, failing or slow credential helper).
+    #[error("credentials: {0}")]
+    Credentials(String),
+}
+
+impl RegistryError {
+    /// Whether trying a mirror's upstream (or the next mirror) could help.
+    pub fn allows_fallback(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::Unreachable { .. }
+                | RegistryError::Timeout { .. }
+                | RegistryError::NotFound { .. }
+                | RegistryError::RateLimited { .. }
+                | RegistryError::Status { .. }
+                | RegistryError::Unauthorized { .. }
+                | RegistryError::Token { .. }
+        )
+    }
+}
