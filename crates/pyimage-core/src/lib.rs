@@ -10,7 +10,9 @@
 //! * [`official_images`]: the docker-library/official-images library file (tags, aliases, commits).
 
 pub mod digest;
+pub mod dockerfile;
 pub mod grammar;
+pub mod manifests;
 pub mod official_images;
 pub mod python;
 pub mod reference;
