@@ -3,15 +3,22 @@
 //! Exit codes: 0 ok, 1 policy findings, 2 usage or input error, 3 registry or engine unreachable.
 
 mod cmd_ref;
+mod cmd_resolve;
 mod cmd_tags;
+mod config;
 mod output;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pyimage_registry::{ClientOptions, CredentialStore, RegistryClient};
 
 /// Exit code for bad input (an invalid reference, an unreadable or malformed file).
 pub const EXIT_INPUT: u8 = 2;
+/// Exit code when a registry (or engine) cannot answer.
+pub const EXIT_REGISTRY: u8 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +29,12 @@ pub const EXIT_INPUT: u8 = 2;
                   Python image promises, and (in later commands) resolves, checks, pins and verifies them."
 )]
 struct Cli {
+    /// Configuration file (default: $PYIMAGE_CONFIG, else ./pyimage.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log what pyimage does to stderr (`-v` info, `-vv` debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,15 +43,20 @@ struct Cli {
 enum Command {
     /// Parse image references as Docker does and explain Python tags.
     Ref(cmd_ref::RefArgs),
-    /// List the tags of an official-images `library/python` file: aliases, versions, commits.
+    /// Resolve references to digests (HEAD-first, every fetched byte verified).
+    Resolve(cmd_resolve::ResolveArgs),
+    /// Tags grouped into alias families: live from the registry, or offline from an official-images file.
     Tags(cmd_tags::TagsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Ref(args) => cmd_ref::run(&args),
-        Command::Tags(args) => cmd_tags::run(&args),
+    init_logging(cli.verbose);
+    let result = match &cli.command {
+        Command::Ref(args) => cmd_ref::run(args),
+        Command::Tags(args) if !cmd_tags::is_live(args) => cmd_tags::run_offline(args),
+        Command::Tags(args) => with_registry(&cli, |client| cmd_tags::run_live(args, client)),
+        Command::Resolve(args) => with_registry(&cli, |client| cmd_resolve::run(args, client)),
     };
     match result {
         Ok(code) => code,
@@ -47,4 +65,42 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_INPUT)
         }
     }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PYIMAGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}
+
+/// Builds the registry client from the configuration and runs an async command on a fresh runtime.
+fn with_registry<F, Fut>(cli: &Cli, command: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(RegistryClient) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
+    let config = config::load(cli.config.as_deref())?;
+    let client = RegistryClient::new(
+        config.file.registries,
+        CredentialStore::from_environment(),
+        ClientOptions::default(),
+    )
+    .with_context(|| match &config.path {
+        Some(path) => format!("config {}", path.display()),
+        None => "registry settings".to_owned(),
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(command(client))
 }

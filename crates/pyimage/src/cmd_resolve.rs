@@ -1,0 +1,188 @@
+//! `pyimage resolve REF...`: where each reference points now — the index digest (one HEAD), and on request the
+//! platform images and attestation manifests (one verified GET of the index).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Args;
+use futures_util::StreamExt;
+use pyimage_core::Reference;
+use pyimage_registry::{Platform, RegistryClient, RegistryError, Resolution, ResolveRequest};
+use serde::Serialize;
+
+use crate::output::{Format, print_json};
+
+/// How many references resolve at once.
+pub const CONCURRENCY: usize = 16;
+
+#[derive(Args)]
+pub struct ResolveArgs {
+    /// Image references (`python:3.12-slim`, `python@sha256:…`).
+    #[arg(required = true, value_name = "REF")]
+    references: Vec<String>,
+    /// Select one platform (`linux/arm64`, `linux/arm/v7`, `windows/amd64`), or `all` to list every platform.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]|all")]
+    platform: Option<String>,
+    /// Also list the attestation manifests (SLSA provenance, SBOM) of the index.
+    #[arg(long)]
+    attestations: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+#[derive(Serialize)]
+struct ResolveReport {
+    input: String,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    resolution: Option<Resolution>,
+}
+
+/// Why a reference failed: bad input (exit 2) or the registry (exit 3).
+enum Failure {
+    Input(String),
+    Registry(RegistryError),
+}
+
+pub fn request_from(platform: Option<&str>, attestations: bool) -> anyhow::Result<ResolveRequest> {
+    let mut request = ResolveRequest {
+        attestations,
+        ..ResolveRequest::default()
+    };
+    match platform {
+        None => {}
+        Some("all") => request.platforms = true,
+        Some(text) => match Platform::parse(text) {
+            Some(platform) => request.platform = Some(platform),
+            None => {
+                bail!("--platform {text:?}: expected OS/ARCH[/VARIANT] such as linux/arm64, or all")
+            }
+        },
+    }
+    Ok(request)
+}
+
+pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<ExitCode> {
+    let request = request_from(args.platform.as_deref(), args.attestations)?;
+    let outcomes: Vec<(String, Result<Resolution, Failure>)> =
+        futures_util::stream::iter(args.references.clone())
+            .map(|input| {
+                let (client, request) = (client.clone(), request.clone());
+                async move {
+                    let outcome = match Reference::parse_normalized(&input) {
+                        Err(error) => Err(Failure::Input(error.to_string())),
+                        Ok(reference) => client
+                            .resolve(&reference, &request)
+                            .await
+                            .map_err(Failure::Registry),
+                    };
+                    (input, outcome)
+                }
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+
+    let mut exit = ExitCode::SUCCESS;
+    let mut any_input_error = false;
+    let mut any_registry_error = false;
+    let reports: Vec<ResolveReport> = outcomes
+        .into_iter()
+        .map(|(input, outcome)| match outcome {
+            Ok(resolution) => ResolveReport {
+                input,
+                ok: true,
+                error: None,
+                resolution: Some(resolution),
+            },
+            Err(failure) => {
+                let error = match failure {
+                    Failure::Input(message) => {
+                        any_input_error = true;
+                        message
+                    }
+                    Failure::Registry(error) => {
+                        any_registry_error = true;
+                        error.to_string()
+                    }
+                };
+                ResolveReport {
+                    input,
+                    ok: false,
+                    error: Some(error),
+                    resolution: None,
+                }
+            }
+        })
+        .collect();
+    if any_input_error {
+        exit = ExitCode::from(crate::EXIT_INPUT);
+    } else if any_registry_error {
+        exit = ExitCode::from(crate::EXIT_REGISTRY);
+    }
+    match args.format {
+        Format::Json => print_json(&reports)?,
+        Format::Human => print_human(&reports)?,
+    }
+    tracing::debug!(stats = ?client.stats(), "requests");
+    Ok(exit)
+}
+
+fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for (index, report) in reports.iter().enumerate() {
+        if index > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", report.input)?;
+        if let Some(error) = &report.error {
+            writeln!(out, "  error         {error}")?;
+            eprintln!("pyimage: {:?}: {error}", report.input);
+            continue;
+        }
+        let Some(r) = &report.resolution else {
+            continue;
+        };
+        writeln!(out, "  digest        {}", r.digest)?;
+        writeln!(out, "  media type    {}", r.media_type)?;
+        let via = if r.mirror { " (mirror)" } else { "" };
+        writeln!(out, "  registry      {}{via}", r.registry)?;
+        if let Some(selected) = &r.platform {
+            writeln!(
+                out,
+                "  platform      {} {}",
+                selected.platform, selected.digest
+            )?;
+        }
+        if let Some(platforms) = &r.platforms {
+            for (i, p) in platforms.iter().enumerate() {
+                let label = if i == 0 {
+                    "  platforms   "
+                } else {
+                    "              "
+                };
+                writeln!(out, "{label}  {:<16} {}", p.platform.to_string(), p.digest)?;
+            }
+        }
+        if let Some(attestations) = &r.attestations {
+            for (i, a) in attestations.iter().enumerate() {
+                let label = if i == 0 {
+                    "  attestations"
+                } else {
+                    "              "
+                };
+                let describes = a
+                    .describes
+                    .as_ref()
+                    .map(|d| format!(" for {d}"))
+                    .unwrap_or_default();
+                writeln!(out, "{label}  {}{describes}", a.digest)?;
+            }
+        }
+    }
+    Ok(())
+}
