@@ -4,7 +4,7 @@
 //! without touching any other byte of the file. That needs a Dockerfile reader that keeps positions, which general
 //! Dockerfile parsers do not, so this module has its own, following BuildKit's rules:
 //!
-//! * [`source`] joins continued lines and skips comments, parser directives and heredoc bodies, remembering where
+//! * `source` joins continued lines and skips comments, parser directives and heredoc bodies, remembering where
 //!   every byte came from;
 //! * `words` splits an instruction the way BuildKit splits that instruction;
 //! * `expand` evaluates `$V` / `${V:-default}` with the `ARG`s in scope;
@@ -18,7 +18,7 @@
 
 mod expand;
 mod scan;
-pub mod source;
+pub(crate) mod source;
 mod words;
 
 use std::collections::BTreeMap;
@@ -117,6 +117,12 @@ pub enum Unresolvable {
         /// The variable.
         name: String,
     },
+    /// A Compose file interpolates `$NAME` from the environment or `.env`, which pyimage does not read.
+    #[error("{name} is interpolated by Compose from the environment")]
+    ComposeVariable {
+        /// The variable.
+        name: String,
+    },
     /// `${NAME:?}` / `${NAME?}`: the build fails unless NAME is passed.
     #[error("{name} is required (${{{name}:?}}) and has no value")]
     Required {
@@ -147,6 +153,7 @@ impl Unresolvable {
             | Unresolvable::Undeclared { name, .. }
             | Unresolvable::PlatformArg { name }
             | Unresolvable::EnvVariable { name }
+            | Unresolvable::ComposeVariable { name }
             | Unresolvable::Required { name }
             | Unresolvable::UnsupportedModifier { name, .. } => Some(name),
             Unresolvable::Syntax { .. } => None,
