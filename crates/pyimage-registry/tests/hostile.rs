@@ -1,0 +1,912 @@
+//! A hostile registry: an in-process HTTP server that lies, stalls, loops and floods, for the cases a real
+//! registry cannot be made to produce. Every case must end in a clear error (or the right retry) — never a panic, a
+//! hang or a leaked credential.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pyimage_core::Reference;
+use pyimage_registry::{
+    ClientOptions, CredentialStore, Platform, RegistriesConfig, RegistryClient, RegistryError,
+    RegistrySettings, ResolveRequest,
+};
+use sha2::Digest as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// A request as the hostile server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    authorization: Option<String>,
+}
+
+/// What the server does with a request.
+enum Reply {
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Headers, then body bytes forever.
+    Endless,
+    /// Accept and never answer.
+    Stall,
+}
+
+fn reply(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Reply {
+    Reply::Respond {
+        status,
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        body: body.into(),
+    }
+}
+
+type Handler = Arc<dyn Fn(&Seen, usize) -> Reply + Send + Sync>;
+
+struct Hostile {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Hostile {
+    /// Starts a server; `handler` gets each request and how many times that path was asked before.
+    async fn start(handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Hostile {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let handler: Handler = Arc::new(handler);
+        let counts = Arc::new(Mutex::new(HashMap::<String, usize>::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (handler, log, counts) = (handler.clone(), log.clone(), counts.clone());
+                tokio::spawn(async move { serve(stream, handler, log, counts).await });
+            }
+        });
+        Hostile { addr, seen }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn count(&self, path_prefix: &str) -> usize {
+        self.seen()
+            .iter()
+            .filter(|s| s.path.starts_with(path_prefix))
+            .count()
+    }
+}
+
+async fn serve(
+    mut stream: TcpStream,
+    handler: Handler,
+    log: Arc<Mutex<Vec<Seen>>>,
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+) {
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+        if head.len() > 65536 {
+            return;
+        }
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = text.split("\r\n");
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let method = first.next().unwrap_or_default().to_owned();
+    let path = first.next().unwrap_or_default().to_owned();
+    let authorization = lines
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .map(|(_, value)| value.trim().to_owned());
+    let seen = Seen {
+        method: method.clone(),
+        path: path.clone(),
+        authorization,
+    };
+    let previous = {
+        let mut counts = counts.lock().unwrap();
+        let count = counts.entry(path.clone()).or_default();
+        *count += 1;
+        *count - 1
+    };
+    log.lock().unwrap().push(seen.clone());
+    match handler(&seen, previous) {
+        Reply::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            let mut response = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+            let has_length = headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+            for (name, value) in &headers {
+                response.push_str(&format!("{name}: {value}\r\n"));
+            }
+            if !has_length {
+                response.push_str(&format!("Content-Length: {}\r\n", body.len()));
+            }
+            response.push_str("\r\n");
+            let _ = stream.write_all(response.as_bytes()).await;
+            if method != "HEAD" {
+                let _ = stream.write_all(&body).await;
+            }
+            let _ = stream.shutdown().await;
+        }
+        Reply::Endless => {
+            let header =
+                format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: {INDEX}\r\n\r\n");
+            if stream.write_all(header.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = vec![b' '; 65536];
+            let started = Instant::now();
+            // Stops when the client hangs up (or after a minute, so the test process can never be held).
+            while started.elapsed() < Duration::from_secs(60) {
+                if stream.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        }
+        Reply::Stall => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// A small valid OCI index naming one linux/amd64 manifest, and that manifest's bytes.
+fn index_and_manifest() -> (Vec<u8>, Vec<u8>) {
+    let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":2},"layers":[]}"#.to_vec();
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[{{"mediaType":"{MANIFEST}","digest":"{}","size":{},"platform":{{"os":"linux","architecture":"amd64"}}}}]}}"#,
+        sha256(&manifest),
+        manifest.len()
+    );
+    (index.into_bytes(), manifest)
+}
+
+fn fast_options() -> ClientOptions {
+    ClientOptions {
+        request_timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
+        max_retries: 3,
+        backoff: Duration::from_millis(10),
+        max_retry_after: Duration::from_secs(5),
+        ..ClientOptions::default()
+    }
+}
+
+fn client(endpoint: &str) -> RegistryClient {
+    client_with(endpoint, CredentialStore::anonymous())
+}
+
+fn client_with(endpoint: &str, credentials: CredentialStore) -> RegistryClient {
+    let mut config = RegistriesConfig::default();
+    config.hosts.insert(
+        "docker.io".to_owned(),
+        RegistrySettings {
+            endpoint: Some(endpoint.to_owned()),
+            insecure: true,
+            ..RegistrySettings::default()
+        },
+    );
+    RegistryClient::new(config, credentials, fast_options()).unwrap()
+}
+
+fn python(text: &str) -> Reference {
+    Reference::parse_normalized(text).unwrap()
+}
+
+fn all_platforms() -> ResolveRequest {
+    ResolveRequest {
+        platforms: true,
+        ..ResolveRequest::default()
+    }
+}
+
+/// A registry without auth serving `index` for the tag and by digest, with the given header digest.
+async fn serving_index(
+    index: Vec<u8>,
+    header_digest: String,
+    content_type: &'static str,
+) -> Hostile {
+    Hostile::start(move |seen, _| {
+        if seen.path == "/v2/" {
+            return reply(200, &[], "{}");
+        }
+        reply(
+            200,
+            &[
+                ("Content-Type", content_type),
+                ("Docker-Content-Digest", &header_digest),
+            ],
+            index.clone(),
+        )
+    })
+    .await
+}
+
+#[tokio::test]
+async fn body_that_does_not_hash_to_the_header_digest_is_refused() {
+    let (index, _) = index_and_manifest();
+    let lie = sha256(b"something else");
+    let server = serving_index(index, lie.clone(), INDEX).await;
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &all_platforms())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::DigestMismatch { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains(&lie), "{error}");
+}
+
+#[tokio::test]
+async fn header_digest_that_differs_from_the_reference_is_refused() {
+    let (index, _) = index_and_manifest();
+    let server = serving_index(index.clone(), sha256(&index), INDEX).await;
+    let asked = format!("python@sha256:{}", "a".repeat(64));
+    let error = client(&server.url())
+        .resolve(&python(&asked), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::DigestMismatch { .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_manifest_is_refused_before_reading_it() {
+    let server = Hostile::start(|seen, _| {
+        if seen.path == "/v2/" {
+            return reply(200, &[], "{}");
+        }
+        let huge = vec![b' '; 5 * 1024 * 1024];
+        reply(
+            200,
+            &[
+                ("Content-Type", INDEX),
+                ("Docker-Content-Digest", &sha256(&huge)),
+            ],
+            huge,
+        )
+    })
+    .await;
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::TooLarge { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn endless_body_stops_at_the_manifest_limit() {
+    let (index, _) = index_and_manifest();
+    let digest = sha256(&index);
+    let server = Hostile::start(
+        move |seen, _| match (seen.path.as_str(), seen.method.as_str()) {
+            ("/v2/", _) => reply(200, &[], "{}"),
+            (_, "HEAD") => reply(
+                200,
+                &[("Content-Type", INDEX), ("Docker-Content-Digest", &digest)],
+                index.clone(),
+            ),
+            _ => Reply::Endless,
+        },
+    )
+    .await;
+    let started = Instant::now();
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &all_platforms())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::TooLarge { .. }), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn stalled_response_times_out() {
+    let server = Hostile::start(|seen, _| match seen.path.as_str() {
+        "/v2/" => reply(200, &[], "{}"),
+        _ => Reply::Stall,
+    })
+    .await;
+    let started = Instant::now();
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::Timeout { .. }), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "gave up in {:?}",
+        started.elapsed()
+    );
+}
+
+/// Starts a server whose `GET /v2/` (and every refused request) challenges for bearer tokens from its own `/token`.
+async fn with_own_token_server(
+    handler: impl Fn(&Seen, usize) -> Option<Reply> + Send + Sync + 'static,
+) -> Hostile {
+    let realm = Arc::new(Mutex::new(String::new()));
+    let realm_for_handler = realm.clone();
+    let server = Hostile::start(move |seen, before| {
+        if let Some(answer) = handler(seen, before) {
+            return answer;
+        }
+        let challenge = format!(
+            r#"Bearer realm="{}",service="registry.docker.io""#,
+            realm_for_handler.lock().unwrap()
+        );
+        reply(401, &[("WWW-Authenticate", &challenge)], "")
+    })
+    .await;
+    *realm.lock().unwrap() = format!("{}/token", server.url());
+    server
+}
+
+/// A registry that hands out tokens and then refuses every one of them.
+#[tokio::test]
+async fn endless_401_is_not_a_loop() {
+    let server = with_own_token_server(|seen, _| {
+        seen.path.starts_with("/token").then(|| {
+            reply(
+                200,
+                &[("Content-Type", "application/json")],
+                r#"{"token":"t0k3n-value","expires_in":300}"#,
+            )
+        })
+    })
+    .await;
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Unauthorized { status: 401, .. }),
+        "{error}"
+    );
+    assert_eq!(
+        server.count("/v2/library"),
+        2,
+        "one try and one with a fresh token"
+    );
+    assert_eq!(server.count("/token"), 2);
+    assert!(!error.to_string().contains("t0k3n"));
+}
+
+#[tokio::test]
+async fn bearer_flow_fetches_one_token_and_sends_it() {
+    let (index, _) = index_and_manifest();
+    let digest = sha256(&index);
+    let server = with_own_token_server(move |seen, _| {
+        if seen.path.starts_with("/token") {
+            assert!(
+                seen.path
+                    .contains("scope=repository%3Alibrary%2Fpython%3Apull"),
+                "{}",
+                seen.path
+            );
+            assert!(
+                seen.path.contains("service=registry.docker.io"),
+                "{}",
+                seen.path
+            );
+            return Some(reply(
+                200,
+                &[],
+                r#"{"access_token":"s3cr3t-token","expires_in":300}"#,
+            ));
+        }
+        (seen.authorization.as_deref() == Some("Bearer s3cr3t-token") && seen.path != "/v2/").then(
+            || {
+                reply(
+                    200,
+                    &[("Content-Type", INDEX), ("Docker-Content-Digest", &digest)],
+                    index.clone(),
+                )
+            },
+        )
+    })
+    .await;
+    let client = client(&server.url());
+    for tag in ["3.12", "3.13", "3.14"] {
+        client
+            .resolve(
+                &python(&format!("python:{tag}")),
+                &ResolveRequest::default(),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(server.count("/token"), 1, "one token for one scope");
+    assert_eq!(server.count("/v2/"), 4, "one ping and three HEADs");
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_is_honoured() {
+    let (index, _) = index_and_manifest();
+    let digest = sha256(&index);
+    let server = Hostile::start(move |seen, before| match seen.path.as_str() {
+        "/v2/" => reply(200, &[], "{}"),
+        _ if before == 0 => reply(429, &[("Retry-After", "1")], "slow down"),
+        _ => reply(
+            200,
+            &[("Content-Type", INDEX), ("Docker-Content-Digest", &digest)],
+            index.clone(),
+        ),
+    })
+    .await;
+    let client = client(&server.url());
+    let started = Instant::now();
+    let resolution = client
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        resolution.digest.to_string(),
+        sha256(&index_and_manifest().0)
+    );
+    assert_eq!(client.stats().retries, 1);
+}
+
+#[tokio::test]
+async fn rate_limit_longer_than_we_wait_fails_at_once_with_the_registrys_number() {
+    let server = Hostile::start(|seen, _| match seen.path.as_str() {
+        "/v2/" => reply(200, &[], "{}"),
+        _ => reply(429, &[("Retry-After", "3600")], ""),
+    })
+    .await;
+    let started = Instant::now();
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            RegistryError::RateLimited {
+                retry_after: Some(3600),
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn server_error_then_success_is_retried() {
+    let (index, _) = index_and_manifest();
+    let digest = sha256(&index);
+    let server = Hostile::start(move |seen, before| match seen.path.as_str() {
+        "/v2/" => reply(200, &[], "{}"),
+        _ if before < 2 => reply(500, &[], "oops"),
+        _ => reply(
+            200,
+            &[("Content-Type", INDEX), ("Docker-Content-Digest", &digest)],
+            index.clone(),
+        ),
+    })
+    .await;
+    let client = client(&server.url());
+    client
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(client.stats().retries, 2);
+}
+
+#[tokio::test]
+async fn persistent_server_error_gives_up_after_the_retry_budget() {
+    let server = Hostile::start(|seen, _| match seen.path.as_str() {
+        "/v2/" => reply(200, &[], "{}"),
+        _ => reply(503, &[], ""),
+    })
+    .await;
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Status { status: 503, .. }),
+        "{error}"
+    );
+    assert_eq!(
+        server.count("/v2/library/python/manifests/"),
+        4,
+        "1 attempt + 3 retries"
+    );
+}
+
+#[tokio::test]
+async fn redirect_to_another_host_does_not_carry_the_token() {
+    let (index, _) = index_and_manifest();
+    let digest = sha256(&index);
+    let storage_index = index.clone();
+    let storage_digest = digest.clone();
+    let storage = Hostile::start(move |_, _| {
+        reply(
+            200,
+            &[
+                ("Content-Type", INDEX),
+                ("Docker-Content-Digest", &storage_digest),
+            ],
+            storage_index.clone(),
+        )
+    })
+    .await;
+    let storage_url = storage.url();
+    let registry_realm = Arc::new(Mutex::new(String::new()));
+    let realm_for_handler = registry_realm.clone();
+    let registry = Hostile::start(move |seen, _| match seen.path.as_str() {
+        "/v2/" => {
+            let challenge = format!(
+                r#"Bearer realm="{}",service="registry.docker.io""#,
+                realm_for_handler.lock().unwrap()
+            );
+            reply(401, &[("WWW-Authenticate", &challenge)], "")
+        }
+        path if path.starts_with("/token") => reply(200, &[], r#"{"token":"hub-token-123"}"#),
+        path => {
+            let location = format!("{storage_url}{path}");
+            reply(307, &[("Location", &location)], "")
+        }
+    })
+    .await;
+    *registry_realm.lock().unwrap() = format!("{}/token", registry.url());
+    let resolution = client(&registry.url())
+        .resolve(&python("python:3.12"), &all_platforms())
+        .await
+        .unwrap();
+    assert_eq!(resolution.digest.to_string(), digest);
+    let at_registry = registry.seen();
+    assert!(
+        at_registry
+            .iter()
+            .any(|s| s.authorization.as_deref() == Some("Bearer hub-token-123"))
+    );
+    let at_storage = storage.seen();
+    assert!(!at_storage.is_empty(), "the redirect was followed");
+    assert!(
+        at_storage.iter().all(|s| s.authorization.is_none()),
+        "token followed the redirect: {at_storage:?}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_json_index_is_reported() {
+    let body = b"{\"schemaVersion\": 2, \"manifests\": [ this is not json".to_vec();
+    let server = serving_index(body.clone(), sha256(&body), INDEX).await;
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &all_platforms())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::InvalidManifest { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("invalid JSON"), "{error}");
+}
+
+#[tokio::test]
+async fn wrong_media_type_is_reported() {
+    let (index, _) = index_and_manifest();
+    let server = serving_index(index.clone(), sha256(&index), "text/html").await;
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            RegistryError::BadHeader {
+                header: "Content-Type",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn body_media_type_contradicting_the_header_is_reported() {
+    let (index, _) = index_and_manifest();
+    let server = serving_index(
+        index.clone(),
+        sha256(&index),
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    )
+    .await;
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &all_platforms())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::InvalidManifest { .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn index_naming_a_missing_platform_manifest_is_reported() {
+    let (index, manifest) = index_and_manifest();
+    let index_digest = sha256(&index);
+    let missing = sha256(&manifest);
+    let server = Hostile::start(move |seen, _| {
+        if seen.path == "/v2/" {
+            return reply(200, &[], "{}");
+        }
+        if seen.path.ends_with(&missing) {
+            return reply(404, &[], r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#);
+        }
+        reply(
+            200,
+            &[
+                ("Content-Type", INDEX),
+                ("Docker-Content-Digest", &index_digest),
+            ],
+            index.clone(),
+        )
+    })
+    .await;
+    let request = ResolveRequest {
+        platform: Platform::parse("linux/amd64"),
+        ..ResolveRequest::default()
+    };
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &request)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::NotFound { .. }), "{error}");
+    assert!(
+        error.to_string().contains("linux/amd64 manifest"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn truncated_link_header_is_reported() {
+    let server = Hostile::start(|seen, _| match seen.path.as_str() {
+        "/v2/" => reply(200, &[], "{}"),
+        _ => reply(
+            200,
+            &[
+                ("Content-Type", "application/json"),
+                ("Link", "</v2/library/python/tags/list?n=2&last=b"),
+            ],
+            r#"{"name":"library/python","tags":["a","b"]}"#,
+        ),
+    })
+    .await;
+    let error = client(&server.url())
+        .list_tags(&python("python"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::BadHeader { header: "Link", .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn link_pagination_loop_is_detected() {
+    let server = Hostile::start(|seen, _| match seen.path.as_str() {
+        "/v2/" => reply(200, &[], "{}"),
+        _ => reply(
+            200,
+            &[
+                ("Content-Type", "application/json"),
+                (
+                    "Link",
+                    r#"</v2/library/python/tags/list?n=1000>; rel="next""#,
+                ),
+            ],
+            r#"{"name":"library/python","tags":["a"]}"#,
+        ),
+    })
+    .await;
+    let error = client(&server.url())
+        .list_tags(&python("python"))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("pagination loop"), "{error}");
+}
+
+#[tokio::test]
+async fn tags_pages_are_followed() {
+    let server = Hostile::start(|seen, _| {
+        let page = |tags: &str, next: Option<&str>| {
+            let mut headers = vec![("Content-Type", "application/json")];
+            let link;
+            if let Some(next) = next {
+                link = format!("<{next}>; rel=\"next\"");
+                headers.push(("Link", link.as_str()));
+                return reply(
+                    200,
+                    &headers,
+                    format!(r#"{{"name":"library/python","tags":[{tags}]}}"#),
+                );
+            }
+            reply(
+                200,
+                &headers,
+                format!(r#"{{"name":"library/python","tags":[{tags}]}}"#),
+            )
+        };
+        match seen.path.as_str() {
+            "/v2/" => reply(200, &[], "{}"),
+            "/v2/library/python/tags/list?n=1000" => page(
+                r#""3.12","3.13""#,
+                Some("/v2/library/python/tags/list?n=1000&last=3.13"),
+            ),
+            "/v2/library/python/tags/list?n=1000&last=3.13" => page(r#""3.14""#, None),
+            _ => reply(404, &[], ""),
+        }
+    })
+    .await;
+    let listing = client(&server.url())
+        .list_tags(&python("python"))
+        .await
+        .unwrap();
+    assert_eq!(listing.tags, vec!["3.12", "3.13", "3.14"]);
+}
+
+#[tokio::test]
+async fn bad_www_authenticate_is_reported() {
+    let server = Hostile::start(|_, _| {
+        reply(
+            401,
+            &[("WWW-Authenticate", r#"Bearer service="registry.docker.io""#)],
+            "",
+        )
+    })
+    .await;
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::BadChallenge { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("without realm"), "{error}");
+}
+
+#[tokio::test]
+async fn token_server_that_answers_garbage_is_reported() {
+    let realm = Arc::new(Mutex::new(String::new()));
+    let realm_for_handler = realm.clone();
+    let server = Hostile::start(move |seen, _| {
+        if seen.path.starts_with("/token") {
+            return reply(200, &[("Content-Type", "text/html")], "<html>login</html>");
+        }
+        let challenge = format!(
+            r#"Bearer realm="{}",service="registry.docker.io""#,
+            realm_for_handler.lock().unwrap()
+        );
+        reply(401, &[("WWW-Authenticate", &challenge)], "")
+    })
+    .await;
+    *realm.lock().unwrap() = format!("{}/token", server.url());
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::Token { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn refused_credentials_are_reported_without_the_password() {
+    let realm = Arc::new(Mutex::new(String::new()));
+    let realm_for_handler = realm.clone();
+    let server = Hostile::start(move |seen, _| {
+        if seen.path.starts_with("/token") {
+            return reply(401, &[], "");
+        }
+        let challenge = format!(
+            r#"Bearer realm="{}",service="registry.docker.io""#,
+            realm_for_handler.lock().unwrap()
+        );
+        reply(401, &[("WWW-Authenticate", &challenge)], "")
+    })
+    .await;
+    *realm.lock().unwrap() = format!("{}/token", server.url());
+    let dir = std::env::temp_dir().join(format!("pyimage-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.json");
+    // base64("alice:pa55word-xyz")
+    std::fs::write(
+        &config,
+        r#"{"auths":{"https://index.docker.io/v1/":{"auth":"YWxpY2U6cGE1NXdvcmQteHl6"}}}"#,
+    )
+    .unwrap();
+    let client = client_with(&server.url(), CredentialStore::from_file(&config));
+    let error = client
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::Token { .. }), "{error}");
+    assert!(error.to_string().contains("credentials refused"), "{error}");
+    for shown in [error.to_string(), format!("{error:?}")] {
+        assert!(
+            !shown.contains("pa55word") && !shown.contains("YWxpY2U6"),
+            "secret leaked: {shown}"
+        );
+    }
+    // The credential was really sent (Basic) to the token server.
+    let sent = server.seen();
+    let token_request = sent.iter().find(|s| s.path.starts_with("/token")).unwrap();
+    assert_eq!(
+        token_request.authorization.as_deref(),
+        Some("Basic YWxpY2U6cGE1NXdvcmQteHl6")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn malformed_docker_content_digest_is_reported() {
+    let (index, _) = index_and_manifest();
+    let server = serving_index(index, "sha256:nothex".to_owned(), INDEX).await;
+    let error = client(&server.url())
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            RegistryError::BadHeader {
+                header: "Docker-Content-Digest",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_registry_is_reported_after_retries() {
+    // Port 9 (discard) is closed on loopback: connection refused.
+    let started = Instant::now();
+    let error = client("http://127.0.0.1:9")
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Unreachable { .. }),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
