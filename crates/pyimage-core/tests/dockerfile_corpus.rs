@@ -409,3 +409,48 @@ proptest! {
         assert_spans(&text, &scan);
     }
 }
+
+#[test]
+fn problems_are_reported_and_scanning_goes_on() {
+    let text = "RUN early\nFROM a:1 AS x\nFROM b:1 AS X\nCOPY --from=5 / /\nENV IMG=c:1\nCOPY --from=$IMG / /\nFROM d:1 e\nFROM 9bad AS 9bad\nRUN <<EOF\nFROM hidden:1\n";
+    let scan = dockerfile::scan(text);
+    assert_spans(text, &scan);
+    let problems: Vec<_> = scan
+        .problems
+        .iter()
+        .map(|p| (p.kind.to_string(), p.line))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            ("no build stage in current context for RUN".to_owned(), 1),
+            ("duplicate stage name \"x\"".to_owned(), 3),
+            ("invalid stage index 5".to_owned(), 4),
+            ("FROM requires either one or three arguments, found 2".to_owned(), 7),
+            (
+                "invalid name for build stage: \"9bad\", name can't start with a number or contain symbols"
+                    .to_owned(),
+                8
+            ),
+            ("unterminated heredoc EOF".to_owned(), 9),
+        ]
+    );
+    let found: Vec<_> = summary(&scan)
+        .into_iter()
+        .map(|(_, w, v, l, _)| (w, v, l))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("a:1".to_owned(), "a:1".to_owned(), 2),
+            ("b:1".to_owned(), "b:1".to_owned(), 3),
+            ("$IMG".to_owned(), "!IMG".to_owned(), 6),
+            ("d:1".to_owned(), "d:1".to_owned(), 7),
+            ("9bad".to_owned(), "9bad".to_owned(), 8),
+        ]
+    );
+    assert_eq!(
+        scan.images[2].unresolvable(),
+        Some(&Unresolvable::EnvVariable { name: "IMG".into() })
+    );
+}

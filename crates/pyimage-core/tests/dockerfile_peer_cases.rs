@@ -371,3 +371,22 @@ fn language_docker_from_cases() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(agree + LANGUAGE_DOCKER_DIFFERENCES.len(), cases.len());
 }
+
+/// hadolint's FROM-rule cases are rule tests, not scanner tests; their Dockerfiles still make good scanner input:
+/// no panic, and every reported span is exactly the text it claims.
+#[test]
+fn hadolint_dockerfiles_scan_cleanly() {
+    let data: Value = serde_json::from_str(&testdata("hadolint/hadolint-from-cases.json")).unwrap();
+    let cases = data["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 56);
+    for case in cases {
+        let text = case["dockerfile_text"].as_str().unwrap();
+        let scan = dockerfile::scan(text);
+        for image in &scan.images {
+            assert_eq!(text.get(image.span.range()), Some(image.written.as_str()));
+            if let Some(verbatim) = image.verbatim_span {
+                assert_eq!(text.get(verbatim.range()), image.text());
+            }
+        }
+    }
+}

@@ -435,7 +435,7 @@ pub struct DockerfileScan {
     pub stages: Vec<Stage>,
     /// `ARG` declarations, in file order.
     pub args: Vec<ArgDecl>,
-    /// What BuildKit would reject or warn about.
+    /// What BuildKit would reject or warn about, in file order.
     pub problems: Vec<Problem>,
 }
 

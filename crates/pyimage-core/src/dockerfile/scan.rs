@@ -103,6 +103,11 @@ pub(super) fn scan(text: &str, options: &ScanOptions) -> DockerfileScan {
     for instruction in &source.instructions {
         scanner.instruction(instruction);
     }
+    // The physical pass and the instruction walk each find problems; report them in file order.
+    scanner
+        .out
+        .problems
+        .sort_by_key(|problem| problem.span.start);
     scanner.out
 }
 
