@@ -1,0 +1,245 @@
+//! `pyimage resolve` and live `pyimage tags` as a user runs them: the real binary, a `pyimage.toml` pointing
+//! `docker.io` at the local Docker Hub replica, answers compared with the seeder's ground truth.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::LazyLock;
+
+use pyimage_testkit::{Replica, newest_library_file};
+use serde_json::Value;
+
+struct Seeded {
+    replica: Replica,
+    config: PathBuf,
+}
+
+static SEEDED: LazyLock<Seeded> = LazyLock::new(|| {
+    let (replica, _) = Replica::start_seeded(newest_library_file().unwrap()).unwrap();
+    let dir = std::env::temp_dir().join(format!("pyimage-cli-resolve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("pyimage.toml");
+    std::fs::write(&config, replica.pyimage_toml()).unwrap();
+    Seeded { replica, config }
+});
+
+fn pyimage(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyimage"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("DOCKER_CONFIG", "/nonexistent")
+        .output()
+        .expect("pyimage runs")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn resolve_reports_index_digest_platforms_and_attestations() {
+    let seeded = &*SEEDED;
+    let truth = seeded.replica.ground_truth().unwrap();
+    let output = pyimage(
+        &seeded.config,
+        &[
+            "resolve",
+            "--format",
+            "json",
+            "--platform",
+            "all",
+            "--attestations",
+            "python:3.12-slim",
+            "python:3.13",
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reports = json(&output);
+    for (report, tag) in reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(["3.12-slim", "3.13"])
+    {
+        let expected = truth.tag(tag).unwrap();
+        assert_eq!(report["ok"], true);
+        assert_eq!(report["digest"], expected.digest.as_str());
+        assert_eq!(
+            report["media_type"],
+            "application/vnd.oci.image.index.v1+json"
+        );
+        assert_eq!(report["registry"], seeded.replica.registry_url());
+        let platforms = report["platforms"].as_array().unwrap();
+        assert_eq!(platforms.len(), expected.images.len());
+        let attestations = report["attestations"].as_array().unwrap();
+        assert_eq!(attestations.len(), expected.attestations().len());
+    }
+}
+
+#[test]
+fn resolve_selects_a_platform() {
+    let seeded = &*SEEDED;
+    let truth = seeded.replica.ground_truth().unwrap();
+    let output = pyimage(
+        &seeded.config,
+        &[
+            "resolve",
+            "--format",
+            "json",
+            "--platform",
+            "linux/arm/v7",
+            "python:3.12-slim",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let report = &json(&output)[0];
+    let expected = &truth.tag("3.12-slim").unwrap().platform_digests()["linux/arm/v7"];
+    assert_eq!(report["platform"]["digest"], expected.as_str());
+    assert_eq!(report["platform"]["platform"]["variant"], "v7");
+}
+
+#[test]
+fn resolve_exit_codes_separate_bad_input_from_registry_trouble() {
+    let seeded = &*SEEDED;
+    let output = pyimage(
+        &seeded.config,
+        &["resolve", "python:3.12-slim", "python:no-such-tag"],
+    );
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            "python:no-such-tag\n  error         manifest library/python:no-such-tag not found"
+        ),
+        "{stdout}"
+    );
+    let output = pyimage(
+        &seeded.config,
+        &["resolve", "Python:3.12", "python:3.12-slim"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let output = pyimage(
+        &seeded.config,
+        &["resolve", "--platform", "linux", "python:3.12-slim"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("expected OS/ARCH"));
+}
+
+#[test]
+fn live_tags_group_aliases_by_digest() {
+    let seeded = &*SEEDED;
+    let truth = seeded.replica.ground_truth().unwrap();
+    let output = pyimage(&seeded.config, &["tags", "--format", "json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let view = json(&output);
+    assert_eq!(view["tags"], 150);
+    let families = view["families"].as_array().unwrap();
+    // Every family is exactly the set of tags the seeder pointed at that digest.
+    for family in families {
+        let digest = family["digest"].as_str().unwrap();
+        let mut tags: Vec<&str> = family["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        tags.sort_unstable();
+        let mut expected: Vec<&str> = truth
+            .tags
+            .values()
+            .filter(|t| t.digest == digest)
+            .map(|t| t.tag.as_str())
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(tags, expected, "family of {digest}");
+    }
+    let slim = families
+        .iter()
+        .find(|f| {
+            f["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "3.12-slim")
+        })
+        .unwrap();
+    assert_eq!(slim["most_specific"], "3.12.14-slim-trixie");
+    assert_eq!(view["newest_per_line"]["3.12"], "3.12.14");
+    assert_eq!(view["newest_per_line"]["3.14"], "3.14.7");
+    assert!(
+        view["newest_per_line"].get("3.15-rc").is_none(),
+        "pre-releases are not 'stable'"
+    );
+
+    let output = pyimage(
+        &seeded.config,
+        &[
+            "tags",
+            "--format",
+            "json",
+            "--line",
+            "3.12",
+            "--variant",
+            "slim",
+        ],
+    );
+    let view = json(&output);
+    let most_specific: Vec<&str> = view["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["most_specific"].as_str().unwrap())
+        .collect();
+    assert_eq!(most_specific.len(), 2, "{most_specific:?}");
+    assert!(
+        most_specific.contains(&"3.12.14-slim-trixie")
+            && most_specific.contains(&"3.12.14-slim-bookworm")
+    );
+}
+
+#[test]
+fn config_errors_name_the_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("pyimage-cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("pyimage.toml");
+    std::fs::write(
+        &config,
+        "[registries.\"docker.io\"]\nendpoint = \"http://127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let output = pyimage(&config, &["resolve", "python:3.12"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("insecure = true"));
+    std::fs::write(
+        &config,
+        "[registries.\"docker.io\"]\nendpont = \"https://x\"\n",
+    )
+    .unwrap();
+    let output = pyimage(&config, &["resolve", "python:3.12"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:2:1", config.display())) && stderr.contains("endpont"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
