@@ -1,0 +1,233 @@
+//! A running `docker-registry` (the CNCF distribution registry 2.8 Debian ships), on a free 127.0.0.1 port, with
+//! its storage in a temporary directory. Dropping the handle kills the process (by PID) and removes the directory.
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use tempfile::TempDir;
+
+/// The registry program; override with `PYIMAGE_TESTKIT_REGISTRY`.
+const DEFAULT_PROGRAM: &str = "docker-registry";
+/// How long a registry may take to answer `GET /v2/`.
+const READY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Docker Hub-style token authentication for a registry.
+#[derive(Debug, Clone)]
+pub struct TokenAuth {
+    /// Token endpoint (`http://127.0.0.1:PORT/token`).
+    pub realm: String,
+    /// Service name tokens are issued for (`registry.docker.io`).
+    pub service: String,
+    /// `iss` of the tokens.
+    pub issuer: String,
+    /// PEM of the certificate whose key signs tokens.
+    pub root_cert_pem: String,
+}
+
+/// A running registry process.
+#[derive(Debug)]
+pub struct RegistryProcess {
+    child: Child,
+    addr: SocketAddr,
+    auth: Option<TokenAuth>,
+    dir: TempDir,
+}
+
+impl RegistryProcess {
+    /// Starts a registry with no authentication (a private registry or a pull-through mirror's storage).
+    pub fn start_plain() -> Result<Self> {
+        Self::start(None)
+    }
+
+    /// Starts a registry that trusts tokens signed by `auth.root_cert_pem`, as Docker Hub's registry does.
+    pub fn start_with_token_auth(auth: TokenAuth) -> Result<Self> {
+        Self::start(Some(auth))
+    }
+
+    fn start(auth: Option<TokenAuth>) -> Result<Self> {
+        let mut last_error = None;
+        // A port found free can be taken by someone else before the registry binds it: try a few.
+        for _ in 0..5 {
+            match Self::try_start(auth.clone()) {
+                Ok(registry) => return Ok(registry),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("registry did not start")))
+    }
+
+    fn try_start(auth: Option<TokenAuth>) -> Result<Self> {
+        let dir = temporary_dir()?;
+        let port = free_port()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config_yaml(dir.path(), addr, auth.as_ref())?)
+            .context("writing the registry config")?;
+        if let Some(auth) = &auth {
+            std::fs::write(dir.path().join("token.crt"), &auth.root_cert_pem)
+                .context("writing the token certificate")?;
+        }
+        let log = std::fs::File::create(dir.path().join("registry.log"))
+            .context("creating the registry log")?;
+        let program =
+            std::env::var_os("PYIMAGE_TESTKIT_REGISTRY").unwrap_or_else(|| DEFAULT_PROGRAM.into());
+        let child = Command::new(&program)
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("opening the registry log")?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting {} (install Debian's docker-registry package)",
+                    Path::new(&program).display()
+                )
+            })?;
+        let mut registry = RegistryProcess {
+            child,
+            addr,
+            auth,
+            dir,
+        };
+        registry.wait_ready()?;
+        Ok(registry)
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().context("waiting for the registry")? {
+                bail!(
+                    "docker-registry exited with {status} before it was ready:\n{}",
+                    self.log()
+                );
+            }
+            if let Ok(status) = http_status(self.addr, "/v2/")
+                && (status == 200 || status == 401)
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "docker-registry did not answer GET /v2/ within {READY_TIMEOUT:?}:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `127.0.0.1:PORT`, the registry part of an image reference.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The token authentication it enforces, if any.
+    pub fn token_auth(&self) -> Option<&TokenAuth> {
+        self.auth.as_ref()
+    }
+
+    /// Its temporary directory (config, `token.crt`, `registry.log`, `data/`).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The path of its log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("registry.log")
+    }
+
+    /// What it has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+}
+
+impl Drop for RegistryProcess {
+    fn drop(&mut self) {
+        // Kill by the PID we started; the temporary directory is removed when `dir` drops after this.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory for a registry, in memory (`/dev/shm`) when the machine has it: registry storage on a
+/// disk makes seeding about twice as slow. `PYIMAGE_TESTKIT_TMPDIR` overrides the place.
+fn temporary_dir() -> Result<TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("pyimage-testkit-registry-");
+    let place = std::env::var_os("PYIMAGE_TESTKIT_TMPDIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let shm = Path::new("/dev/shm");
+            shm.is_dir().then(|| shm.to_path_buf())
+        });
+    if let Some(place) = place
+        && let Ok(dir) = builder.tempdir_in(&place)
+    {
+        return Ok(dir);
+    }
+    builder
+        .tempdir()
+        .context("creating the registry's temporary directory")
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).context("finding a free port")?;
+    Ok(listener.local_addr().context("finding a free port")?.port())
+}
+
+fn config_yaml(dir: &Path, addr: SocketAddr, auth: Option<&TokenAuth>) -> Result<String> {
+    let quote = |text: &str| serde_json::to_string(text).context("quoting a config value");
+    let data = dir.join("data");
+    let mut yaml = format!(
+        "version: 0.1\n\
+         log:\n  level: info\n  accesslog:\n    disabled: true\n\
+         storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  \
+         cache:\n    blobdescriptor: inmemory\n  maintenance:\n    uploadpurging:\n      enabled: false\n\
+         http:\n  addr: {}\n  secret: pyimage-testkit\n",
+        quote(&data.to_string_lossy())?,
+        quote(&addr.to_string())?,
+    );
+    if let Some(auth) = auth {
+        yaml.push_str(&format!(
+            "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+            quote(&auth.realm)?,
+            quote(&auth.service)?,
+            quote(&auth.issuer)?,
+            quote(&dir.join("token.crt").to_string_lossy())?,
+        ));
+    }
+    Ok(yaml)
+}
+
+/// The status code of a plain HTTP/1.0 GET (enough to probe readiness without a runtime).
+fn http_status(addr: SocketAddr, path: &str) -> Result<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut head = [0_u8; 12];
+    stream.read_exact(&mut head)?;
+    let status = std::str::from_utf8(&head[9..12])?.parse()?;
+    Ok(status)
+}

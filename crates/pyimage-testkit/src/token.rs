@@ -1,0 +1,434 @@
+//! A Docker Hub-style token server (`auth.docker.io/token`): `GET /token?service=…&scope=repository:NAME:ACTIONS`
+//! answers `{"token","access_token","expires_in","issued_at"}` with a JWT signed ES256 by a key generated for this
+//! run, whose self-signed certificate (`x5c` in the JWT header) the registry trusts through `rootcertbundle`.
+//!
+//! Anonymous callers are granted `pull` only; callers with the run's HTTP Basic credentials are granted `pull`,
+//! `push` and `delete`; wrong credentials get 401. Every request is recorded so that tests can count round trips.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, Result};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::oneshot;
+
+/// The service name Docker Hub's registry uses.
+pub const DOCKER_HUB_SERVICE: &str = "registry.docker.io";
+/// Token lifetime, as on Docker Hub.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
+/// HTTP Basic credentials accepted by the token server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+impl Credentials {
+    /// Random credentials for one run.
+    pub fn random() -> Self {
+        let mut rng = rand::rng();
+        Credentials {
+            username: format!("seeder-{:08x}", rng.random::<u32>()),
+            password: format!("{:032x}", rng.random::<u128>()),
+        }
+    }
+
+    /// The value of an `Authorization: Basic …` header.
+    pub fn basic_header(&self) -> String {
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", self.username, self.password))
+        )
+    }
+}
+
+/// One access grant in a token: `{"type":"repository","name":"library/python","actions":["pull"]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    /// `repository` or `registry`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `library/python`.
+    pub name: String,
+    /// Granted actions.
+    pub actions: Vec<String>,
+}
+
+/// What the token server saw and answered, for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The request path (`/token`).
+    pub path: String,
+    /// `service` parameter, if given.
+    pub service: Option<String>,
+    /// Every `scope` parameter, as sent (`repository:library/python:pull`).
+    pub scopes: Vec<String>,
+    /// Whether valid credentials were sent.
+    pub authenticated: bool,
+    /// The user name sent, valid or not.
+    pub username: Option<String>,
+    /// HTTP status answered.
+    pub status: u16,
+    /// What the issued token grants (empty when none was issued).
+    pub granted: Vec<Access>,
+}
+
+struct Signer {
+    key: EcdsaKeyPair,
+    cert_der_base64: String,
+    issuer: String,
+    rng: SystemRandom,
+}
+
+impl Signer {
+    fn sign(
+        &self,
+        subject: &str,
+        audience: &str,
+        access: &[Access],
+        lifetime: Duration,
+    ) -> Result<String> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .context("clock before 1970")?
+            .as_secs();
+        let jwt_header = json!({"typ": "JWT", "alg": "ES256", "x5c": [self.cert_der_base64]});
+        let claims = json!({
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": audience,
+            "exp": now + lifetime.as_secs(),
+            "nbf": now.saturating_sub(10),
+            "iat": now,
+            "jti": format!("{:032x}", rand::rng().random::<u128>()),
+            "access": access,
+        });
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&jwt_header).context("encoding JWT header")?),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).context("encoding JWT claims")?),
+        );
+        let signature = self
+            .key
+            .sign(&self.rng, signing_input.as_bytes())
+            .map_err(|_| anyhow::anyhow!("signing a token failed"))?;
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.as_ref())
+        ))
+    }
+}
+
+struct TokenState {
+    signer: Signer,
+    service: String,
+    credentials: Credentials,
+    log: Mutex<Vec<TokenRequest>>,
+}
+
+/// A running token server. Dropping it stops serving.
+pub struct TokenServer {
+    addr: SocketAddr,
+    cert_pem: String,
+    state: Arc<TokenState>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for TokenServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenServer {
+    /// Generates a signing key and certificate and serves `/token` on a free 127.0.0.1 port, on `runtime`.
+    pub fn start(runtime: &tokio::runtime::Handle, service: &str, issuer: &str) -> Result<Self> {
+        let key_pair = rcgen::KeyPair::generate().context("generating the token signing key")?;
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
+            .context("certificate parameters")?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, format!("{issuer} token signer"));
+        let cert = params
+            .self_signed(&key_pair)
+            .context("self-signing the token certificate")?;
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key_pair.serialize_der())
+                .map_err(|error| anyhow::anyhow!("loading the token signing key: {error}"))?;
+        let state = Arc::new(TokenState {
+            signer: Signer {
+                key,
+                cert_der_base64: STANDARD.encode(cert.der()),
+                issuer: issuer.to_owned(),
+                rng: SystemRandom::new(),
+            },
+            service: service.to_owned(),
+            credentials: Credentials::random(),
+            log: Mutex::new(Vec::new()),
+        });
+
+        let listener =
+            std::net::TcpListener::bind(("127.0.0.1", 0)).context("binding the token server")?;
+        listener
+            .set_nonblocking(true)
+            .context("binding the token server")?;
+        let addr = listener.local_addr().context("binding the token server")?;
+        let app = Router::new()
+            .route("/token", get(token))
+            .with_state(Arc::clone(&state));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        runtime.spawn(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(TokenServer {
+            addr,
+            cert_pem: cert.pem(),
+            state,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT/token`, the realm registries send in their challenge.
+    pub fn realm(&self) -> String {
+        format!("http://{}/token", self.addr)
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The service name tokens are issued for.
+    pub fn service(&self) -> &str {
+        &self.state.service
+    }
+
+    /// The issuer (`iss`) of the tokens.
+    pub fn issuer(&self) -> &str {
+        &self.state.signer.issuer
+    }
+
+    /// PEM of the signing certificate (the registry's `rootcertbundle`).
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The credentials that are granted `push`.
+    pub fn credentials(&self) -> &Credentials {
+        &self.state.credentials
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<TokenRequest> {
+        self.state
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How many requests were made so far.
+    pub fn request_count(&self) -> usize {
+        self.state
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Forgets the recorded requests (e.g. after seeding, before the part of a test that counts).
+    pub fn clear_requests(&self) {
+        self.state
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Mints a token directly (not recorded), e.g. one that is already expired (`lifetime` zero) or for another
+    /// audience, for hostile tests.
+    pub fn mint(&self, audience: &str, access: &[Access], lifetime: Duration) -> Result<String> {
+        self.state
+            .signer
+            .sign("pyimage-testkit", audience, access, lifetime)
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Parses `repository:library/python:pull,push` (the name may not contain `:` in Docker Hub's names).
+fn parse_scope(scope: &str) -> Option<(String, String, Vec<String>)> {
+    let (kind, rest) = scope.split_once(':')?;
+    let (name, actions) = rest.rsplit_once(':')?;
+    Some((
+        kind.to_owned(),
+        name.to_owned(),
+        actions
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    ))
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+async fn token(
+    State(state): State<Arc<TokenState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let mut service = None;
+    let mut scopes = Vec::new();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*key {
+            "service" => service = Some(value.into_owned()),
+            "scope" => scopes.extend(
+                value
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            ),
+            _ => {}
+        }
+    }
+    let sent = basic_credentials(&headers);
+    let authenticated = sent.as_ref().is_some_and(|(user, password)| {
+        *user == state.credentials.username && *password == state.credentials.password
+    });
+    let mut record = TokenRequest {
+        path: "/token".to_owned(),
+        service: service.clone(),
+        scopes: scopes.clone(),
+        authenticated,
+        username: sent.as_ref().map(|(user, _)| user.clone()),
+        status: 200,
+        granted: Vec::new(),
+    };
+    let log = |record: TokenRequest| {
+        state
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(record)
+    };
+
+    if sent.is_some() && !authenticated {
+        record.status = 401;
+        log(record);
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"pyimage-testkit\"")],
+            axum::Json(json!({"details": "incorrect username or password"})),
+        )
+            .into_response();
+    }
+    let allowed: &[&str] = if authenticated {
+        &["pull", "push", "delete", "*"]
+    } else {
+        &["pull"]
+    };
+    let granted: Vec<Access> = scopes
+        .iter()
+        .filter_map(|scope| parse_scope(scope))
+        .map(|(kind, name, actions)| {
+            let actions = if kind == "repository" {
+                actions
+                    .into_iter()
+                    .filter(|a| allowed.contains(&a.as_str()))
+                    .collect()
+            } else if authenticated {
+                actions
+            } else {
+                Vec::new()
+            };
+            Access {
+                kind,
+                name,
+                actions,
+            }
+        })
+        .collect();
+    let audience = service.unwrap_or_else(|| state.service.clone());
+    let subject = sent.map_or_else(String::new, |(user, _)| user);
+    let token = match state
+        .signer
+        .sign(&subject, &audience, &granted, TOKEN_LIFETIME)
+    {
+        Ok(token) => token,
+        Err(error) => {
+            record.status = 500;
+            log(record);
+            return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response();
+        }
+    };
+    record.granted = granted;
+    log(record);
+    let issued_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    axum::Json(json!({
+        "token": token,
+        "access_token": token,
+        "expires_in": TOKEN_LIFETIME.as_secs(),
+        "issued_at": issued_at,
+    }))
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_split_at_the_first_and_last_colon() {
+        assert_eq!(
+            parse_scope("repository:library/python:pull,push"),
+            Some((
+                "repository".into(),
+                "library/python".into(),
+                vec!["pull".into(), "push".into()]
+            ))
+        );
+        assert_eq!(parse_scope("nonsense"), None);
+    }
+}
