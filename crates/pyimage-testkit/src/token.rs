@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
 use aws_lc_rs::rand::SystemRandom;
@@ -26,8 +26,8 @@ use tokio::sync::oneshot;
 
 /// The service name Docker Hub's registry uses.
 pub const DOCKER_HUB_SERVICE: &str = "registry.docker.io";
-/// Token lifetime, as on Docker Hub.
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// Token lifetime in seconds, as on Docker Hub.
+pub const TOKEN_LIFETIME_SECONDS: i64 = 300;
 
 /// HTTP Basic credentials accepted by the token server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,19 +101,20 @@ impl Signer {
         subject: &str,
         audience: &str,
         access: &[Access],
-        lifetime: Duration,
+        expires_in: i64,
     ) -> Result<String> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .context("clock before 1970")?
             .as_secs();
+        let now = i64::try_from(now).context("clock out of range")?;
         let jwt_header = json!({"typ": "JWT", "alg": "ES256", "x5c": [self.cert_der_base64]});
         let claims = json!({
             "iss": self.issuer,
             "sub": subject,
             "aud": audience,
-            "exp": now + lifetime.as_secs(),
-            "nbf": now.saturating_sub(10),
+            "exp": now + expires_in,
+            "nbf": now - 10,
             "iat": now,
             "jti": format!("{:032x}", rand::rng().random::<u128>()),
             "access": access,
@@ -269,12 +270,13 @@ impl TokenServer {
             .clear();
     }
 
-    /// Mints a token directly (not recorded), e.g. one that is already expired (`lifetime` zero) or for another
-    /// audience, for hostile tests.
-    pub fn mint(&self, audience: &str, access: &[Access], lifetime: Duration) -> Result<String> {
+    /// Mints a token directly (not recorded) for hostile tests: one for another audience, or one that expires in
+    /// `expires_in` seconds — negative for an expired token (the registry allows 60 s of clock skew, so use less
+    /// than -60).
+    pub fn mint(&self, audience: &str, access: &[Access], expires_in: i64) -> Result<String> {
         self.state
             .signer
-            .sign("pyimage-testkit", audience, access, lifetime)
+            .sign("pyimage-testkit", audience, access, expires_in)
     }
 }
 
@@ -392,7 +394,7 @@ async fn token(
     let subject = sent.map_or_else(String::new, |(user, _)| user);
     let token = match state
         .signer
-        .sign(&subject, &audience, &granted, TOKEN_LIFETIME)
+        .sign(&subject, &audience, &granted, TOKEN_LIFETIME_SECONDS)
     {
         Ok(token) => token,
         Err(error) => {
@@ -409,7 +411,7 @@ async fn token(
     axum::Json(json!({
         "token": token,
         "access_token": token,
-        "expires_in": TOKEN_LIFETIME.as_secs(),
+        "expires_in": TOKEN_LIFETIME_SECONDS,
         "issued_at": issued_at,
     }))
     .into_response()
