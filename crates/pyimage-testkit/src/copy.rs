@@ -13,7 +13,8 @@ use crate::oci::{
 use crate::seeder::run_all;
 
 /// Copies `tags` of `from_repository` on `from` to `to_repository` on `to`. Blobs found in `known` (by digest)
-/// are not downloaded again; everything else is read from the source and verified against its digest.
+/// are not downloaded again; everything else is read from the source and verified against its digest. With
+/// `destination_empty` (a registry just started), blobs are pushed without asking whether it has them.
 pub(crate) async fn copy_tags(
     from: Arc<RegistryClient>,
     from_repository: &str,
@@ -21,6 +22,7 @@ pub(crate) async fn copy_tags(
     to_repository: &str,
     tags: &[String],
     known: &HashMap<String, Blob>,
+    destination_empty: bool,
 ) -> Result<()> {
     let mut tops: Vec<(String, Blob)> = Vec::new();
     let mut children: BTreeMap<String, Blob> = BTreeMap::new();
@@ -79,7 +81,7 @@ pub(crate) async fn copy_tags(
             let (from, from_repository) = source.clone();
             let (to, to_repository) = destination.clone();
             async move {
-                if to.blob_exists(&to_repository, &digest).await? {
+                if !destination_empty && to.blob_exists(&to_repository, &digest).await? {
                     return Ok(());
                 }
                 let blob = match known {

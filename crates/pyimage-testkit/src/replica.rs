@@ -239,7 +239,7 @@ impl Replica {
         let mut mirror = PlainRegistry::start_on(Arc::clone(&self.runtime), None)?;
         let tags: Vec<String> = tags.iter().map(|t| t.as_ref().to_owned()).collect();
         let truth = self.ground_truth()?;
-        self.copy_into(&mirror, repository, &tags)?;
+        self.copy(&mirror, repository, &tags, true)?;
         mirror.set_copied(GroundTruth {
             repository: repository.to_owned(),
             tags: truth
@@ -258,6 +258,16 @@ impl Replica {
         repository: &str,
         tags: &[String],
     ) -> Result<()> {
+        self.copy(target, repository, tags, false)
+    }
+
+    fn copy(
+        &self,
+        target: &PlainRegistry,
+        repository: &str,
+        tags: &[String],
+        empty: bool,
+    ) -> Result<()> {
         let seeder = Arc::clone(&self.seeder);
         let to = Arc::clone(target.client());
         let repository = repository.to_owned();
@@ -272,6 +282,7 @@ impl Replica {
                 &repository,
                 &tags,
                 &known,
+                empty,
             )
             .await
         })?
