@@ -1,10 +1,10 @@
 //! A running `docker-registry` (the CNCF distribution registry 2.8 Debian ships), on a free 127.0.0.1 port, with
 //! its storage in a temporary directory. Dropping the handle kills the process (by PID) and removes the directory.
 
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -14,6 +14,28 @@ use tempfile::TempDir;
 const DEFAULT_PROGRAM: &str = "docker-registry";
 /// How long a registry may take to answer `GET /v2/`.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a registry may take to stop.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The shell script that runs the registry (`$0 serve $1`, log in `$2`, directory `$3`) and stops it — by PID —
+/// as soon as its stdin reaches end of file: when the handle is dropped, and also when the test process exits
+/// without dropping it (a replica in a `static`) or is killed. Then it removes the directory. It prints the
+/// registry's PID first.
+const GUARDIAN: &str = r#"
+"$0" serve "$1" </dev/null >>"$2" 2>&1 &
+registry=$!
+echo "$registry"
+exec 1>/dev/null
+exec 3<&0 0</dev/null
+( while IFS= read -r _ <&3; do :; done; kill "$registry" 2>/dev/null ) &
+watcher=$!
+exec 3<&-
+wait "$registry"
+status=$?
+kill "$watcher" 2>/dev/null
+rm -rf "$3"
+exit "$status"
+"#;
 
 /// Docker Hub-style token authentication for a registry.
 #[derive(Debug, Clone)]
@@ -31,7 +53,12 @@ pub struct TokenAuth {
 /// A running registry process.
 #[derive(Debug)]
 pub struct RegistryProcess {
-    child: Child,
+    /// The shell that runs the registry and stops it when `lifeline` closes.
+    guardian: Child,
+    /// The write end of the guardian's stdin: closed on Drop, or by the kernel when this process exits.
+    lifeline: Option<ChildStdin>,
+    /// The registry's PID.
+    pid: u32,
     addr: SocketAddr,
     auth: Option<TokenAuth>,
     dir: TempDir,
@@ -71,25 +98,39 @@ impl RegistryProcess {
             std::fs::write(dir.path().join("token.crt"), &auth.root_cert_pem)
                 .context("writing the token certificate")?;
         }
-        let log = std::fs::File::create(dir.path().join("registry.log"))
-            .context("creating the registry log")?;
+        let log_path = dir.path().join("registry.log");
+        let log = std::fs::File::create(&log_path).context("creating the registry log")?;
         let program =
             std::env::var_os("PYIMAGE_TESTKIT_REGISTRY").unwrap_or_else(|| DEFAULT_PROGRAM.into());
-        let child = Command::new(&program)
-            .arg("serve")
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(GUARDIAN)
+            .arg(&program)
             .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().context("opening the registry log")?)
+            .arg(&log_path)
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
-            .with_context(|| {
-                format!(
-                    "starting {} (install Debian's docker-registry package)",
-                    Path::new(&program).display()
-                )
-            })?;
+            .context("starting sh to run the registry")?;
+        let lifeline = child.stdin.take();
+        let mut pid_line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            BufReader::new(stdout)
+                .read_line(&mut pid_line)
+                .context("reading the registry's PID")?;
+        }
+        let pid = pid_line.trim().parse().with_context(|| {
+            format!(
+                "starting {} (install Debian's docker-registry package)",
+                Path::new(&program).display()
+            )
+        })?;
         let mut registry = RegistryProcess {
-            child,
+            guardian: child,
+            lifeline,
+            pid,
             addr,
             auth,
             dir,
@@ -101,7 +142,11 @@ impl RegistryProcess {
     fn wait_ready(&mut self) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if let Some(status) = self.child.try_wait().context("waiting for the registry")? {
+            if let Some(status) = self
+                .guardian
+                .try_wait()
+                .context("waiting for the registry")?
+            {
                 bail!(
                     "docker-registry exited with {status} before it was ready:\n{}",
                     self.log()
@@ -139,7 +184,7 @@ impl RegistryProcess {
 
     /// The process ID.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
     }
 
     /// The token authentication it enforces, if any.
@@ -165,9 +210,21 @@ impl RegistryProcess {
 
 impl Drop for RegistryProcess {
     fn drop(&mut self) {
-        // Kill by the PID we started; the temporary directory is removed when `dir` drops after this.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Closing the lifeline makes the guardian kill the registry (by PID), wait for it and remove the
+        // directory. Should it not exit in time, kill the registry and the guardian outright.
+        drop(self.lifeline.take());
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.guardian.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.pid.to_string()])
+            .status();
+        let _ = self.guardian.kill();
+        let _ = self.guardian.wait();
     }
 }
 

@@ -18,9 +18,9 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn serve_prints_how_to_use_it_and_stops_on_sigterm() {
-    let file = library_file("2026-08-13T122654-73f6781860cc.txt");
+/// Starts `serve` and reads its output up to "serving until".
+fn start_serve(file: &str) -> (Server, BufReader<std::process::ChildStdout>, String) {
+    let file = library_file(file);
     let mut server = Server(
         Command::new(env!("CARGO_BIN_EXE_pyimage-testkit"))
             .args(["serve", "--from"])
@@ -43,17 +43,24 @@ fn serve_prints_how_to_use_it_and_stops_on_sigterm() {
             break;
         }
     }
-    let field = |name: &str| {
-        printed
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .unwrap_or_else(|| panic!("no {name:?} in:\n{printed}"))
-            .trim()
-            .to_owned()
-    };
-    let registry = field("registry:");
+    (server, stdout, printed)
+}
+
+fn field(printed: &str, name: &str) -> String {
+    printed
+        .lines()
+        .find_map(|line| line.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name:?} in:\n{printed}"))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn serve_prints_how_to_use_it_and_stops_on_sigterm() {
+    let (mut server, mut stdout, printed) = start_serve("2026-08-13T122654-73f6781860cc.txt");
+    let registry = field(&printed, "registry:");
     let host = registry.strip_prefix("http://").unwrap().to_owned();
-    assert!(field("token realm:").ends_with("/token"));
+    assert!(field(&printed, "token realm:").ends_with("/token"));
     assert!(printed.contains(&format!(
         "[registries.\"docker.io\"]\nendpoint = \"{registry}\"\ninsecure = true"
     )));
@@ -88,4 +95,25 @@ fn serve_prints_how_to_use_it_and_stops_on_sigterm() {
         TcpStream::connect(&host).is_err(),
         "the registry still answers on {host}"
     );
+}
+
+#[test]
+fn a_killed_server_still_stops_its_registry() {
+    // SIGKILL gives the server no chance to drop anything: the registry's guardian notices its lifeline close.
+    let (mut server, _stdout, printed) = start_serve("2025-08-06T142023-0cea934d4699.txt");
+    let host = field(&printed, "registry:")
+        .strip_prefix("http://")
+        .unwrap()
+        .to_owned();
+    assert!(TcpStream::connect(&host).is_ok());
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while TcpStream::connect(&host).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the registry still answers on {host}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
