@@ -97,3 +97,37 @@ fn reference(host: &str, repository: &str, tag_or_digest: &str) -> String {
         format!("{host}/{repository}:{tag_or_digest}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Send + Sync>() {}
+
+    #[test]
+    fn handles_can_be_shared_between_test_threads() {
+        shareable::<Replica>();
+        shareable::<PlainRegistry>();
+        shareable::<GroundTruth>();
+    }
+
+    #[test]
+    fn references_use_a_colon_for_tags_and_an_at_for_digests() {
+        assert_eq!(
+            reference("h:1", "library/python", "3.12"),
+            "h:1/library/python:3.12"
+        );
+        assert_eq!(
+            reference("h:1", "library/python", "sha256:ab"),
+            "h:1/library/python@sha256:ab"
+        );
+    }
+
+    #[test]
+    fn the_test_data_is_found() -> Result<()> {
+        let newest = newest_library_file()?;
+        assert!(newest.ends_with("2026-08-13T122654-73f6781860cc.txt"));
+        assert_eq!(load_library(newest)?.entries.len(), 42);
+        Ok(())
+    }
+}
