@@ -160,7 +160,7 @@ pub struct BuiltEntry {
     pub base_name: String,
     /// The base image digest.
     pub base_digest: String,
-    /// Build number of this entry (1 when first seeded; each rebuild or content change adds one).
+    /// Build number of this entry (1 when first built; each rebuild of the same entry adds one).
     pub build: u32,
     /// `org.opencontainers.image.created`.
     pub created: String,

@@ -210,7 +210,7 @@ impl Replica {
         let rebuild: BTreeSet<String> = entries
             .iter()
             .filter(|e| select(e))
-            .map(|e| e.directory.clone())
+            .map(crate::seeder::entry_key)
             .collect();
         Ok(async move {
             seeder

@@ -35,9 +35,9 @@ struct CurrentEntry {
 
 #[derive(Debug, Default)]
 struct SeedState {
-    /// Entries of the file the repository was last advanced to, in file order, keyed by `Directory`.
+    /// Entries of the file the repository was last advanced to, in file order.
     current: Vec<CurrentEntry>,
-    /// The last build of every directory ever built (so that a directory that comes back is a new build).
+    /// The last build number of every entry key ever built (so that an entry that comes back is a new build).
     builds: HashMap<String, u32>,
     /// The tags and what they point at.
     tags: BTreeMap<String, TagTruth>,
@@ -55,7 +55,7 @@ struct SeedState {
 pub(crate) struct Change {
     /// The library file to advance to (the current one for a rebuild).
     pub library: Option<Library>,
-    /// Directories to rebuild even if unchanged.
+    /// Keys ([`entry_key`]) of entries to rebuild even if unchanged.
     pub rebuild: BTreeSet<String>,
     /// Whether to start a new base-image epoch first.
     pub new_epoch: bool,
@@ -125,21 +125,22 @@ impl Seeder {
         let previous: HashMap<String, Arc<BuiltEntry>> = state
             .current
             .iter()
-            .map(|c| (c.entry.directory.clone(), Arc::clone(&c.built)))
+            .map(|c| (entry_key(&c.entry), Arc::clone(&c.built)))
             .collect();
 
         // Build what is new, changed or asked to be rebuilt.
         let mut current = Vec::with_capacity(entries.len());
         let mut fresh = Vec::new();
         for entry in entries {
-            let reuse = previous.get(&entry.directory).filter(|built| {
-                !change.rebuild.contains(&entry.directory) && same_content(&built.entry, &entry)
+            let key = entry_key(&entry);
+            let reuse = previous.get(&key).filter(|built| {
+                !change.rebuild.contains(&key) && same_content(&built.entry, &entry)
             });
             let built = match reuse {
                 Some(built) => Arc::clone(built),
                 None => {
-                    let build = state.builds.get(&entry.directory).map_or(1, |b| b + 1);
-                    state.builds.insert(entry.directory.clone(), build);
+                    let build = state.builds.get(&key).map_or(1, |b| b + 1);
+                    state.builds.insert(key, build);
                     let built = Arc::new(build_entry(&entry, build, state.epoch)?);
                     fresh.push(Arc::clone(&built));
                     built
@@ -312,6 +313,17 @@ impl Seeder {
         state.pushed.insert(blob.digest.clone());
         state.store.insert(blob.digest.clone(), blob);
     }
+}
+
+/// What identifies an entry across library files: its directory, commit and most specific tag. (The directory
+/// alone is not enough: old files list one directory at two commits, for two pre-releases.)
+pub(crate) fn entry_key(entry: &Entry) -> String {
+    format!(
+        "{}@{}#{}",
+        entry.directory,
+        entry.git_commit,
+        entry.most_specific_tag().unwrap_or_default()
+    )
 }
 
 /// Whether two versions of an entry have the same content: same commit, directory, version, architectures and

@@ -3,7 +3,9 @@
 //! run, whose self-signed certificate (`x5c` in the JWT header) the registry trusts through `rootcertbundle`.
 //!
 //! Anonymous callers are granted `pull` only; callers with the run's HTTP Basic credentials are granted `pull`,
-//! `push` and `delete`; wrong credentials get 401. Every request is recorded so that tests can count round trips.
+//! `push` and `delete`; wrong credentials get 401. `POST /token` takes the OAuth2 form containerd sends first
+//! (`grant_type=password` or `refresh_token`; `access_type=offline` returns a refresh token). Every request is
+//! recorded so that tests can count round trips.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -72,6 +74,8 @@ pub struct Access {
 /// What the token server saw and answered, for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRequest {
+    /// `GET` (Docker Hub's token flow) or `POST` (OAuth2 form).
+    pub method: String,
     /// The request path (`/token`).
     pub path: String,
     /// `service` parameter, if given.
@@ -139,6 +143,8 @@ struct TokenState {
     signer: Signer,
     service: String,
     credentials: Credentials,
+    /// The refresh token handed to authenticated OAuth2 callers that ask for offline access.
+    refresh_token: String,
     log: Mutex<Vec<TokenRequest>>,
 }
 
@@ -182,6 +188,7 @@ impl TokenServer {
             },
             service: service.to_owned(),
             credentials: Credentials::random(),
+            refresh_token: format!("{:032x}", rand::rng().random::<u128>()),
             log: Mutex::new(Vec::new()),
         });
 
@@ -192,7 +199,7 @@ impl TokenServer {
             .context("binding the token server")?;
         let addr = listener.local_addr().context("binding the token server")?;
         let app = Router::new()
-            .route("/token", get(token))
+            .route("/token", get(get_token).post(post_token))
             .with_state(Arc::clone(&state));
         let (shutdown, stopped) = oneshot::channel::<()>();
         runtime.spawn(async move {
@@ -314,30 +321,107 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
-async fn token(
+/// How the caller identified itself.
+enum Caller {
+    Anonymous,
+    /// User name and password (HTTP Basic on GET, `grant_type=password` on POST).
+    Password(String, String),
+    /// An OAuth2 refresh token (`grant_type=refresh_token` on POST).
+    RefreshToken(String),
+}
+
+/// What a token request asked for.
+struct Ask {
+    method: &'static str,
+    service: Option<String>,
+    scopes: Vec<String>,
+    caller: Caller,
+    /// OAuth2 `access_type=offline`: the caller wants a refresh token.
+    offline: bool,
+}
+
+fn scopes_of(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// `GET /token?service=…&scope=…` with optional HTTP Basic credentials (Docker Hub's token flow).
+async fn get_token(
     State(state): State<Arc<TokenState>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let mut service = None;
-    let mut scopes = Vec::new();
+    let mut ask = Ask {
+        method: "GET",
+        service: None,
+        scopes: Vec::new(),
+        caller: basic_credentials(&headers).map_or(Caller::Anonymous, |(user, password)| {
+            Caller::Password(user, password)
+        }),
+        offline: false,
+    };
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match &*key {
-            "service" => service = Some(value.into_owned()),
-            "scope" => scopes.extend(
-                value
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
-            ),
+            "service" => ask.service = Some(value.into_owned()),
+            "scope" => ask.scopes.extend(scopes_of(&value)),
+            "offline_token" => ask.offline = value == "true",
             _ => {}
         }
     }
-    let sent = basic_credentials(&headers);
-    let authenticated = sent.as_ref().is_some_and(|(user, password)| {
-        *user == state.credentials.username && *password == state.credentials.password
-    });
+    issue(&state, ask)
+}
+
+/// `POST /token` with an OAuth2 form (`grant_type=password` or `refresh_token`), as containerd sends first.
+async fn post_token(State(state): State<Arc<TokenState>>, body: axum::body::Bytes) -> Response {
+    let mut form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let mut take = |key: &str| {
+        form.iter()
+            .position(|(k, _)| k == key)
+            .map(|i| form.swap_remove(i).1)
+    };
+    let caller = match take("grant_type").as_deref() {
+        Some("password") => Caller::Password(
+            take("username").unwrap_or_default(),
+            take("password").unwrap_or_default(),
+        ),
+        Some("refresh_token") => Caller::RefreshToken(take("refresh_token").unwrap_or_default()),
+        _ => Caller::Anonymous,
+    };
+    let ask = Ask {
+        method: "POST",
+        service: take("service"),
+        scopes: take("scope")
+            .map(|s| scopes_of(&s).collect())
+            .unwrap_or_default(),
+        caller,
+        offline: take("access_type").as_deref() == Some("offline"),
+    };
+    issue(&state, ask)
+}
+
+fn issue(state: &TokenState, ask: Ask) -> Response {
+    let Ask {
+        method,
+        service,
+        scopes,
+        caller,
+        offline,
+    } = ask;
+    let (sent, authenticated) = match &caller {
+        Caller::Anonymous => (None, false),
+        Caller::Password(user, password) => (
+            Some((user.clone(), password.clone())),
+            *user == state.credentials.username && *password == state.credentials.password,
+        ),
+        Caller::RefreshToken(token) => (
+            Some((state.credentials.username.clone(), String::new())),
+            *token == state.refresh_token,
+        ),
+    };
     let mut record = TokenRequest {
+        method: method.to_owned(),
         path: "/token".to_owned(),
         service: service.clone(),
         scopes: scopes.clone(),
@@ -408,13 +492,21 @@ async fn token(
     let issued_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    axum::Json(json!({
-        "token": token,
+    let mut body = json!({
         "access_token": token,
         "expires_in": TOKEN_LIFETIME_SECONDS,
         "issued_at": issued_at,
-    }))
-    .into_response()
+    });
+    if method == "GET" {
+        body["token"] = json!(token);
+    } else {
+        body["token_type"] = json!("Bearer");
+        body["scope"] = json!(scopes.join(" "));
+    }
+    if offline && authenticated {
+        body["refresh_token"] = json!(state.refresh_token);
+    }
+    axum::Json(body).into_response()
 }
 
 #[cfg(test)]

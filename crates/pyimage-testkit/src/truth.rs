@@ -122,7 +122,7 @@ pub struct EntryTruth {
     pub base_digest: String,
     /// `org.opencontainers.image.created`.
     pub created: String,
-    /// Build number (1 when first built; each rebuild or content change adds one).
+    /// Build number (1 when first built; each rebuild of the same entry adds one).
     pub build: u32,
     /// Digest of the entry's own index (what its `Tags` point at).
     pub index_digest: String,

@@ -15,7 +15,7 @@ fn challenge(response: &reqwest::Response) -> Challenge {
     Challenge::parse(header).unwrap_or_else(|| panic!("not a Bearer challenge: {header}"))
 }
 
-fn claims(token: &str) -> (Value, Value) {
+fn decode(token: &str) -> (Value, Value) {
     let mut parts = token.split('.');
     let header =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
@@ -69,7 +69,7 @@ async fn anonymous_callers_pull_and_only_the_seeder_pushes() {
     // An anonymous pull token: ES256 JWT with the certificate in x5c, pull only even when push is asked for.
     let anonymous =
         token_value(token(&replica, "repository:library/python:pull,push", None).await).await;
-    let (header, claims) = claims(&anonymous);
+    let (header, claims) = decode(&anonymous);
     assert_eq!(header["typ"], "JWT");
     assert_eq!(header["alg"], "ES256");
     assert_eq!(header["x5c"].as_array().unwrap().len(), 1);
@@ -185,6 +185,62 @@ async fn anonymous_callers_pull_and_only_the_seeder_pushes() {
     assert_eq!(requests[0].scopes, ["repository:library/python:pull,push"]);
     assert_eq!(requests[2].username.as_deref(), Some("seeder"));
     assert_eq!(requests[3].granted[0].actions, ["pull", "push"]);
+    assert!(requests.iter().all(|r| r.method == "GET"));
+
+    // The OAuth2 form flow: a password grant with offline access returns a refresh token, which works later.
+    let oauth = |form: Vec<(&str, String)>| http.post(replica.token_realm()).form(&form).send();
+    let scope = "repository:library/python:pull,push".to_owned();
+    let response = oauth(vec![
+        ("grant_type", "password".into()),
+        ("username", credentials.username.clone()),
+        ("password", credentials.password.clone()),
+        ("service", "registry.docker.io".into()),
+        ("scope", scope.clone()),
+        ("client_id", "pyimage-test".into()),
+        ("access_type", "offline".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let response = oauth(vec![
+        ("grant_type", "refresh_token".into()),
+        ("refresh_token", refresh),
+        ("service", "registry.docker.io".into()),
+        ("scope", scope.clone()),
+    ])
+    .await
+    .unwrap();
+    let body: Value = response.json().await.unwrap();
+    let (_, refreshed) = decode(body["access_token"].as_str().unwrap());
+    assert_eq!(
+        refreshed["access"][0]["actions"],
+        serde_json::json!(["pull", "push"])
+    );
+    let response = oauth(vec![
+        ("grant_type", "password".into()),
+        ("username", credentials.username.clone()),
+        ("password", "wrong".into()),
+        ("scope", scope),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let posts = &replica.token_server().requests()[requests.len()..];
+    let summary: Vec<(&str, bool, u16)> = posts
+        .iter()
+        .map(|r| (r.method.as_str(), r.authenticated, r.status))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("POST", true, 200),
+            ("POST", true, 200),
+            ("POST", false, 401)
+        ]
+    );
 }
 
 #[test]
