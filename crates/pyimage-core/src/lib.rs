@@ -8,7 +8,9 @@
 //! * [`digest`]: content digests.
 //! * [`python`]: what a tag of the official Python image promises (version, line, variant, OS, float level).
 //! * [`official_images`]: the docker-library/official-images library file (tags, aliases, commits).
+//! * [`check`]: the base-image policy of `pyimage check` (rules, environments, suppressions, findings).
 
+pub mod check;
 pub mod digest;
 pub mod dockerfile;
 pub mod grammar;

@@ -7,6 +7,8 @@ use anyhow::{Context, bail};
 use pyimage_registry::RegistriesConfig;
 use serde::Deserialize;
 
+pub use crate::check_config::{EnvironmentSection, IgnoreEntry, PathEntry, PolicySection};
+
 /// The whole configuration file. Each section belongs to the crate that uses it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -14,6 +16,21 @@ pub struct ConfigFile {
     /// `[registries."HOST"]`: endpoints, mirrors, plain HTTP, CA files.
     #[serde(default)]
     pub registries: RegistriesConfig,
+    /// `[policy]`: allowed sources, Python mirrors, default environment, excluded paths, end-of-life overrides.
+    #[serde(default)]
+    pub policy: PolicySection,
+    /// `[environments.NAME]`: what each environment requires (`float`, `digest`, `prerelease`).
+    #[serde(default)]
+    pub environments: std::collections::BTreeMap<String, toml::Spanned<EnvironmentSection>>,
+    /// `[[paths]]`: path glob → environment, first match wins.
+    #[serde(default)]
+    pub paths: Vec<toml::Spanned<PathEntry>>,
+    /// `[rules]`: severity (`allow`/`warn`/`deny`) by rule ID or name.
+    #[serde(default)]
+    pub rules: std::collections::BTreeMap<String, toml::Spanned<String>>,
+    /// `[[ignore]]`: findings not reported, with a mandatory reason.
+    #[serde(default)]
+    pub ignore: Vec<toml::Spanned<IgnoreEntry>>,
 }
 
 /// A loaded configuration and where it came from.
@@ -23,6 +40,8 @@ pub struct LoadedConfig {
     pub path: Option<PathBuf>,
     /// Its contents.
     pub file: ConfigFile,
+    /// Its text (for turning spans into lines).
+    pub text: String,
 }
 
 /// Finds and reads the configuration.
@@ -47,6 +66,7 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<LoadedConfig> {
     Ok(LoadedConfig {
         path: Some(path),
         file,
+        text,
     })
 }
 

@@ -2,11 +2,15 @@
 //!
 //! Exit codes: 0 ok, 1 policy findings, 2 usage or input error, 3 registry or engine unreachable.
 
+mod check_config;
+mod cmd_check;
+mod cmd_init;
 mod cmd_ref;
 mod cmd_resolve;
 mod cmd_tags;
 mod config;
 mod output;
+mod render;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +51,10 @@ enum Command {
     Resolve(cmd_resolve::ResolveArgs),
     /// Tags grouped into alias families: live from the registry, or offline from an official-images file.
     Tags(cmd_tags::TagsArgs),
+    /// Check base images in Dockerfiles, Compose files and Kubernetes manifests against the policy (offline).
+    Check(cmd_check::CheckArgs),
+    /// Write a commented default pyimage.toml.
+    Init(cmd_init::InitArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +65,8 @@ fn main() -> ExitCode {
         Command::Tags(args) if !cmd_tags::is_live(args) => cmd_tags::run_offline(args),
         Command::Tags(args) => with_registry(&cli, |client| cmd_tags::run_live(args, client)),
         Command::Resolve(args) => with_registry(&cli, |client| cmd_resolve::run(args, client)),
+        Command::Check(args) => cmd_check::run(args, cli.config.as_deref()),
+        Command::Init(args) => cmd_init::run(args),
     };
     match result {
         Ok(code) => code,

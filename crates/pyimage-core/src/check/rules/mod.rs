@@ -1,0 +1,383 @@
+//! The rules of `pyimage check`: one file per rule, one registry ([`RULES`]) with stable IDs and kebab-case names.
+//!
+//! Each rule is declared with [`declare_rule!`], which writes its documentation (the fixed headings *What it does*,
+//! *Why*, *Example*, *Fix*) as the doc comment of the rule's type and keeps the same text in [`RuleMeta`] for the
+//! README, SARIF rule metadata and `pyimage check --explain`. IDs are never reused; a test asserts uniqueness.
+//!
+//! Image rules get an [`ImageCheck`] (the reference, what kind of source it is, its Python tag, the environment
+//! and its requirements) and return at most one [`Hit`]. Suppression rules (PY013, PY014) are raised by the checker
+//! itself.
+
+use crate::dockerfile::Unresolvable;
+use crate::python::PythonTag;
+use crate::reference::{Reference, ReferenceError};
+
+use super::eol::Date;
+use super::policy::{Decision, EnvSettings, Policy, Severity};
+use super::{LockLookup, SiteKind};
+
+/// Declares a rule: a unit struct whose doc comment is the rule's documentation, and its [`RuleMeta`].
+macro_rules! declare_rule {
+    (
+        $name:ident,
+        id: $id:literal,
+        name: $kebab:literal,
+        severity: $severity:ident,
+        summary: $summary:literal,
+        what: $what:literal,
+        why: $why:literal,
+        example: $example:literal,
+        fix: $fix:literal,
+        check: $check:expr $(,)?
+    ) => {
+        #[doc = concat!("**", $id, " `", $kebab, "`**: ", $summary)]
+        #[doc = ""]
+        #[doc = concat!("## What it does\n\n", $what, "\n")]
+        #[doc = concat!("## Why\n\n", $why, "\n")]
+        #[doc = concat!("## Example\n\n```text\n", $example, "\n```\n")]
+        #[doc = concat!("## Fix\n\n", $fix)]
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+
+        impl $name {
+            /// The rule's metadata and check.
+            pub const META: $crate::check::rules::RuleMeta = $crate::check::rules::RuleMeta {
+                id: $id,
+                name: $kebab,
+                default_severity: $crate::check::policy::Severity::$severity,
+                summary: $summary,
+                what: $what,
+                why: $why,
+                example: $example,
+                fix: $fix,
+                check: $check,
+            };
+        }
+    };
+}
+
+pub mod py001_untagged;
+pub mod py002_latest;
+pub mod py003_floating_tag;
+pub mod py004_missing_digest;
+pub mod py005_non_official_source;
+pub mod py006_end_of_life;
+pub mod py007_prerelease;
+pub mod py008_lock_mismatch;
+pub mod py009_unresolvable_arg;
+pub mod py010_unknown_tag_parts;
+pub mod py011_disallowed_source;
+pub mod py012_invalid_reference;
+pub mod py013_suppression_without_reason;
+pub mod py014_unused_suppression;
+
+/// A rule's check: `None` when the image passes (or the rule does not apply to it).
+pub type CheckFn = Option<fn(&ImageCheck<'_>) -> Option<Hit>>;
+
+/// A rule's identity and documentation.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMeta {
+    /// Stable ID (`PY001`).
+    pub id: &'static str,
+    /// Stable kebab-case name (`untagged`).
+    pub name: &'static str,
+    /// Severity unless configured.
+    pub default_severity: Severity,
+    /// One line.
+    pub summary: &'static str,
+    /// *What it does*.
+    pub what: &'static str,
+    /// *Why*.
+    pub why: &'static str,
+    /// *Example* (a snippet that triggers the rule).
+    pub example: &'static str,
+    /// *Fix*.
+    pub fix: &'static str,
+    /// The image check; `None` for rules the checker raises itself.
+    pub check: CheckFn,
+}
+
+impl PartialEq for RuleMeta {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for RuleMeta {}
+
+impl RuleMeta {
+    /// The rule's documentation as Markdown (used for the README).
+    pub fn markdown(&self) -> String {
+        format!(
+            "#### {} `{}` (default: {})\n\n{}\n\n**What it does.** {}\n\n**Why.** {}\n\n**Example.**\n\n```text\n{}\n```\n\n**Fix.** {}\n",
+            self.id,
+            self.name,
+            self.default_severity,
+            self.summary,
+            self.what,
+            self.why,
+            self.example,
+            self.fix
+        )
+    }
+}
+
+/// Every rule, in ID order.
+pub const RULES: &[RuleMeta] = &[
+    py001_untagged::Untagged::META,
+    py002_latest::Latest::META,
+    py003_floating_tag::FloatingTag::META,
+    py004_missing_digest::MissingDigest::META,
+    py005_non_official_source::NonOfficialSource::META,
+    py006_end_of_life::EndOfLife::META,
+    py007_prerelease::Prerelease::META,
+    py008_lock_mismatch::LockMismatch::META,
+    py009_unresolvable_arg::UnresolvableArg::META,
+    py010_unknown_tag_parts::UnknownTagParts::META,
+    py011_disallowed_source::DisallowedSource::META,
+    py012_invalid_reference::InvalidReference::META,
+    py013_suppression_without_reason::SuppressionWithoutReason::META,
+    py014_unused_suppression::UnusedSuppression::META,
+];
+
+/// Finds a rule by ID (`PY003`, any case) or name (`floating-tag`).
+pub fn find_rule(id_or_name: &str) -> Option<&'static RuleMeta> {
+    let key = id_or_name.trim();
+    RULES
+        .iter()
+        .find(|rule| rule.id.eq_ignore_ascii_case(key) || rule.name == key)
+}
+
+/// The README section listing the rules, generated from their documentation.
+pub fn rules_markdown() -> String {
+    let mut out = String::from("| ID | name | default | summary |\n|---|---|---|---|\n");
+    for rule in RULES {
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} |\n",
+            rule.id, rule.name, rule.default_severity, rule.summary
+        ));
+    }
+    for rule in RULES {
+        out.push('\n');
+        out.push_str(&rule.markdown());
+    }
+    out
+}
+
+/// What kind of source an image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `docker.io/library/python`.
+    OfficialPython,
+    /// A declared mirror of it (the pattern as written).
+    Mirror(String),
+    /// Meant to be Python, but not the official image or a mirror; the reason it looks like Python.
+    LookAlike(String),
+    /// Not a Python image.
+    Other,
+}
+
+impl Source {
+    /// Official or mirror: the tag follows the official tag scheme.
+    pub fn is_official_python(&self) -> bool {
+        matches!(self, Source::OfficialPython | Source::Mirror(_))
+    }
+
+    /// Any Python image, official or not.
+    pub fn is_python(&self) -> bool {
+        !matches!(self, Source::Other)
+    }
+}
+
+/// What rules see about one image reference.
+#[derive(Debug)]
+pub struct ImageCheck<'a> {
+    /// Where the image is used.
+    pub site: SiteKind,
+    /// The reference as written.
+    pub written: &'a str,
+    /// The evaluated reference, if it evaluates and parses.
+    pub reference: Option<&'a Reference>,
+    /// Docker's error, if the evaluated text is not a reference.
+    pub reference_error: Option<(&'a str, &'a ReferenceError)>,
+    /// Why it cannot be evaluated, if it cannot.
+    pub unresolvable: Option<&'a Unresolvable>,
+    /// Whether ARGs were used to build the reference.
+    pub uses_args: bool,
+    /// The kind of source.
+    pub source: Source,
+    /// The Python tag (official and mirror images only; `latest` when untagged).
+    pub tag: Option<PythonTag>,
+    /// The environment's name.
+    pub environment: &'a str,
+    /// Its requirements.
+    pub settings: &'a EnvSettings,
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Today.
+    pub today: Date,
+    /// The file path (relative, `/`-separated).
+    pub path: &'a str,
+    /// The lock file, when there is one.
+    pub lock: Option<&'a dyn LockLookup>,
+}
+
+/// A rule's finding about one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// What is wrong, about this image.
+    pub message: String,
+    /// What to do.
+    pub fix: String,
+    /// Settings that decided the finding (beyond the severity).
+    pub decided_by: Vec<Decision>,
+}
+
+impl Hit {
+    /// A hit without policy decisions.
+    pub fn new(message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Hit {
+            message: message.into(),
+            fix: fix.into(),
+            decided_by: Vec::new(),
+        }
+    }
+
+    /// Adds a deciding setting.
+    pub fn decided(mut self, what: &'static str, origin: &super::policy::Origin) -> Self {
+        if !matches!(origin, super::policy::Origin::Default) {
+            self.decided_by.push(Decision {
+                what,
+                origin: origin.clone(),
+            });
+        }
+        self
+    }
+}
+
+/// The shown name of a reference (`python:3.12-slim`).
+pub(crate) fn shown(check: &ImageCheck<'_>) -> String {
+    check
+        .reference
+        .map_or_else(|| check.written.to_owned(), Reference::familiar_string)
+}
+
+/// Edit distance (Levenshtein) between two short ASCII strings, capped at `cap + 1`.
+pub(crate) fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
+    let a = a.as_bytes();
+    let b = b.as_bytes();
+    if a.len().abs_diff(b.len()) > cap {
+        return cap + 1;
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, &ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()].min(cap + 1)
+}
+
+/// Decides what kind of source `reference` is: the official image, a declared mirror, something meant to be Python
+/// (repository name containing `python` or within edit distance 2 of it, or a tag containing `python`), or other.
+pub fn classify(reference: &Reference, policy: &Policy) -> Source {
+    if reference.is_official("python") {
+        return Source::OfficialPython;
+    }
+    if let Some(mirror) = policy.mirror_of_python(reference) {
+        return Source::Mirror(mirror.written.clone());
+    }
+    let last = reference
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if last.contains("python") {
+        return Source::LookAlike(format!("the repository is named {last:?}"));
+    }
+    if last.len() >= 5 && edit_distance(&last, "python", 2) <= 2 {
+        return Source::LookAlike(format!(
+            "{last:?} is one or two letters away from \"python\""
+        ));
+    }
+    if let Some(tag) = reference.tag()
+        && tag.to_ascii_lowercase().contains("python")
+    {
+        return Source::LookAlike(format!("the tag {tag:?} names Python"));
+    }
+    Source::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn ids_and_names_are_unique_and_well_formed() {
+        let mut ids = BTreeSet::new();
+        let mut names = BTreeSet::new();
+        for (index, rule) in RULES.iter().enumerate() {
+            assert!(ids.insert(rule.id), "duplicate id {}", rule.id);
+            assert!(names.insert(rule.name), "duplicate name {}", rule.name);
+            assert_eq!(
+                rule.id,
+                format!("PY{:03}", index + 1),
+                "IDs in order, none skipped"
+            );
+            assert!(
+                rule.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit()),
+                "{} is not kebab-case",
+                rule.name
+            );
+            for (heading, text) in [
+                ("summary", rule.summary),
+                ("what", rule.what),
+                ("why", rule.why),
+                ("example", rule.example),
+                ("fix", rule.fix),
+            ] {
+                assert!(!text.trim().is_empty(), "{} has no {heading}", rule.id);
+            }
+        }
+    }
+
+    #[test]
+    fn find_by_id_or_name() {
+        assert_eq!(find_rule("py002").map(|r| r.id), Some("PY002"));
+        assert_eq!(find_rule("latest").map(|r| r.id), Some("PY002"));
+        assert!(find_rule("nope").is_none());
+    }
+
+    #[test]
+    fn look_alikes() {
+        let policy = Policy::default();
+        let class = |text: &str| classify(&Reference::parse_normalized(text).unwrap(), &policy);
+        assert_eq!(class("python:3.12"), Source::OfficialPython);
+        for lookalike in [
+            "pyhton:3.12",
+            "pythn",
+            "tiangolo/uvicorn-gunicorn:python3.9",
+            "myharbor.example/python:3.12",
+            "library/python3:3.12",
+            "bitnami/python:3.12",
+        ] {
+            assert!(
+                matches!(class(lookalike), Source::LookAlike(_)),
+                "{lookalike}"
+            );
+        }
+        for other in ["debian:12", "node:20", "pytorch/pytorch:2.3", "alpine"] {
+            assert_eq!(class(other), Source::Other, "{other}");
+        }
+        assert_eq!(edit_distance("pyhton", "python", 2), 2);
+        assert_eq!(edit_distance("pytho", "python", 2), 1);
+    }
+}

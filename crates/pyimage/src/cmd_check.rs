@@ -1,0 +1,389 @@
+//! `pyimage check`: walks paths (respecting `.gitignore`), reads Dockerfiles, Compose files and Kubernetes manifests
+//! in parallel, hands each text to `pyimage_core::check`, and renders the findings.
+//!
+//! Exit codes: 0 no deny-level findings, 1 deny-level findings, 2 usage or input errors (unreadable files, invalid
+//! YAML, bad configuration) — input errors win over findings.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use pyimage_core::check::{
+    CheckContext, Date, FileKind, FileReport, Policy, RULES, Severity, check_file, unused_ignores,
+};
+use rayon::prelude::*;
+
+use crate::check_config::{Overrides, base_dir, build_policy};
+use crate::render::{self, Outcome};
+use crate::{EXIT_INPUT, config};
+
+/// Output formats of `pyimage check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Annotated source snippets.
+    Human,
+    /// `{"files_scanned", "skipped", "findings"}`.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+/// Arguments of `pyimage check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files and directories to check (default: the current directory). Directories are walked respecting
+    /// .gitignore; files named like Dockerfiles, Compose files or YAML manifests are checked.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: CheckFormat,
+    /// Environment of every file (overrides [[paths]] and [policy] default-environment).
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    /// Report RULE (ID or name) as deny (repeatable).
+    #[arg(long, value_name = "RULE")]
+    deny: Vec<String>,
+    /// Report RULE as warn (repeatable).
+    #[arg(long, value_name = "RULE")]
+    warn: Vec<String>,
+    /// Do not report RULE (repeatable).
+    #[arg(long, value_name = "RULE")]
+    allow: Vec<String>,
+    /// Read one file from standard input; NAME decides its kind, environment and shown path.
+    #[arg(long, value_name = "NAME")]
+    stdin_filename: Option<PathBuf>,
+    /// List the rules and exit.
+    #[arg(long)]
+    list_rules: bool,
+    /// Print the README section generated from the rule docs and exit.
+    #[arg(long, hide = true)]
+    rules_markdown: bool,
+    /// Today's date for end-of-life decisions (YYYY-MM-DD; default: the system clock). For reproducible runs.
+    #[arg(long, value_name = "DATE", env = "PYIMAGE_TODAY")]
+    today: Option<String>,
+}
+
+/// One file to check.
+struct Input {
+    shown: String,
+    kind: FileKind,
+    source: Source,
+}
+
+enum Source {
+    File(PathBuf),
+    Text(String),
+}
+
+/// Runs `pyimage check`.
+pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    if args.list_rules {
+        let mut out = std::io::stdout().lock();
+        for rule in RULES {
+            writeln!(
+                out,
+                "{}  {:<28} {:<5} {}",
+                rule.id, rule.name, rule.default_severity, rule.summary
+            )?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.rules_markdown {
+        print!("{}", pyimage_core::check::rules::rules_markdown());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let loaded = config::load(config_path)?;
+    let mut overrides = Overrides {
+        environment: args.env.clone(),
+        severities: Vec::new(),
+    };
+    for (list, severity) in [
+        (&args.allow, Severity::Allow),
+        (&args.warn, Severity::Warn),
+        (&args.deny, Severity::Deny),
+    ] {
+        overrides
+            .severities
+            .extend(list.iter().map(|rule| (rule.clone(), severity)));
+    }
+    let (policy, exclude) = build_policy(&loaded, &overrides)?;
+    let today = match &args.today {
+        Some(text) => Date::parse(text)
+            .filter(|d| d.day.is_some())
+            .with_context(|| format!("--today {text}: expected YYYY-MM-DD"))?,
+        None => today_from_clock()?,
+    };
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let base = base_dir(&loaded)
+        .map(|dir| {
+            if dir.as_os_str().is_empty() {
+                cwd.clone()
+            } else {
+                cwd.join(dir)
+            }
+        })
+        .unwrap_or_else(|| cwd.clone());
+    let mut errors: Vec<String> = Vec::new();
+    let inputs = if let Some(name) = &args.stdin_filename {
+        if !args.paths.is_empty() {
+            bail!("--stdin-filename reads standard input: give no PATH");
+        }
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input as UTF-8")?;
+        let file_name = name
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some(kind) = FileKind::for_file_name(&file_name) else {
+            bail!(
+                "--stdin-filename {}: not a Dockerfile, Compose or YAML name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml)",
+                name.display()
+            );
+        };
+        vec![Input {
+            shown: relative(name, &base, &cwd),
+            kind,
+            source: Source::Text(text),
+        }]
+    } else {
+        collect(args, &base, &cwd, &exclude, &mut errors)
+    };
+    let context = CheckContext { today, lock: None };
+    let reports: Vec<(Input, Checked)> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let result = check_input(&input, &policy, &context);
+            (input, result)
+        })
+        .collect();
+    let mut outcome = Outcome::default();
+    let mut used = BTreeSet::new();
+    for (input, result) in reports {
+        match result {
+            Err(error) => errors.push(error),
+            Ok((report, text)) => {
+                outcome.files_scanned += 1;
+                used.extend(report.used_ignores.iter().copied());
+                if let Some(skipped) = report.skipped {
+                    outcome.skipped.push((
+                        input.shown.clone(),
+                        skipped.line,
+                        skipped.column,
+                        skipped.reason.to_string(),
+                    ));
+                }
+                if let Some(error) = report.error {
+                    errors.push(format!(
+                        "{}:{}:{}: {} (fix the YAML, or exclude the file with [policy] exclude)",
+                        input.shown, error.line, error.column, error.message
+                    ));
+                }
+                if !report.findings.is_empty()
+                    && let Some(text) = text
+                {
+                    outcome.texts.insert(input.shown.clone(), text);
+                }
+                outcome.findings.extend(report.findings);
+            }
+        }
+    }
+    if args.stdin_filename.is_none() {
+        let unused = unused_ignores(&policy, &used);
+        if !unused.is_empty() {
+            outcome
+                .texts
+                .insert(unused[0].path.clone(), loaded.text.clone());
+        }
+        outcome.findings.extend(unused);
+    }
+    outcome.findings.sort_by(|a, b| {
+        (a.path.as_str(), a.span.start, a.line, a.rule.id).cmp(&(
+            b.path.as_str(),
+            b.span.start,
+            b.line,
+            b.rule.id,
+        ))
+    });
+    outcome.skipped.sort();
+    let config_shown = policy.config_path.as_deref();
+    let rendered = match args.format {
+        CheckFormat::Human => {
+            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal();
+            render::human(&outcome, config_shown, color)
+        }
+        CheckFormat::Json => render::json(&outcome)?,
+        CheckFormat::Sarif => render::sarif(&outcome, config_shown)?,
+        CheckFormat::Github => render::github(&outcome, config_shown),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(rendered.as_bytes())?;
+    stdout.flush()?;
+    for error in &errors {
+        eprintln!("pyimage: error: {error}");
+    }
+    if !errors.is_empty() {
+        return Ok(ExitCode::from(EXIT_INPUT));
+    }
+    let denied = outcome
+        .findings
+        .iter()
+        .any(|f| f.severity == Severity::Deny);
+    Ok(if denied {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A file's report and, when it has findings, its text (for snippets); or why it could not be read.
+type Checked = Result<(FileReport, Option<String>), String>;
+
+fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Checked {
+    let owned;
+    let text = match &input.source {
+        Source::Text(text) => text.as_str(),
+        Source::File(path) => {
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", input.shown))?;
+            owned = String::from_utf8(bytes).map_err(|e| {
+                format!(
+                    "{}: not UTF-8 text (byte {}): save it as UTF-8",
+                    input.shown,
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
+            owned.as_str()
+        }
+    };
+    let report = check_file(&input.shown, text, input.kind, policy, context);
+    let keep = (!report.findings.is_empty()).then(|| text.to_owned());
+    Ok((report, keep))
+}
+
+/// The path shown and matched against globs: relative to `base` (the configuration's directory, else the current
+/// directory) with `/` separators, or as given when outside it.
+fn relative(path: &Path, base: &Path, cwd: &Path) -> String {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let absolute = normalize(&absolute);
+    let shown = absolute
+        .strip_prefix(normalize(base))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf());
+    shown
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Removes `.` and resolves `..` lexically (no file-system access, so symlinks are not followed).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn collect(
+    args: &CheckArgs,
+    base: &Path,
+    cwd: &Path,
+    exclude: &[globset::GlobMatcher],
+    errors: &mut Vec<String>,
+) -> Vec<Input> {
+    let roots = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let mut seen = BTreeSet::new();
+    let mut inputs = Vec::new();
+    for root in roots {
+        if root.is_file() {
+            let file_name = root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match FileKind::for_file_name(&file_name) {
+                Some(kind) => {
+                    let shown = relative(&root, base, cwd);
+                    if seen.insert(shown.clone()) {
+                        inputs.push(Input { shown, kind, source: Source::File(root.clone()) });
+                    }
+                }
+                None => errors.push(format!(
+                    "{}: not a Dockerfile, Compose or YAML file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml)",
+                    root.display()
+                )),
+            }
+            continue;
+        }
+        if !root.exists() {
+            errors.push(format!("{}: no such file or directory", root.display()));
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(&root)
+            .hidden(false)
+            .require_git(false)
+            .filter_entry(|entry| entry.file_name() != ".git")
+            .build();
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    errors.push(format!("{error}"));
+                    continue;
+                }
+            };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let file_name = entry.file_name().to_string_lossy();
+            let Some(kind) = FileKind::for_file_name(&file_name) else {
+                continue;
+            };
+            let shown = relative(entry.path(), base, cwd);
+            if exclude.iter().any(|glob| glob.is_match(&shown)) {
+                continue;
+            }
+            if seen.insert(shown.clone()) {
+                inputs.push(Input {
+                    shown,
+                    kind,
+                    source: Source::File(entry.into_path()),
+                });
+            }
+        }
+    }
+    inputs
+}
+
+fn today_from_clock() -> anyhow::Result<Date> {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_secs();
+    Ok(Date::from_days_since_epoch(
+        i64::try_from(seconds / 86_400).unwrap_or(0),
+    ))
+}
