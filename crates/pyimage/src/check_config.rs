@@ -220,7 +220,7 @@ pub fn build_policy(
             PathRule::new(
                 value.pattern.get_ref(),
                 value.environment.get_ref(),
-                at.origin(entry.span()),
+                at.origin(value.pattern.span()),
             )
             .map_err(|e| at.error(value.pattern.span(), e))?,
         );

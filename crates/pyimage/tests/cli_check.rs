@@ -1,0 +1,394 @@
+//! End-to-end tests of `pyimage check` and `pyimage init`: one snapshot per renderer (human, json, sarif, github)
+//! over testdata/check/cli, SARIF validated against the SARIF 2.1.0 JSON schema, exit codes, configuration errors
+//! with file:line, command-line overrides, `--stdin-filename`, and `init`.
+//!
+//! Snapshots live in testdata/check/cli-expected/; `PYIMAGE_BLESS=1` rewrites them after review, and a file there
+//! that no test writes fails the suite (no unreferenced snapshots).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const SNAPSHOTS: &[&str] = &["human.txt", "json.json", "sarif.json", "github.txt"];
+
+fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/check")
+}
+
+fn pyimage_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyimage"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("PYIMAGE_CONFIG")
+        .env("PYIMAGE_TODAY", "2026-11-23")
+        .output()
+        .expect("pyimage runs")
+}
+
+fn check_cli(args: &[&str]) -> Output {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    pyimage_in(&testdata().join("cli"), &all)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn snapshot(name: &str, actual: &str) {
+    assert!(
+        SNAPSHOTS.contains(&name),
+        "{name} is not a declared snapshot"
+    );
+    let path = testdata().join("cli-expected").join(name);
+    if std::env::var_os("PYIMAGE_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} missing: PYIMAGE_BLESS=1 writes it", path.display()));
+    assert_eq!(
+        expected,
+        actual,
+        "{} differs (PYIMAGE_BLESS=1 rewrites it)",
+        path.display()
+    );
+}
+
+#[test]
+fn no_unreferenced_snapshots() {
+    let dir = testdata().join("cli-expected");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            SNAPSHOTS.contains(&name.as_str()),
+            "unreferenced snapshot {name}"
+        );
+    }
+}
+
+#[test]
+fn human_snapshot() {
+    let output = check_cli(&[]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = stdout(&output);
+    assert!(!text.contains('\x1b'), "NO_COLOR: no escape sequences");
+    assert!(
+        text.contains("severity set by pyimage.toml:14: PY009 = \"deny\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("environment set by pyimage.toml:10: pattern = \"deploy/prod/**\""),
+        "{text}"
+    );
+    snapshot("human.txt", &text);
+}
+
+#[test]
+fn json_snapshot_has_exactly_the_documented_keys() {
+    let output = check_cli(&["--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    let value: Value = serde_json::from_str(&text).unwrap();
+    let top: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut top_sorted = top.clone();
+    top_sorted.sort_unstable();
+    assert_eq!(top_sorted, ["files_scanned", "findings", "skipped"]);
+    assert_eq!(value["files_scanned"], 3);
+    for finding in value["findings"].as_array().unwrap() {
+        let keys: Vec<&str> = finding
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut keys = keys;
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "column",
+                "end_column",
+                "end_line",
+                "environment",
+                "fix",
+                "line",
+                "message",
+                "name",
+                "path",
+                "reference",
+                "rule",
+                "severity"
+            ]
+        );
+    }
+    snapshot("json.json", &text);
+}
+
+#[test]
+fn sarif_snapshot_is_valid_sarif_2_1_0() {
+    let output = check_cli(&["--format", "sarif"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    let instance: Value = serde_json::from_str(&text).unwrap();
+    // The OASIS SARIF 2.1.0 schema (rtm.5), vendored from the npm package @microsoft/jest-sarif (MIT).
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(testdata().join("sarif-2.1.0-rtm.5.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF is invalid:\n{}",
+        errors.join("\n")
+    );
+    let rules = instance["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert_eq!(rules.len(), pyimage_core::check::RULES.len());
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["help"]["markdown"].as_str().unwrap().contains("**Why.**"))
+    );
+    // A deliberately broken log is rejected, so the validation is real.
+    let mut broken = instance.clone();
+    broken["runs"][0]["results"][0]["level"] = Value::from("fatal");
+    assert!(!validator.is_valid(&broken));
+    snapshot("sarif.json", &text);
+}
+
+#[test]
+fn github_snapshot() {
+    let output = check_cli(&["--format", "github"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    for line in text.lines() {
+        assert!(
+            line.starts_with("::error file=") || line.starts_with("::warning file="),
+            "{line}"
+        );
+        assert!(
+            line.contains(",endLine=") && line.contains(",title=PY0"),
+            "{line}"
+        );
+    }
+    snapshot("github.txt", &text);
+}
+
+#[test]
+fn command_line_overrides_severity_and_environment() {
+    let output = check_cli(&[
+        "--format",
+        "json",
+        "--env",
+        "dev",
+        "--allow",
+        "PY005",
+        "--allow",
+        "unresolvable-arg",
+        "--allow",
+        "end-of-life",
+        "--allow",
+        "PY014",
+    ]);
+    let value: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let findings = value["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["environment"] == "dev"),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().all(|f| f["severity"] == "warn"),
+        "{findings:?}"
+    );
+    assert_eq!(output.status.code(), Some(0), "only warnings left");
+
+    let output = check_cli(&["--deny", "PY001"]);
+    assert!(stdout(&output).contains("severity set by command line --deny PY001"));
+}
+
+#[test]
+fn unknown_rule_on_the_command_line_is_a_usage_error() {
+    let output = check_cli(&["--deny", "PY999"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("PY999"));
+}
+
+#[test]
+fn config_errors_name_the_line() {
+    let dir = tempdir("config-errors");
+    for (text, line, needle) in [
+        (
+            "[policy]\nmirrors = []\nallowed_sources = []\n",
+            3,
+            "allowed_sources",
+        ),
+        ("[environments.test]\nfloat = \"patchy\"\n", 2, "patchy"),
+        ("[rules]\nPY001 = \"deny\"\nPY777 = \"warn\"\n", 3, "PY777"),
+        ("[[ignore]]\nrules = [\"PY005\"]\n", 1, "reason"),
+        (
+            "[[paths]]\npattern = \"a/**\"\nenvironment = \"staging\"\n",
+            2,
+            "staging",
+        ),
+    ] {
+        std::fs::write(dir.join("pyimage.toml"), text).unwrap();
+        let output = pyimage_in(&dir, &["check"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{text}: {stderr}");
+        assert!(
+            stderr.contains(&format!("pyimage.toml:{line}:"))
+                || stderr.contains(&format!("line {line}")),
+            "{text}: {stderr}"
+        );
+        assert!(stderr.contains(needle), "{text}: {stderr}");
+    }
+}
+
+#[test]
+fn invalid_yaml_is_an_input_error_and_unused_ignores_are_reported() {
+    let dir = tempdir("invalid-yaml");
+    std::fs::write(dir.join("k8s.yaml"), "kind: Pod\nspec: [\n").unwrap();
+    std::fs::write(
+        dir.join("pyimage.toml"),
+        "[[ignore]]\nrules = [\"PY006\"]\nreason = \"nothing matches this\"\n",
+    )
+    .unwrap();
+    let output = pyimage_in(&dir, &["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("k8s.yaml:"));
+    let text = stdout(&output);
+    assert!(
+        text.contains("PY014") && text.contains("pyimage.toml:1:1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stdin_filename() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pyimage"))
+        .args([
+            "check",
+            "--stdin-filename",
+            "deploy/prod/Dockerfile",
+            "--format",
+            "json",
+        ])
+        .current_dir(testdata().join("cli"))
+        .env("PYIMAGE_TODAY", "2026-11-23")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"FROM python:3.12.14-slim\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["files_scanned"], 1);
+    assert_eq!(value["findings"][0]["rule"], "PY004");
+    assert_eq!(value["findings"][0]["path"], "deploy/prod/Dockerfile");
+    assert_eq!(value["findings"][0]["environment"], "prod");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn clean_files_exit_zero_and_helm_is_skipped() {
+    let dir = tempdir("clean");
+    std::fs::write(dir.join("Dockerfile"), "FROM python:3.13.7-slim-trixie\n").unwrap();
+    std::fs::create_dir_all(dir.join("chart/templates")).unwrap();
+    std::fs::write(
+        dir.join("chart/templates/d.yaml"),
+        "spec:\n  image: {{ .Values.image }}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join(".gitignore"), "ignored/\n").unwrap();
+    std::fs::create_dir_all(dir.join("ignored")).unwrap();
+    std::fs::write(dir.join("ignored/Dockerfile"), "FROM pyhton\n").unwrap();
+    let output = pyimage_in(&dir, &["check", "--format", "json"]);
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{value}");
+    assert_eq!(value["files_scanned"], 2, ".gitignore respected");
+    assert_eq!(value["skipped"][0]["path"], "chart/templates/d.yaml");
+}
+
+#[test]
+fn init_writes_the_defaults_and_refuses_to_overwrite() {
+    let dir = tempdir("init");
+    let output = pyimage_in(&dir, &["init"]);
+    assert_eq!(output.status.code(), Some(0));
+    let output = pyimage_in(&dir, &["init"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--force"));
+    assert_eq!(
+        pyimage_in(&dir, &["init", "--force"]).status.code(),
+        Some(0)
+    );
+    // The written configuration is the built-in policy: same findings with and without it.
+    let corpus = testdata().join("corpus");
+    let corpus = corpus.to_str().unwrap();
+    let config = dir.join("pyimage.toml");
+    let with = pyimage_in(
+        &dir,
+        &[
+            "check",
+            corpus,
+            "--format",
+            "json",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    let empty = tempdir("init-empty");
+    let without = pyimage_in(&empty, &["check", corpus, "--format", "json"]);
+    assert_eq!(with.status.code(), without.status.code());
+    let findings = |o: &Output| -> Vec<(String, String, String)> {
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let path = f["path"].as_str().unwrap();
+                let tail = &path[path.find("corpus/").unwrap()..];
+                (
+                    tail.to_owned(),
+                    f["rule"].to_string(),
+                    f["line"].to_string(),
+                )
+            })
+            .collect()
+    };
+    assert!(!findings(&without).is_empty());
+    assert_eq!(findings(&with), findings(&without));
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pyimage-cli-check-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
