@@ -87,7 +87,7 @@ fn every_tag_resolves_to_the_seeded_digest_and_skopeo_agrees() {
     // skopeo, an independent client, sees the same bytes: sha256 of `inspect --raw` is the digest we report.
     let host = replica.host();
     let mut checked = 0;
-    for tag in tags.iter().step_by(5) {
+    for tag in &tags {
         let output = std::process::Command::new("skopeo")
             .args(["inspect", "--raw", "--no-tags", "--tls-verify=false"])
             .arg(format!("docker://{host}/library/python:{tag}"))
@@ -105,7 +105,7 @@ fn every_tag_resolves_to_the_seeded_digest_and_skopeo_agrees() {
         assert_eq!(resolved[tag], hashed, "skopeo's bytes for {tag}");
         checked += 1;
     }
-    assert_eq!(checked, 30);
+    assert_eq!(checked, 150);
 }
 
 #[test]
