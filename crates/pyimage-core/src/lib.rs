@@ -15,7 +15,9 @@ pub mod digest;
 pub mod dockerfile;
 pub mod grammar;
 pub mod manifests;
+pub mod lock;
 pub mod official_images;
+pub mod pin;
 pub mod python;
 pub mod reference;
 

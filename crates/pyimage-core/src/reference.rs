@@ -218,6 +218,15 @@ impl Reference {
         }
     }
 
+    /// The repository with `other`'s tag and no digest: the key a reference had before it was pinned.
+    pub fn with_tag_of(self, other: &Reference) -> Self {
+        Reference {
+            tag: other.tag.clone(),
+            digest: None,
+            ..self
+        }
+    }
+
     /// The registry host, with port if any (`docker.io`, `localhost:5000`, `[::1]:5000`). Empty only for
     /// references made by [`Reference::parse`] without a domain.
     pub fn domain(&self) -> &str {

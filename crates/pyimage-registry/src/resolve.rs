@@ -419,3 +419,73 @@ mod tests {
         assert!(parse_next_link(r#"v2/x; rel="next""#).is_err());
     }
 }
+
+/// What pyimage reads from an image's config blob.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImageConfig {
+    /// `config.Env` (`PYTHON_VERSION=3.12.14`, …).
+    pub env: Vec<String>,
+    /// `created` (RFC 3339), the build time.
+    pub created: Option<String>,
+}
+
+impl ImageConfig {
+    /// The value of an environment variable of the image.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env.iter().find_map(|entry| entry.strip_prefix(name)?.strip_prefix('='))
+    }
+
+    /// The Python version the official image declares (`ENV PYTHON_VERSION`).
+    pub fn python_version(&self) -> Option<&str> {
+        self.env_var("PYTHON_VERSION")
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RawImageManifest {
+    config: RawConfigDescriptor,
+}
+
+#[derive(serde::Deserialize)]
+struct RawConfigDescriptor {
+    digest: String,
+}
+
+#[derive(serde::Deserialize)]
+struct RawImageConfig {
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    config: Option<RawImageConfigInner>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawImageConfigInner {
+    #[serde(default, rename = "Env")]
+    env: Option<Vec<String>>,
+}
+
+/// Largest image config accepted.
+const CONFIG_LIMIT: u64 = 4 * 1024 * 1024;
+
+impl RegistryClient {
+    /// Reads the config of a platform image (two verified GETs: the manifest, then its config blob).
+    pub async fn image_config(&self, repository: &Reference, manifest: &Digest) -> Result<ImageConfig, RegistryError> {
+        let fetched = self.fetch_manifest(repository, manifest).await?;
+        let what = format!("image manifest {}@{manifest}", repository.path());
+        let invalid = |detail: String| RegistryError::InvalidManifest {
+            endpoint: fetched.head.endpoint.display(),
+            what: what.clone(),
+            detail,
+        };
+        let parsed: RawImageManifest = serde_json::from_slice(&fetched.body).map_err(|e| invalid(format!("{e}")))?;
+        let config_digest = Digest::parse(&parsed.config.digest).map_err(|e| invalid(format!("config digest: {e}")))?;
+        let blob = self.fetch_blob(repository, &config_digest, CONFIG_LIMIT).await?;
+        let config: RawImageConfig =
+            serde_json::from_slice(&blob).map_err(|e| invalid(format!("config {config_digest}: {e}")))?;
+        Ok(ImageConfig {
+            env: config.config.and_then(|c| c.env).unwrap_or_default(),
+            created: config.created,
+        })
+    }
+}

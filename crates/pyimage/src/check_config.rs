@@ -45,6 +45,8 @@ pub struct EnvironmentSection {
     pub digest: Option<bool>,
     /// Pre-release Python allowed.
     pub prerelease: Option<bool>,
+    /// What `pyimage update` may change: `none`, `digest` (rebuilds) or `patch` (also newer patch releases).
+    pub update: Option<Spanned<String>>,
 }
 
 /// `[[paths]]`.
@@ -182,6 +184,7 @@ pub fn build_policy(
         let origin = at.origin(environment.span());
         let base = EnvSettings::builtin(name).unwrap_or(EnvSettings {
             float: Float::Latest,
+            update: pyimage_core::check::policy::UpdatePolicy::Digest,
             digest: false,
             prerelease: false,
             origin: origin.clone(),
@@ -204,10 +207,20 @@ pub fn build_policy(
             },
             None => base.float,
         };
+        let update = match &section.update {
+            Some(update) => pyimage_core::check::policy::UpdatePolicy::from_name(update.get_ref()).ok_or_else(|| {
+                at.error(
+                    update.span(),
+                    format!("update = {:?}: expected one of none, digest, patch", update.get_ref()),
+                )
+            })?,
+            None => base.update,
+        };
         policy.environments.insert(
             name.clone(),
             EnvSettings {
                 float,
+                update,
                 digest: section.digest.unwrap_or(base.digest),
                 prerelease: section.prerelease.unwrap_or(base.prerelease),
                 origin,

@@ -64,6 +64,13 @@ pub struct CheckArgs {
     /// Print the README section generated from the rule docs and exit.
     #[arg(long, hide = true)]
     rules_markdown: bool,
+    /// Compare every Python reference with pyimage.lock (rule PY008): a digest that differs from the lock, or a
+    /// tag-only reference the lock does not know, is a finding.
+    #[arg(long)]
+    locked: bool,
+    /// The lock file for `--locked`.
+    #[arg(long, value_name = "FILE", default_value = pyimage_core::lock::LOCK_FILE_NAME)]
+    lock: PathBuf,
     /// Today's date for end-of-life decisions (YYYY-MM-DD; default: the system clock). For reproducible runs.
     #[arg(long, value_name = "DATE", env = "PYIMAGE_TODAY")]
     today: Option<String>,
@@ -156,7 +163,20 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     } else {
         collect(args, &base, &cwd, &exclude, &mut errors)
     };
-    let context = CheckContext { today, lock: None };
+    let lock = if args.locked {
+        Some(crate::cmd_pin::load_lock(&args.lock).and_then(|lock| {
+            if lock.images.is_empty() && !args.lock.exists() {
+                anyhow::bail!("--locked: {} does not exist; create it with `pyimage pin`", args.lock.display())
+            }
+            Ok(lock)
+        })?)
+    } else {
+        None
+    };
+    let context = CheckContext {
+        today,
+        lock: lock.as_ref().map(|lock| lock as &dyn pyimage_core::check::LockLookup),
+    };
     let reports: Vec<(Input, Checked)> = inputs
         .into_par_iter()
         .map(|input| {

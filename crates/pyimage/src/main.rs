@@ -5,10 +5,13 @@
 mod check_config;
 mod cmd_check;
 mod cmd_init;
+mod cmd_pin;
 mod cmd_ref;
 mod cmd_resolve;
 mod cmd_tags;
+mod cmd_update;
 mod config;
+mod files;
 mod output;
 mod render;
 
@@ -53,6 +56,10 @@ enum Command {
     Tags(cmd_tags::TagsArgs),
     /// Check base images in Dockerfiles, Compose files and Kubernetes manifests against the policy (offline).
     Check(cmd_check::CheckArgs),
+    /// Pin Python image references to their current digests (byte-minimal edits) and write pyimage.lock.
+    Pin(cmd_pin::PinArgs),
+    /// Move pinned Python references after rebuilds and patch releases, per the environment's policy.
+    Update(cmd_update::UpdateArgs),
     /// Write a commented default pyimage.toml.
     Init(cmd_init::InitArgs),
 }
@@ -67,6 +74,8 @@ fn main() -> ExitCode {
         Command::Resolve(args) => with_registry(&cli, |client| cmd_resolve::run(args, client)),
         Command::Check(args) => cmd_check::run(args, cli.config.as_deref()),
         Command::Init(args) => cmd_init::run(args),
+        Command::Pin(args) => with_registry(&cli, |client| cmd_pin::run(args, client)),
+        Command::Update(args) => with_registry(&cli, |client| cmd_update::run(args, client, cli.config.as_deref())),
     };
     match result {
         Ok(code) => code,

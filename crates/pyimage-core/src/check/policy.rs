@@ -84,6 +84,8 @@ pub struct Decision {
 pub struct EnvSettings {
     /// The coarsest tag allowed: `latest` allows anything, `patch` requires `3.12.14`-style tags.
     pub float: Float,
+    /// What `pyimage update` may change on its own.
+    pub update: UpdatePolicy,
     /// Whether a digest is required.
     pub digest: bool,
     /// Whether pre-release Python (alpha, beta, rc) is allowed.
@@ -95,18 +97,51 @@ pub struct EnvSettings {
 impl EnvSettings {
     /// The built-in settings of `dev`, `test` and `prod`; `None` for other names.
     pub fn builtin(name: &str) -> Option<Self> {
-        let (float, digest, prerelease) = match name {
-            "dev" => (Float::Latest, false, true),
-            "test" => (Float::Patch, false, false),
-            "prod" => (Float::Latest, true, false),
+        let (float, digest, prerelease, update) = match name {
+            "dev" => (Float::Latest, false, true, UpdatePolicy::Patch),
+            "test" => (Float::Patch, false, false, UpdatePolicy::Patch),
+            "prod" => (Float::Latest, true, false, UpdatePolicy::Digest),
             _ => return None,
         };
         Some(EnvSettings {
             float,
+            update,
             digest,
             prerelease,
             origin: Origin::Default,
         })
+    }
+}
+
+/// What `pyimage update` may change without asking (`update = "digest" | "patch" | "none"` per environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UpdatePolicy {
+    /// Report only.
+    None,
+    /// Move digests when the same tag was rebuilt (security rebuilds).
+    Digest,
+    /// Also move to a newer patch release of the same line, variant and OS.
+    Patch,
+}
+
+impl UpdatePolicy {
+    /// Parses the configuration spelling.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "none" => UpdatePolicy::None,
+            "digest" => UpdatePolicy::Digest,
+            "patch" => UpdatePolicy::Patch,
+            _ => return None,
+        })
+    }
+
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdatePolicy::None => "none",
+            UpdatePolicy::Digest => "digest",
+            UpdatePolicy::Patch => "patch",
+        }
     }
 }
 

@@ -1,0 +1,246 @@
+//! `pyimage.lock`: what each image reference meant when it was pinned.
+//!
+//! TOML, `version = 1`, one `[[image]]` per reference *as written* (the same text in two files shares one entry),
+//! sorted by that text so the file is deterministic and diffs stay small:
+//!
+//! ```toml
+//! version = 1
+//!
+//! [[image]]
+//! reference = "python:3.12-slim"
+//! normalized = "docker.io/library/python:3.12-slim"
+//! digest = "sha256:…"                 # the multi-platform index digest the tag pointed at
+//! media_type = "application/vnd.oci.image.index.v1+json"
+//! python = "3.12.14"                  # the Python version that digest carries
+//! resolved_at = "2026-11-23T12:00:00Z"
+//! registry = "https://registry-1.docker.io"
+//!
+//! [image.platforms]
+//! "linux/amd64" = "sha256:…"
+//! ```
+//!
+//! Parsing and rendering are pure; the caller reads and writes the file (atomically).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::digest::Digest;
+
+/// The lock format version this build reads and writes.
+pub const LOCK_VERSION: u32 = 1;
+
+/// Conventional file name.
+pub const LOCK_FILE_NAME: &str = "pyimage.lock";
+
+/// One locked reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedImage {
+    /// The reference exactly as written in the source file, without the digest pyimage added
+    /// (`python:3.12-slim`, or `python:${PY}` evaluated: `python:3.12-slim`).
+    pub reference: String,
+    /// Docker's normalized form (`docker.io/library/python:3.12-slim`).
+    pub normalized: String,
+    /// The digest the reference was pinned to (usually the multi-platform index).
+    pub digest: String,
+    /// Media type of that manifest.
+    pub media_type: String,
+    /// The Python version of the image, when known (`3.12.14`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
+    /// When it was resolved (RFC 3339, UTC).
+    pub resolved_at: String,
+    /// The registry endpoint that answered.
+    pub registry: String,
+    /// Platform (`os/arch[/variant]`) → platform manifest digest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub platforms: BTreeMap<String, String>,
+}
+
+/// The whole lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Lock {
+    /// Entries keyed by the reference as written.
+    pub images: BTreeMap<String, LockedImage>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockFile {
+    version: u32,
+    #[serde(default, rename = "image")]
+    images: Vec<LockedImage>,
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    version: Option<toml::Value>,
+}
+
+/// Why a lock file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LockError {
+    /// Not valid TOML or not the lock schema.
+    #[error("line {line}, column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Written by a newer (or unknown) pyimage.
+    #[error("lock file version {found} is not supported: this pyimage reads version {LOCK_VERSION} (upgrade pyimage, or re-create the lock with `pyimage pin`)")]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: String,
+    },
+    /// The same reference twice.
+    #[error("reference {0:?} is locked twice")]
+    Duplicate(String),
+    /// A digest that is not a valid sha256 digest.
+    #[error("reference {reference:?}: invalid digest {digest:?}")]
+    BadDigest {
+        /// The entry.
+        reference: String,
+        /// The digest text.
+        digest: String,
+    },
+}
+
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+impl Lock {
+    /// Parses a lock file. An unknown `version` is rejected naming the supported one.
+    pub fn parse(text: &str) -> Result<Lock, LockError> {
+        let syntax = |error: toml::de::Error| {
+            let (line, column) = error.span().map_or((1, 1), |span| position(text, span.start));
+            LockError::Syntax {
+                line,
+                column,
+                message: error.message().to_owned(),
+            }
+        };
+        // Check the version before the schema, so a future format gets the version message, not a schema error.
+        let version: VersionOnly = toml::from_str(text).map_err(syntax)?;
+        match version.version {
+            Some(toml::Value::Integer(n)) if n == i64::from(LOCK_VERSION) => {}
+            Some(other) => {
+                return Err(LockError::UnsupportedVersion {
+                    found: other.to_string(),
+                });
+            }
+            None => {
+                return Err(LockError::Syntax {
+                    line: 1,
+                    column: 1,
+                    message: format!("missing `version = {LOCK_VERSION}`"),
+                });
+            }
+        }
+        let file: LockFile = toml::from_str(text).map_err(syntax)?;
+        let mut images = BTreeMap::new();
+        for image in file.images {
+            if Digest::parse(&image.digest).is_err() {
+                return Err(LockError::BadDigest {
+                    reference: image.reference.clone(),
+                    digest: image.digest.clone(),
+                });
+            }
+            if images.contains_key(&image.reference) {
+                return Err(LockError::Duplicate(image.reference));
+            }
+            images.insert(image.reference.clone(), image);
+        }
+        Ok(Lock { images })
+    }
+
+    /// Renders the lock deterministically (entries sorted by reference, platforms sorted).
+    pub fn render(&self) -> String {
+        let file = LockFile {
+            version: LOCK_VERSION,
+            images: self.images.values().cloned().collect(),
+        };
+        let body = toml::to_string(&file).unwrap_or_else(|error| format!("# cannot render lock: {error}\n"));
+        format!("# pyimage.lock: written by `pyimage pin` / `pyimage update`. Edit with those commands, not by hand.\n{body}")
+    }
+
+    /// The entry for a reference as written.
+    pub fn get(&self, reference: &str) -> Option<&LockedImage> {
+        self.images.get(reference)
+    }
+
+    /// Adds or replaces an entry.
+    pub fn insert(&mut self, image: LockedImage) {
+        self.images.insert(image.reference.clone(), image);
+    }
+}
+
+/// The lock as `pyimage check --locked` sees it: a reference matches the entry with the same normalized
+/// repository and tag (so `python:3.12` and `docker.io/library/python:3.12` share an entry).
+impl crate::check::LockLookup for Lock {
+    fn locked(&self, _path: &str, reference: &crate::reference::Reference) -> Option<crate::check::LockedImage> {
+        let key = reference.repository().with_tag_of(reference).to_string();
+        self.images
+            .values()
+            .find(|image| image.normalized == key)
+            .map(|image| crate::check::LockedImage {
+                tag: reference.tag().map(str::to_owned),
+                digest: image.digest.clone(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(reference: &str) -> LockedImage {
+        LockedImage {
+            reference: reference.to_owned(),
+            normalized: format!("docker.io/library/{reference}"),
+            digest: format!("sha256:{}", "a".repeat(64)),
+            media_type: "application/vnd.oci.image.index.v1+json".to_owned(),
+            python: Some("3.12.14".to_owned()),
+            resolved_at: "2026-11-23T12:00:00Z".to_owned(),
+            registry: "https://registry-1.docker.io".to_owned(),
+            platforms: BTreeMap::from([("linux/amd64".to_owned(), format!("sha256:{}", "b".repeat(64)))]),
+        }
+    }
+
+    #[test]
+    fn round_trip_is_deterministic() {
+        let mut lock = Lock::default();
+        lock.insert(entry("python:3.13-slim"));
+        lock.insert(entry("python:3.12-slim"));
+        let text = lock.render();
+        assert!(text.find("3.12-slim").unwrap_or(usize::MAX) < text.find("3.13-slim").unwrap_or(0));
+        let parsed = Lock::parse(&text).expect("parses");
+        assert_eq!(parsed, lock);
+        assert_eq!(parsed.render(), text);
+    }
+
+    #[test]
+    fn unknown_version_names_the_supported_one() {
+        let error = Lock::parse("version = 2\n").expect_err("v2");
+        assert!(error.to_string().contains("reads version 1"), "{error}");
+        let error = Lock::parse("version = \"1\"\n").expect_err("string");
+        assert!(matches!(error, LockError::UnsupportedVersion { .. }), "{error}");
+        let error = Lock::parse("[[image]]\n").expect_err("no version");
+        assert!(error.to_string().contains("missing `version = 1`"), "{error}");
+    }
+
+    #[test]
+    fn schema_errors_have_positions() {
+        let error = Lock::parse("version = 1\n[[image]]\nreference = \"x\"\nbogus = 1\n").expect_err("bad");
+        assert!(matches!(error, LockError::Syntax { line: 2.., .. }), "{error}");
+    }
+}

@@ -1,0 +1,473 @@
+//! Where and how to pin image references: byte-minimal edits that add `@sha256:…` (and, with `--exact-tag`, swap a
+//! floating tag for its most specific alias) without touching any other byte of the file.
+//!
+//! [`candidates`] finds the references to pin in a scanned file and decides, for each, *where* the digest goes:
+//! * a literal reference (`FROM python:3.12-slim`, `image: "python:3.12-slim"`): right after it, inside any quotes;
+//! * a reference whose text ends with an `ARG` (`FROM python:${PY}`): at the end of that ARG's default, provided the
+//!   ARG feeds no other image — otherwise pinning it would silently change those images too (the failure Renovate
+//!   still struggles with), so the reference is refused with the reason;
+//! * a reference ending in literal text after ARGs (`FROM ${REGISTRY}/python:3.12-slim`): after the reference.
+//!
+//! [`apply_edits`] applies non-overlapping edits, checking that each replaced range still holds the expected bytes.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use thiserror::Error;
+
+use crate::check::FileKind;
+use crate::dockerfile::{self, DockerfileScan, Evaluation};
+use crate::manifests;
+use crate::reference::Reference;
+
+/// Why a reference is not pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Refusal {
+    /// The reference depends on something pyimage cannot evaluate.
+    #[error("cannot evaluate the reference: {0}")]
+    Unresolvable(String),
+    /// The reference is not valid.
+    #[error("invalid reference: {0}")]
+    Invalid(String),
+    /// The ARG the reference ends with also feeds other images.
+    #[error("ARG {arg} also feeds the image(s) on line(s) {others}: pinning its default would change them too; give each image its own ARG or pin by hand")]
+    SharedArg {
+        /// The ARG.
+        arg: String,
+        /// Lines of the other images.
+        others: String,
+    },
+    /// The ARG's default is not written literally (quotes with escapes, other ARGs, none at all).
+    #[error("ARG {0} has no literal default to pin")]
+    ArgDefaultNotLiteral(String),
+    /// The YAML scalar cannot be rewritten in place (block scalar, escapes).
+    #[error("the value is written as a {0}, which pyimage does not rewrite")]
+    NotRewritable(String),
+}
+
+/// Where the digest (and optionally a new tag) goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinSite {
+    /// Byte offset where `@sha256:…` is inserted.
+    pub insert_at: usize,
+    /// The ARG whose default is edited, with the line of its declaration.
+    pub via_arg: Option<(String, usize)>,
+    /// The byte range of the tag as written, when the whole reference is literal (for `--exact-tag`).
+    pub tag_range: Option<Range<usize>>,
+}
+
+/// One reference that lacks a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// 1-based line of the reference.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The reference text as written (`python:${PY}`).
+    pub written: String,
+    /// The evaluated reference text (`python:3.12-slim`), the lock file's key.
+    pub evaluated: String,
+    /// The parsed reference, when valid.
+    pub reference: Option<Reference>,
+    /// Where to pin it, or why not.
+    pub site: Result<PinSite, Refusal>,
+}
+
+/// The references of a file that `pin` would consider: those `wanted` accepts (the Python images) and that have no
+/// digest yet, in file order. Each distinct span appears once (Compose anchors can share one).
+pub fn candidates(kind: FileKind, text: &str, wanted: &dyn Fn(&Reference) -> bool) -> Vec<Candidate> {
+    match kind {
+        FileKind::Dockerfile => dockerfile_candidates(text, &dockerfile::scan(text), wanted),
+        FileKind::Compose => yaml_candidates(&manifests::scan_compose(text), wanted),
+        FileKind::Kubernetes => yaml_candidates(&manifests::scan_kubernetes(text), wanted),
+    }
+}
+
+/// Keeps a reference when it is wanted and lacks a digest; unresolvable references whose text mentions the wanted
+/// image are kept too, so they are reported rather than silently skipped.
+fn keep(evaluation: &Evaluation, written: &str, wanted: &dyn Fn(&Reference) -> bool) -> bool {
+    match evaluation {
+        Evaluation::Resolved { reference: Ok(r), .. } => wanted(r) && r.digest().is_none(),
+        Evaluation::Resolved { reference: Err(_), text } => text.contains("python") && !text.contains('@'),
+        Evaluation::Unresolvable(_) => written.contains("python") && !written.contains('@'),
+    }
+}
+
+fn evaluated_parts(evaluation: &Evaluation, written: &str) -> (String, Option<Reference>, Option<Refusal>) {
+    match evaluation {
+        Evaluation::Resolved { text, reference: Ok(r) } => (text.clone(), Some(r.clone()), None),
+        Evaluation::Resolved { text, reference: Err(e) } => (text.clone(), None, Some(Refusal::Invalid(e.to_string()))),
+        Evaluation::Unresolvable(u) => (written.to_owned(), None, Some(Refusal::Unresolvable(u.to_string()))),
+    }
+}
+
+/// The range of the tag inside a literal reference text starting at `start` (after the last `:` that follows the
+/// last `/`, before any `@`).
+fn tag_range(written: &str, start: usize) -> Option<Range<usize>> {
+    let name_and_tag = written.split('@').next().unwrap_or(written);
+    let slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
+    let colon = name_and_tag[slash..].rfind(':')? + slash;
+    Some(start + colon + 1..start + name_and_tag.len())
+}
+
+fn dockerfile_candidates(text: &str, scan: &DockerfileScan, wanted: &dyn Fn(&Reference) -> bool) -> Vec<Candidate> {
+    // Which images each ARG declaration feeds, to refuse edits of shared ARGs.
+    let mut feeds: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for image in &scan.images {
+        for arg in &image.args {
+            if let Some(declaration) = arg.declaration {
+                let lines = feeds.entry(declaration).or_default();
+                if !lines.contains(&image.line) {
+                    lines.push(image.line);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for image in &scan.images {
+        if image.kind == dockerfile::ImageKind::Syntax || !keep(&image.evaluation, &image.written, wanted) {
+            continue;
+        }
+        let (evaluated, reference, refusal) = evaluated_parts(&image.evaluation, &image.written);
+        let site = match refusal {
+            Some(refusal) => Err(refusal),
+            None => dockerfile_site(text, scan, image, &feeds),
+        };
+        out.push(Candidate {
+            line: image.line,
+            column: image.column,
+            written: image.written.clone(),
+            evaluated,
+            reference,
+            site,
+        });
+    }
+    out
+}
+
+fn dockerfile_site(
+    text: &str,
+    scan: &DockerfileScan,
+    image: &dockerfile::ImageUse,
+    feeds: &BTreeMap<usize, Vec<usize>>,
+) -> Result<PinSite, Refusal> {
+    if let Some(verbatim) = image.verbatim_span {
+        return Ok(PinSite {
+            insert_at: verbatim.end,
+            via_arg: None,
+            tag_range: text.get(verbatim.range()).and_then(|w| tag_range(w, verbatim.start)),
+        });
+    }
+    // The ARG used last in the written text, if the text ends with it.
+    let ending_arg = image
+        .args
+        .iter()
+        .filter(|arg| arg.span.end <= image.span.end && arg.span.start >= image.span.start)
+        .find(|arg| arg.span.end == image.span.end);
+    let Some(arg) = ending_arg else {
+        // Literal text after the ARGs: the digest goes after the reference.
+        return Ok(PinSite {
+            insert_at: image.span.end,
+            via_arg: None,
+            tag_range: None,
+        });
+    };
+    let Some(declaration_index) = arg.declaration else {
+        return Err(Refusal::ArgDefaultNotLiteral(arg.name.clone()));
+    };
+    let others: Vec<String> = feeds
+        .get(&declaration_index)
+        .map(|lines| lines.iter().filter(|l| **l != image.line).map(ToString::to_string).collect())
+        .unwrap_or_default();
+    if !others.is_empty() {
+        return Err(Refusal::SharedArg {
+            arg: arg.name.clone(),
+            others: others.join(", "),
+        });
+    }
+    let declaration = scan
+        .args
+        .get(declaration_index)
+        .ok_or_else(|| Refusal::ArgDefaultNotLiteral(arg.name.clone()))?;
+    let verbatim = declaration
+        .default
+        .as_ref()
+        .and_then(|default| default.verbatim_span)
+        .ok_or_else(|| Refusal::ArgDefaultNotLiteral(arg.name.clone()))?;
+    Ok(PinSite {
+        insert_at: verbatim.end,
+        via_arg: Some((arg.name.clone(), declaration.line)),
+        tag_range: None,
+    })
+}
+
+fn yaml_candidates(scan: &manifests::ManifestScan, wanted: &dyn Fn(&Reference) -> bool) -> Vec<Candidate> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for image in &scan.images {
+        if !keep(&image.evaluation, &image.written, wanted) || !seen.insert((image.span.start, image.span.end)) {
+            continue;
+        }
+        let (evaluated, reference, refusal) = evaluated_parts(&image.evaluation, &image.written);
+        let site = match (refusal, &image.not_rewritable) {
+            (Some(refusal), _) => Err(refusal),
+            (None, Some(how)) => Err(Refusal::NotRewritable(format!("{how:?}").to_lowercase())),
+            (None, None) => Ok(PinSite {
+                insert_at: image.span.end,
+                via_arg: None,
+                tag_range: tag_range(&image.written, image.span.start),
+            }),
+        };
+        out.push(Candidate {
+            line: image.line,
+            column: image.column,
+            written: image.written.clone(),
+            evaluated,
+            reference,
+            site,
+        });
+    }
+    out
+}
+
+/// A reference that already carries a digest, with where its digest and tag are written (for `update`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedSite {
+    /// 1-based line of the reference.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The reference text as written.
+    pub written: String,
+    /// The evaluated reference (with tag and digest).
+    pub reference: Reference,
+    /// Where the digest text (`sha256:…`) is written: in the reference, or in the default of the ARG it ends with.
+    pub digest_range: Option<Range<usize>>,
+    /// Where the tag is written, when it directly precedes `@digest` there.
+    pub tag_range: Option<Range<usize>>,
+}
+
+/// The wanted references of a file that already have a digest, in file order, each distinct span once.
+pub fn pinned_sites(kind: FileKind, text: &str, wanted: &dyn Fn(&Reference) -> bool) -> Vec<PinnedSite> {
+    let mut regions: Vec<(usize, usize, String, Reference, Vec<Range<usize>>)> = Vec::new();
+    match kind {
+        FileKind::Dockerfile => {
+            for image in dockerfile::scan(text).images {
+                if image.kind == dockerfile::ImageKind::Syntax {
+                    continue;
+                }
+                let Some(reference) = image.reference().cloned() else { continue };
+                let mut places = vec![image.span.range()];
+                places.extend(image.args.iter().filter_map(|arg| arg.default_span.map(|s| s.range())));
+                regions.push((image.line, image.column, image.written.clone(), reference, places));
+            }
+        }
+        FileKind::Compose | FileKind::Kubernetes => {
+            let scan = if kind == FileKind::Compose {
+                manifests::scan_compose(text)
+            } else {
+                manifests::scan_kubernetes(text)
+            };
+            let mut seen = std::collections::BTreeSet::new();
+            for image in scan.images {
+                if image.not_rewritable.is_some() || !seen.insert((image.span.start, image.span.end)) {
+                    continue;
+                }
+                let Some(reference) = image.reference().cloned() else { continue };
+                regions.push((image.line, image.column, image.written.clone(), reference, vec![image.span.range()]));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (line, column, written, reference, places) in regions {
+        let (Some(digest), true) = (reference.digest(), wanted(&reference)) else {
+            continue;
+        };
+        let needle = format!("@{digest}");
+        let at = places.iter().find_map(|place| {
+            let region = text.get(place.clone())?;
+            region.find(&needle).map(|offset| place.start + offset)
+        });
+        let digest_range = at.map(|at| at + 1..at + needle.len());
+        let tag_range = match (at, reference.tag()) {
+            // The tag must be whole: what precedes it cannot be part of a tag (`:` in a reference, `=` or a quote in
+            // an ARG default).
+            (Some(at), Some(tag))
+                if text.get(..at).is_some_and(|before| {
+                    before.strip_suffix(tag).is_some_and(|rest| {
+                        !rest.ends_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+                    })
+                }) =>
+            {
+                Some(at - tag.len()..at)
+            }
+            _ => None,
+        };
+        out.push(PinnedSite {
+            line,
+            column,
+            written,
+            reference,
+            digest_range,
+            tag_range,
+        });
+    }
+    out
+}
+
+/// One replacement of a byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// The bytes replaced (empty for an insertion).
+    pub range: Range<usize>,
+    /// What those bytes must be now.
+    pub expected: String,
+    /// What they become.
+    pub replacement: String,
+}
+
+impl Edit {
+    /// An insertion at `at`.
+    pub fn insert(at: usize, text: impl Into<String>) -> Self {
+        Edit {
+            range: at..at,
+            expected: String::new(),
+            replacement: text.into(),
+        }
+    }
+}
+
+/// Why edits could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EditError {
+    /// Two edits touch the same bytes.
+    #[error("edits at bytes {0} and {1} overlap")]
+    Overlap(usize, usize),
+    /// The bytes are not what the edit expected (the file changed).
+    #[error("bytes {start}..{end} are no longer {expected:?}")]
+    Changed {
+        /// Start.
+        start: usize,
+        /// End.
+        end: usize,
+        /// What was expected.
+        expected: String,
+    },
+}
+
+/// Applies edits to `text`. Every other byte is kept as it is (line endings, BOM, quotes, trailing newline).
+pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<String, EditError> {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|edit| (edit.range.start, edit.range.end));
+    for pair in sorted.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        // Two insertions at one point, or a range reaching into the next edit, would be ambiguous.
+        if b.range.start < a.range.end || (a.range == b.range && a.range.is_empty()) {
+            return Err(EditError::Overlap(a.range.start, b.range.start));
+        }
+    }
+    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.replacement.len()).sum::<usize>());
+    let mut cursor = 0;
+    for edit in sorted {
+        let current = text.get(edit.range.clone()).ok_or_else(|| EditError::Changed {
+            start: edit.range.start,
+            end: edit.range.end,
+            expected: edit.expected.clone(),
+        })?;
+        if current != edit.expected {
+            return Err(EditError::Changed {
+                start: edit.range.start,
+                end: edit.range.end,
+                expected: edit.expected.clone(),
+            });
+        }
+        out.push_str(&text[cursor..edit.range.start]);
+        out.push_str(&edit.replacement);
+        cursor = edit.range.end;
+    }
+    out.push_str(&text[cursor..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python(r: &Reference) -> bool {
+        r.is_official("python")
+    }
+
+    fn sites(kind: FileKind, text: &str) -> Vec<Candidate> {
+        candidates(kind, text, &python)
+    }
+
+    #[test]
+    fn literal_from_gets_the_digest_after_the_reference() {
+        let text = "FROM python:3.12-slim AS build\nFROM python@sha256:0000000000000000000000000000000000000000000000000000000000000000\nFROM node:20\n";
+        let found = sites(FileKind::Dockerfile, text);
+        assert_eq!(found.len(), 1);
+        let site = found[0].site.as_ref().expect("pinnable");
+        assert_eq!(&text[..site.insert_at], "FROM python:3.12-slim");
+        assert_eq!(site.tag_range.as_ref().map(|r| &text[r.clone()]), Some("3.12-slim"));
+        let pinned = apply_edits(text, &[Edit::insert(site.insert_at, "@sha256:abc")]).expect("applies");
+        assert!(pinned.starts_with("FROM python:3.12-slim@sha256:abc AS build\n"));
+    }
+
+    #[test]
+    fn arg_default_is_pinned_when_it_feeds_one_image() {
+        let text = "ARG PY=3.12-slim\nFROM python:${PY}\n";
+        let found = sites(FileKind::Dockerfile, text);
+        let site = found[0].site.as_ref().expect("pinnable");
+        assert_eq!(&text[..site.insert_at], "ARG PY=3.12-slim");
+        assert_eq!(site.via_arg, Some(("PY".to_owned(), 1)));
+        assert_eq!(found[0].evaluated, "python:3.12-slim");
+    }
+
+    #[test]
+    fn shared_arg_is_refused() {
+        let text = "ARG PY=3.12-slim\nFROM python:${PY} AS a\nFROM python:${PY} AS b\n";
+        let found = sites(FileKind::Dockerfile, text);
+        assert_eq!(found.len(), 2);
+        for candidate in found {
+            assert!(matches!(candidate.site, Err(Refusal::SharedArg { .. })), "{candidate:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_yaml_keeps_its_quotes() {
+        let text = "services:\n  app:\n    image: \"python:3.12-slim\"\n";
+        let found = sites(FileKind::Compose, text);
+        let site = found[0].site.as_ref().expect("pinnable");
+        let pinned = apply_edits(text, &[Edit::insert(site.insert_at, "@sha256:abc")]).expect("applies");
+        assert_eq!(pinned, "services:\n  app:\n    image: \"python:3.12-slim@sha256:abc\"\n");
+    }
+
+    #[test]
+    fn pinned_sites_find_digest_and_tag_in_the_reference_or_its_arg() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let text = format!("ARG PY=3.12.13-slim@{digest}\nFROM python:${{PY}} AS a\nFROM python:3.13-slim@{digest}\n");
+        let sites = pinned_sites(FileKind::Dockerfile, &text, &python);
+        assert_eq!(sites.len(), 2);
+        let via_arg = &sites[0];
+        assert_eq!(via_arg.digest_range.as_ref().map(|r| &text[r.clone()]), Some(digest.as_str()));
+        assert_eq!(via_arg.tag_range.as_ref().map(|r| &text[r.clone()]), Some("3.12.13-slim"));
+        let literal = &sites[1];
+        assert_eq!(literal.tag_range.as_ref().map(|r| &text[r.clone()]), Some("3.13-slim"));
+        assert_eq!(literal.line, 3);
+    }
+
+    #[test]
+    fn edits_check_the_bytes_they_replace() {
+        let edit = Edit {
+            range: 0..4,
+            expected: "FROM".to_owned(),
+            replacement: "from".to_owned(),
+        };
+        assert_eq!(apply_edits("FROM x", std::slice::from_ref(&edit)), Ok("from x".to_owned()));
+        assert!(matches!(apply_edits("RUN x", &[edit]), Err(EditError::Changed { .. })));
+        assert!(matches!(
+            apply_edits("abc", &[Edit::insert(1, "x"), Edit::insert(1, "y")]),
+            Err(EditError::Overlap(1, 1))
+        ));
+    }
+}

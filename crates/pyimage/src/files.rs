@@ -1,0 +1,149 @@
+//! File handling for the commands that rewrite files (`pin`, `update`): finding Dockerfiles and manifests,
+//! reading them, atomic writes that never leave a half-written file, and unified diffs for `--dry-run`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use pyimage_core::check::FileKind;
+
+/// A file read for rewriting.
+pub struct SourceFile {
+    /// As given or found (for messages).
+    pub path: PathBuf,
+    /// Its kind.
+    pub kind: FileKind,
+    /// Its text as read.
+    pub text: String,
+}
+
+/// Finds the Dockerfiles, Compose files and Kubernetes manifests under `roots` (respecting `.gitignore`), in a
+/// stable order. A file named explicitly must be one of those kinds.
+pub fn find(roots: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
+    let roots = if roots.is_empty() { vec![PathBuf::from(".")] } else { roots.to_vec() };
+    let mut found = Vec::new();
+    for root in roots {
+        if root.is_file() {
+            let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            match FileKind::for_file_name(&name) {
+                Some(kind) => found.push((root, kind)),
+                None => bail!(
+                    "{}: not a Dockerfile, Compose or Kubernetes YAML file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml)",
+                    root.display()
+                ),
+            }
+            continue;
+        }
+        if !root.exists() {
+            bail!("{}: no such file or directory", root.display());
+        }
+        let walker = ignore::WalkBuilder::new(&root)
+            .hidden(false)
+            .require_git(false)
+            .filter_entry(|entry| entry.file_name() != ".git")
+            .sort_by_file_path(|a, b| a.cmp(b))
+            .build();
+        for entry in walker {
+            let entry = entry.with_context(|| format!("walking {}", root.display()))?;
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            if let Some(kind) = FileKind::for_file_name(&entry.file_name().to_string_lossy()) {
+                found.push((entry.into_path(), kind));
+            }
+        }
+    }
+    found.dedup_by(|a, b| a.0 == b.0);
+    Ok(found)
+}
+
+/// Reads a file as UTF-8 text.
+pub fn read(path: &Path, kind: FileKind) -> anyhow::Result<SourceFile> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!("{}: not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to())
+    })?;
+    Ok(SourceFile {
+        path: path.to_path_buf(),
+        kind,
+        text,
+    })
+}
+
+/// What happened to an atomic write.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The new content is in place.
+    Written,
+    /// The file changed since it was read; nothing was written.
+    ChangedSinceRead,
+}
+
+/// Replaces `path`'s content with `new` atomically: a temporary file in the same directory, with the original's
+/// permissions, is written and synced, then renamed over the original; a crash leaves either the old or the new
+/// content, never a mix. If the file no longer holds `expected`, nothing is written.
+pub fn write_atomically(path: &Path, expected: &str, new: &str) -> anyhow::Result<WriteOutcome> {
+    let current = std::fs::read(path).with_context(|| format!("cannot re-read {}", path.display()))?;
+    if current != expected.as_bytes() {
+        return Ok(WriteOutcome::ChangedSinceRead);
+    }
+    let metadata = std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = directory.join(format!(".{file_name}.pyimage-{}.tmp", std::process::id()));
+    let result = (|| -> anyhow::Result<()> {
+        let mut file = std::fs::File::create(&temporary)
+            .with_context(|| format!("cannot create {}", temporary.display()))?;
+        file.write_all(new.as_bytes())
+            .with_context(|| format!("cannot write {}", temporary.display()))?;
+        file.set_permissions(metadata.permissions())
+            .with_context(|| format!("cannot set permissions of {}", temporary.display()))?;
+        file.sync_all().with_context(|| format!("cannot sync {}", temporary.display()))?;
+        drop(file);
+        std::fs::rename(&temporary, path)
+            .with_context(|| format!("cannot replace {} with {}", path.display(), temporary.display()))?;
+        // Make the rename itself durable.
+        if let Ok(dir) = std::fs::File::open(&directory) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result.map(|()| WriteOutcome::Written)
+}
+
+/// Creates or replaces a file atomically (for the lock file, which may not exist yet).
+pub fn replace_atomically(path: &Path, new: &str) -> anyhow::Result<()> {
+    match std::fs::read_to_string(path) {
+        Ok(current) => match write_atomically(path, &current, new)? {
+            WriteOutcome::Written => Ok(()),
+            WriteOutcome::ChangedSinceRead => bail!("{} changed while pyimage was writing it; run again", path.display()),
+        },
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let directory = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let temporary = directory.join(format!(".pyimage.lock.{}.tmp", std::process::id()));
+            std::fs::write(&temporary, new).with_context(|| format!("cannot write {}", temporary.display()))?;
+            std::fs::rename(&temporary, path).with_context(|| format!("cannot create {}", path.display()))?;
+            Ok(())
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// A unified diff of one file, as `diff -u` would print it.
+pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
+    let shown = path.display().to_string();
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("a/{shown}"), &format!("b/{shown}"))
+        .to_string()
+}
