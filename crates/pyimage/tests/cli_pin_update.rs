@@ -1,0 +1,381 @@
+//! `pyimage pin`, `pyimage update` and `pyimage check --locked` against the Docker Hub replica. Expectations come
+//! from the seeder's ground truth (what it pushed, and which tags a rebuild or replay moved), never from pyimage.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pyimage_core::python::{Float, PythonTag};
+use pyimage_testkit::{GroundTruth, Replica, library_file};
+use serde_json::Value;
+
+/// Two consecutive official-images versions: the later one moves 3.12 from 3.12.13 to 3.12.14.
+const OLDER: &str = "2026-08-10T135551-e04d48617b9d.txt";
+const NEWER: &str = "2026-08-13T122654-73f6781860cc.txt";
+
+struct Workspace {
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl Workspace {
+    fn new(replica: &Replica, name: &str) -> Workspace {
+        let dir = std::env::temp_dir().join(format!("pyimage-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        let config = dir.join("pyimage.toml");
+        std::fs::write(&config, replica.pyimage_toml()).unwrap();
+        Workspace { dir, config }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_pyimage"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(&self.dir)
+            .env("NO_COLOR", "1")
+            .env("DOCKER_CONFIG", "/nonexistent")
+            .env("PYIMAGE_TODAY", "2026-11-23")
+            .output()
+            .expect("pyimage runs")
+    }
+
+    fn json(&self, args: &[&str]) -> (Option<i32>, Value) {
+        let output = self.run(args);
+        let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: not JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code(), value)
+    }
+
+    fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.dir.join(relative)).unwrap()
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The tags a corpus pins: for every Linux entry of the file, its most specific tag and its `major.minor[-variant]`
+/// floating alias, spread over Dockerfiles (one with CRLF and a BOM, one with an ARG), a Compose file and a
+/// multi-document Kubernetes manifest.
+fn write_corpus(workspace: &Workspace, truth: &GroundTruth) -> Vec<String> {
+    let mut tags = Vec::new();
+    for tag in truth.tags.values().filter(|t| !t.shared && t.in_file) {
+        let parsed = PythonTag::parse(&tag.tag);
+        let windows = tag.images.iter().any(|i| i.platform.key().starts_with("windows"));
+        if windows || parsed.is_prerelease() {
+            continue;
+        }
+        if parsed.float() == Float::Patch && parsed.os.is_some() || parsed.float() == Float::Minor && parsed.os.is_none() {
+            tags.push(tag.tag.clone());
+        }
+    }
+    tags.sort();
+    let (dockerfile_tags, rest) = tags.split_at(tags.len() / 2);
+    let (compose_tags, k8s_tags) = rest.split_at(rest.len() / 2);
+    let mut dockerfile = String::from("# syntax=docker/dockerfile:1\n");
+    for (i, tag) in dockerfile_tags.iter().enumerate() {
+        dockerfile.push_str(&format!("FROM python:{tag} AS stage{i}\nRUN echo {i}\n"));
+    }
+    std::fs::write(workspace.dir.join("src/Dockerfile"), dockerfile).unwrap();
+    // CRLF, BOM, an ARG-built reference and a continuation.
+    std::fs::write(
+        workspace.dir.join("src/api.Dockerfile"),
+        "\u{feff}ARG PY=3.12-slim\r\nFROM python:${PY} AS base\r\nFROM --platform=$BUILDPLATFORM \\\r\n  python:3.13-slim AS build\r\nCOPY --from=base /a /b\r\n",
+    )
+    .unwrap();
+    let mut compose = String::from("services:\n");
+    for (i, tag) in compose_tags.iter().enumerate() {
+        let quote = if i % 2 == 0 { "\"" } else { "" };
+        compose.push_str(&format!("  svc{i}:\n    image: {quote}python:{tag}{quote}  # keep this comment\n"));
+    }
+    std::fs::write(workspace.dir.join("src/compose.yaml"), compose).unwrap();
+    let mut k8s = String::new();
+    for (i, tag) in k8s_tags.iter().enumerate() {
+        k8s.push_str(&format!(
+            "---\napiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: job{i}\nspec:\n  schedule: \"@daily\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n            - name: c\n              image: 'python:{tag}'\n"
+        ));
+    }
+    std::fs::write(workspace.dir.join("src/jobs.yaml"), k8s).unwrap();
+    std::fs::set_permissions(workspace.dir.join("src/jobs.yaml"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mut all = tags.clone();
+    all.extend(["3.12-slim".to_owned(), "3.13-slim".to_owned()]);
+    all
+}
+
+/// `python:TAG@sha256:…` occurrences in the corpus: tag → digests written.
+fn pinned_in(workspace: &Workspace) -> BTreeMap<String, BTreeSet<String>> {
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in ["src/Dockerfile", "src/api.Dockerfile", "src/compose.yaml", "src/jobs.yaml"] {
+        let text = workspace.read(file);
+        for piece in text.split("python:").skip(1) {
+            let end = piece.find(|c: char| c.is_whitespace() || c == '"' || c == '\'').unwrap_or(piece.len());
+            if let Some((tag, digest)) = piece[..end].split_once('@') {
+                found.entry(tag.to_owned()).or_default().insert(digest.to_owned());
+            }
+        }
+    }
+    // The ARG-built reference: its digest sits in the ARG default.
+    let api = workspace.read("src/api.Dockerfile");
+    if let Some(rest) = api.split("ARG PY=").nth(1) {
+        let value = rest.split("\r\n").next().unwrap_or_default();
+        if let Some((tag, digest)) = value.split_once('@') {
+            found.entry(tag.to_owned()).or_default().insert(digest.to_owned());
+        }
+    }
+    found
+}
+
+fn assert_pins_match(workspace: &Workspace, truth: &GroundTruth, tags: &[String]) {
+    let pinned = pinned_in(workspace);
+    for tag in tags {
+        let digests = pinned.get(tag).unwrap_or_else(|| panic!("{tag} was not pinned: {pinned:?}"));
+        let expected = truth.digest(tag).unwrap();
+        assert_eq!(digests, &BTreeSet::from([expected.to_owned()]), "python:{tag}");
+    }
+}
+
+#[test]
+fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
+    let (replica, _) = Replica::start_seeded(library_file(OLDER)).unwrap();
+    let workspace = Workspace::new(&replica, "pin-update");
+    let truth = replica.ground_truth().unwrap();
+    let tags = write_corpus(&workspace, &truth);
+    let before: BTreeMap<&str, String> = ["src/Dockerfile", "src/api.Dockerfile", "src/compose.yaml", "src/jobs.yaml"]
+        .into_iter()
+        .map(|f| (f, workspace.read(f)))
+        .collect();
+
+    // pin: every reference gets the digest the seeder pushed for its tag.
+    let (code, report) = workspace.json(&["pin", "--format", "json", "src"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report["skipped"].as_array().unwrap().is_empty(), "{report}");
+    assert_pins_match(&workspace, &truth, &tags);
+    // Only the digests were added: removing them gives back the original bytes (BOM, CRLF, quotes, comments).
+    for (file, original) in &before {
+        let now = workspace.read(file);
+        let mut stripped = now.clone();
+        for digest in truth.manifest_digests() {
+            stripped = stripped.replace(&format!("@{digest}"), "");
+        }
+        assert_eq!(&stripped, original, "{file}: only digests were inserted");
+    }
+    let mode = std::fs::metadata(workspace.dir.join("src/jobs.yaml")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "file mode kept");
+    assert!(workspace.read("pyimage.lock").contains("version = 1"));
+
+    // A second pin changes nothing; --check agrees.
+    let output = workspace.run(&["pin", "--check", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+
+    // check --locked: clean right after pin; a hand-edited digest is named with file and line.
+    let locked = |workspace: &Workspace| {
+        let (_, report) = workspace.json(&["check", "--locked", "--format", "json", "src"]);
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "PY008")
+            .map(|f| (f["path"].as_str().unwrap().to_owned(), f["line"].as_u64().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(locked(&workspace), Vec::new());
+    let compose = workspace.read("src/compose.yaml");
+    let first_digest = compose.split('@').nth(1).unwrap()[..71].to_owned();
+    let tampered = compose.replacen(&first_digest, &format!("sha256:{}", "0".repeat(64)), 1);
+    std::fs::write(workspace.dir.join("src/compose.yaml"), &tampered).unwrap();
+    assert_eq!(locked(&workspace), vec![("src/compose.yaml".to_owned(), 3)]);
+    std::fs::write(workspace.dir.join("src/compose.yaml"), &compose).unwrap();
+
+    // Rebuild of the 3.13 entries: update moves exactly the pinned tags the seeder moved, to the new digests.
+    let rebuilt = replica.rebuild_where(|entry| entry.directory.starts_with("3.13/")).unwrap();
+    let (code, report) = workspace.json(&["update", "--format", "json", "src"]);
+    assert_eq!(code, Some(0), "{report}");
+    let changes = report["changes"].as_array().unwrap();
+    let moved: BTreeSet<String> = changes
+        .iter()
+        .map(|c| c["new"].as_str().unwrap().split('@').next().unwrap().trim_start_matches("python:").to_owned())
+        .collect();
+    let expected: BTreeSet<String> = tags.iter().filter(|t| rebuilt.moved(t).is_some()).cloned().collect();
+    assert!(!expected.is_empty());
+    assert_eq!(moved, expected);
+    assert!(changes.iter().all(|c| c["kind"] == "rebuild"), "{changes:?}");
+    assert_pins_match(&workspace, &rebuilt.truth, &tags);
+
+    // Replay to the next official-images file: exact 3.12.13 tags move to 3.12.14 (tag and digest), floating tags
+    // follow their digest, nothing else changes.
+    let replayed = replica.replay_file(library_file(NEWER)).unwrap();
+    let new_truth = &replayed.truth;
+    let (code, report) = workspace.json(&["update", "--format", "json", "src"]);
+    assert_eq!(code, Some(0), "{report}");
+    let mut expected_moves: BTreeMap<String, String> = BTreeMap::new();
+    for tag in &tags {
+        let old = rebuilt.truth.tag(tag).unwrap();
+        let entry = old.entry().unwrap();
+        let parsed = PythonTag::parse(tag);
+        if parsed.float() == Float::Patch {
+            // The entry of the same directory in the new file, and its version.
+            let new_entry = new_truth
+                .tags
+                .values()
+                .filter(|t| t.in_file && !t.shared)
+                .filter_map(|t| t.entry())
+                .find(|e| e.directory == entry.directory)
+                .unwrap();
+            if new_entry.python_version != entry.python_version {
+                let new_tag = tag.replacen(&entry.python_version, &new_entry.python_version, 1);
+                expected_moves.insert(tag.clone(), new_tag);
+                continue;
+            }
+        }
+        if replayed.moved(tag).is_some() {
+            expected_moves.insert(tag.clone(), tag.clone());
+        }
+    }
+    assert!(expected_moves.values().any(|t| t.starts_with("3.12.14")), "{expected_moves:?}");
+    let actual_moves: BTreeMap<String, String> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let old = c["old"].as_str().unwrap().trim_start_matches("python:").to_owned();
+            let new = c["new"].as_str().unwrap().split('@').next().unwrap().trim_start_matches("python:").to_owned();
+            (old, new)
+        })
+        .collect();
+    assert_eq!(actual_moves, expected_moves);
+    let final_tags: Vec<String> = tags.iter().map(|t| expected_moves.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
+    assert_pins_match(&workspace, new_truth, &final_tags);
+    // The lock follows, so check --locked stays clean.
+    assert_eq!(locked(&workspace), Vec::new());
+}
+
+#[test]
+fn shared_arg_is_refused_and_the_rest_is_pinned() {
+    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
+    let workspace = Workspace::new(&replica, "pin-shared-arg");
+    std::fs::write(
+        workspace.dir.join("src/Dockerfile"),
+        "ARG PY=3.12-slim\nFROM python:${PY} AS a\nFROM python:${PY} AS b\nFROM python:3.13-slim AS c\n",
+    )
+    .unwrap();
+    let (code, report) = workspace.json(&["pin", "--format", "json", "src"]);
+    assert_eq!(code, Some(0));
+    let skipped = report["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 2);
+    assert!(skipped[0]["reason"].as_str().unwrap().contains("ARG PY also feeds"), "{skipped:?}");
+    let text = workspace.read("src/Dockerfile");
+    assert!(text.starts_with("ARG PY=3.12-slim\n"), "the shared ARG is untouched");
+    assert!(text.contains("FROM python:3.13-slim@sha256:"));
+}
+
+#[test]
+fn dry_run_writes_nothing_and_check_exits_1() {
+    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
+    let workspace = Workspace::new(&replica, "pin-dry-run");
+    let original = "FROM python:3.12-slim\n";
+    std::fs::write(workspace.dir.join("src/Dockerfile"), original).unwrap();
+    let output = workspace.run(&["pin", "--dry-run", "src"]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("-FROM python:3.12-slim\n+FROM python:3.12-slim@sha256:"), "{stdout}");
+    assert_eq!(workspace.read("src/Dockerfile"), original);
+    assert!(!workspace.dir.join("pyimage.lock").exists());
+    let output = workspace.run(&["pin", "--check", "src"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(workspace.read("src/Dockerfile"), original);
+}
+
+#[test]
+fn exact_tag_and_platform_pins() {
+    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
+    let truth = replica.ground_truth().unwrap();
+    let workspace = Workspace::new(&replica, "pin-exact");
+    std::fs::write(workspace.dir.join("src/Dockerfile"), "FROM python:3.12-slim\n").unwrap();
+    std::fs::write(workspace.dir.join("src/compose.yaml"), "services:\n  a:\n    image: python:3.13-slim\n").unwrap();
+    let output = workspace.run(&["pin", "--exact-tag", "src/Dockerfile"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    let expected_tag = truth.tag("3.12-slim").unwrap().entry().unwrap().most_specific_tag.clone();
+    assert_eq!(
+        workspace.read("src/Dockerfile"),
+        format!("FROM python:{expected_tag}@{}\n", truth.digest("3.12-slim").unwrap())
+    );
+    let output = workspace.run(&["pin", "--platform", "linux/arm64", "src/compose.yaml"]);
+    assert_eq!(output.status.code(), Some(0));
+    let arm64 = &truth.tag("3.13-slim").unwrap().platform_digests()["linux/arm64/v8"];
+    assert_eq!(workspace.read("src/compose.yaml"), format!("services:\n  a:\n    image: python:3.13-slim@{arm64}\n"));
+}
+
+#[test]
+fn an_unknown_lock_version_is_refused_with_the_supported_one() {
+    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
+    let workspace = Workspace::new(&replica, "pin-lock-version");
+    std::fs::write(workspace.dir.join("src/Dockerfile"), "FROM python:3.12-slim\n").unwrap();
+    std::fs::write(workspace.dir.join("pyimage.lock"), "version = 7\n").unwrap();
+    let output = workspace.run(&["pin", "src"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("lock file version 7 is not supported") && stderr.contains("reads version 1"), "{stderr}");
+    assert_eq!(workspace.read("src/Dockerfile"), "FROM python:3.12-slim\n");
+}
+
+/// SIGKILL while `pin` rewrites many files: every file must be byte-for-byte the old or the new content.
+#[test]
+fn sigkill_during_pin_leaves_every_file_old_or_new() {
+    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
+    let truth = replica.ground_truth().unwrap();
+    let workspace = Workspace::new(&replica, "pin-sigkill");
+    let digest = truth.digest("3.12-slim").unwrap();
+    let files = 1500;
+    let old = |i: usize| format!("# service {i}\nFROM python:3.12-slim AS app{i}\nRUN true\n");
+    let new = |i: usize| format!("# service {i}\nFROM python:3.12-slim@{digest} AS app{i}\nRUN true\n");
+    let path = |i: usize| workspace.dir.join(format!("src/svc{i:04}/Dockerfile"));
+    let mut caught_mid_write = false;
+    for delay_ms in [150u64, 300, 450, 600, 800, 1000, 1300, 1700] {
+        for i in 0..files {
+            std::fs::create_dir_all(path(i).parent().unwrap()).unwrap();
+            std::fs::write(path(i), old(i)).unwrap();
+        }
+        let _ = std::fs::remove_file(workspace.dir.join("pyimage.lock"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pyimage"))
+            .arg("--config")
+            .arg(&workspace.config)
+            .args(["pin", "src"])
+            .current_dir(&workspace.dir)
+            .env("DOCKER_CONFIG", "/nonexistent")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let (mut olds, mut news) = (0, 0);
+        for i in 0..files {
+            let bytes = std::fs::read(path(i)).unwrap();
+            if bytes == old(i).as_bytes() {
+                olds += 1;
+            } else if bytes == new(i).as_bytes() {
+                news += 1;
+            } else {
+                panic!("after SIGKILL at {delay_ms} ms, {} is neither old nor new: {:?}", path(i).display(), String::from_utf8_lossy(&bytes));
+            }
+        }
+        if olds > 0 && news > 0 {
+            caught_mid_write = true;
+            break;
+        }
+    }
+    assert!(caught_mid_write, "no kill landed while files were being written; the test proved nothing");
+}
