@@ -8,6 +8,7 @@
 //! * [`digest`]: content digests.
 //! * [`python`]: what a tag of the official Python image promises (version, line, variant, OS, float level).
 //! * [`official_images`]: the docker-library/official-images library file (tags, aliases, commits).
+//! * [`verify`] and [`provenance`]: is a local image the official one, and what its attestations say.
 //! * [`check`]: the base-image policy of `pyimage check` (rules, environments, suppressions, findings).
 
 pub mod check;
@@ -18,8 +19,10 @@ pub mod manifests;
 pub mod lock;
 pub mod official_images;
 pub mod pin;
+pub mod provenance;
 pub mod python;
 pub mod reference;
+pub mod verify;
 
 pub use digest::Digest;
 pub use official_images::Library;

@@ -189,9 +189,15 @@ impl Lock {
 impl crate::check::LockLookup for Lock {
     fn locked(&self, _path: &str, reference: &crate::reference::Reference) -> Option<crate::check::LockedImage> {
         let key = reference.repository().with_tag_of(reference).to_string();
-        self.images
-            .values()
-            .find(|image| image.normalized == key)
+        let mut candidates = self.images.values().filter(|image| image.normalized == key);
+        // Several entries can share a repository (digest-only references): prefer the one with this digest.
+        let wanted = reference.digest().map(|d| d.as_str());
+        let first = candidates.next()?;
+        let chosen = std::iter::once(first)
+            .chain(candidates)
+            .find(|image| Some(image.digest.as_str()) == wanted)
+            .unwrap_or(first);
+        Some(chosen)
             .map(|image| crate::check::LockedImage {
                 tag: reference.tag().map(str::to_owned),
                 digest: image.digest.clone(),

@@ -299,7 +299,41 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
             unique.entry(candidate.evaluated.clone()).or_insert_with(|| reference.clone());
         }
     }
+    // References already pinned in the files but unknown to the lock are verified (the registry must serve the
+    // digest) and recorded, so that `check --locked` vouches for every Python image after `pin`.
+    let mut already: BTreeMap<String, Reference> = BTreeMap::new();
+    for source in &sources {
+        for site in pin::pinned_sites(source.kind, &source.text, &is_python) {
+            let known = pyimage_core::check::LockLookup::locked(&lock, "", &site.reference)
+                .is_some_and(|entry| Some(entry.digest.as_str()) == site.reference.digest().map(Digest::as_str));
+            if !known {
+                let key = match site.reference.tag() {
+                    Some(_) => site.reference.repository().with_tag_of(&site.reference).familiar_string(),
+                    None => site.reference.familiar_string(),
+                };
+                already.entry(key).or_insert(site.reference);
+            }
+        }
+    }
     let tag_cache = TagCache::default();
+    let recorded: Vec<(String, Reference, Result<PinTarget, RegistryError>)> = futures_util::stream::iter(already)
+        .map(|(key, reference)| {
+            let (client, tag_cache) = (client.clone(), tag_cache.clone());
+            async move {
+                let target = resolve_target(&client, &reference, None, false, &tag_cache).await;
+                (key, reference, target)
+            }
+        })
+        .buffer_unordered(crate::cmd_resolve::CONCURRENCY)
+        .collect()
+        .await;
+    let mut recorded_errors = Vec::new();
+    for (key, reference, target) in recorded {
+        match target {
+            Ok(target) => lock.insert(lock_entry(&key, &reference, &target)),
+            Err(error) => recorded_errors.push(format!("{key}: cannot verify the pinned digest: {error}")),
+        }
+    }
     let resolved: HashMap<String, Result<PinTarget, RegistryError>> = futures_util::stream::iter(unique)
         .map(|(text, reference)| {
             let (client, platform, tag_cache) = (client.clone(), platform.clone(), tag_cache.clone());
@@ -319,7 +353,10 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
         files_changed: 0,
         lock: None,
     };
-    let mut registry_failed = false;
+    let mut registry_failed = !recorded_errors.is_empty();
+    for error in &recorded_errors {
+        eprintln!("pyimage: {error}");
+    }
     let mut diffs = String::new();
     for (source, candidates) in sources.iter().zip(&per_file) {
         let shown = source.path.display().to_string();

@@ -1,4 +1,4 @@
-//! PY008 `lock-mismatch`: tag or digest different from `pyimage.lock` (needs the lock file).
+//! PY008 `lock-mismatch`: a Python image that `pyimage.lock` does not vouch for (active with `check --locked`).
 
 use super::{Hit, ImageCheck, shown};
 
@@ -7,14 +7,14 @@ declare_rule! {
     id: "PY008",
     name: "lock-mismatch",
     severity: Deny,
-    summary: "Tag or digest that disagrees with `pyimage.lock` (needs pyimage.lock; inactive until the lock exists).",
-    what: "Compares each Python image with its entry in `pyimage.lock` and reports a different tag or digest. \
-Needs pyimage.lock: until the lock file is implemented (next issue), no lock is passed and the rule reports \
-nothing.",
+    summary: "Digest that disagrees with `pyimage.lock`, or a Python image the lock does not know (with `--locked`).",
+    what: "With `pyimage check --locked`, compares each Python image with its entry in `pyimage.lock` (matched by \
+normalized repository and tag): a digest different from the locked one, a reference without digest although the lock \
+pins it, and a reference the lock has no entry for are reported. Without `--locked` the rule is inactive.",
     why: "The lock records what was resolved and verified; a reference edited by hand (or by a bot) that no longer \
 matches it has not been verified.",
     example: "# pyimage.lock says python:3.12.14-slim@sha256:aaa…\nFROM python:3.12.14-slim@sha256:bbb…",
-    fix: "Run `pyimage lock` to record the new reference after verifying it, or restore the locked one.",
+    fix: "Run `pyimage pin` (new references) or `pyimage update` (moved tags) to resolve and record the reference, or restore the locked one.",
     check: Some(check),
 }
 
@@ -24,26 +24,31 @@ fn check(image: &ImageCheck<'_>) -> Option<Hit> {
     if !image.source.is_python() {
         return None;
     }
-    let locked = lock.locked(image.path, reference)?;
+    let Some(locked) = lock.locked(image.path, reference) else {
+        return Some(Hit::new(
+            format!("{} is not in pyimage.lock", shown(image)),
+            "run `pyimage pin` to resolve it and record it in pyimage.lock",
+        ));
+    };
     let tag_differs = locked.tag.as_deref() != reference.tag();
-    let digest_differs = reference
-        .digest()
-        .is_some_and(|digest| digest.as_str() != locked.digest);
+    let digest_differs = reference.digest().is_some_and(|digest| digest.as_str() != locked.digest);
+    let locked_text = format!(
+        "{}{}@{}",
+        reference.name(),
+        locked.tag.as_deref().map(|t| format!(":{t}")).unwrap_or_default(),
+        locked.digest
+    );
+    if reference.digest().is_none() {
+        return Some(Hit::new(
+            format!("{} has no digest, but pyimage.lock pins it to {locked_text}", shown(image)),
+            "run `pyimage pin` to write the locked digest into the file",
+        ));
+    }
     if !tag_differs && !digest_differs {
         return None;
     }
     Some(Hit::new(
-        format!(
-            "{} disagrees with pyimage.lock ({}{}@{})",
-            shown(image),
-            reference.name(),
-            locked
-                .tag
-                .as_deref()
-                .map(|t| format!(":{t}"))
-                .unwrap_or_default(),
-            locked.digest
-        ),
-        "run `pyimage lock` after verifying the new reference, or restore the locked one",
+        format!("{} disagrees with pyimage.lock ({locked_text})", shown(image)),
+        "run `pyimage update` to move the pin deliberately (it records the lock), or restore the locked reference",
     ))
 }
