@@ -508,7 +508,7 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339_utc() {
         assert_eq!(httpdate_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(httpdate_rfc3339(1_795_435_200), "2026-11-23T08:00:00Z");
+        assert_eq!(httpdate_rfc3339(1_795_435_200), "2026-11-23T12:00:00Z");
         assert_eq!(httpdate_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
 }
