@@ -93,7 +93,9 @@ pub enum LockError {
         message: String,
     },
     /// Written by a newer (or unknown) pyimage.
-    #[error("lock file version {found} is not supported: this pyimage reads version {LOCK_VERSION} (upgrade pyimage, or re-create the lock with `pyimage pin`)")]
+    #[error(
+        "lock file version {found} is not supported: this pyimage reads version {LOCK_VERSION} (upgrade pyimage, or re-create the lock with `pyimage pin`)"
+    )]
     UnsupportedVersion {
         /// The version in the file.
         found: String,
@@ -122,7 +124,9 @@ impl Lock {
     /// Parses a lock file. An unknown `version` is rejected naming the supported one.
     pub fn parse(text: &str) -> Result<Lock, LockError> {
         let syntax = |error: toml::de::Error| {
-            let (line, column) = error.span().map_or((1, 1), |span| position(text, span.start));
+            let (line, column) = error
+                .span()
+                .map_or((1, 1), |span| position(text, span.start));
             LockError::Syntax {
                 line,
                 column,
@@ -169,8 +173,11 @@ impl Lock {
             version: LOCK_VERSION,
             images: self.images.values().cloned().collect(),
         };
-        let body = toml::to_string(&file).unwrap_or_else(|error| format!("# cannot render lock: {error}\n"));
-        format!("# pyimage.lock: written by `pyimage pin` / `pyimage update`. Edit with those commands, not by hand.\n{body}")
+        let body = toml::to_string(&file)
+            .unwrap_or_else(|error| format!("# cannot render lock: {error}\n"));
+        format!(
+            "# pyimage.lock: written by `pyimage pin` / `pyimage update`. Edit with those commands, not by hand.\n{body}"
+        )
     }
 
     /// The entry for a reference as written.
@@ -187,7 +194,11 @@ impl Lock {
 /// The lock as `pyimage check --locked` sees it: a reference matches the entry with the same normalized
 /// repository and tag (so `python:3.12` and `docker.io/library/python:3.12` share an entry).
 impl crate::check::LockLookup for Lock {
-    fn locked(&self, _path: &str, reference: &crate::reference::Reference) -> Option<crate::check::LockedImage> {
+    fn locked(
+        &self,
+        _path: &str,
+        reference: &crate::reference::Reference,
+    ) -> Option<crate::check::LockedImage> {
         let key = reference.repository().with_tag_of(reference).to_string();
         let mut candidates = self.images.values().filter(|image| image.normalized == key);
         // Several entries can share a repository (digest-only references): prefer the one with this digest.
@@ -197,11 +208,10 @@ impl crate::check::LockLookup for Lock {
             .chain(candidates)
             .find(|image| Some(image.digest.as_str()) == wanted)
             .unwrap_or(first);
-        Some(chosen)
-            .map(|image| crate::check::LockedImage {
-                tag: reference.tag().map(str::to_owned),
-                digest: image.digest.clone(),
-            })
+        Some(chosen).map(|image| crate::check::LockedImage {
+            tag: reference.tag().map(str::to_owned),
+            digest: image.digest.clone(),
+        })
     }
 }
 
@@ -218,7 +228,10 @@ mod tests {
             python: Some("3.12.14".to_owned()),
             resolved_at: "2026-11-23T12:00:00Z".to_owned(),
             registry: "https://registry-1.docker.io".to_owned(),
-            platforms: BTreeMap::from([("linux/amd64".to_owned(), format!("sha256:{}", "b".repeat(64)))]),
+            platforms: BTreeMap::from([(
+                "linux/amd64".to_owned(),
+                format!("sha256:{}", "b".repeat(64)),
+            )]),
         }
     }
 
@@ -239,14 +252,24 @@ mod tests {
         let error = Lock::parse("version = 2\n").expect_err("v2");
         assert!(error.to_string().contains("reads version 1"), "{error}");
         let error = Lock::parse("version = \"1\"\n").expect_err("string");
-        assert!(matches!(error, LockError::UnsupportedVersion { .. }), "{error}");
+        assert!(
+            matches!(error, LockError::UnsupportedVersion { .. }),
+            "{error}"
+        );
         let error = Lock::parse("[[image]]\n").expect_err("no version");
-        assert!(error.to_string().contains("missing `version = 1`"), "{error}");
+        assert!(
+            error.to_string().contains("missing `version = 1`"),
+            "{error}"
+        );
     }
 
     #[test]
     fn schema_errors_have_positions() {
-        let error = Lock::parse("version = 1\n[[image]]\nreference = \"x\"\nbogus = 1\n").expect_err("bad");
-        assert!(matches!(error, LockError::Syntax { line: 2.., .. }), "{error}");
+        let error =
+            Lock::parse("version = 1\n[[image]]\nreference = \"x\"\nbogus = 1\n").expect_err("bad");
+        assert!(
+            matches!(error, LockError::Syntax { line: 2.., .. }),
+            "{error}"
+        );
     }
 }

@@ -30,7 +30,9 @@ pub enum Refusal {
     #[error("invalid reference: {0}")]
     Invalid(String),
     /// The ARG the reference ends with also feeds other images.
-    #[error("ARG {arg} also feeds the image(s) on line(s) {others}: pinning its default would change them too; give each image its own ARG or pin by hand")]
+    #[error(
+        "ARG {arg} also feeds the image(s) on line(s) {others}: pinning its default would change them too; give each image its own ARG or pin by hand"
+    )]
     SharedArg {
         /// The ARG.
         arg: String,
@@ -75,7 +77,11 @@ pub struct Candidate {
 
 /// The references of a file that `pin` would consider: those `wanted` accepts (the Python images) and that have no
 /// digest yet, in file order. Each distinct span appears once (Compose anchors can share one).
-pub fn candidates(kind: FileKind, text: &str, wanted: &dyn Fn(&Reference) -> bool) -> Vec<Candidate> {
+pub fn candidates(
+    kind: FileKind,
+    text: &str,
+    wanted: &dyn Fn(&Reference) -> bool,
+) -> Vec<Candidate> {
     match kind {
         FileKind::Dockerfile => dockerfile_candidates(text, &dockerfile::scan(text), wanted),
         FileKind::Compose => yaml_candidates(&manifests::scan_compose(text), wanted),
@@ -87,17 +93,35 @@ pub fn candidates(kind: FileKind, text: &str, wanted: &dyn Fn(&Reference) -> boo
 /// image are kept too, so they are reported rather than silently skipped.
 fn keep(evaluation: &Evaluation, written: &str, wanted: &dyn Fn(&Reference) -> bool) -> bool {
     match evaluation {
-        Evaluation::Resolved { reference: Ok(r), .. } => wanted(r) && r.digest().is_none(),
-        Evaluation::Resolved { reference: Err(_), text } => text.contains("python") && !text.contains('@'),
+        Evaluation::Resolved {
+            reference: Ok(r), ..
+        } => wanted(r) && r.digest().is_none(),
+        Evaluation::Resolved {
+            reference: Err(_),
+            text,
+        } => text.contains("python") && !text.contains('@'),
         Evaluation::Unresolvable(_) => written.contains("python") && !written.contains('@'),
     }
 }
 
-fn evaluated_parts(evaluation: &Evaluation, written: &str) -> (String, Option<Reference>, Option<Refusal>) {
+fn evaluated_parts(
+    evaluation: &Evaluation,
+    written: &str,
+) -> (String, Option<Reference>, Option<Refusal>) {
     match evaluation {
-        Evaluation::Resolved { text, reference: Ok(r) } => (text.clone(), Some(r.clone()), None),
-        Evaluation::Resolved { text, reference: Err(e) } => (text.clone(), None, Some(Refusal::Invalid(e.to_string()))),
-        Evaluation::Unresolvable(u) => (written.to_owned(), None, Some(Refusal::Unresolvable(u.to_string()))),
+        Evaluation::Resolved {
+            text,
+            reference: Ok(r),
+        } => (text.clone(), Some(r.clone()), None),
+        Evaluation::Resolved {
+            text,
+            reference: Err(e),
+        } => (text.clone(), None, Some(Refusal::Invalid(e.to_string()))),
+        Evaluation::Unresolvable(u) => (
+            written.to_owned(),
+            None,
+            Some(Refusal::Unresolvable(u.to_string())),
+        ),
     }
 }
 
@@ -110,7 +134,11 @@ fn tag_range(written: &str, start: usize) -> Option<Range<usize>> {
     Some(start + colon + 1..start + name_and_tag.len())
 }
 
-fn dockerfile_candidates(text: &str, scan: &DockerfileScan, wanted: &dyn Fn(&Reference) -> bool) -> Vec<Candidate> {
+fn dockerfile_candidates(
+    text: &str,
+    scan: &DockerfileScan,
+    wanted: &dyn Fn(&Reference) -> bool,
+) -> Vec<Candidate> {
     // Which images each ARG declaration feeds, to refuse edits of shared ARGs.
     let mut feeds: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for image in &scan.images {
@@ -125,7 +153,9 @@ fn dockerfile_candidates(text: &str, scan: &DockerfileScan, wanted: &dyn Fn(&Ref
     }
     let mut out = Vec::new();
     for image in &scan.images {
-        if image.kind == dockerfile::ImageKind::Syntax || !keep(&image.evaluation, &image.written, wanted) {
+        if image.kind == dockerfile::ImageKind::Syntax
+            || !keep(&image.evaluation, &image.written, wanted)
+        {
             continue;
         }
         let (evaluated, reference, refusal) = evaluated_parts(&image.evaluation, &image.written);
@@ -155,7 +185,9 @@ fn dockerfile_site(
         return Ok(PinSite {
             insert_at: verbatim.end,
             via_arg: None,
-            tag_range: text.get(verbatim.range()).and_then(|w| tag_range(w, verbatim.start)),
+            tag_range: text
+                .get(verbatim.range())
+                .and_then(|w| tag_range(w, verbatim.start)),
         });
     }
     // The ARG used last in the written text, if the text ends with it.
@@ -177,7 +209,13 @@ fn dockerfile_site(
     };
     let others: Vec<String> = feeds
         .get(&declaration_index)
-        .map(|lines| lines.iter().filter(|l| **l != image.line).map(ToString::to_string).collect())
+        .map(|lines| {
+            lines
+                .iter()
+                .filter(|l| **l != image.line)
+                .map(ToString::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     if !others.is_empty() {
         return Err(Refusal::SharedArg {
@@ -201,11 +239,16 @@ fn dockerfile_site(
     })
 }
 
-fn yaml_candidates(scan: &manifests::ManifestScan, wanted: &dyn Fn(&Reference) -> bool) -> Vec<Candidate> {
+fn yaml_candidates(
+    scan: &manifests::ManifestScan,
+    wanted: &dyn Fn(&Reference) -> bool,
+) -> Vec<Candidate> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for image in &scan.images {
-        if !keep(&image.evaluation, &image.written, wanted) || !seen.insert((image.span.start, image.span.end)) {
+        if !keep(&image.evaluation, &image.written, wanted)
+            || !seen.insert((image.span.start, image.span.end))
+        {
             continue;
         }
         let (evaluated, reference, refusal) = evaluated_parts(&image.evaluation, &image.written);
@@ -248,7 +291,11 @@ pub struct PinnedSite {
 }
 
 /// The wanted references of a file that already have a digest, in file order, each distinct span once.
-pub fn pinned_sites(kind: FileKind, text: &str, wanted: &dyn Fn(&Reference) -> bool) -> Vec<PinnedSite> {
+pub fn pinned_sites(
+    kind: FileKind,
+    text: &str,
+    wanted: &dyn Fn(&Reference) -> bool,
+) -> Vec<PinnedSite> {
     let mut regions: Vec<(usize, usize, String, Reference, Vec<Range<usize>>)> = Vec::new();
     match kind {
         FileKind::Dockerfile => {
@@ -256,10 +303,23 @@ pub fn pinned_sites(kind: FileKind, text: &str, wanted: &dyn Fn(&Reference) -> b
                 if image.kind == dockerfile::ImageKind::Syntax {
                     continue;
                 }
-                let Some(reference) = image.reference().cloned() else { continue };
+                let Some(reference) = image.reference().cloned() else {
+                    continue;
+                };
                 let mut places = vec![image.span.range()];
-                places.extend(image.args.iter().filter_map(|arg| arg.default_span.map(|s| s.range())));
-                regions.push((image.line, image.column, image.written.clone(), reference, places));
+                places.extend(
+                    image
+                        .args
+                        .iter()
+                        .filter_map(|arg| arg.default_span.map(|s| s.range())),
+                );
+                regions.push((
+                    image.line,
+                    image.column,
+                    image.written.clone(),
+                    reference,
+                    places,
+                ));
             }
         }
         FileKind::Compose | FileKind::Kubernetes => {
@@ -270,11 +330,21 @@ pub fn pinned_sites(kind: FileKind, text: &str, wanted: &dyn Fn(&Reference) -> b
             };
             let mut seen = std::collections::BTreeSet::new();
             for image in scan.images {
-                if image.not_rewritable.is_some() || !seen.insert((image.span.start, image.span.end)) {
+                if image.not_rewritable.is_some()
+                    || !seen.insert((image.span.start, image.span.end))
+                {
                     continue;
                 }
-                let Some(reference) = image.reference().cloned() else { continue };
-                regions.push((image.line, image.column, image.written.clone(), reference, vec![image.span.range()]));
+                let Some(reference) = image.reference().cloned() else {
+                    continue;
+                };
+                regions.push((
+                    image.line,
+                    image.column,
+                    image.written.clone(),
+                    reference,
+                    vec![image.span.range()],
+                ));
             }
         }
     }
@@ -295,7 +365,9 @@ pub fn pinned_sites(kind: FileKind, text: &str, wanted: &dyn Fn(&Reference) -> b
             (Some(at), Some(tag))
                 if text.get(..at).is_some_and(|before| {
                     before.strip_suffix(tag).is_some_and(|rest| {
-                        !rest.ends_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+                        !rest.ends_with(|c: char| {
+                            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+                        })
                     })
                 }) =>
             {
@@ -366,14 +438,18 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<String, EditError> {
             return Err(EditError::Overlap(a.range.start, b.range.start));
         }
     }
-    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.replacement.len()).sum::<usize>());
+    let mut out = String::with_capacity(
+        text.len() + edits.iter().map(|e| e.replacement.len()).sum::<usize>(),
+    );
     let mut cursor = 0;
     for edit in sorted {
-        let current = text.get(edit.range.clone()).ok_or_else(|| EditError::Changed {
-            start: edit.range.start,
-            end: edit.range.end,
-            expected: edit.expected.clone(),
-        })?;
+        let current = text
+            .get(edit.range.clone())
+            .ok_or_else(|| EditError::Changed {
+                start: edit.range.start,
+                end: edit.range.end,
+                expected: edit.expected.clone(),
+            })?;
         if current != edit.expected {
             return Err(EditError::Changed {
                 start: edit.range.start,
@@ -408,8 +484,12 @@ mod tests {
         assert_eq!(found.len(), 1);
         let site = found[0].site.as_ref().expect("pinnable");
         assert_eq!(&text[..site.insert_at], "FROM python:3.12-slim");
-        assert_eq!(site.tag_range.as_ref().map(|r| &text[r.clone()]), Some("3.12-slim"));
-        let pinned = apply_edits(text, &[Edit::insert(site.insert_at, "@sha256:abc")]).expect("applies");
+        assert_eq!(
+            site.tag_range.as_ref().map(|r| &text[r.clone()]),
+            Some("3.12-slim")
+        );
+        let pinned =
+            apply_edits(text, &[Edit::insert(site.insert_at, "@sha256:abc")]).expect("applies");
         assert!(pinned.starts_with("FROM python:3.12-slim@sha256:abc AS build\n"));
     }
 
@@ -429,7 +509,10 @@ mod tests {
         let found = sites(FileKind::Dockerfile, text);
         assert_eq!(found.len(), 2);
         for candidate in found {
-            assert!(matches!(candidate.site, Err(Refusal::SharedArg { .. })), "{candidate:?}");
+            assert!(
+                matches!(candidate.site, Err(Refusal::SharedArg { .. })),
+                "{candidate:?}"
+            );
         }
     }
 
@@ -438,21 +521,36 @@ mod tests {
         let text = "services:\n  app:\n    image: \"python:3.12-slim\"\n";
         let found = sites(FileKind::Compose, text);
         let site = found[0].site.as_ref().expect("pinnable");
-        let pinned = apply_edits(text, &[Edit::insert(site.insert_at, "@sha256:abc")]).expect("applies");
-        assert_eq!(pinned, "services:\n  app:\n    image: \"python:3.12-slim@sha256:abc\"\n");
+        let pinned =
+            apply_edits(text, &[Edit::insert(site.insert_at, "@sha256:abc")]).expect("applies");
+        assert_eq!(
+            pinned,
+            "services:\n  app:\n    image: \"python:3.12-slim@sha256:abc\"\n"
+        );
     }
 
     #[test]
     fn pinned_sites_find_digest_and_tag_in_the_reference_or_its_arg() {
         let digest = format!("sha256:{}", "a".repeat(64));
-        let text = format!("ARG PY=3.12.13-slim@{digest}\nFROM python:${{PY}} AS a\nFROM python:3.13-slim@{digest}\n");
+        let text = format!(
+            "ARG PY=3.12.13-slim@{digest}\nFROM python:${{PY}} AS a\nFROM python:3.13-slim@{digest}\n"
+        );
         let sites = pinned_sites(FileKind::Dockerfile, &text, &python);
         assert_eq!(sites.len(), 2);
         let via_arg = &sites[0];
-        assert_eq!(via_arg.digest_range.as_ref().map(|r| &text[r.clone()]), Some(digest.as_str()));
-        assert_eq!(via_arg.tag_range.as_ref().map(|r| &text[r.clone()]), Some("3.12.13-slim"));
+        assert_eq!(
+            via_arg.digest_range.as_ref().map(|r| &text[r.clone()]),
+            Some(digest.as_str())
+        );
+        assert_eq!(
+            via_arg.tag_range.as_ref().map(|r| &text[r.clone()]),
+            Some("3.12.13-slim")
+        );
         let literal = &sites[1];
-        assert_eq!(literal.tag_range.as_ref().map(|r| &text[r.clone()]), Some("3.13-slim"));
+        assert_eq!(
+            literal.tag_range.as_ref().map(|r| &text[r.clone()]),
+            Some("3.13-slim")
+        );
         assert_eq!(literal.line, 3);
     }
 
@@ -463,8 +561,14 @@ mod tests {
             expected: "FROM".to_owned(),
             replacement: "from".to_owned(),
         };
-        assert_eq!(apply_edits("FROM x", std::slice::from_ref(&edit)), Ok("from x".to_owned()));
-        assert!(matches!(apply_edits("RUN x", &[edit]), Err(EditError::Changed { .. })));
+        assert_eq!(
+            apply_edits("FROM x", std::slice::from_ref(&edit)),
+            Ok("from x".to_owned())
+        );
+        assert!(matches!(
+            apply_edits("RUN x", &[edit]),
+            Err(EditError::Changed { .. })
+        ));
         assert!(matches!(
             apply_edits("abc", &[Edit::insert(1, "x"), Edit::insert(1, "y")]),
             Err(EditError::Overlap(1, 1))

@@ -842,7 +842,7 @@ fn transport_detail(error: &reqwest::Error) -> String {
     detail
 }
 
-fn expect_success(
+pub(crate) fn expect_success(
     response: Response,
     endpoint: &Endpoint,
     what: &str,

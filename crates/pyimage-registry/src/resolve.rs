@@ -5,7 +5,7 @@ use pyimage_core::{Digest, Reference};
 use reqwest::Method;
 use serde::Serialize;
 
-use crate::client::{RegistryClient, Target, join, read_limited};
+use crate::client::{RegistryClient, Target, expect_success, join, read_limited};
 use crate::config::Endpoint;
 use crate::error::RegistryError;
 use crate::manifest::{
@@ -287,22 +287,7 @@ impl RegistryClient {
                     &what,
                 )
                 .await?;
-            let response = match response.status() {
-                status if status.is_success() => response,
-                reqwest::StatusCode::NOT_FOUND => {
-                    return Err(RegistryError::NotFound {
-                        endpoint: endpoint.display(),
-                        what,
-                    });
-                }
-                status => {
-                    return Err(RegistryError::Status {
-                        endpoint: endpoint.display(),
-                        status: status.as_u16(),
-                        what,
-                    });
-                }
-            };
+            let response = expect_success(response, endpoint, &what)?;
             let next = match response.headers().get(reqwest::header::LINK) {
                 Some(value) => {
                     let text = value.to_str().map_err(|_| RegistryError::BadHeader {
@@ -432,7 +417,9 @@ pub struct ImageConfig {
 impl ImageConfig {
     /// The value of an environment variable of the image.
     pub fn env_var(&self, name: &str) -> Option<&str> {
-        self.env.iter().find_map(|entry| entry.strip_prefix(name)?.strip_prefix('='))
+        self.env
+            .iter()
+            .find_map(|entry| entry.strip_prefix(name)?.strip_prefix('='))
     }
 
     /// The Python version the official image declares (`ENV PYTHON_VERSION`).
@@ -470,7 +457,11 @@ const CONFIG_LIMIT: u64 = 4 * 1024 * 1024;
 
 impl RegistryClient {
     /// Reads the config of a platform image (two verified GETs: the manifest, then its config blob).
-    pub async fn image_config(&self, repository: &Reference, manifest: &Digest) -> Result<ImageConfig, RegistryError> {
+    pub async fn image_config(
+        &self,
+        repository: &Reference,
+        manifest: &Digest,
+    ) -> Result<ImageConfig, RegistryError> {
         let fetched = self.fetch_manifest(repository, manifest).await?;
         let what = format!("image manifest {}@{manifest}", repository.path());
         let invalid = |detail: String| RegistryError::InvalidManifest {
@@ -478,11 +469,15 @@ impl RegistryClient {
             what: what.clone(),
             detail,
         };
-        let parsed: RawImageManifest = serde_json::from_slice(&fetched.body).map_err(|e| invalid(format!("{e}")))?;
-        let config_digest = Digest::parse(&parsed.config.digest).map_err(|e| invalid(format!("config digest: {e}")))?;
-        let blob = self.fetch_blob(repository, &config_digest, CONFIG_LIMIT).await?;
-        let config: RawImageConfig =
-            serde_json::from_slice(&blob).map_err(|e| invalid(format!("config {config_digest}: {e}")))?;
+        let parsed: RawImageManifest =
+            serde_json::from_slice(&fetched.body).map_err(|e| invalid(format!("{e}")))?;
+        let config_digest = Digest::parse(&parsed.config.digest)
+            .map_err(|e| invalid(format!("config digest: {e}")))?;
+        let blob = self
+            .fetch_blob(repository, &config_digest, CONFIG_LIMIT)
+            .await?;
+        let config: RawImageConfig = serde_json::from_slice(&blob)
+            .map_err(|e| invalid(format!("config {config_digest}: {e}")))?;
         Ok(ImageConfig {
             env: config.config.and_then(|c| c.env).unwrap_or_default(),
             created: config.created,

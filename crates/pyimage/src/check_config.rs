@@ -208,12 +208,16 @@ pub fn build_policy(
             None => base.float,
         };
         let update = match &section.update {
-            Some(update) => pyimage_core::check::policy::UpdatePolicy::from_name(update.get_ref()).ok_or_else(|| {
-                at.error(
-                    update.span(),
-                    format!("update = {:?}: expected one of none, digest, patch", update.get_ref()),
-                )
-            })?,
+            Some(update) => pyimage_core::check::policy::UpdatePolicy::from_name(update.get_ref())
+                .ok_or_else(|| {
+                    at.error(
+                        update.span(),
+                        format!(
+                            "update = {:?}: expected one of none, digest, patch",
+                            update.get_ref()
+                        ),
+                    )
+                })?,
             None => base.update,
         };
         policy.environments.insert(

@@ -166,7 +166,10 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     let lock = if args.locked {
         Some(crate::cmd_pin::load_lock(&args.lock).and_then(|lock| {
             if lock.images.is_empty() && !args.lock.exists() {
-                anyhow::bail!("--locked: {} does not exist; create it with `pyimage pin`", args.lock.display())
+                anyhow::bail!(
+                    "--locked: {} does not exist; create it with `pyimage pin`",
+                    args.lock.display()
+                )
             }
             Ok(lock)
         })?)
@@ -175,7 +178,9 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     };
     let context = CheckContext {
         today,
-        lock: lock.as_ref().map(|lock| lock as &dyn pyimage_core::check::LockLookup),
+        lock: lock
+            .as_ref()
+            .map(|lock| lock as &dyn pyimage_core::check::LockLookup),
     };
     let reports: Vec<(Input, Checked)> = inputs
         .into_par_iter()

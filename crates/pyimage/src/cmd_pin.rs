@@ -13,7 +13,7 @@ use pyimage_core::lock::{Lock, LockedImage};
 use pyimage_core::pin::{self, Candidate, Edit};
 use pyimage_core::python::{Float, PythonTag};
 use pyimage_core::{Digest, Reference};
-use pyimage_registry::{Platform, RegistryClient, RegistryError, ResolveRequest, Resolution};
+use pyimage_registry::{Platform, RegistryClient, RegistryError, Resolution, ResolveRequest};
 use serde::Serialize;
 
 use crate::files::{self, SourceFile, WriteOutcome};
@@ -100,7 +100,10 @@ pub fn is_python(reference: &Reference) -> bool {
 fn config_platform(resolution: &Resolution) -> Option<&pyimage_registry::PlatformManifest> {
     let platforms = resolution.platforms.as_ref()?;
     let amd64 = Platform::parse("linux/amd64")?;
-    platforms.iter().find(|p| amd64.selects(&p.platform)).or(platforms.first())
+    platforms
+        .iter()
+        .find(|p| amd64.selects(&p.platform))
+        .or(platforms.first())
 }
 
 /// Lists a repository's tags once per run.
@@ -111,7 +114,11 @@ pub struct TagCache {
 
 impl TagCache {
     /// The repository's tags.
-    pub async fn tags(&self, client: &RegistryClient, repository: &Reference) -> Result<Vec<String>, RegistryError> {
+    pub async fn tags(
+        &self,
+        client: &RegistryClient,
+        repository: &Reference,
+    ) -> Result<Vec<String>, RegistryError> {
         let key = repository.repository().to_string();
         let mut tags = self.tags.lock().await;
         if let Some(found) = tags.get(&key) {
@@ -142,7 +149,10 @@ pub async fn resolve_target(
     let (mut python, mut created) = (None, None);
     if let Some(manifest) = config_platform(&resolution) {
         // The image's own record of its Python version beats the tag, which may float.
-        if let Ok(config) = client.image_config(&reference.repository(), &manifest.digest).await {
+        if let Ok(config) = client
+            .image_config(&reference.repository(), &manifest.digest)
+            .await
+        {
             python = config.python_version().map(str::to_owned);
             created = config.created.clone();
         }
@@ -154,7 +164,15 @@ pub async fn resolve_target(
     }
     let exact = match (&tag, exact_tag) {
         (Some(tag), true) if tag.float() != Float::Patch || tag.os.is_none() => {
-            most_specific_alias(client, reference, tag, &resolution.digest, python.as_deref(), tag_cache).await?
+            most_specific_alias(
+                client,
+                reference,
+                tag,
+                &resolution.digest,
+                python.as_deref(),
+                tag_cache,
+            )
+            .await?
         }
         _ => None,
     };
@@ -189,7 +207,10 @@ async fn most_specific_alias(
                 && candidate.variant == tag.variant
                 && candidate.specificity() > tag.specificity()
                 && (tag.os.is_none() || candidate.os == tag.os)
-                && candidate.version.zip(python).is_some_and(|(v, p)| v.to_string() == p)
+                && candidate
+                    .version
+                    .zip(python)
+                    .is_some_and(|(v, p)| v.to_string() == p)
         })
         .collect();
     candidates.sort_by_key(|c| std::cmp::Reverse(c.specificity()));
@@ -197,7 +218,9 @@ async fn most_specific_alias(
         let Ok(candidate_ref) = reference.repository().with_tag(&candidate.tag) else {
             continue;
         };
-        let head = client.resolve(&candidate_ref, &ResolveRequest::default()).await?;
+        let head = client
+            .resolve(&candidate_ref, &ResolveRequest::default())
+            .await?;
         if head.digest == *digest {
             return Ok(Some(candidate.tag));
         }
@@ -215,29 +238,19 @@ pub fn now_rfc3339() -> String {
 }
 
 fn httpdate_rfc3339(seconds: u64) -> String {
-    let days = seconds / 86_400;
+    let date = pyimage_core::check::Date::from_days_since_epoch(
+        i64::try_from(seconds / 86_400).unwrap_or(0),
+    );
     let rest = seconds % 86_400;
-    let (year, month, day) = civil_from_days(i64::try_from(days).unwrap_or(0));
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        date.year,
+        date.month,
+        date.day.unwrap_or(1),
         rest / 3600,
         (rest % 3600) / 60,
         rest % 60
     )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// The lock entry for a pinned reference.
@@ -276,10 +289,9 @@ pub fn load_lock(path: &std::path::Path) -> anyhow::Result<Lock> {
 pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitCode> {
     let platform = match &args.platform {
         None => None,
-        Some(text) => Some(
-            Platform::parse(text)
-                .with_context(|| format!("--platform {text:?}: expected OS/ARCH[/VARIANT] such as linux/amd64"))?,
-        ),
+        Some(text) => Some(Platform::parse(text).with_context(|| {
+            format!("--platform {text:?}: expected OS/ARCH[/VARIANT] such as linux/amd64")
+        })?),
     };
     let mut lock = load_lock(&args.lock)?;
     let old_lock_text = lock.render();
@@ -296,7 +308,9 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
     let mut unique: BTreeMap<String, Reference> = BTreeMap::new();
     for candidate in per_file.iter().flatten() {
         if let (Ok(_), Some(reference)) = (&candidate.site, &candidate.reference) {
-            unique.entry(candidate.evaluated.clone()).or_insert_with(|| reference.clone());
+            unique
+                .entry(candidate.evaluated.clone())
+                .or_insert_with(|| reference.clone());
         }
     }
     // References already pinned in the files but unknown to the lock are verified (the registry must serve the
@@ -305,10 +319,16 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
     for source in &sources {
         for site in pin::pinned_sites(source.kind, &source.text, &is_python) {
             let known = pyimage_core::check::LockLookup::locked(&lock, "", &site.reference)
-                .is_some_and(|entry| Some(entry.digest.as_str()) == site.reference.digest().map(Digest::as_str));
+                .is_some_and(|entry| {
+                    Some(entry.digest.as_str()) == site.reference.digest().map(Digest::as_str)
+                });
             if !known {
                 let key = match site.reference.tag() {
-                    Some(_) => site.reference.repository().with_tag_of(&site.reference).familiar_string(),
+                    Some(_) => site
+                        .reference
+                        .repository()
+                        .with_tag_of(&site.reference)
+                        .familiar_string(),
                     None => site.reference.familiar_string(),
                 };
                 already.entry(key).or_insert(site.reference);
@@ -316,36 +336,43 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
         }
     }
     let tag_cache = TagCache::default();
-    let recorded: Vec<(String, Reference, Result<PinTarget, RegistryError>)> = futures_util::stream::iter(already)
-        .map(|(key, reference)| {
-            let (client, tag_cache) = (client.clone(), tag_cache.clone());
-            async move {
-                let target = resolve_target(&client, &reference, None, false, &tag_cache).await;
-                (key, reference, target)
-            }
-        })
-        .buffer_unordered(crate::cmd_resolve::CONCURRENCY)
-        .collect()
-        .await;
+    let recorded: Vec<(String, Reference, Result<PinTarget, RegistryError>)> =
+        futures_util::stream::iter(already)
+            .map(|(key, reference)| {
+                let (client, tag_cache) = (client.clone(), tag_cache.clone());
+                async move {
+                    let target = resolve_target(&client, &reference, None, false, &tag_cache).await;
+                    (key, reference, target)
+                }
+            })
+            .buffer_unordered(crate::cmd_resolve::CONCURRENCY)
+            .collect()
+            .await;
     let mut recorded_errors = Vec::new();
     for (key, reference, target) in recorded {
         match target {
             Ok(target) => lock.insert(lock_entry(&key, &reference, &target)),
-            Err(error) => recorded_errors.push(format!("{key}: cannot verify the pinned digest: {error}")),
+            Err(error) => {
+                recorded_errors.push(format!("{key}: cannot verify the pinned digest: {error}"))
+            }
         }
     }
-    let resolved: HashMap<String, Result<PinTarget, RegistryError>> = futures_util::stream::iter(unique)
-        .map(|(text, reference)| {
-            let (client, platform, tag_cache) = (client.clone(), platform.clone(), tag_cache.clone());
-            let exact = args.exact_tag;
-            async move {
-                let target = resolve_target(&client, &reference, platform.as_ref(), exact, &tag_cache).await;
-                (text, target)
-            }
-        })
-        .buffer_unordered(crate::cmd_resolve::CONCURRENCY)
-        .collect()
-        .await;
+    let resolved: HashMap<String, Result<PinTarget, RegistryError>> =
+        futures_util::stream::iter(unique)
+            .map(|(text, reference)| {
+                let (client, platform, tag_cache) =
+                    (client.clone(), platform.clone(), tag_cache.clone());
+                let exact = args.exact_tag;
+                async move {
+                    let target =
+                        resolve_target(&client, &reference, platform.as_ref(), exact, &tag_cache)
+                            .await;
+                    (text, target)
+                }
+            })
+            .buffer_unordered(crate::cmd_resolve::CONCURRENCY)
+            .collect()
+            .await;
 
     let mut report = PinReport {
         changes: Vec::new(),
@@ -377,7 +404,9 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
                     continue;
                 }
             };
-            let (Some(reference), Some(target)) = (&candidate.reference, resolved.get(&candidate.evaluated)) else {
+            let (Some(reference), Some(target)) =
+                (&candidate.reference, resolved.get(&candidate.evaluated))
+            else {
                 continue;
             };
             let target = match target {
@@ -391,17 +420,24 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
             let mut key = candidate.evaluated.clone();
             let mut new_reference = reference.clone();
             if let (Some(exact), Some(range)) = (&target.exact_tag, &site.tag_range) {
-                let old_tag = source.text.get(range.clone()).unwrap_or_default().to_owned();
+                let old_tag = source
+                    .text
+                    .get(range.clone())
+                    .unwrap_or_default()
+                    .to_owned();
                 edits.push(Edit {
                     range: range.clone(),
                     expected: old_tag.clone(),
                     replacement: exact.clone(),
                 });
                 key = format!("{}{exact}", key.strip_suffix(&old_tag).unwrap_or(&key));
-                new_reference = reference.with_tag(exact).unwrap_or_else(|_| reference.clone());
+                new_reference = reference
+                    .with_tag(exact)
+                    .unwrap_or_else(|_| reference.clone());
             } else if args.exact_tag && target.exact_tag.is_some() {
                 report.skipped.push(skip(
-                    "--exact-tag: the tag is built from an ARG; only the digest is pinned".to_owned(),
+                    "--exact-tag: the tag is built from an ARG; only the digest is pinned"
+                        .to_owned(),
                 ));
             }
             edits.push(Edit::insert(site.insert_at, format!("@{}", target.digest)));
@@ -413,8 +449,15 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
                 reference: candidate.written.clone(),
                 pinned: format!("{key}@{}", target.digest),
                 digest: target.digest.to_string(),
-                platform: target.resolution.platform.as_ref().map(|p| p.platform.to_string()),
-                via_arg: site.via_arg.as_ref().map(|(name, line)| format!("ARG {name} (line {line})")),
+                platform: target
+                    .resolution
+                    .platform
+                    .as_ref()
+                    .map(|p| p.platform.to_string()),
+                via_arg: site
+                    .via_arg
+                    .as_ref()
+                    .map(|(name, line)| format!("ARG {name} (line {line})")),
                 python: target.python.clone(),
             });
         }
@@ -435,7 +478,8 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
                             line: change.line,
                             column: change.column,
                             reference: change.reference,
-                            reason: "the file changed since pyimage read it; run pin again".to_owned(),
+                            reason: "the file changed since pyimage read it; run pin again"
+                                .to_owned(),
                         });
                     }
                     continue;
@@ -449,7 +493,15 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
     if new_lock_text != old_lock_text {
         report.lock = Some(args.lock.display().to_string());
         if args.dry_run {
-            diffs.push_str(&files::unified_diff(&args.lock, if lock_exists(&args.lock) { &old_lock_text } else { "" }, &new_lock_text));
+            diffs.push_str(&files::unified_diff(
+                &args.lock,
+                if lock_exists(&args.lock) {
+                    &old_lock_text
+                } else {
+                    ""
+                },
+                &new_lock_text,
+            ));
         } else if !args.check {
             files::replace_atomically(&args.lock, &new_lock_text)?;
         }
@@ -476,11 +528,27 @@ fn print_human(report: &PinReport, args: &PinArgs, diffs: &str) -> anyhow::Resul
     if args.dry_run {
         write!(out, "{diffs}")?;
     }
-    let verb = if args.dry_run || args.check { "would pin" } else { "pinned" };
+    let verb = if args.dry_run || args.check {
+        "would pin"
+    } else {
+        "pinned"
+    };
     for change in &report.changes {
-        let via = change.via_arg.as_ref().map(|a| format!(" via {a}")).unwrap_or_default();
-        let python = change.python.as_ref().map(|p| format!(", Python {p}")).unwrap_or_default();
-        let platform = change.platform.as_ref().map(|p| format!(", {p} manifest")).unwrap_or_default();
+        let via = change
+            .via_arg
+            .as_ref()
+            .map(|a| format!(" via {a}"))
+            .unwrap_or_default();
+        let python = change
+            .python
+            .as_ref()
+            .map(|p| format!(", Python {p}"))
+            .unwrap_or_default();
+        let platform = change
+            .platform
+            .as_ref()
+            .map(|p| format!(", {p} manifest"))
+            .unwrap_or_default();
         writeln!(
             out,
             "{}:{}:{}: {verb} {} -> {}{via}{platform}{python}",
@@ -488,7 +556,11 @@ fn print_human(report: &PinReport, args: &PinArgs, diffs: &str) -> anyhow::Resul
         )?;
     }
     for skip in &report.skipped {
-        writeln!(out, "{}:{}:{}: skipped {}: {}", skip.path, skip.line, skip.column, skip.reference, skip.reason)?;
+        writeln!(
+            out,
+            "{}:{}:{}: skipped {}: {}",
+            skip.path, skip.line, skip.column, skip.reference, skip.reason
+        )?;
     }
     writeln!(
         out,
@@ -496,7 +568,11 @@ fn print_human(report: &PinReport, args: &PinArgs, diffs: &str) -> anyhow::Resul
         report.changes.len(),
         report.files_changed,
         report.skipped.len(),
-        report.lock.as_ref().map(|l| format!("; lock: {l}")).unwrap_or_default()
+        report
+            .lock
+            .as_ref()
+            .map(|l| format!("; lock: {l}"))
+            .unwrap_or_default()
     )?;
     Ok(())
 }

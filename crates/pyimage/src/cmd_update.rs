@@ -137,7 +137,10 @@ fn newer_lines(tags: &[String], current: &PythonTag) -> Vec<String> {
     };
     let mut lines: BTreeMap<PythonVersion, String> = BTreeMap::new();
     for candidate in tags.iter().map(|t| PythonTag::parse(t)) {
-        if !same_shape(&candidate, current) || candidate.is_prerelease() || candidate.float() != Float::Minor {
+        if !same_shape(&candidate, current)
+            || candidate.is_prerelease()
+            || candidate.float() != Float::Minor
+        {
             continue;
         }
         if let Some(version) = candidate.version
@@ -172,7 +175,9 @@ async fn outlook(
     let unpinned = reference.repository().with_tag_of(reference);
     if let Some(newer) = newer_patch(&tags, &tag) {
         if policy >= UpdatePolicy::Patch {
-            let next = unpinned.with_tag(&newer.tag).unwrap_or_else(|_| unpinned.clone());
+            let next = unpinned
+                .with_tag(&newer.tag)
+                .unwrap_or_else(|_| unpinned.clone());
             let target = resolve_target(client, &next, None, false, tag_cache).await?;
             result.plan = Some(Plan {
                 new_tag: newer.tag.clone(),
@@ -201,7 +206,10 @@ async fn outlook(
         _ => ChangeKind::Rebuild,
     };
     if kind == ChangeKind::Patch && policy < UpdatePolicy::Patch {
-        result.held_patch = Some(format!("{tag_text} (now Python {})", target.python.clone().unwrap_or_default()));
+        result.held_patch = Some(format!(
+            "{tag_text} (now Python {})",
+            target.python.clone().unwrap_or_default()
+        ));
         return Ok(result);
     }
     result.plan = Some(Plan {
@@ -234,7 +242,11 @@ fn shown(path: &Path) -> String {
     text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
 }
 
-pub async fn run(args: &UpdateArgs, client: RegistryClient, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    args: &UpdateArgs,
+    client: RegistryClient,
+    config_path: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let loaded = crate::config::load(config_path)?;
     let overrides = crate::check_config::Overrides {
         environment: args.env.clone(),
@@ -276,7 +288,9 @@ pub async fn run(args: &UpdateArgs, client: RegistryClient, config_path: Option<
                 let old_python = lock
                     .images
                     .values()
-                    .find(|entry| Some(entry.digest.as_str()) == reference.digest().map(Digest::as_str))
+                    .find(|entry| {
+                        Some(entry.digest.as_str()) == reference.digest().map(Digest::as_str)
+                    })
                     .and_then(|entry| entry.python.clone());
                 async move {
                     let result = outlook(&client, &reference, key.1, old_python, &tag_cache).await;
@@ -300,12 +314,18 @@ pub async fn run(args: &UpdateArgs, client: RegistryClient, config_path: Option<
         let outlook = match outlooks.get(&(site.reference.to_string(), *update)) {
             Some(Ok(outlook)) => outlook,
             Some(Err(error)) => {
-                report.errors.push(format!("{path}:{}: {}: {error}", site.line, site.written));
+                report
+                    .errors
+                    .push(format!("{path}:{}: {}: {error}", site.line, site.written));
                 continue;
             }
             None => continue,
         };
-        let familiar = site.reference.repository().with_tag_of(&site.reference).familiar_string();
+        let familiar = site
+            .reference
+            .repository()
+            .with_tag_of(&site.reference)
+            .familiar_string();
         for line in &outlook.newer_lines {
             report.available.push(Available {
                 path: path.clone(),
@@ -321,12 +341,18 @@ pub async fn run(args: &UpdateArgs, client: RegistryClient, config_path: Option<
                 line: site.line,
                 reference: familiar.clone(),
                 available: held.clone(),
-                why_not: format!("environment {environment} has update = \"{}\"", update.as_str()),
+                why_not: format!(
+                    "environment {environment} has update = \"{}\"",
+                    update.as_str()
+                ),
             });
         }
         let Some(plan) = &outlook.plan else { continue };
         let Some(digest_range) = site.digest_range.clone() else {
-            report.errors.push(format!("{path}:{}: {}: the digest is not written literally; update it by hand", site.line, site.written));
+            report.errors.push(format!(
+                "{path}:{}: {}: the digest is not written literally; update it by hand",
+                site.line, site.written
+            ));
             continue;
         };
         let old_tag = site.reference.tag().unwrap_or_default().to_owned();
@@ -351,15 +377,27 @@ pub async fn run(args: &UpdateArgs, client: RegistryClient, config_path: Option<
                 }
             }
         }
-        let old_digest = site.reference.digest().map(ToString::to_string).unwrap_or_default();
+        let old_digest = site
+            .reference
+            .digest()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         file_edits.push(Edit {
             range: digest_range,
             expected: old_digest.clone(),
             replacement: plan.target.digest.to_string(),
         });
-        let new_reference = site.reference.repository().with_tag(&plan.new_tag).unwrap_or_else(|_| site.reference.repository());
+        let new_reference = site
+            .reference
+            .repository()
+            .with_tag(&plan.new_tag)
+            .unwrap_or_else(|_| site.reference.repository());
         // Every lock entry of the old reference (however it was written) moves with it.
-        let old_normalized = site.reference.repository().with_tag_of(&site.reference).to_string();
+        let old_normalized = site
+            .reference
+            .repository()
+            .with_tag_of(&site.reference)
+            .to_string();
         let keys: Vec<String> = lock
             .images
             .iter()
@@ -367,13 +405,18 @@ pub async fn run(args: &UpdateArgs, client: RegistryClient, config_path: Option<
             .map(|(key, _)| key.clone())
             .collect();
         if keys.is_empty() {
-            lock.insert(lock_entry(&new_reference.familiar_string(), &new_reference, &plan.target));
+            lock.insert(lock_entry(
+                &new_reference.familiar_string(),
+                &new_reference,
+                &plan.target,
+            ));
         }
         for key in keys {
             lock.images.remove(&key);
-            let new_key = key
-                .strip_suffix(&old_tag)
-                .map_or_else(|| new_reference.familiar_string(), |prefix| format!("{prefix}{}", plan.new_tag));
+            let new_key = key.strip_suffix(&old_tag).map_or_else(
+                || new_reference.familiar_string(),
+                |prefix| format!("{prefix}{}", plan.new_tag),
+            );
             lock.insert(lock_entry(&new_key, &new_reference, &plan.target));
         }
         if plan.kind == ChangeKind::Patch && plan.new_tag == old_tag {
@@ -400,17 +443,23 @@ pub async fn run(args: &UpdateArgs, client: RegistryClient, config_path: Option<
         let new_text = match pin::apply_edits(&source.text, &file_edits) {
             Ok(text) => text,
             Err(error) => {
-                report.errors.push(format!("{}: cannot apply the updates: {error}", shown(&source.path)));
+                report.errors.push(format!(
+                    "{}: cannot apply the updates: {error}",
+                    shown(&source.path)
+                ));
                 continue;
             }
         };
         let mut changes = pending.remove(&index).unwrap_or_default();
         if args.dry_run {
             diffs.push_str(&files::unified_diff(&source.path, &source.text, &new_text));
-        } else if files::write_atomically(&source.path, &source.text, &new_text)? == WriteOutcome::ChangedSinceRead {
+        } else if files::write_atomically(&source.path, &source.text, &new_text)?
+            == WriteOutcome::ChangedSinceRead
+        {
             for change in &mut changes {
                 change.applied = false;
-                change.note = Some("the file changed since pyimage read it; run update again".to_owned());
+                change.note =
+                    Some("the file changed since pyimage read it; run update again".to_owned());
             }
         }
         report.changes.extend(changes);
@@ -418,9 +467,14 @@ pub async fn run(args: &UpdateArgs, client: RegistryClient, config_path: Option<
     let new_lock_text = lock.render();
     if new_lock_text != old_lock_text {
         if args.dry_run {
-            diffs.push_str(&files::unified_diff(&args.lock, &old_lock_text, &new_lock_text));
+            diffs.push_str(&files::unified_diff(
+                &args.lock,
+                &old_lock_text,
+                &new_lock_text,
+            ));
         } else {
-            files::replace_atomically(&args.lock, &new_lock_text).context("writing the lock file")?;
+            files::replace_atomically(&args.lock, &new_lock_text)
+                .context("writing the lock file")?;
         }
     }
     match args.format {
@@ -444,7 +498,11 @@ fn print_human(report: &UpdateReport, diffs: &str, dry_run: bool) -> anyhow::Res
         writeln!(out, "All pinned Python images are current.")?;
     } else {
         let verb = if dry_run { "would move" } else { "moved" };
-        writeln!(out, "## Python base images: {} {verb}\n", report.changes.len())?;
+        writeln!(
+            out,
+            "## Python base images: {} {verb}\n",
+            report.changes.len()
+        )?;
         writeln!(out, "| file | kind | from | to | Python | built |")?;
         writeln!(out, "|---|---|---|---|---|---|")?;
         for change in &report.changes {
@@ -474,7 +532,11 @@ fn print_human(report: &UpdateReport, diffs: &str, dry_run: bool) -> anyhow::Res
             writeln!(
                 out,
                 "- {}:{} `{}` → `{}`: {}",
-                available.path, available.line, available.reference, available.available, available.why_not
+                available.path,
+                available.line,
+                available.reference,
+                available.available,
+                available.why_not
             )?;
         }
     }

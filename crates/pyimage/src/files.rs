@@ -20,11 +20,18 @@ pub struct SourceFile {
 /// Finds the Dockerfiles, Compose files and Kubernetes manifests under `roots` (respecting `.gitignore`), in a
 /// stable order. A file named explicitly must be one of those kinds.
 pub fn find(roots: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
-    let roots = if roots.is_empty() { vec![PathBuf::from(".")] } else { roots.to_vec() };
+    let roots = if roots.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        roots.to_vec()
+    };
     let mut found = Vec::new();
     for root in roots {
         if root.is_file() {
-            let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             match FileKind::for_file_name(&name) {
                 Some(kind) => found.push((root, kind)),
                 None => bail!(
@@ -61,7 +68,11 @@ pub fn find(roots: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
 pub fn read(path: &Path, kind: FileKind) -> anyhow::Result<SourceFile> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("{}: not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to())
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
     })?;
     Ok(SourceFile {
         path: path.to_path_buf(),
@@ -83,16 +94,21 @@ pub enum WriteOutcome {
 /// permissions, is written and synced, then renamed over the original; a crash leaves either the old or the new
 /// content, never a mix. If the file no longer holds `expected`, nothing is written.
 pub fn write_atomically(path: &Path, expected: &str, new: &str) -> anyhow::Result<WriteOutcome> {
-    let current = std::fs::read(path).with_context(|| format!("cannot re-read {}", path.display()))?;
+    let current =
+        std::fs::read(path).with_context(|| format!("cannot re-read {}", path.display()))?;
     if current != expected.as_bytes() {
         return Ok(WriteOutcome::ChangedSinceRead);
     }
-    let metadata = std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temporary = directory.join(format!(".{file_name}.pyimage-{}.tmp", std::process::id()));
     let result = (|| -> anyhow::Result<()> {
         let mut file = std::fs::File::create(&temporary)
@@ -101,10 +117,16 @@ pub fn write_atomically(path: &Path, expected: &str, new: &str) -> anyhow::Resul
             .with_context(|| format!("cannot write {}", temporary.display()))?;
         file.set_permissions(metadata.permissions())
             .with_context(|| format!("cannot set permissions of {}", temporary.display()))?;
-        file.sync_all().with_context(|| format!("cannot sync {}", temporary.display()))?;
+        file.sync_all()
+            .with_context(|| format!("cannot sync {}", temporary.display()))?;
         drop(file);
-        std::fs::rename(&temporary, path)
-            .with_context(|| format!("cannot replace {} with {}", path.display(), temporary.display()))?;
+        std::fs::rename(&temporary, path).with_context(|| {
+            format!(
+                "cannot replace {} with {}",
+                path.display(),
+                temporary.display()
+            )
+        })?;
         // Make the rename itself durable.
         if let Ok(dir) = std::fs::File::open(&directory) {
             let _ = dir.sync_all();
@@ -122,7 +144,10 @@ pub fn replace_atomically(path: &Path, new: &str) -> anyhow::Result<()> {
     match std::fs::read_to_string(path) {
         Ok(current) => match write_atomically(path, &current, new)? {
             WriteOutcome::Written => Ok(()),
-            WriteOutcome::ChangedSinceRead => bail!("{} changed while pyimage was writing it; run again", path.display()),
+            WriteOutcome::ChangedSinceRead => bail!(
+                "{} changed while pyimage was writing it; run again",
+                path.display()
+            ),
         },
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let directory = match path.parent() {
@@ -130,8 +155,10 @@ pub fn replace_atomically(path: &Path, new: &str) -> anyhow::Result<()> {
                 _ => PathBuf::from("."),
             };
             let temporary = directory.join(format!(".pyimage.lock.{}.tmp", std::process::id()));
-            std::fs::write(&temporary, new).with_context(|| format!("cannot write {}", temporary.display()))?;
-            std::fs::rename(&temporary, path).with_context(|| format!("cannot create {}", path.display()))?;
+            std::fs::write(&temporary, new)
+                .with_context(|| format!("cannot write {}", temporary.display()))?;
+            std::fs::rename(&temporary, path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
             Ok(())
         }
         Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),

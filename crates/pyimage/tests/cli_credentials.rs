@@ -48,19 +48,42 @@ fn credentials_from_helper_and_auths_reach_the_token_server_and_nowhere_else() {
     std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let helper_config = dir.join("helper");
     std::fs::create_dir_all(&helper_config).unwrap();
-    std::fs::write(helper_config.join("config.json"), r#"{"credsStore":"pyimagetest"}"#).unwrap();
+    std::fs::write(
+        helper_config.join("config.json"),
+        r#"{"credsStore":"pyimagetest"}"#,
+    )
+    .unwrap();
 
     replica.token_server().clear_requests();
     let output = run(&dir, &config, &helper_config, Some(&dir.join("bin")));
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let asked = std::fs::read_to_string(dir.join("asked")).unwrap();
-    assert_eq!(asked.trim(), "https://index.docker.io/v1/", "helpers are asked with Docker Hub's config key");
+    assert_eq!(
+        asked.trim(),
+        "https://index.docker.io/v1/",
+        "helpers are asked with Docker Hub's config key"
+    );
     let requests = replica.token_server().requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(requests[0].authenticated && requests[0].username.as_deref() == Some(user.as_str()));
-    let everything = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(!everything.contains(&password), "password leaked into output or log");
-    assert!(everything.contains("DEBUG") || everything.contains("debug"), "the debug log was on");
+    let everything = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !everything.contains(&password),
+        "password leaked into output or log"
+    );
+    assert!(
+        everything.contains("DEBUG") || everything.contains("debug"),
+        "the debug log was on"
+    );
 
     // 2. An `auths` entry (base64 user:password) under Docker Hub's key.
     let auths_config = dir.join("auths");
@@ -73,11 +96,23 @@ fn credentials_from_helper_and_auths_reach_the_token_server_and_nowhere_else() {
     .unwrap();
     replica.token_server().clear_requests();
     let output = run(&dir, &config, &auths_config, None);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let requests = replica.token_server().requests();
     assert!(requests.iter().all(|r| r.authenticated), "{requests:?}");
-    let everything = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(!everything.contains(&password) && !everything.contains(&auth), "secret leaked");
+    let everything = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !everything.contains(&password) && !everything.contains(&auth),
+        "secret leaked"
+    );
 
     // 3. Wrong credentials: a clear error naming the token server, exit 3, still no secret.
     std::fs::write(
@@ -89,12 +124,19 @@ fn credentials_from_helper_and_auths_reach_the_token_server_and_nowhere_else() {
     assert_eq!(output.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("credentials refused"), "{stdout}");
-    assert!(!stdout.contains("wrong-password") && !String::from_utf8_lossy(&output.stderr).contains("wrong-password"));
+    assert!(
+        !stdout.contains("wrong-password")
+            && !String::from_utf8_lossy(&output.stderr).contains("wrong-password")
+    );
 
     // 4. A malformed config.json is an error naming the file and line.
     std::fs::write(auths_config.join("config.json"), "{\n  \"auths\": [\n").unwrap();
     let output = run(&dir, &config, &auths_config, None);
     assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("config.json:2:"), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("config.json:2:"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -73,11 +73,16 @@ fn write_corpus(workspace: &Workspace, truth: &GroundTruth) -> Vec<String> {
     let mut tags = Vec::new();
     for tag in truth.tags.values().filter(|t| !t.shared && t.in_file) {
         let parsed = PythonTag::parse(&tag.tag);
-        let windows = tag.images.iter().any(|i| i.platform.key().starts_with("windows"));
+        let windows = tag
+            .images
+            .iter()
+            .any(|i| i.platform.key().starts_with("windows"));
         if windows || parsed.is_prerelease() {
             continue;
         }
-        if parsed.float() == Float::Patch && parsed.os.is_some() || parsed.float() == Float::Minor && parsed.os.is_none() {
+        if parsed.float() == Float::Patch && parsed.os.is_some()
+            || parsed.float() == Float::Minor && parsed.os.is_none()
+        {
             tags.push(tag.tag.clone());
         }
     }
@@ -98,7 +103,9 @@ fn write_corpus(workspace: &Workspace, truth: &GroundTruth) -> Vec<String> {
     let mut compose = String::from("services:\n");
     for (i, tag) in compose_tags.iter().enumerate() {
         let quote = if i % 2 == 0 { "\"" } else { "" };
-        compose.push_str(&format!("  svc{i}:\n    image: {quote}python:{tag}{quote}  # keep this comment\n"));
+        compose.push_str(&format!(
+            "  svc{i}:\n    image: {quote}python:{tag}{quote}  # keep this comment\n"
+        ));
     }
     std::fs::write(workspace.dir.join("src/compose.yaml"), compose).unwrap();
     let mut k8s = String::new();
@@ -108,7 +115,11 @@ fn write_corpus(workspace: &Workspace, truth: &GroundTruth) -> Vec<String> {
         ));
     }
     std::fs::write(workspace.dir.join("src/jobs.yaml"), k8s).unwrap();
-    std::fs::set_permissions(workspace.dir.join("src/jobs.yaml"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::set_permissions(
+        workspace.dir.join("src/jobs.yaml"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
     let mut all = tags.clone();
     all.extend(["3.12-slim".to_owned(), "3.13-slim".to_owned()]);
     all
@@ -117,12 +128,22 @@ fn write_corpus(workspace: &Workspace, truth: &GroundTruth) -> Vec<String> {
 /// `python:TAG@sha256:…` occurrences in the corpus: tag → digests written.
 fn pinned_in(workspace: &Workspace) -> BTreeMap<String, BTreeSet<String>> {
     let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for file in ["src/Dockerfile", "src/api.Dockerfile", "src/compose.yaml", "src/jobs.yaml"] {
+    for file in [
+        "src/Dockerfile",
+        "src/api.Dockerfile",
+        "src/compose.yaml",
+        "src/jobs.yaml",
+    ] {
         let text = workspace.read(file);
         for piece in text.split("python:").skip(1) {
-            let end = piece.find(|c: char| c.is_whitespace() || c == '"' || c == '\'').unwrap_or(piece.len());
+            let end = piece
+                .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                .unwrap_or(piece.len());
             if let Some((tag, digest)) = piece[..end].split_once('@') {
-                found.entry(tag.to_owned()).or_default().insert(digest.to_owned());
+                found
+                    .entry(tag.to_owned())
+                    .or_default()
+                    .insert(digest.to_owned());
             }
         }
     }
@@ -131,7 +152,10 @@ fn pinned_in(workspace: &Workspace) -> BTreeMap<String, BTreeSet<String>> {
     if let Some(rest) = api.split("ARG PY=").nth(1) {
         let value = rest.split("\r\n").next().unwrap_or_default();
         if let Some((tag, digest)) = value.split_once('@') {
-            found.entry(tag.to_owned()).or_default().insert(digest.to_owned());
+            found
+                .entry(tag.to_owned())
+                .or_default()
+                .insert(digest.to_owned());
         }
     }
     found
@@ -140,9 +164,15 @@ fn pinned_in(workspace: &Workspace) -> BTreeMap<String, BTreeSet<String>> {
 fn assert_pins_match(workspace: &Workspace, truth: &GroundTruth, tags: &[String]) {
     let pinned = pinned_in(workspace);
     for tag in tags {
-        let digests = pinned.get(tag).unwrap_or_else(|| panic!("{tag} was not pinned: {pinned:?}"));
+        let digests = pinned
+            .get(tag)
+            .unwrap_or_else(|| panic!("{tag} was not pinned: {pinned:?}"));
         let expected = truth.digest(tag).unwrap();
-        assert_eq!(digests, &BTreeSet::from([expected.to_owned()]), "python:{tag}");
+        assert_eq!(
+            digests,
+            &BTreeSet::from([expected.to_owned()]),
+            "python:{tag}"
+        );
     }
 }
 
@@ -152,10 +182,15 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
     let workspace = Workspace::new(&replica, "pin-update");
     let truth = replica.ground_truth().unwrap();
     let tags = write_corpus(&workspace, &truth);
-    let before: BTreeMap<&str, String> = ["src/Dockerfile", "src/api.Dockerfile", "src/compose.yaml", "src/jobs.yaml"]
-        .into_iter()
-        .map(|f| (f, workspace.read(f)))
-        .collect();
+    let before: BTreeMap<&str, String> = [
+        "src/Dockerfile",
+        "src/api.Dockerfile",
+        "src/compose.yaml",
+        "src/jobs.yaml",
+    ]
+    .into_iter()
+    .map(|f| (f, workspace.read(f)))
+    .collect();
 
     // pin: every reference gets the digest the seeder pushed for its tag.
     let (code, report) = workspace.json(&["pin", "--format", "json", "src"]);
@@ -171,13 +206,22 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
         }
         assert_eq!(&stripped, original, "{file}: only digests were inserted");
     }
-    let mode = std::fs::metadata(workspace.dir.join("src/jobs.yaml")).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(workspace.dir.join("src/jobs.yaml"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o640, "file mode kept");
     assert!(workspace.read("pyimage.lock").contains("version = 1"));
 
     // A second pin changes nothing; --check agrees.
     let output = workspace.run(&["pin", "--check", "src"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 
     // check --locked: clean right after pin; a hand-edited digest is named with file and line.
     let locked = |workspace: &Workspace| {
@@ -187,7 +231,12 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
             .unwrap()
             .iter()
             .filter(|f| f["rule"] == "PY008")
-            .map(|f| (f["path"].as_str().unwrap().to_owned(), f["line"].as_u64().unwrap()))
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap().to_owned(),
+                    f["line"].as_u64().unwrap(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(locked(&workspace), Vec::new());
@@ -199,18 +248,36 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
     std::fs::write(workspace.dir.join("src/compose.yaml"), &compose).unwrap();
 
     // Rebuild of the 3.13 entries: update moves exactly the pinned tags the seeder moved, to the new digests.
-    let rebuilt = replica.rebuild_where(|entry| entry.directory.starts_with("3.13/")).unwrap();
+    let rebuilt = replica
+        .rebuild_where(|entry| entry.directory.starts_with("3.13/"))
+        .unwrap();
     let (code, report) = workspace.json(&["update", "--format", "json", "src"]);
     assert_eq!(code, Some(0), "{report}");
     let changes = report["changes"].as_array().unwrap();
     let moved: BTreeSet<String> = changes
         .iter()
-        .map(|c| c["new"].as_str().unwrap().split('@').next().unwrap().trim_start_matches("python:").to_owned())
+        .map(|c| {
+            c["new"]
+                .as_str()
+                .unwrap()
+                .split('@')
+                .next()
+                .unwrap()
+                .trim_start_matches("python:")
+                .to_owned()
+        })
         .collect();
-    let expected: BTreeSet<String> = tags.iter().filter(|t| rebuilt.moved(t).is_some()).cloned().collect();
+    let expected: BTreeSet<String> = tags
+        .iter()
+        .filter(|t| rebuilt.moved(t).is_some())
+        .cloned()
+        .collect();
     assert!(!expected.is_empty());
     assert_eq!(moved, expected);
-    assert!(changes.iter().all(|c| c["kind"] == "rebuild"), "{changes:?}");
+    assert!(
+        changes.iter().all(|c| c["kind"] == "rebuild"),
+        "{changes:?}"
+    );
     assert_pins_match(&workspace, &rebuilt.truth, &tags);
 
     // Replay to the next official-images file: exact 3.12.13 tags move to 3.12.14 (tag and digest), floating tags
@@ -243,19 +310,36 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
             expected_moves.insert(tag.clone(), tag.clone());
         }
     }
-    assert!(expected_moves.values().any(|t| t.starts_with("3.12.14")), "{expected_moves:?}");
+    assert!(
+        expected_moves.values().any(|t| t.starts_with("3.12.14")),
+        "{expected_moves:?}"
+    );
     let actual_moves: BTreeMap<String, String> = report["changes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| {
-            let old = c["old"].as_str().unwrap().trim_start_matches("python:").to_owned();
-            let new = c["new"].as_str().unwrap().split('@').next().unwrap().trim_start_matches("python:").to_owned();
+            let old = c["old"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("python:")
+                .to_owned();
+            let new = c["new"]
+                .as_str()
+                .unwrap()
+                .split('@')
+                .next()
+                .unwrap()
+                .trim_start_matches("python:")
+                .to_owned();
             (old, new)
         })
         .collect();
     assert_eq!(actual_moves, expected_moves);
-    let final_tags: Vec<String> = tags.iter().map(|t| expected_moves.get(t).cloned().unwrap_or_else(|| t.clone())).collect();
+    let final_tags: Vec<String> = tags
+        .iter()
+        .map(|t| expected_moves.get(t).cloned().unwrap_or_else(|| t.clone()))
+        .collect();
     assert_pins_match(&workspace, new_truth, &final_tags);
     // The lock follows, so check --locked stays clean.
     assert_eq!(locked(&workspace), Vec::new());
@@ -274,9 +358,18 @@ fn shared_arg_is_refused_and_the_rest_is_pinned() {
     assert_eq!(code, Some(0));
     let skipped = report["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 2);
-    assert!(skipped[0]["reason"].as_str().unwrap().contains("ARG PY also feeds"), "{skipped:?}");
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ARG PY also feeds"),
+        "{skipped:?}"
+    );
     let text = workspace.read("src/Dockerfile");
-    assert!(text.starts_with("ARG PY=3.12-slim\n"), "the shared ARG is untouched");
+    assert!(
+        text.starts_with("ARG PY=3.12-slim\n"),
+        "the shared ARG is untouched"
+    );
     assert!(text.contains("FROM python:3.13-slim@sha256:"));
 }
 
@@ -289,7 +382,10 @@ fn dry_run_writes_nothing_and_check_exits_1() {
     let output = workspace.run(&["pin", "--dry-run", "src"]);
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("-FROM python:3.12-slim\n+FROM python:3.12-slim@sha256:"), "{stdout}");
+    assert!(
+        stdout.contains("-FROM python:3.12-slim\n+FROM python:3.12-slim@sha256:"),
+        "{stdout}"
+    );
     assert_eq!(workspace.read("src/Dockerfile"), original);
     assert!(!workspace.dir.join("pyimage.lock").exists());
     let output = workspace.run(&["pin", "--check", "src"]);
@@ -302,31 +398,64 @@ fn exact_tag_and_platform_pins() {
     let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
     let truth = replica.ground_truth().unwrap();
     let workspace = Workspace::new(&replica, "pin-exact");
-    std::fs::write(workspace.dir.join("src/Dockerfile"), "FROM python:3.12-slim\n").unwrap();
-    std::fs::write(workspace.dir.join("src/compose.yaml"), "services:\n  a:\n    image: python:3.13-slim\n").unwrap();
+    std::fs::write(
+        workspace.dir.join("src/Dockerfile"),
+        "FROM python:3.12-slim\n",
+    )
+    .unwrap();
+    std::fs::write(
+        workspace.dir.join("src/compose.yaml"),
+        "services:\n  a:\n    image: python:3.13-slim\n",
+    )
+    .unwrap();
     let output = workspace.run(&["pin", "--exact-tag", "src/Dockerfile"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
-    let expected_tag = truth.tag("3.12-slim").unwrap().entry().unwrap().most_specific_tag.clone();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let expected_tag = truth
+        .tag("3.12-slim")
+        .unwrap()
+        .entry()
+        .unwrap()
+        .most_specific_tag
+        .clone();
     assert_eq!(
         workspace.read("src/Dockerfile"),
-        format!("FROM python:{expected_tag}@{}\n", truth.digest("3.12-slim").unwrap())
+        format!(
+            "FROM python:{expected_tag}@{}\n",
+            truth.digest("3.12-slim").unwrap()
+        )
     );
     let output = workspace.run(&["pin", "--platform", "linux/arm64", "src/compose.yaml"]);
     assert_eq!(output.status.code(), Some(0));
     let arm64 = &truth.tag("3.13-slim").unwrap().platform_digests()["linux/arm64/v8"];
-    assert_eq!(workspace.read("src/compose.yaml"), format!("services:\n  a:\n    image: python:3.13-slim@{arm64}\n"));
+    assert_eq!(
+        workspace.read("src/compose.yaml"),
+        format!("services:\n  a:\n    image: python:3.13-slim@{arm64}\n")
+    );
 }
 
 #[test]
 fn an_unknown_lock_version_is_refused_with_the_supported_one() {
     let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
     let workspace = Workspace::new(&replica, "pin-lock-version");
-    std::fs::write(workspace.dir.join("src/Dockerfile"), "FROM python:3.12-slim\n").unwrap();
+    std::fs::write(
+        workspace.dir.join("src/Dockerfile"),
+        "FROM python:3.12-slim\n",
+    )
+    .unwrap();
     std::fs::write(workspace.dir.join("pyimage.lock"), "version = 7\n").unwrap();
     let output = workspace.run(&["pin", "src"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("lock file version 7 is not supported") && stderr.contains("reads version 1"), "{stderr}");
+    assert!(
+        stderr.contains("lock file version 7 is not supported")
+            && stderr.contains("reads version 1"),
+        "{stderr}"
+    );
     assert_eq!(workspace.read("src/Dockerfile"), "FROM python:3.12-slim\n");
 }
 
@@ -339,7 +468,8 @@ fn sigkill_during_pin_leaves_every_file_old_or_new() {
     let digest = truth.digest("3.12-slim").unwrap();
     let files = 1500;
     let old = |i: usize| format!("# service {i}\nFROM python:3.12-slim AS app{i}\nRUN true\n");
-    let new = |i: usize| format!("# service {i}\nFROM python:3.12-slim@{digest} AS app{i}\nRUN true\n");
+    let new =
+        |i: usize| format!("# service {i}\nFROM python:3.12-slim@{digest} AS app{i}\nRUN true\n");
     let path = |i: usize| workspace.dir.join(format!("src/svc{i:04}/Dockerfile"));
     let mut caught_mid_write = false;
     for delay_ms in [150u64, 300, 450, 600, 800, 1000, 1300, 1700] {
@@ -369,7 +499,11 @@ fn sigkill_during_pin_leaves_every_file_old_or_new() {
             } else if bytes == new(i).as_bytes() {
                 news += 1;
             } else {
-                panic!("after SIGKILL at {delay_ms} ms, {} is neither old nor new: {:?}", path(i).display(), String::from_utf8_lossy(&bytes));
+                panic!(
+                    "after SIGKILL at {delay_ms} ms, {} is neither old nor new: {:?}",
+                    path(i).display(),
+                    String::from_utf8_lossy(&bytes)
+                );
             }
         }
         if olds > 0 && news > 0 {
@@ -377,5 +511,8 @@ fn sigkill_during_pin_leaves_every_file_old_or_new() {
             break;
         }
     }
-    assert!(caught_mid_write, "no kill landed while files were being written; the test proved nothing");
+    assert!(
+        caught_mid_write,
+        "no kill landed while files were being written; the test proved nothing"
+    );
 }

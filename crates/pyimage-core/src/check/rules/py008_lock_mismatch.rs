@@ -31,16 +31,25 @@ fn check(image: &ImageCheck<'_>) -> Option<Hit> {
         ));
     };
     let tag_differs = locked.tag.as_deref() != reference.tag();
-    let digest_differs = reference.digest().is_some_and(|digest| digest.as_str() != locked.digest);
+    let digest_differs = reference
+        .digest()
+        .is_some_and(|digest| digest.as_str() != locked.digest);
     let locked_text = format!(
         "{}{}@{}",
         reference.name(),
-        locked.tag.as_deref().map(|t| format!(":{t}")).unwrap_or_default(),
+        locked
+            .tag
+            .as_deref()
+            .map(|t| format!(":{t}"))
+            .unwrap_or_default(),
         locked.digest
     );
     if reference.digest().is_none() {
         return Some(Hit::new(
-            format!("{} has no digest, but pyimage.lock pins it to {locked_text}", shown(image)),
+            format!(
+                "{} has no digest, but pyimage.lock pins it to {locked_text}",
+                shown(image)
+            ),
             "run `pyimage pin` to write the locked digest into the file",
         ));
     }
@@ -48,7 +57,10 @@ fn check(image: &ImageCheck<'_>) -> Option<Hit> {
         return None;
     }
     Some(Hit::new(
-        format!("{} disagrees with pyimage.lock ({locked_text})", shown(image)),
+        format!(
+            "{} disagrees with pyimage.lock ({locked_text})",
+            shown(image)
+        ),
         "run `pyimage update` to move the pin deliberately (it records the lock), or restore the locked reference",
     ))
 }
