@@ -75,7 +75,9 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd_check::run(args, cli.config.as_deref()),
         Command::Init(args) => cmd_init::run(args),
         Command::Pin(args) => with_registry(&cli, |client| cmd_pin::run(args, client)),
-        Command::Update(args) => with_registry(&cli, |client| cmd_update::run(args, client, cli.config.as_deref())),
+        Command::Update(args) => with_registry(&cli, |client| {
+            cmd_update::run(args, client, cli.config.as_deref())
+        }),
     };
     match result {
         Ok(code) => code,
