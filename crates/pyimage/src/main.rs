@@ -6,10 +6,12 @@ mod check_config;
 mod cmd_check;
 mod cmd_init;
 mod cmd_pin;
+mod cmd_provenance;
 mod cmd_ref;
 mod cmd_resolve;
 mod cmd_tags;
 mod cmd_update;
+mod cmd_verify;
 mod config;
 mod files;
 mod output;
@@ -62,6 +64,10 @@ enum Command {
     Update(cmd_update::UpdateArgs),
     /// Write a commented default pyimage.toml.
     Init(cmd_init::InitArgs),
+    /// Verify local images: official and current, stale, locked, a faithful copy, or untrusted (engine or --inspect).
+    Verify(cmd_verify::VerifyArgs),
+    /// Read an image's attestations (SLSA provenance, SBOM) and check them against official-images.
+    Provenance(cmd_provenance::ProvenanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +80,10 @@ fn main() -> ExitCode {
         Command::Resolve(args) => with_registry(&cli, |client| cmd_resolve::run(args, client)),
         Command::Check(args) => cmd_check::run(args, cli.config.as_deref()),
         Command::Init(args) => cmd_init::run(args),
+        Command::Verify(args) => cmd_verify::run(args, cli.config.as_deref()),
+        Command::Provenance(args) => {
+            with_registry(&cli, |client| cmd_provenance::run(args, client))
+        }
         Command::Pin(args) => with_registry(&cli, |client| cmd_pin::run(args, client)),
         Command::Update(args) => with_registry(&cli, |client| {
             cmd_update::run(args, client, cli.config.as_deref())
