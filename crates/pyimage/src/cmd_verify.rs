@@ -503,7 +503,7 @@ fn print_human(output: &Output<'_>) -> anyhow::Result<()> {
         let id = report
             .id
             .as_deref()
-            .map(|id| format!(" ({})", &id[..id.len().min(19)]))
+            .map(|id| format!(" ({})", id.chars().take(19).collect::<String>()))
             .unwrap_or_default();
         writeln!(out, "{}{id}", report.input)?;
         if let Some(error) = &report.error {
