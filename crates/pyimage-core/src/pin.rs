@@ -296,7 +296,15 @@ pub fn pinned_sites(
     text: &str,
     wanted: &dyn Fn(&Reference) -> bool,
 ) -> Vec<PinnedSite> {
-    let mut regions: Vec<(usize, usize, String, Reference, Vec<Range<usize>>)> = Vec::new();
+    // Each reference with the byte ranges its digest may be written in.
+    struct Region {
+        line: usize,
+        column: usize,
+        written: String,
+        reference: Reference,
+        places: Vec<Range<usize>>,
+    }
+    let mut regions: Vec<Region> = Vec::new();
     match kind {
         FileKind::Dockerfile => {
             for image in dockerfile::scan(text).images {
@@ -313,13 +321,13 @@ pub fn pinned_sites(
                         .iter()
                         .filter_map(|arg| arg.default_span.map(|s| s.range())),
                 );
-                regions.push((
-                    image.line,
-                    image.column,
-                    image.written.clone(),
+                regions.push(Region {
+                    line: image.line,
+                    column: image.column,
+                    written: image.written.clone(),
                     reference,
                     places,
-                ));
+                });
             }
         }
         FileKind::Compose | FileKind::Kubernetes => {
@@ -338,18 +346,25 @@ pub fn pinned_sites(
                 let Some(reference) = image.reference().cloned() else {
                     continue;
                 };
-                regions.push((
-                    image.line,
-                    image.column,
-                    image.written.clone(),
+                regions.push(Region {
+                    line: image.line,
+                    column: image.column,
+                    written: image.written.clone(),
                     reference,
-                    vec![image.span.range()],
-                ));
+                    places: vec![image.span.range()],
+                });
             }
         }
     }
     let mut out = Vec::new();
-    for (line, column, written, reference, places) in regions {
+    for Region {
+        line,
+        column,
+        written,
+        reference,
+        places,
+    } in regions
+    {
         let (Some(digest), true) = (reference.digest(), wanted(&reference)) else {
             continue;
         };

@@ -427,7 +427,7 @@ pub async fn run(
             line: site.line,
             kind: plan.kind,
             environment: environment.clone(),
-            old: format!("{familiar}"),
+            old: familiar.clone(),
             new: format!("{}@{}", new_reference.familiar_string(), plan.target.digest),
             old_python: plan.old_python.clone(),
             new_python: plan.target.python.clone(),
