@@ -18,9 +18,7 @@ use pyimage_core::verify::{
 };
 use pyimage_core::{Digest, Library, Reference};
 use pyimage_engine::{EngineAddress, EngineClient, ImageInspect};
-use pyimage_registry::{
-    ClientOptions, CredentialStore, RegistryClient, RegistryError, ResolveRequest,
-};
+use pyimage_registry::{RegistryClient, RegistryError, ResolveRequest};
 use serde::Serialize;
 
 use crate::cmd_provenance::{Index, Record, load_record, platform_provenance, write_platform};
@@ -114,20 +112,8 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
     if let Some(hub) = registries.hosts.get_mut("docker.io") {
         hub.mirrors.clear();
     }
-    let client = RegistryClient::new(
-        registries,
-        CredentialStore::from_environment(),
-        ClientOptions::default(),
-    )
-    .with_context(|| match &loaded.path {
-        Some(path) => format!("config {}", path.display()),
-        None => "registry settings".to_owned(),
-    })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(verify_all(args, requirement, &locks, inspected, client))
+    let client = crate::registry_client(registries, loaded.path.as_deref())?;
+    crate::block_on(verify_all(args, requirement, &locks, inspected, client))
 }
 
 fn read_lock(path: &Path) -> anyhow::Result<Vec<Locked>> {

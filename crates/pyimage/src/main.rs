@@ -120,18 +120,33 @@ where
     Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
 {
     let config = config::load(cli.config.as_deref())?;
-    let client = RegistryClient::new(
-        config.file.registries,
+    let client = registry_client(config.file.registries, config.path.as_deref())?;
+    block_on(command(client))
+}
+
+/// The registry client for these settings, with credentials from the Docker client's configuration.
+pub fn registry_client(
+    registries: pyimage_registry::RegistriesConfig,
+    config_path: Option<&std::path::Path>,
+) -> anyhow::Result<RegistryClient> {
+    RegistryClient::new(
+        registries,
         CredentialStore::from_environment(),
         ClientOptions::default(),
     )
-    .with_context(|| match &config.path {
+    .with_context(|| match config_path {
         Some(path) => format!("config {}", path.display()),
         None => "registry settings".to_owned(),
-    })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    })
+}
+
+/// Runs an async command to completion on a fresh multi-threaded runtime.
+pub fn block_on<T>(
+    future: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(command(client))
+        .context("cannot start the async runtime")?
+        .block_on(future)
 }
