@@ -16,7 +16,7 @@ use pyimage_core::check::{
 };
 use rayon::prelude::*;
 
-use crate::check_config::{Overrides, base_dir, build_policy};
+use crate::check_config::{Overrides, build_policy};
 use crate::render::{self, Outcome};
 use crate::{EXIT_INPUT, config};
 
@@ -127,15 +127,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         None => today_from_clock()?,
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let base = base_dir(&loaded)
-        .map(|dir| {
-            if dir.as_os_str().is_empty() {
-                cwd.clone()
-            } else {
-                cwd.join(dir)
-            }
-        })
-        .unwrap_or_else(|| cwd.clone());
+    let base = crate::files::policy_base(&loaded, &cwd);
     let mut errors: Vec<String> = Vec::new();
     let inputs = if let Some(name) = &args.stdin_filename {
         if !args.paths.is_empty() {
@@ -156,7 +148,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
             );
         };
         vec![Input {
-            shown: relative(name, &base, &cwd),
+            shown: crate::files::relative(name, &base, &cwd),
             kind,
             source: Source::Text(text),
         }]
@@ -294,41 +286,6 @@ fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Ch
     Ok((report, keep))
 }
 
-/// The path shown and matched against globs: relative to `base` (the configuration's directory, else the current
-/// directory) with `/` separators, or as given when outside it.
-fn relative(path: &Path, base: &Path, cwd: &Path) -> String {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        cwd.join(path)
-    };
-    let absolute = normalize(&absolute);
-    let shown = absolute
-        .strip_prefix(normalize(base))
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf());
-    shown
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// Removes `.` and resolves `..` lexically (no file-system access, so symlinks are not followed).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
 fn collect(
     args: &CheckArgs,
     base: &Path,
@@ -351,7 +308,7 @@ fn collect(
                 .unwrap_or_default();
             match FileKind::for_file_name(&file_name) {
                 Some(kind) => {
-                    let shown = relative(&root, base, cwd);
+                    let shown = crate::files::relative(&root, base, cwd);
                     if seen.insert(shown.clone()) {
                         inputs.push(Input { shown, kind, source: Source::File(root.clone()) });
                     }
@@ -387,7 +344,7 @@ fn collect(
             let Some(kind) = FileKind::for_file_name(&file_name) else {
                 continue;
             };
-            let shown = relative(entry.path(), base, cwd);
+            let shown = crate::files::relative(entry.path(), base, cwd);
             if exclude.iter().any(|glob| glob.is_match(&shown)) {
                 continue;
             }

@@ -263,9 +263,11 @@ pub async fn run(
     // Each distinct (reference, policy) is asked once.
     let mut sites = Vec::new();
     let mut unique: BTreeMap<(String, UpdatePolicy), Reference> = BTreeMap::new();
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let base = files::policy_base(&loaded, &cwd);
     for (index, source) in sources.iter().enumerate() {
-        let path = shown(&source.path);
-        let (environment, _) = policy.environment_for(&path);
+        // Environments are matched as `check` matches them: relative to the configuration's directory.
+        let (environment, _) = policy.environment_for(&files::relative(&source.path, &base, &cwd));
         let update = policy
             .environments
             .get(environment)

@@ -174,3 +174,51 @@ pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
         .header(&format!("a/{shown}"), &format!("b/{shown}"))
         .to_string()
 }
+
+/// The path shown and matched against globs: relative to `base` (the configuration's directory, else the current
+/// directory) with `/` separators, or as given when outside it.
+pub fn relative(path: &Path, base: &Path, cwd: &Path) -> String {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let absolute = normalize(&absolute);
+    let shown = absolute
+        .strip_prefix(normalize(base))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf());
+    shown
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Removes `.` and resolves `..` lexically (no file-system access, so symlinks are not followed).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The directory policy globs are relative to: the configuration file's directory, else the working directory.
+pub fn policy_base(config: &crate::config::LoadedConfig, cwd: &Path) -> PathBuf {
+    crate::check_config::base_dir(config)
+        .map(|dir| {
+            if dir.as_os_str().is_empty() {
+                cwd.to_path_buf()
+            } else {
+                cwd.join(dir)
+            }
+        })
+        .unwrap_or_else(|| cwd.to_path_buf())
+}

@@ -516,3 +516,66 @@ fn sigkill_during_pin_leaves_every_file_old_or_new() {
         "no kill landed while files were being written; the test proved nothing"
     );
 }
+
+/// `update` follows the environment of each file: dev takes the patch release, prod (`update = "digest"`) only
+/// reports it, with the configuration that held it back.
+#[test]
+fn update_policy_follows_the_environment_of_each_file() {
+    let (replica, _) = Replica::start_seeded(library_file(OLDER)).unwrap();
+    let workspace = Workspace::new(&replica, "update-environments");
+    let config = format!(
+        "{}\n[[paths]]\npattern = \"src/prod/**\"\nenvironment = \"prod\"\n",
+        replica.pyimage_toml()
+    );
+    std::fs::write(&workspace.config, config).unwrap();
+    let old_tag = replica
+        .ground_truth()
+        .unwrap()
+        .tag("3.12-slim")
+        .unwrap()
+        .entry()
+        .unwrap()
+        .most_specific_tag
+        .clone();
+    assert!(old_tag.starts_with("3.12.13-slim"), "{old_tag}");
+    for environment in ["dev", "prod"] {
+        std::fs::create_dir_all(workspace.dir.join(format!("src/{environment}"))).unwrap();
+        std::fs::write(
+            workspace.dir.join(format!("src/{environment}/Dockerfile")),
+            format!("FROM python:{old_tag}\n"),
+        )
+        .unwrap();
+    }
+    let (code, _) = workspace.json(&["pin", "--format", "json", "src"]);
+    assert_eq!(code, Some(0));
+    let replayed = replica.replay_file(library_file(NEWER)).unwrap();
+    let new_tag = old_tag.replacen("3.12.13", "3.12.14", 1);
+    let (code, report) = workspace.json(&["update", "--format", "json", "src"]);
+    assert_eq!(code, Some(0), "{report}");
+    let dev = workspace.read("src/dev/Dockerfile");
+    assert_eq!(
+        dev,
+        format!(
+            "FROM python:{new_tag}@{}\n",
+            replayed.truth.digest(&new_tag).unwrap()
+        )
+    );
+    let prod = workspace.read("src/prod/Dockerfile");
+    assert!(
+        prod.starts_with(&format!("FROM python:{old_tag}@")),
+        "prod keeps its pin: {prod}"
+    );
+    let held: Vec<&Value> = report["available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["path"] == "src/prod/Dockerfile" && a["available"] == new_tag.as_str())
+        .collect();
+    assert_eq!(held.len(), 1, "{report}");
+    assert!(
+        held[0]["why_not"]
+            .as_str()
+            .unwrap()
+            .contains("update = \"digest\"")
+    );
+}
