@@ -579,3 +579,115 @@ fn update_policy_follows_the_environment_of_each_file() {
             .contains("update = \"digest\"")
     );
 }
+
+/// Every file of the `check` corpus (44 Dockerfiles, Compose files and manifests, with CRLF, BOM, escape directive,
+/// heredocs, Helm…) pinned against a replica that went through three years of official-images files: the only
+/// difference between before and after is `@sha256:…` inserted where a reference was, once per reported change.
+#[test]
+fn pinning_the_check_corpus_changes_only_reference_spans() {
+    let history = [
+        "2023-10-02T124118-154185140021.txt",
+        "2024-07-18T084927-8b21525556ae.txt",
+        "2025-10-09T152544-8d0f0734802c.txt",
+        NEWER,
+    ];
+    let (replica, _) = Replica::start_seeded(library_file(history[0])).unwrap();
+    for file in &history[1..] {
+        replica.replay_file(library_file(file)).unwrap();
+    }
+    let workspace = Workspace::new(&replica, "pin-corpus");
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/check/corpus");
+    let copy = workspace.dir.join("src");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", corpus.display()))
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let files: Vec<PathBuf> = walk(&copy);
+    assert!(files.len() >= 40, "{} files", files.len());
+    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+
+    let (_, report) = workspace.json(&["pin", "--format", "json", "src"]);
+    let changes = report["changes"].as_array().unwrap();
+    assert!(
+        changes.len() >= 30,
+        "only {} references pinned: {report}",
+        changes.len()
+    );
+
+    let digest_pattern = |text: &str| -> (String, usize) {
+        // Removes every `@sha256:<64 hex>` and counts them.
+        let mut out = String::new();
+        let mut count = 0;
+        let mut rest = text;
+        while let Some(at) = rest.find("@sha256:") {
+            let hex = &rest[at + 8..];
+            if hex.len() >= 64 && hex.as_bytes()[..64].iter().all(|b| b.is_ascii_hexdigit()) {
+                out.push_str(&rest[..at]);
+                rest = &hex[64..];
+                count += 1;
+            } else {
+                out.push_str(&rest[..at + 8]);
+                rest = hex;
+            }
+        }
+        out.push_str(rest);
+        (out, count)
+    };
+    let mut files_changed = 0;
+    for (file, old) in files.iter().zip(&before) {
+        let new = std::fs::read(file).unwrap();
+        if &new == old {
+            continue;
+        }
+        files_changed += 1;
+        let (old_text, new_text) = (
+            String::from_utf8(old.clone()).unwrap(),
+            String::from_utf8(new).unwrap(),
+        );
+        let (old_stripped, old_count) = digest_pattern(&old_text);
+        let (new_stripped, new_count) = digest_pattern(&new_text);
+        assert_eq!(
+            new_stripped,
+            old_stripped,
+            "{}: more than digests changed",
+            file.display()
+        );
+        let shown = file
+            .strip_prefix(&workspace.dir)
+            .unwrap()
+            .display()
+            .to_string();
+        let reported = changes
+            .iter()
+            .filter(|c| {
+                c["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(shown.trim_start_matches("src/"))
+            })
+            .count();
+        assert_eq!(
+            new_count - old_count,
+            reported,
+            "{shown}: one digest per reported change"
+        );
+    }
+    assert!(files_changed >= 15, "{files_changed} files changed");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
