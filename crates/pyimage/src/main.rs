@@ -35,7 +35,9 @@ pub const EXIT_REGISTRY: u8 = 3;
     version,
     about = "Trustworthy, reproducible Python container base images",
     long_about = "pyimage reads image references exactly as Docker does, knows what every tag of the official \
-                  Python image promises, and (in later commands) resolves, checks, pins and verifies them."
+                  Python image promises, resolves tags to verified digests, checks Dockerfiles, Compose files and \
+                  Kubernetes manifests against a policy, pins and updates them with pyimage.lock, and verifies \
+                  local images and their provenance."
 )]
 struct Cli {
     /// Configuration file (default: $PYIMAGE_CONFIG, else ./pyimage.toml when present).
