@@ -1,4 +1,4 @@
-//! The `pyimage` command line: thin front end over `pyimage-core` (and, later, the registry and engine crates).
+//! The `pyimage` command line: thin front end over pyimage-core (pure logic), pyimage-registry and pyimage-engine.
 //!
 //! Exit codes: 0 ok, 1 policy findings, 2 usage or input error, 3 registry or engine unreachable.
 
