@@ -324,27 +324,15 @@ fn collect(
             errors.push(format!("{}: no such file or directory", root.display()));
             continue;
         }
-        let walker = ignore::WalkBuilder::new(&root)
-            .hidden(false)
-            .require_git(false)
-            .filter_entry(|entry| entry.file_name() != ".git")
-            .build();
-        for entry in walker {
-            let entry = match entry {
-                Ok(entry) => entry,
+        for entry in crate::files::walk(&root) {
+            let (path, kind) = match entry {
+                Ok(found) => found,
                 Err(error) => {
                     errors.push(format!("{error}"));
                     continue;
                 }
             };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            let file_name = entry.file_name().to_string_lossy();
-            let Some(kind) = FileKind::for_file_name(&file_name) else {
-                continue;
-            };
-            let shown = crate::files::relative(entry.path(), base, cwd);
+            let shown = crate::files::relative(&path, base, cwd);
             if exclude.iter().any(|glob| glob.is_match(&shown)) {
                 continue;
             }
@@ -352,7 +340,7 @@ fn collect(
                 inputs.push(Input {
                     shown,
                     kind,
-                    source: Source::File(entry.into_path()),
+                    source: Source::File(path),
                 });
             }
         }

@@ -44,24 +44,33 @@ pub fn find(roots: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
         if !root.exists() {
             bail!("{}: no such file or directory", root.display());
         }
-        let walker = ignore::WalkBuilder::new(&root)
-            .hidden(false)
-            .require_git(false)
-            .filter_entry(|entry| entry.file_name() != ".git")
-            .sort_by_file_path(|a, b| a.cmp(b))
-            .build();
-        for entry in walker {
-            let entry = entry.with_context(|| format!("walking {}", root.display()))?;
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            if let Some(kind) = FileKind::for_file_name(&entry.file_name().to_string_lossy()) {
-                found.push((entry.into_path(), kind));
-            }
+        for entry in walk(&root) {
+            found.push(entry.with_context(|| format!("walking {}", root.display()))?);
         }
     }
     found.dedup_by(|a, b| a.0 == b.0);
     Ok(found)
+}
+
+/// The Dockerfiles, Compose files and Kubernetes manifests under a directory, in path order: `.gitignore` is
+/// respected, hidden directories are searched (CI configuration lives there) except `.git`.
+pub fn walk(root: &Path) -> impl Iterator<Item = Result<(PathBuf, FileKind), ignore::Error>> {
+    ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .require_git(false)
+        .filter_entry(|entry| entry.file_name() != ".git")
+        .sort_by_file_path(|a, b| a.cmp(b))
+        .build()
+        .filter_map(|entry| match entry {
+            Err(error) => Some(Err(error)),
+            Ok(entry) => {
+                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    return None;
+                }
+                let kind = FileKind::for_file_name(&entry.file_name().to_string_lossy())?;
+                Some(Ok((entry.into_path(), kind)))
+            }
+        })
 }
 
 /// Reads a file as UTF-8 text.
