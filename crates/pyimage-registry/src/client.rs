@@ -275,6 +275,12 @@ impl RegistryClient {
                     ca_file.display()
                 ))
             })?;
+            if certificates.is_empty() {
+                return Err(RegistryError::Config(format!(
+                    "[registries.\"{registry}\"] ca_file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    ca_file.display()
+                )));
+            }
             for certificate in certificates {
                 builder = builder.add_root_certificate(certificate);
             }
