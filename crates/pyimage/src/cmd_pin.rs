@@ -130,6 +130,15 @@ impl TagCache {
     }
 }
 
+/// When to read the image config (two GETs: platform manifest and config blob) for the Python version and build date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadConfig {
+    /// Always (update reports the build date).
+    Always,
+    /// Only when the tag does not name the full version (`3.12-slim`); `3.12.14-slim` says it already.
+    WhenTagFloats,
+}
+
 /// Resolves a reference for pinning: the index (with platforms), the Python version, and optionally the most
 /// specific tag naming the same digest.
 pub async fn resolve_target(
@@ -138,6 +147,7 @@ pub async fn resolve_target(
     platform: Option<&Platform>,
     exact_tag: bool,
     tag_cache: &TagCache,
+    read_config: ReadConfig,
 ) -> Result<PinTarget, RegistryError> {
     let request = ResolveRequest {
         platforms: true,
@@ -147,7 +157,15 @@ pub async fn resolve_target(
     let resolution = client.resolve(reference, &request).await?;
     let tag = reference.tag().map(PythonTag::parse);
     let (mut python, mut created) = (None, None);
-    if let Some(manifest) = config_platform(&resolution) {
+    let version_in_tag = tag
+        .as_ref()
+        .and_then(|t| t.version)
+        .is_some_and(|v| v.is_full());
+    let wanted = match read_config {
+        ReadConfig::Always => true,
+        ReadConfig::WhenTagFloats => !version_in_tag,
+    };
+    if wanted && let Some(manifest) = config_platform(&resolution) {
         // The image's own record of its Python version beats the tag, which may float.
         if let Ok(config) = client
             .image_config(&reference.repository(), &manifest.digest)
@@ -341,7 +359,15 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
             .map(|(key, reference)| {
                 let (client, tag_cache) = (client.clone(), tag_cache.clone());
                 async move {
-                    let target = resolve_target(&client, &reference, None, false, &tag_cache).await;
+                    let target = resolve_target(
+                        &client,
+                        &reference,
+                        None,
+                        false,
+                        &tag_cache,
+                        ReadConfig::WhenTagFloats,
+                    )
+                    .await;
                     (key, reference, target)
                 }
             })
@@ -364,9 +390,15 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
                     (client.clone(), platform.clone(), tag_cache.clone());
                 let exact = args.exact_tag;
                 async move {
-                    let target =
-                        resolve_target(&client, &reference, platform.as_ref(), exact, &tag_cache)
-                            .await;
+                    let target = resolve_target(
+                        &client,
+                        &reference,
+                        platform.as_ref(),
+                        exact,
+                        &tag_cache,
+                        ReadConfig::WhenTagFloats,
+                    )
+                    .await;
                     (text, target)
                 }
             })
@@ -510,6 +542,7 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
         Format::Json => print_json(&report)?,
         Format::Human => print_human(&report, args, &diffs)?,
     }
+    tracing::debug!(stats = ?client.stats(), "registry requests");
     Ok(if registry_failed {
         ExitCode::from(crate::EXIT_REGISTRY)
     } else if args.check && !report.changes.is_empty() {

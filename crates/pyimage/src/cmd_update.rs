@@ -20,7 +20,9 @@ use pyimage_core::{Digest, Reference};
 use pyimage_registry::{RegistryClient, RegistryError};
 use serde::Serialize;
 
-use crate::cmd_pin::{PinTarget, TagCache, is_python, load_lock, lock_entry, resolve_target};
+use crate::cmd_pin::{
+    PinTarget, ReadConfig, TagCache, is_python, load_lock, lock_entry, resolve_target,
+};
 use crate::files::{self, SourceFile, WriteOutcome};
 use crate::output::{Format, print_json};
 
@@ -178,7 +180,8 @@ async fn outlook(
             let next = unpinned
                 .with_tag(&newer.tag)
                 .unwrap_or_else(|_| unpinned.clone());
-            let target = resolve_target(client, &next, None, false, tag_cache).await?;
+            let target =
+                resolve_target(client, &next, None, false, tag_cache, ReadConfig::Always).await?;
             result.plan = Some(Plan {
                 new_tag: newer.tag.clone(),
                 target,
@@ -192,10 +195,22 @@ async fn outlook(
     if policy == UpdatePolicy::None {
         return Ok(result);
     }
-    let target = resolve_target(client, &unpinned, None, false, tag_cache).await?;
-    if target.digest == *pinned {
+    // One HEAD decides whether anything moved; the index and config are read only for a tag that did.
+    let now = client
+        .resolve(&unpinned, &pyimage_registry::ResolveRequest::default())
+        .await?;
+    if now.digest == *pinned {
         return Ok(result);
     }
+    let target = resolve_target(
+        client,
+        &unpinned,
+        None,
+        false,
+        tag_cache,
+        ReadConfig::Always,
+    )
+    .await?;
     // The same tag moved: a rebuild, or (for a floating tag) a newer patch carried by the same tag.
     let old_python = match old_python {
         Some(known) => Some(known),
@@ -483,6 +498,7 @@ pub async fn run(
         Format::Json => print_json(&report)?,
         Format::Human => print_human(&report, &diffs, args.dry_run)?,
     }
+    tracing::debug!(stats = ?client.stats(), "registry requests");
     Ok(if !report.errors.is_empty() {
         ExitCode::from(crate::EXIT_REGISTRY)
     } else {

@@ -691,3 +691,43 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A nightly `update` with nothing to move costs HEADs and one tags listing per repository: no manifest GET (those
+/// count against Docker Hub's pull limit).
+#[test]
+fn update_with_nothing_to_move_reads_no_manifest() {
+    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
+    let workspace = Workspace::new(&replica, "update-economy");
+    std::fs::write(
+        workspace.dir.join("src/Dockerfile"),
+        "FROM python:3.12-slim AS a\nFROM python:3.13-slim AS b\nFROM python:3.14.7-trixie AS c\n",
+    )
+    .unwrap();
+    let (code, _) = workspace.json(&["pin", "--format", "json", "src"]);
+    assert_eq!(code, Some(0));
+    let output = workspace.run(&["-vv", "update", "src"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("All pinned Python images are current.")
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stats = stderr
+        .lines()
+        .find(|l| l.contains("registry requests"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    for expected in [
+        "pings: 1",
+        "tokens: 1",
+        "manifest_heads: 3",
+        "manifest_gets: 0",
+        "blob_gets: 0",
+        "tag_pages: 1",
+    ] {
+        assert!(stats.contains(expected), "{expected} in {stats}");
+    }
+}
