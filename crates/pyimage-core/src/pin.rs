@@ -42,6 +42,11 @@ pub enum Refusal {
     /// The ARG's default is not written literally (quotes with escapes, other ARGs, none at all).
     #[error("ARG {0} has no literal default to pin")]
     ArgDefaultNotLiteral(String),
+    /// The Compose value is interpolated (`${VAR:-default}`): a digest after it would not follow the variable.
+    #[error(
+        "the value is interpolated by Compose ({0}); pin the default or the variable's value by hand"
+    )]
+    Interpolated(String),
     /// The YAML scalar cannot be rewritten in place (block scalar, escapes).
     #[error("the value is written as a {0}, which pyimage does not rewrite")]
     NotRewritable(String),
@@ -254,6 +259,9 @@ fn yaml_candidates(
         let (evaluated, reference, refusal) = evaluated_parts(&image.evaluation, &image.written);
         let site = match (refusal, &image.not_rewritable) {
             (Some(refusal), _) => Err(refusal),
+            (None, _) if image.value.contains('$') => {
+                Err(Refusal::Interpolated(image.value.clone()))
+            }
             (None, Some(how)) => Err(Refusal::NotRewritable(format!("{how:?}").to_lowercase())),
             (None, None) => Ok(PinSite {
                 insert_at: image.span.end,

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use pyimage_core::dockerfile::{Span, Unresolvable};
+use pyimage_core::dockerfile::Span;
 use pyimage_core::manifests::{
     self, ContainerField, ImageSite, ManifestKind, ManifestScan, NotRewritable, SkipReason,
 };
@@ -114,7 +114,7 @@ fn compose_services_merges_quotes_and_interpolation() {
             (
                 "services.cache.image",
                 "${REDIS_IMAGE:-redis:7}",
-                "!REDIS_IMAGE",
+                "redis:7",
                 14,
                 12,
                 true,
@@ -151,12 +151,8 @@ fn compose_services_merges_quotes_and_interpolation() {
             service: "db".into()
         }
     );
-    assert_eq!(
-        scan.images[3].evaluation,
-        pyimage_core::dockerfile::Evaluation::Unresolvable(Unresolvable::ComposeVariable {
-            name: "REDIS_IMAGE".into()
-        })
-    );
+    // Interpolation is evaluated with its default, as Dockerfile ARGs are.
+    assert_eq!(scan.images[3].text(), Some("redis:7"));
     assert_eq!(
         scan.images[4].not_rewritable,
         Some(NotRewritable::BlockScalar)
@@ -397,5 +393,39 @@ proptest! {
     #[test]
     fn never_panics_on_arbitrary_text(text in any::<String>()) {
         assert_spans(&text, &manifests::scan_yaml(&text));
+    }
+}
+
+#[test]
+fn compose_interpolation_uses_defaults_and_reports_variables_without_one() {
+    let cases = [
+        ("${PY:-python:3.12}", Ok("python:3.12")),
+        ("python:${TAG-3.13-slim}", Ok("python:3.13-slim")),
+        ("python:3.12${SUFFIX:+-slim}", Ok("python:3.12")),
+        ("$${NOT_A_VARIABLE}", Ok("${NOT_A_VARIABLE}")),
+        (
+            "${REG:-docker.io}/library/python:${V:-3.11}",
+            Ok("docker.io/library/python:3.11"),
+        ),
+        ("${OUTER:-${INNER:-python:3.10}}", Ok("python:3.10")),
+        ("${IMAGE}", Err("IMAGE")),
+        ("python:$TAG", Err("TAG")),
+        ("${IMAGE:?set IMAGE}", Err("IMAGE")),
+        ("${OUTER:-${INNER}}", Err("INNER")),
+        ("${UNCLOSED:-python", Err("UNCLOSED")),
+    ];
+    for (value, expected) in cases {
+        let text = format!("services:\n  app:\n    image: \"{value}\"\n");
+        let scan = manifests::scan_compose(&text);
+        let image = &scan.images[0];
+        match expected {
+            Ok(evaluated) => assert_eq!(image.text(), Some(evaluated), "{value}"),
+            Err(variable) => match &image.evaluation {
+                pyimage_core::dockerfile::Evaluation::Unresolvable(u) => {
+                    assert_eq!(u.variable(), Some(variable), "{value}")
+                }
+                other => panic!("{value}: expected unresolvable, got {other:?}"),
+            },
+        }
     }
 }

@@ -6,8 +6,8 @@
 //! whose bytes are not their value (block scalars, escapes, folded lines) are reported but marked not rewritable.
 //!
 //! * Compose: `services.<name>.image`, following `<<` merge keys and aliases (an `image: *ref` is reported where
-//!   the anchor defines it). `${VAR}` interpolation is reported as unresolvable: its value is in the caller's
-//!   environment.
+//!   the anchor defines it). Interpolation is evaluated with its defaults (`${VAR:-python:3.12}`); without a
+//!   default (`${VAR}`) the value is in the caller's environment and the reference is reported as unresolvable.
 //! * Kubernetes (multi-document): the `image` of every entry of `containers`, `initContainers` and
 //!   `ephemeralContainers` in a Pod's `spec`, in any `spec.template.spec` (Deployment, StatefulSet, DaemonSet,
 //!   ReplicaSet, Job, ReplicationController, and custom resources that embed a pod template), in a CronJob's
@@ -128,6 +128,14 @@ pub struct ManifestImage {
 }
 
 impl ManifestImage {
+    /// The evaluated text (after Compose interpolation with defaults), if it could be evaluated.
+    pub fn text(&self) -> Option<&str> {
+        match &self.evaluation {
+            Evaluation::Resolved { text, .. } => Some(text),
+            Evaluation::Unresolvable(_) => None,
+        }
+    }
+
     /// The parsed reference, if the value is a valid one.
     pub fn reference(&self) -> Option<&Reference> {
         match &self.evaluation {
@@ -408,32 +416,83 @@ impl Finder<'_> {
     }
 }
 
-/// Compose interpolates `$VAR` / `${VAR…}` from the environment and `.env`, which pyimage does not read: such a
-/// value is unresolvable. `$$` is a literal `$`.
+/// Compose interpolates `$VAR` / `${VAR…}` from the environment and `.env`, which pyimage does not read. As with
+/// Dockerfile ARGs, a value is evaluated with its defaults: `${VAR:-default}` and `${VAR-default}` give the
+/// default, `${VAR:+alt}` / `${VAR+alt}` give nothing (the variable is taken as unset); `$VAR`, `${VAR}` and
+/// `${VAR:?err}` have no value and make the reference unresolvable. `$$` is a literal `$`.
 fn compose_evaluation(value: &str) -> Evaluation {
-    let mut text = String::new();
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '$' {
-            text.push(c);
-            continue;
+    match interpolate(value) {
+        Ok(text) => {
+            let reference = Reference::parse_normalized(&text);
+            Evaluation::Resolved { text, reference }
         }
-        match chars.peek() {
-            Some('$') => {
-                chars.next();
-                text.push('$');
+        Err(unresolvable) => Evaluation::Unresolvable(unresolvable),
+    }
+}
+
+fn interpolate(value: &str) -> Result<String, Unresolvable> {
+    let mut text = String::new();
+    let mut rest = value;
+    while let Some(dollar) = rest.find('$') {
+        text.push_str(&rest[..dollar]);
+        let after = &rest[dollar + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            text.push('$');
+            rest = tail;
+        } else if let Some(braced) = after.strip_prefix('{') {
+            let name_len = braced
+                .find(|c: char| c != '_' && !c.is_ascii_alphanumeric())
+                .unwrap_or(braced.len());
+            let name = braced[..name_len].to_owned();
+            let modifier = &braced[name_len..];
+            // The expression ends at the matching `}` (defaults may hold nested `${…}`).
+            let mut depth = 1usize;
+            let mut close = None;
+            for (offset, c) in modifier.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = Some(offset);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
             }
-            Some(&next) if next == '{' || next == '_' || next.is_ascii_alphabetic() => {
-                let name: String = chars
-                    .by_ref()
-                    .skip_while(|&c| c == '{')
-                    .take_while(|&c| c == '_' || c.is_ascii_alphanumeric())
-                    .collect();
-                return Evaluation::Unresolvable(Unresolvable::ComposeVariable { name });
+            let Some(close) = close else {
+                return Err(Unresolvable::ComposeVariable { name });
+            };
+            let operator = &modifier[..close];
+            if name.is_empty() {
+                return Err(Unresolvable::ComposeVariable { name });
             }
-            _ => text.push('$'),
+            if let Some(default) = operator
+                .strip_prefix(":-")
+                .or_else(|| operator.strip_prefix('-'))
+            {
+                text.push_str(&interpolate(default)?);
+            } else if operator.starts_with(":+") || operator.starts_with('+') {
+                // Unset variable: the alternative is not used.
+            } else if operator.starts_with(":?") || operator.starts_with('?') {
+                return Err(Unresolvable::Required { name });
+            } else {
+                return Err(Unresolvable::ComposeVariable { name });
+            }
+            rest = &modifier[close + 1..];
+        } else if after.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic()) {
+            let name_len = after
+                .find(|c: char| c != '_' && !c.is_ascii_alphanumeric())
+                .unwrap_or(after.len());
+            return Err(Unresolvable::ComposeVariable {
+                name: after[..name_len].to_owned(),
+            });
+        } else {
+            text.push('$');
+            rest = after;
         }
     }
-    let reference = Reference::parse_normalized(&text);
-    Evaluation::Resolved { text, reference }
+    text.push_str(rest);
+    Ok(text)
 }
