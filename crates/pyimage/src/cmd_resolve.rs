@@ -175,10 +175,22 @@ fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
                 } else {
                     "              "
                 };
+                // Name the platform the attestation is about when the platforms were listed too.
+                let platform_of = |digest: &pyimage_core::Digest| {
+                    r.platforms
+                        .iter()
+                        .flatten()
+                        .chain(r.platform.iter())
+                        .find(|p| p.digest == *digest)
+                        .map(|p| p.platform.to_string())
+                };
                 let describes = a
                     .describes
                     .as_ref()
-                    .map(|d| format!(" for {d}"))
+                    .map(|d| match platform_of(d) {
+                        Some(platform) => format!(" for {platform} ({})", d.short(12)),
+                        None => format!(" for {d}"),
+                    })
                     .unwrap_or_default();
                 writeln!(out, "{label}  {}{describes}", a.digest)?;
             }

@@ -243,3 +243,35 @@ fn config_errors_name_the_file_and_line() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn resolve_human_output_names_the_platform_of_each_attestation() {
+    let seeded = &*SEEDED;
+    let truth = seeded.replica.ground_truth().unwrap();
+    let output = pyimage(
+        &seeded.config,
+        &[
+            "resolve",
+            "--platform",
+            "all",
+            "--attestations",
+            "python:3.12-slim",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = truth.tag("3.12-slim").unwrap();
+    assert!(
+        stdout.contains(&format!("  digest        {}\n", expected.digest)),
+        "{stdout}"
+    );
+    let amd64 = expected.image("linux/amd64").unwrap();
+    let attestation = amd64.attestation_digest.as_ref().unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "{attestation} for linux/amd64 ({})",
+            &amd64.digest[7..19]
+        )),
+        "{stdout}"
+    );
+}
