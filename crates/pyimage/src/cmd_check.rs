@@ -61,6 +61,9 @@ pub struct CheckArgs {
     /// List the rules and exit.
     #[arg(long)]
     list_rules: bool,
+    /// Explain one rule (by ID or name): what it does, why, an example and the fix; then exit.
+    #[arg(long, value_name = "RULE")]
+    explain: Option<String>,
     /// Print the README section generated from the rule docs and exit.
     #[arg(long, hide = true)]
     rules_markdown: bool,
@@ -99,6 +102,26 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
                 rule.id, rule.name, rule.default_severity, rule.summary
             )?;
         }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(rule) = &args.explain {
+        let Some(rule) = pyimage_core::check::find_rule(rule) else {
+            bail!("--explain {rule:?}: no such rule; `pyimage check --list-rules` lists them");
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "{} {} (default: {})\n",
+            rule.id, rule.name, rule.default_severity
+        )?;
+        writeln!(out, "{}\n", rule.summary)?;
+        writeln!(out, "What it does\n  {}\n", rule.what)?;
+        writeln!(out, "Why\n  {}\n", rule.why)?;
+        writeln!(out, "Example")?;
+        for line in rule.example.lines() {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(out, "\nFix\n  {}", rule.fix)?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.rules_markdown {

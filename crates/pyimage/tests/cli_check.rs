@@ -392,3 +392,22 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn explain_prints_a_rules_documentation() {
+    let dir = std::env::temp_dir();
+    let output = pyimage_in(&dir, &["check", "--explain", "PY004"]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rule = pyimage_core::check::find_rule("missing-digest").unwrap();
+    assert!(
+        stdout.starts_with("PY004 missing-digest (default: deny)"),
+        "{stdout}"
+    );
+    for part in [rule.what, rule.why, rule.fix] {
+        assert!(stdout.contains(part), "{stdout}");
+    }
+    let output = pyimage_in(&dir, &["check", "--explain", "no-such-rule"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--list-rules"));
+}
