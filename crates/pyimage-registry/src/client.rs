@@ -609,6 +609,31 @@ impl RegistryClient {
         }
     }
 
+    /// Sends a manifest HEAD or GET (counted) and checks its status; returns the response and what was asked for.
+    async fn manifest_request(
+        &self,
+        target: Target<'_>,
+        reference: &str,
+        method: Method,
+    ) -> Result<(Response, String), RegistryError> {
+        let repository = target.repository;
+        let what = format!("manifest {repository}:{reference}");
+        let url = join(
+            target.endpoint,
+            &format!("/v2/{repository}/manifests/{reference}"),
+        )?;
+        let counter = if method == Method::HEAD {
+            &self.inner.counters.manifest_heads
+        } else {
+            &self.inner.counters.manifest_gets
+        };
+        bump(counter);
+        let response = self
+            .send_authenticated(target, method, &url, Some(MANIFEST_ACCEPT), &what)
+            .await?;
+        Ok((expect_success(response, target.endpoint, &what)?, what))
+    }
+
     /// HEAD a manifest by tag or digest at one endpoint.
     pub(crate) async fn head_manifest_at(
         &self,
@@ -617,19 +642,10 @@ impl RegistryClient {
         repository: &str,
         reference: &str,
     ) -> Result<ManifestHead, RegistryError> {
-        let what = format!("manifest {repository}:{reference}");
-        let url = join(endpoint, &format!("/v2/{repository}/manifests/{reference}"))?;
-        bump(&self.inner.counters.manifest_heads);
-        let response = self
-            .send_authenticated(
-                Target::new(registry, endpoint, repository),
-                Method::HEAD,
-                &url,
-                Some(MANIFEST_ACCEPT),
-                &what,
-            )
+        let target = Target::new(registry, endpoint, repository);
+        let (response, what) = self
+            .manifest_request(target, reference, Method::HEAD)
             .await?;
-        let response = expect_success(response, endpoint, &what)?;
         let media_type = media_type_of(response.headers(), endpoint, &what)?;
         let size = response
             .headers()
@@ -670,19 +686,10 @@ impl RegistryClient {
         reference: &str,
         expected: Option<&Digest>,
     ) -> Result<VerifiedManifest, RegistryError> {
-        let what = format!("manifest {repository}:{reference}");
-        let url = join(endpoint, &format!("/v2/{repository}/manifests/{reference}"))?;
-        bump(&self.inner.counters.manifest_gets);
-        let response = self
-            .send_authenticated(
-                Target::new(registry, endpoint, repository),
-                Method::GET,
-                &url,
-                Some(MANIFEST_ACCEPT),
-                &what,
-            )
+        let target = Target::new(registry, endpoint, repository);
+        let (response, what) = self
+            .manifest_request(target, reference, Method::GET)
             .await?;
-        let response = expect_success(response, endpoint, &what)?;
         let media_type = media_type_of(response.headers(), endpoint, &what)?;
         let claimed = header_digest(response.headers(), endpoint, &what)?;
         let body = read_limited(

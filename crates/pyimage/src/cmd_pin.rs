@@ -252,10 +252,10 @@ pub fn now_rfc3339() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    httpdate_rfc3339(seconds)
+    rfc3339_utc(seconds)
 }
 
-fn httpdate_rfc3339(seconds: u64) -> String {
+fn rfc3339_utc(seconds: u64) -> String {
     let date = pyimage_core::check::Date::from_days_since_epoch(
         i64::try_from(seconds / 86_400).unwrap_or(0),
     );
@@ -527,7 +527,7 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
         if args.dry_run {
             diffs.push_str(&files::unified_diff(
                 &args.lock,
-                if lock_exists(&args.lock) {
+                if args.lock.exists() {
                     &old_lock_text
                 } else {
                     ""
@@ -550,10 +550,6 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn lock_exists(path: &std::path::Path) -> bool {
-    path.exists()
 }
 
 fn print_human(report: &PinReport, args: &PinArgs, diffs: &str) -> anyhow::Result<()> {
@@ -616,8 +612,8 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
-        assert_eq!(httpdate_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(httpdate_rfc3339(1_795_435_200), "2026-11-23T12:00:00Z");
-        assert_eq!(httpdate_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_795_435_200), "2026-11-23T12:00:00Z");
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
     }
 }
