@@ -12,6 +12,7 @@
 //! * [`check`]: the base-image policy of `pyimage check` (rules, environments, suppressions, findings).
 
 pub mod check;
+pub mod config;
 pub mod digest;
 pub mod dockerfile;
 pub mod grammar;
@@ -22,6 +23,7 @@ pub mod pin;
 pub mod provenance;
 pub mod python;
 pub mod reference;
+pub mod text;
 pub mod verify;
 
 pub use digest::Digest;

@@ -113,20 +113,13 @@ pub enum LockError {
     },
 }
 
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
 impl Lock {
     /// Parses a lock file. An unknown `version` is rejected naming the supported one.
     pub fn parse(text: &str) -> Result<Lock, LockError> {
         let syntax = |error: toml::de::Error| {
             let (line, column) = error
                 .span()
-                .map_or((1, 1), |span| position(text, span.start));
+                .map_or((1, 1), |span| crate::text::line_column(text, span.start));
             LockError::Syntax {
                 line,
                 column,

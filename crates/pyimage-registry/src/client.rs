@@ -243,7 +243,7 @@ impl RegistryClient {
 
     /// Where to fetch a registry's content, mirrors first.
     pub fn endpoints(&self, registry: &str) -> Result<Vec<Endpoint>, RegistryError> {
-        self.inner.config.endpoints(registry)
+        Ok(self.inner.config.endpoints(registry)?)
     }
 
     fn http_client(&self, registry: &str) -> Result<reqwest::Client, RegistryError> {

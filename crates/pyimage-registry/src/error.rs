@@ -137,6 +137,12 @@ pub enum RegistryError {
     Credentials(String),
 }
 
+impl From<pyimage_core::config::registries::RegistryConfigError> for RegistryError {
+    fn from(error: pyimage_core::config::registries::RegistryConfigError) -> Self {
+        RegistryError::Config(error.0)
+    }
+}
+
 impl RegistryError {
     /// Whether trying a mirror's upstream (or the next mirror) could help.
     pub fn allows_fallback(&self) -> bool {

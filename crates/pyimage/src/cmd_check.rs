@@ -16,9 +16,9 @@ use pyimage_core::check::{
 };
 use rayon::prelude::*;
 
-use crate::check_config::{Overrides, build_policy};
 use crate::render::{self, Outcome};
 use crate::{EXIT_INPUT, config};
+use pyimage_core::config::Overrides;
 
 /// Output formats of `pyimage check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,7 +128,6 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         print!("{}", pyimage_core::check::rules::rules_markdown());
         return Ok(ExitCode::SUCCESS);
     }
-    let loaded = config::load(config_path)?;
     let mut overrides = Overrides {
         environment: args.env.clone(),
         severities: Vec::new(),
@@ -142,7 +141,9 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
             .severities
             .extend(list.iter().map(|rule| (rule.clone(), severity)));
     }
-    let (policy, exclude) = build_policy(&loaded, &overrides)?;
+    let loaded = config::load(config_path, &overrides)?;
+    let policy = &loaded.settings.policy;
+    let exclude = &loaded.settings.exclude;
     let today = match &args.today {
         Some(text) => Date::parse(text)
             .filter(|d| d.day.is_some())
@@ -150,7 +151,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         None => today_from_clock()?,
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let base = crate::files::policy_base(&loaded, &cwd);
+    let base = loaded.base_dir(&cwd);
     let mut errors: Vec<String> = Vec::new();
     let inputs = if let Some(name) = &args.stdin_filename {
         if !args.paths.is_empty() {
@@ -176,7 +177,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
             source: Source::Text(text),
         }]
     } else {
-        collect(args, &base, &cwd, &exclude, &mut errors)
+        collect(args, &base, &cwd, exclude, &mut errors)
     };
     let lock = if args.locked {
         Some(crate::cmd_pin::load_lock(&args.lock).and_then(|lock| {
@@ -200,7 +201,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     let reports: Vec<(Input, Checked)> = inputs
         .into_par_iter()
         .map(|input| {
-            let result = check_input(&input, &policy, &context);
+            let result = check_input(&input, policy, &context);
             (input, result)
         })
         .collect();
@@ -236,7 +237,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         }
     }
     if args.stdin_filename.is_none() {
-        let unused = unused_ignores(&policy, &used);
+        let unused = unused_ignores(policy, &used);
         if !unused.is_empty() {
             outcome
                 .texts

@@ -262,12 +262,12 @@ pub async fn run(
     client: RegistryClient,
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let loaded = crate::config::load(config_path)?;
-    let overrides = crate::check_config::Overrides {
+    let overrides = pyimage_core::config::Overrides {
         environment: args.env.clone(),
         severities: Vec::new(),
     };
-    let (policy, _) = crate::check_config::build_policy(&loaded, &overrides)?;
+    let loaded = crate::config::load(config_path, &overrides)?;
+    let policy = &loaded.settings.policy;
     let mut lock = load_lock(&args.lock)?;
     let old_lock_text = lock.render();
     let sources: Vec<SourceFile> = files::find(&args.paths)?
@@ -279,7 +279,7 @@ pub async fn run(
     let mut sites = Vec::new();
     let mut unique: BTreeMap<(String, UpdatePolicy), Reference> = BTreeMap::new();
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let base = files::policy_base(&loaded, &cwd);
+    let base = loaded.base_dir(&cwd);
     for (index, source) in sources.iter().enumerate() {
         // Environments are matched as `check` matches them: relative to the configuration's directory.
         let (environment, _) = policy.environment_for(&files::relative(&source.path, &base, &cwd));

@@ -106,8 +106,8 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
         Some(path) => Some(read_inspect(path)?),
         None => None,
     };
-    let loaded = crate::config::load(config)?;
-    let mut registries = loaded.file.registries.clone();
+    let loaded = crate::config::load(config, &Default::default())?;
+    let mut registries = loaded.settings.registries.clone();
     // Ask docker.io itself: whatever a mirror answers about docker.io/library/python proves nothing.
     if let Some(hub) = registries.hosts.get_mut("docker.io") {
         hub.mirrors.clear();

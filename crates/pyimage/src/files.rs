@@ -218,16 +218,3 @@ pub fn normalize(path: &Path) -> PathBuf {
     }
     out
 }
-
-/// The directory policy globs are relative to: the configuration file's directory, else the working directory.
-pub fn policy_base(config: &crate::config::LoadedConfig, cwd: &Path) -> PathBuf {
-    crate::check_config::base_dir(config)
-        .map(|dir| {
-            if dir.as_os_str().is_empty() {
-                cwd.to_path_buf()
-            } else {
-                cwd.join(dir)
-            }
-        })
-        .unwrap_or_else(|| cwd.to_path_buf())
-}

@@ -2,7 +2,6 @@
 //!
 //! Exit codes: 0 ok, 1 policy findings, 2 usage or input error, 3 registry or engine unreachable.
 
-mod check_config;
 mod cmd_check;
 mod cmd_init;
 mod cmd_pin;
@@ -121,8 +120,8 @@ where
     F: FnOnce(RegistryClient) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
 {
-    let config = config::load(cli.config.as_deref())?;
-    let client = registry_client(config.file.registries, config.path.as_deref())?;
+    let config = config::load(cli.config.as_deref(), &Default::default())?;
+    let client = registry_client(config.settings.registries, config.path.as_deref())?;
     block_on(command(client))
 }
 

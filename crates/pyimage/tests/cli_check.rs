@@ -248,7 +248,7 @@ fn config_errors_name_the_line() {
         ("[[ignore]]\nrules = [\"PY005\"]\n", 1, "reason"),
         (
             "[[paths]]\npattern = \"a/**\"\nenvironment = \"staging\"\n",
-            2,
+            3,
             "staging",
         ),
     ] {

@@ -20,7 +20,8 @@ use crate::reference::Reference;
 
 pub use eol::Date;
 pub use policy::{
-    Decision, EnvSettings, Ignore, Origin, PathRule, Policy, Severity, SourcePattern,
+    Decision, EnvSettings, Ignore, NamespaceRule, Origin, PathRule, Policy, Scope, Severity,
+    SourcePattern,
 };
 pub use rules::{RULES, RuleMeta, find_rule};
 

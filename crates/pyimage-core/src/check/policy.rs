@@ -1,7 +1,8 @@
 //! The policy `pyimage check` applies: sources, environments, path → environment mapping, rule severities,
 //! ignores and end-of-life overrides, each remembering which configuration line (or command-line flag) set it.
 //!
-//! The CLI reads `pyimage.toml` and builds a [`Policy`]; this module only holds and queries it.
+//! [`crate::config`] builds a [`Policy`] from `pyimage.toml`; this module holds and queries it. A [`Scope`] — a file
+//! path or a Kubernetes namespace — gets its environment from `[[paths]]` or `[[namespaces]]`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -231,6 +232,80 @@ pub fn path_glob(pattern: &str) -> Result<GlobMatcher, String> {
         .map_err(|error| format!("invalid path glob {pattern:?}: {error}"))
 }
 
+/// A namespace selector mapped to an environment (`[[namespaces]]`): a glob over the namespace name and, optionally,
+/// labels the namespace must carry (all of them, with these values).
+#[derive(Debug, Clone)]
+pub struct NamespaceRule {
+    /// The name glob as written (`*` when only labels select).
+    pub pattern: String,
+    matcher: GlobMatcher,
+    /// Labels the namespace must have, with these values.
+    pub labels: BTreeMap<String, String>,
+    /// The environment.
+    pub environment: String,
+    /// Where it is configured.
+    pub origin: Origin,
+}
+
+impl NamespaceRule {
+    /// Compiles a rule. `*` in the pattern matches any run of characters (namespace names have no `/`).
+    pub fn new(
+        pattern: &str,
+        labels: BTreeMap<String, String>,
+        environment: &str,
+        origin: Origin,
+    ) -> Result<Self, String> {
+        let matcher = Glob::new(pattern)
+            .map_err(|error| format!("invalid namespace pattern {pattern:?}: {error}"))?
+            .compile_matcher();
+        Ok(NamespaceRule {
+            pattern: pattern.to_owned(),
+            matcher,
+            labels,
+            environment: environment.to_owned(),
+            origin,
+        })
+    }
+
+    /// Whether a namespace with this name and these labels is selected.
+    pub fn matches(&self, name: &str, labels: &BTreeMap<String, String>) -> bool {
+        self.matcher.is_match(name)
+            && self
+                .labels
+                .iter()
+                .all(|(key, value)| labels.get(key) == Some(value))
+    }
+}
+
+/// Where an image is used, for choosing its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// A file, by its `/`-separated path relative to the configuration's directory (`[[paths]]`).
+    File(String),
+    /// A Kubernetes namespace (`[[namespaces]]`), with its labels when known.
+    Namespace {
+        /// The namespace name.
+        name: String,
+        /// Its labels.
+        labels: BTreeMap<String, String>,
+    },
+}
+
+impl Scope {
+    /// A file scope.
+    pub fn file(path: &str) -> Self {
+        Scope::File(path.to_owned())
+    }
+
+    /// The file path, for path-based ignores; `None` for namespaces.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Scope::File(path) => Some(path),
+            Scope::Namespace { .. } => None,
+        }
+    }
+}
+
 /// A configured ignore (`[[ignore]]`): findings of these rules, in these paths, for these images, are not reported.
 #[derive(Debug, Clone)]
 pub struct Ignore {
@@ -269,6 +344,8 @@ pub struct Policy {
     pub environments: BTreeMap<String, EnvSettings>,
     /// Path globs → environment, first match wins.
     pub paths: Vec<PathRule>,
+    /// Namespace selectors → environment, first match wins.
+    pub namespaces: Vec<NamespaceRule>,
     /// The environment of paths no rule matches.
     pub default_environment: (String, Origin),
     /// `--env`: the environment of every path.
@@ -293,6 +370,7 @@ impl Default for Policy {
             allowed_sources: Vec::new(),
             environments,
             paths: Vec::new(),
+            namespaces: Vec::new(),
             default_environment: ("dev".to_owned(), Origin::Default),
             environment_override: None,
             severities: BTreeMap::new(),
@@ -305,13 +383,28 @@ impl Default for Policy {
 impl Policy {
     /// The environment of a path and what decided it.
     pub fn environment_for(&self, path: &str) -> (&str, &Origin) {
+        self.environment_of(&Scope::file(path))
+    }
+
+    /// The environment of a scope and what decided it: `--env` (or a forced environment), else the first matching
+    /// `[[paths]]` (files) or `[[namespaces]]` (namespaces) entry, else `[policy] default-environment`.
+    pub fn environment_of(&self, scope: &Scope) -> (&str, &Origin) {
         if let Some((name, origin)) = &self.environment_override {
             return (name, origin);
         }
-        match self.paths.iter().find(|rule| rule.matches(path)) {
-            Some(rule) => (&rule.environment, &rule.origin),
-            None => (&self.default_environment.0, &self.default_environment.1),
-        }
+        let matched = match scope {
+            Scope::File(path) => self
+                .paths
+                .iter()
+                .find(|rule| rule.matches(path))
+                .map(|rule| (rule.environment.as_str(), &rule.origin)),
+            Scope::Namespace { name, labels } => self
+                .namespaces
+                .iter()
+                .find(|rule| rule.matches(name, labels))
+                .map(|rule| (rule.environment.as_str(), &rule.origin)),
+        };
+        matched.unwrap_or((&self.default_environment.0, &self.default_environment.1))
     }
 
     /// The severity of a rule and what set it.
@@ -334,34 +427,6 @@ impl Policy {
         self.allowed_sources
             .iter()
             .find(|pattern| pattern.matches(reference))
-    }
-
-    /// Checks that every environment the policy names exists.
-    pub fn validate(&self) -> Result<(), String> {
-        let names = self
-            .paths
-            .iter()
-            .map(|rule| (&rule.environment, &rule.origin))
-            .chain(std::iter::once((
-                &self.default_environment.0,
-                &self.default_environment.1,
-            )))
-            .chain(self.environment_override.iter().map(|(n, o)| (n, o)));
-        for (name, origin) in names {
-            if !self.environments.contains_key(name) {
-                let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
-                let at = match origin {
-                    Origin::Config { line, .. } => format!(" (line {line})"),
-                    Origin::CommandLine(flag) => format!(" ({flag})"),
-                    Origin::Default => String::new(),
-                };
-                return Err(format!(
-                    "unknown environment {name:?}{at}: define [environments.{name}] or use one of {}",
-                    known.join(", ")
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -400,7 +465,48 @@ mod tests {
         policy.environment_override =
             Some(("test".into(), Origin::CommandLine("--env test".into())));
         assert_eq!(policy.environment_for("deploy/prod/a.yaml").0, "test");
-        policy.default_environment.0 = "staging".into();
-        assert!(policy.validate().unwrap_err().contains("staging"));
+        policy.environment_override = None;
+        policy
+            .namespaces
+            .push(NamespaceRule::new("prod-*", BTreeMap::new(), "prod", Origin::Default).unwrap());
+        policy.namespaces.push(
+            NamespaceRule::new(
+                "*",
+                BTreeMap::from([("tier".to_owned(), "test".to_owned())]),
+                "test",
+                Origin::Default,
+            )
+            .unwrap(),
+        );
+        let namespace = |name: &str, labels: &[(&str, &str)]| Scope::Namespace {
+            name: name.to_owned(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        assert_eq!(policy.environment_of(&namespace("prod-eu", &[])).0, "prod");
+        // A glob is matched against the whole name: no prefix bypass.
+        assert_eq!(
+            policy.environment_of(&namespace("preprod-eu", &[])).0,
+            "dev"
+        );
+        assert_eq!(
+            policy
+                .environment_of(&namespace("ci", &[("tier", "test")]))
+                .0,
+            "test"
+        );
+        assert_eq!(
+            policy
+                .environment_of(&namespace("ci", &[("tier", "prod")]))
+                .0,
+            "dev"
+        );
+        // Paths never select by namespace rules, and namespaces never by path rules.
+        assert_eq!(
+            policy.environment_of(&Scope::file("prod-eu/Dockerfile")).0,
+            "dev"
+        );
     }
 }

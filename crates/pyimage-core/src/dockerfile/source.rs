@@ -16,36 +16,7 @@
 //!   instructions.
 
 use super::{Problem, ProblemKind, Span};
-
-/// Where line `n` (0-based) starts, so byte offsets can be turned into 1-based lines and character columns.
-#[derive(Debug, Clone)]
-pub(crate) struct LineIndex {
-    starts: Vec<usize>,
-    bom_len: usize,
-}
-
-impl LineIndex {
-    pub(crate) fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(at, _)| at + 1));
-        let bom_len = if text.starts_with('\u{feff}') { 3 } else { 0 };
-        LineIndex { starts, bom_len }
-    }
-
-    /// 1-based line and 1-based column in characters of a byte offset. The BOM is not counted as a column: editors
-    /// do not show it.
-    pub(crate) fn position(&self, text: &str, offset: usize) -> (usize, usize) {
-        let line = self.starts.partition_point(|&start| start <= offset).max(1);
-        let mut line_start = self.starts.get(line - 1).copied().unwrap_or(0);
-        if line_start == 0 && offset >= self.bom_len {
-            line_start = self.bom_len;
-        }
-        let column = text
-            .get(line_start..offset)
-            .map_or(0, |before| before.chars().count());
-        (line, column + 1)
-    }
-}
+pub(crate) use crate::text::LineIndex;
 
 /// One physical line: `start..end` excludes the line break and trailing `\r`s.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,208 @@
+//! Configuration parsing: every diagnostic with its position, origins of settings, namespaces, overrides.
+
+use super::*;
+use crate::check::Scope;
+
+fn parse(text: &str) -> Result<Settings, ConfigError> {
+    Settings::parse(text, "pyimage.toml", &Overrides::default())
+}
+
+fn messages(error: &ConfigError) -> Vec<String> {
+    error.to_string().lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn every_problem_is_reported_with_its_position() {
+    let text = "\
+[policy]
+mirrors = []
+allowed_sources = []
+
+[environments.test]
+float = \"patchy\"
+digest = \"yes\"
+
+[rules]
+PY001 = \"deny\"
+PY777 = \"warn\"
+PY002 = \"loud\"
+
+[[ignore]]
+rules = [\"PY005\"]
+
+[[paths]]
+pattern = \"a/**\"
+environment = \"staging\"
+
+[registries.\"docker.io\"]
+endpoint = \"http://127.0.0.1:5000\"
+mirorrs = []
+";
+    let error = parse(text).expect_err("invalid");
+    let lines = messages(&error);
+    let expected = [
+        ("pyimage.toml:3:1:", "allowed_sources"),
+        ("pyimage.toml:6:9:", "patchy"),
+        ("pyimage.toml:7:10:", "digest must be true or false"),
+        ("pyimage.toml:11:1:", "PY777"),
+        ("pyimage.toml:12:9:", "loud"),
+        ("pyimage.toml:14:1:", "reason"),
+        ("pyimage.toml:19:15:", "staging"),
+        ("pyimage.toml:21:13:", "insecure = true"),
+        ("pyimage.toml:23:1:", "mirorrs"),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{lines:#?}");
+    for ((prefix, needle), line) in expected.iter().zip(&lines) {
+        assert!(
+            line.starts_with(prefix) && line.contains(needle),
+            "{line} (want {prefix} … {needle})"
+        );
+    }
+}
+
+#[test]
+fn syntax_errors_do_not_hide_later_problems() {
+    let error = parse("[policy\nmirrors = 1\n[rules]\nPY999 = \"deny\"\n").expect_err("invalid");
+    let lines = messages(&error);
+    assert!(
+        lines.iter().any(|l| l.starts_with("pyimage.toml:1:")),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("PY999")), "{lines:#?}");
+}
+
+#[test]
+fn settings_remember_their_lines() {
+    let text = "\
+[policy]
+default-environment = \"test\"
+mirrors = [\"registry.example.com/dockerhub/library/python\"]
+
+[environments.prod]
+digest = true
+
+[[paths]]
+pattern = \"deploy/prod/**\"
+environment = \"prod\"
+
+[[namespaces]]
+match = \"prod-*\"
+environment = \"prod\"
+
+[rules]
+untagged = \"warn\"
+";
+    let settings = parse(text).expect("valid");
+    let policy = &settings.policy;
+    let line_of = |origin: &Origin| match origin {
+        Origin::Config { line, .. } => *line,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(line_of(&policy.default_environment.1), 2);
+    assert_eq!(line_of(&policy.environments["prod"].origin), 5);
+    assert!(policy.environments["prod"].digest);
+    let (environment, origin) = policy.environment_for("deploy/prod/app.yaml");
+    assert_eq!((environment, line_of(origin)), ("prod", 9));
+    let namespace = Scope::Namespace {
+        name: "prod-eu".into(),
+        labels: BTreeMap::new(),
+    };
+    let (environment, origin) = policy.environment_of(&namespace);
+    assert_eq!((environment, line_of(origin)), ("prod", 13));
+    assert_eq!(policy.severities["PY001"].0, Severity::Warn);
+    assert!(
+        matches!(&policy.severities["PY001"].1, Origin::Config { text, .. } if text == "untagged = \"warn\"")
+    );
+    assert_eq!(policy.mirrors.len(), 1);
+}
+
+#[test]
+fn namespaces_need_an_environment_that_exists_and_a_selector() {
+    let error = parse("[[namespaces]]\nmatch = \"team-*\"\nenvironment = \"qa\"\n\n[[namespaces]]\nenvironment = \"prod\"\n")
+        .expect_err("invalid");
+    let lines = messages(&error);
+    assert!(
+        lines[0].starts_with("pyimage.toml:3:15:") && lines[0].contains("\"qa\""),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with("pyimage.toml:5:1:") && lines[1].contains("`match`"),
+        "{lines:#?}"
+    );
+    let settings = parse("[[namespaces]]\nlabels = { tier = \"prod\" }\nenvironment = \"prod\"\n")
+        .expect("labels only");
+    let labelled = Scope::Namespace {
+        name: "anything".into(),
+        labels: BTreeMap::from([("tier".to_owned(), "prod".to_owned())]),
+    };
+    assert_eq!(settings.policy.environment_of(&labelled).0, "prod");
+}
+
+#[test]
+fn command_line_overrides_are_checked_too() {
+    let overrides = Overrides {
+        environment: Some("staging".into()),
+        severities: vec![
+            ("PY999".into(), Severity::Deny),
+            ("floating-tag".into(), Severity::Allow),
+        ],
+    };
+    let error = Settings::builtin(&overrides).expect_err("invalid");
+    let lines = messages(&error);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("--deny PY999: no such rule")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("--env staging: unknown environment")),
+        "{lines:#?}"
+    );
+    let fine = Overrides {
+        environment: Some("prod".into()),
+        severities: vec![("floating-tag".into(), Severity::Allow)],
+    };
+    let settings = Settings::builtin(&fine).expect("valid");
+    assert_eq!(settings.policy.environment_for("x/Dockerfile").0, "prod");
+    assert!(
+        matches!(&settings.policy.severities["PY003"], (Severity::Allow, Origin::CommandLine(flag)) if flag == "--allow floating-tag")
+    );
+}
+
+#[test]
+fn registries_and_exclude() {
+    let text = "\
+[registries.\"docker.io\"]
+endpoint = \"http://127.0.0.1:5000\"
+insecure = true
+mirrors = [\"http://127.0.0.1:5001\"]
+
+[policy]
+exclude = [\"vendor/**\"]
+";
+    let settings = parse(text).expect("valid");
+    let hub = settings.registries.settings("docker.io");
+    assert_eq!(hub.endpoint.as_deref(), Some("http://127.0.0.1:5000"));
+    assert!(hub.insecure);
+    assert_eq!(hub.mirrors, ["http://127.0.0.1:5001"]);
+    assert!(settings.exclude[0].is_match("vendor/a/Dockerfile"));
+}
+
+#[test]
+fn eol_overrides() {
+    let settings = parse("[policy.eol]\n\"3.10\" = \"2026-10-31\"\n").expect("valid");
+    assert_eq!(settings.policy.eol[&(3, 10)].0, Date::ymd(2026, 10, 31));
+    let error =
+        parse("[policy.eol]\n\"3\" = \"2026-10-31\"\n\"3.11\" = \"soon\"\n").expect_err("invalid");
+    let lines = messages(&error);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(lines[0].starts_with("pyimage.toml:2:1:"), "{lines:#?}");
+    assert!(
+        lines[1].starts_with("pyimage.toml:3:10:") && lines[1].contains("soon"),
+        "{lines:#?}"
+    );
+}

@@ -1,0 +1,57 @@
+//! Byte offsets → 1-based lines and character columns: the one conversion every located message uses (findings,
+//! configuration and lock-file diagnostics, YAML and Dockerfile problems).
+
+/// Where line `n` (0-based) starts, so byte offsets can be turned into 1-based lines and character columns.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+    bom_len: usize,
+}
+
+impl LineIndex {
+    /// Indexes the line starts of `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(at, _)| at + 1));
+        let bom_len = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        LineIndex { starts, bom_len }
+    }
+
+    /// 1-based line and 1-based column in characters of a byte offset. The BOM is not counted as a column: editors
+    /// do not show it.
+    pub fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&start| start <= offset).max(1);
+        let mut line_start = self.starts.get(line - 1).copied().unwrap_or(0);
+        if line_start == 0 && offset >= self.bom_len {
+            line_start = self.bom_len;
+        }
+        let column = text
+            .get(line_start..offset)
+            .map_or(0, |before| before.chars().count());
+        (line, column + 1)
+    }
+}
+
+/// The 1-based line and character column of one byte offset (for a single lookup; [`LineIndex`] for many).
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    LineIndex::new(text).position(text, offset.min(text.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_character_columns() {
+        let text = "ab
+çd = 1
+";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 3), (2, 1));
+        // `ç` is two bytes but one column.
+        assert_eq!(line_column(text, 6), (2, 3));
+        assert_eq!(line_column(text, 999), (3, 1));
+        // The BOM is not a column.
+        assert_eq!(line_column("\u{feff}x", 3), (1, 1));
+    }
+}
