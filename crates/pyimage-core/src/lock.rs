@@ -184,27 +184,43 @@ impl Lock {
     }
 }
 
-/// The lock as `pyimage check --locked` sees it: a reference matches the entry with the same normalized
-/// repository and tag (so `python:3.12` and `docker.io/library/python:3.12` share an entry).
-impl crate::check::LockLookup for Lock {
-    fn locked(
-        &self,
-        _path: &str,
-        reference: &crate::reference::Reference,
-    ) -> Option<crate::check::LockedImage> {
+/// What the lock says about a reference found in a file ([`Lock::lookup`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMatch<'a> {
+    /// The entry for the same repository and tag (the one with the reference's digest when several share them).
+    Entry(&'a LockedImage),
+    /// No entry for this tag, but the reference's digest is locked under another tag of the repository: the tag
+    /// was changed without going through pyimage.
+    OtherTag(&'a LockedImage),
+    /// The lock knows nothing of it.
+    Missing,
+}
+
+impl Lock {
+    /// The entry a reference written in a file corresponds to: matched by normalized repository and tag (so
+    /// `python:3.12` and `docker.io/library/python:3.12` share an entry), else by digest within the repository.
+    pub fn lookup(&self, reference: &crate::reference::Reference) -> LockMatch<'_> {
         let key = reference.repository().with_tag_of(reference).to_string();
-        let mut candidates = self.images.values().filter(|image| image.normalized == key);
-        // Several entries can share a repository (digest-only references): prefer the one with this digest.
         let wanted = reference.digest().map(|d| d.as_str());
-        let first = candidates.next()?;
-        let chosen = std::iter::once(first)
-            .chain(candidates)
-            .find(|image| Some(image.digest.as_str()) == wanted)
-            .unwrap_or(first);
-        Some(chosen).map(|image| crate::check::LockedImage {
-            tag: reference.tag().map(str::to_owned),
-            digest: image.digest.clone(),
-        })
+        let mut same_tag = self.images.values().filter(|image| image.normalized == key);
+        if let Some(first) = same_tag.next() {
+            // Several entries can share a repository and tag (digest-only references): prefer this digest.
+            let chosen = std::iter::once(first)
+                .chain(same_tag)
+                .find(|image| Some(image.digest.as_str()) == wanted)
+                .unwrap_or(first);
+            return LockMatch::Entry(chosen);
+        }
+        let repository = reference.repository().to_string();
+        let other_tag = self.images.values().find(|image| {
+            Some(image.digest.as_str()) == wanted
+                && crate::reference::Reference::parse_normalized(&image.normalized)
+                    .is_ok_and(|locked| locked.repository().to_string() == repository)
+        });
+        match other_tag {
+            Some(image) => LockMatch::OtherTag(image),
+            None => LockMatch::Missing,
+        }
     }
 }
 

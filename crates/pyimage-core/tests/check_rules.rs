@@ -17,11 +17,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use pyimage_core::Reference;
 use pyimage_core::check::{
-    CheckContext, Date, FileKind, LockLookup, LockedImage, Origin, PathRule, Policy, RULES,
-    SourcePattern, check_file, rules::rules_markdown,
+    CheckContext, Date, FileKind, Origin, PathRule, Policy, RULES, SourcePattern, check_file,
+    rules::rules_markdown,
 };
+use pyimage_core::lock::{Lock, LockedImage};
 
 const TODAY: Date = Date::ymd(2026, 11, 23);
 
@@ -46,18 +46,21 @@ fn base_policy() -> Policy {
     policy
 }
 
-/// A stand-in lock for the PY008 hook: the lock file itself is the next issue.
-#[derive(Debug)]
-struct FixtureLock;
-
-impl LockLookup for FixtureLock {
-    fn locked(&self, _path: &str, reference: &Reference) -> Option<LockedImage> {
-        (reference.tag() == Some("3.12.14-slim")).then(|| LockedImage {
-            tag: Some("3.12.14-slim".to_owned()),
-            digest: "sha256:97490e383c4cffb12825431fa24e3d2b70e39fd691a8e33c46bf4c18edca3998"
-                .to_owned(),
-        })
-    }
+/// The lock of the PY008 suite: `python:3.12.14-slim` pinned to one digest.
+fn fixture_lock() -> Lock {
+    let mut lock = Lock::default();
+    lock.insert(LockedImage {
+        reference: "python:3.12.14-slim".to_owned(),
+        normalized: "docker.io/library/python:3.12.14-slim".to_owned(),
+        digest: "sha256:97490e383c4cffb12825431fa24e3d2b70e39fd691a8e33c46bf4c18edca3998"
+            .to_owned(),
+        media_type: "application/vnd.oci.image.index.v1+json".to_owned(),
+        python: Some("3.12.14".to_owned()),
+        resolved_at: "2026-11-23T12:00:00Z".to_owned(),
+        registry: "https://registry-1.docker.io".to_owned(),
+        platforms: Default::default(),
+    });
+    lock
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -78,11 +81,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Checks every recognised file under `dir`; returns (relative path → findings lines).
-fn run(
-    dir: &Path,
-    policy: &Policy,
-    lock: Option<&dyn LockLookup>,
-) -> BTreeMap<String, Vec<String>> {
+fn run(dir: &Path, policy: &Policy, lock: Option<&Lock>) -> BTreeMap<String, Vec<String>> {
     let context = CheckContext { today: TODAY, lock };
     let mut out = BTreeMap::new();
     for path in files(dir) {
@@ -105,11 +104,11 @@ fn run(
             .map(|f| {
                 format!(
                     "{}:{}:{}-{}:{} {} {} {}",
-                    f.path,
-                    f.line,
-                    f.column,
-                    f.end_line,
-                    f.end_column,
+                    f.file().path,
+                    f.file().line,
+                    f.file().column,
+                    f.file().end_line,
+                    f.file().end_column,
                     f.severity,
                     f.rule.id,
                     f.message
@@ -181,12 +180,13 @@ fn rule_suites() {
             dir.display()
         );
         let mut policy = base_policy();
-        let mut lock: Option<&dyn LockLookup> = None;
+        let fixture_lock = fixture_lock();
+        let mut lock: Option<&Lock> = None;
         match rule.id {
             "PY011" => policy
                 .allowed_sources
                 .push(SourcePattern::new("docker.io/library/*", Origin::Default).unwrap()),
-            "PY008" => lock = Some(&FixtureLock),
+            "PY008" => lock = Some(&fixture_lock),
             _ => {}
         }
         let actual = run(&dir, &policy, lock);
@@ -276,7 +276,7 @@ proptest! {
         for kind in [FileKind::Dockerfile, FileKind::Compose, FileKind::Kubernetes] {
             let report = check_file("x", &text, kind, &policy, &context);
             for finding in report.findings {
-                prop_assert!(finding.span.end <= text.len());
+                prop_assert!(finding.file().span.end <= text.len());
             }
         }
     }

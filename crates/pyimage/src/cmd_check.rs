@@ -194,9 +194,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     };
     let context = CheckContext {
         today,
-        lock: lock
-            .as_ref()
-            .map(|lock| lock as &dyn pyimage_core::check::LockLookup),
+        lock: lock.as_ref(),
     };
     let reports: Vec<(Input, Checked)> = inputs
         .into_par_iter()
@@ -241,15 +239,16 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         if !unused.is_empty() {
             outcome
                 .texts
-                .insert(unused[0].path.clone(), loaded.text.clone());
+                .insert(unused[0].file().path.clone(), loaded.text.clone());
         }
         outcome.findings.extend(unused);
     }
     outcome.findings.sort_by(|a, b| {
-        (a.path.as_str(), a.span.start, a.line, a.rule.id).cmp(&(
-            b.path.as_str(),
-            b.span.start,
-            b.line,
+        let (fa, fb) = (a.file(), b.file());
+        (fa.path.as_str(), fa.span.start, fa.line, a.rule.id).cmp(&(
+            fb.path.as_str(),
+            fb.span.start,
+            fb.line,
             b.rule.id,
         ))
     });
@@ -261,7 +260,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
                 && std::io::stdout().is_terminal();
             render::human(&outcome, config_shown, color)
         }
-        CheckFormat::Json => render::json(&outcome)?,
+        CheckFormat::Json => render::json(&outcome, config_shown)?,
         CheckFormat::Sarif => render::sarif(&outcome, config_shown)?,
         CheckFormat::Github => render::github(&outcome, config_shown),
     };

@@ -336,10 +336,12 @@ pub async fn run(args: &PinArgs, client: RegistryClient) -> anyhow::Result<ExitC
     let mut already: BTreeMap<String, Reference> = BTreeMap::new();
     for source in &sources {
         for site in pin::pinned_sites(source.kind, &source.text, &is_python) {
-            let known = pyimage_core::check::LockLookup::locked(&lock, "", &site.reference)
-                .is_some_and(|entry| {
+            let known = match lock.lookup(&site.reference) {
+                pyimage_core::lock::LockMatch::Entry(entry) => {
                     Some(entry.digest.as_str()) == site.reference.digest().map(Digest::as_str)
-                });
+                }
+                _ => false,
+            };
             if !known {
                 let key = match site.reference.tag() {
                     Some(_) => site

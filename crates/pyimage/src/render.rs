@@ -21,22 +21,8 @@ pub struct Outcome {
     pub texts: BTreeMap<String, String>,
 }
 
-fn origin_text(origin: &Origin, config_path: Option<&str>) -> String {
-    match origin {
-        Origin::Default => "built-in default".to_owned(),
-        Origin::Config { line, text, .. } => {
-            format!("{}:{line}: {text}", config_path.unwrap_or("pyimage.toml"))
-        }
-        Origin::CommandLine(flag) => format!("command line {flag}"),
-    }
-}
-
 fn decision_text(decision: &Decision, config_path: Option<&str>) -> String {
-    format!(
-        "{} set by {}",
-        decision.what,
-        origin_text(&decision.origin, config_path)
-    )
+    decision.describe(config_path)
 }
 
 /// Human output: one annotated snippet per finding, then a summary.
@@ -63,13 +49,13 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
             ),
             finding.message
         );
-        let text = outcome.texts.get(&finding.path);
+        let text = outcome.texts.get(&finding.file().path);
         let lines: Vec<&str> = text.map(|t| t.split('\n').collect()).unwrap_or_default();
         let max_line = finding
             .labels
             .iter()
             .map(|l| l.line)
-            .chain(std::iter::once(finding.line))
+            .chain(std::iter::once(finding.file().line))
             .max()
             .unwrap_or(1);
         let gutter = max_line.to_string().len();
@@ -77,13 +63,19 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
         let _ = writeln!(
             out,
             "{pad}--> {}:{}:{}",
-            finding.path, finding.line, finding.column
+            finding.file().path,
+            finding.file().line,
+            finding.file().column
         );
         let mut marks: Vec<(usize, usize, usize, char, String)> = vec![(
-            finding.line,
-            finding.column,
-            if finding.end_line == finding.line {
-                finding.end_column.saturating_sub(finding.column).max(1)
+            finding.file().line,
+            finding.file().column,
+            if finding.file().end_line == finding.file().line {
+                finding
+                    .file()
+                    .end_column
+                    .saturating_sub(finding.file().column)
+                    .max(1)
             } else {
                 usize::MAX
             },
@@ -156,45 +148,28 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
     out
 }
 
-#[derive(Serialize)]
-struct JsonOutput<'a> {
-    files_scanned: usize,
-    skipped: Vec<JsonSkipped<'a>>,
-    findings: Vec<JsonFinding<'a>>,
-}
-
-#[derive(Serialize)]
-struct JsonSkipped<'a> {
-    path: &'a str,
-    line: usize,
-    column: usize,
-    reason: &'a str,
-}
-
-#[derive(Serialize)]
-struct JsonFinding<'a> {
-    rule: &'a str,
-    name: &'a str,
-    severity: &'a str,
-    path: &'a str,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
-    reference: Option<&'a str>,
-    environment: Option<&'a str>,
-    message: &'a str,
-    fix: &'a str,
-}
-
-/// `--format json`.
-pub fn json(outcome: &Outcome) -> anyhow::Result<String> {
-    let value = JsonOutput {
+/// `--format json`: `files_scanned`, `skipped` and `findings` in the one JSON shape of
+/// [`pyimage_core::check::Finding::to_json`].
+pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<String> {
+    #[derive(Serialize)]
+    struct Skipped<'a> {
+        path: &'a str,
+        line: usize,
+        column: usize,
+        reason: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Output<'a> {
+        files_scanned: usize,
+        skipped: Vec<Skipped<'a>>,
+        findings: Vec<pyimage_core::check::finding::FindingJson<'a>>,
+    }
+    let value = Output {
         files_scanned: outcome.files_scanned,
         skipped: outcome
             .skipped
             .iter()
-            .map(|(path, line, column, reason)| JsonSkipped {
+            .map(|(path, line, column, reason)| Skipped {
                 path,
                 line: *line,
                 column: *column,
@@ -204,20 +179,7 @@ pub fn json(outcome: &Outcome) -> anyhow::Result<String> {
         findings: outcome
             .findings
             .iter()
-            .map(|f| JsonFinding {
-                rule: f.rule.id,
-                name: f.rule.name,
-                severity: f.severity.as_str(),
-                path: &f.path,
-                line: f.line,
-                column: f.column,
-                end_line: f.end_line,
-                end_column: f.end_column,
-                reference: f.reference.as_deref(),
-                environment: f.environment.as_deref(),
-                message: &f.message,
-                fix: &f.fix,
-            })
+            .map(|finding| finding.to_json(config_path))
             .collect(),
     };
     Ok(serde_json::to_string_pretty(&value)? + "\n")
@@ -278,12 +240,12 @@ pub fn sarif(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Str
                 "message": {"text": format!("{} Fix: {}", finding.message, finding.fix)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": finding.path},
+                        "artifactLocation": {"uri": finding.file().path},
                         "region": {
-                            "startLine": finding.line,
-                            "startColumn": finding.column,
-                            "endLine": finding.end_line,
-                            "endColumn": finding.end_column.max(finding.column + usize::from(finding.end_line == finding.line)),
+                            "startLine": finding.file().line,
+                            "startColumn": finding.file().column,
+                            "endLine": finding.file().end_line,
+                            "endColumn": finding.file().end_column.max(finding.file().column + usize::from(finding.file().end_line == finding.file().line)),
                         },
                     },
                 }],
@@ -341,11 +303,11 @@ pub fn github(outcome: &Outcome, config_path: Option<&str>) -> String {
         let _ = writeln!(
             out,
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",
-            escape_property(&finding.path),
-            finding.line,
-            finding.column,
-            finding.end_line,
-            finding.end_column,
+            escape_property(&finding.file().path),
+            finding.file().line,
+            finding.file().column,
+            finding.file().end_line,
+            finding.file().end_column,
             escape_property(finding.rule.id),
             escape_data(&message)
         );

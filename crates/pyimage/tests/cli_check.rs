@@ -123,10 +123,12 @@ fn json_snapshot_has_exactly_the_documented_keys() {
             keys,
             [
                 "column",
+                "decided_by",
                 "end_column",
                 "end_line",
                 "environment",
                 "fix",
+                "labels",
                 "line",
                 "message",
                 "name",

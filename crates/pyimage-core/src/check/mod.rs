@@ -7,18 +7,20 @@
 //! [`Finding`]s with exact spans and the configuration lines that decided them. Nothing here reads files or clocks.
 
 pub mod eol;
+pub mod evaluate;
+pub mod finding;
 pub mod policy;
 pub mod rules;
 pub mod suppress;
 
 use std::collections::BTreeSet;
 
-use crate::dockerfile::{self, ArgUse, Evaluation, ImageKind, Span, source::LineIndex};
+use crate::dockerfile::{self, ArgUse, ImageKind, Span, source::LineIndex};
 use crate::manifests::{self, ManifestKind, SkipReason};
-use crate::python::PythonTag;
-use crate::reference::Reference;
 
 pub use eol::Date;
+pub use evaluate::{ImageDecision, ImageUse, evaluate_image, evaluate_reference};
+pub use finding::{FileSpan, Finding, Label, Location};
 pub use policy::{
     Decision, EnvSettings, Ignore, NamespaceRule, Origin, PathRule, Policy, Scope, Severity,
     SourcePattern,
@@ -66,74 +68,13 @@ pub enum SiteKind {
     Kubernetes,
 }
 
-/// An image as recorded in the lock file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockedImage {
-    /// The tag, if the lock records one.
-    pub tag: Option<String>,
-    /// The digest (`sha256:…`).
-    pub digest: String,
-}
-
-/// Access to `pyimage.lock` (next issue). [`CheckContext::lock`] is `None` until it exists, and PY008 is inactive.
-pub trait LockLookup: std::fmt::Debug + Sync {
-    /// The locked image for a reference used in `path`, if the lock has one.
-    fn locked(&self, path: &str, reference: &Reference) -> Option<LockedImage>;
-}
-
 /// What the check needs besides the policy.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckContext<'a> {
     /// Today (end-of-life decisions).
     pub today: Date,
-    /// The lock file, when there is one.
-    pub lock: Option<&'a dyn LockLookup>,
-}
-
-/// A secondary location of a finding (e.g. the ARG default a reference was built from).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Label {
-    /// Where.
-    pub span: Span,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-    /// What it is.
-    pub message: String,
-}
-
-/// One rule violation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// The rule.
-    pub rule: &'static RuleMeta,
-    /// Its severity (never [`Severity::Allow`]: those are dropped).
-    pub severity: Severity,
-    /// The file (as given to [`check_file`], or the configuration file for unused `[[ignore]]` entries).
-    pub path: String,
-    /// The offending bytes.
-    pub span: Span,
-    /// 1-based first line.
-    pub line: usize,
-    /// 1-based first column, in characters.
-    pub column: usize,
-    /// 1-based last line.
-    pub end_line: usize,
-    /// 1-based column just after the last character (exclusive, as in SARIF).
-    pub end_column: usize,
-    /// The image (evaluated text, or as written when it could not be evaluated).
-    pub reference: Option<String>,
-    /// The environment the file is in.
-    pub environment: Option<String>,
-    /// What is wrong.
-    pub message: String,
-    /// What to do.
-    pub fix: String,
-    /// Related locations in the same file.
-    pub labels: Vec<Label>,
-    /// The settings that decided severity, environment or requirement.
-    pub decided_by: Vec<Decision>,
+    /// `pyimage.lock`, with `--locked` (PY008 is inactive without it).
+    pub lock: Option<&'a crate::lock::Lock>,
 }
 
 /// A file that was not checked, and why.
@@ -173,16 +114,8 @@ pub struct FileReport {
     pub images: usize,
 }
 
-/// One image use, from either scanner.
-struct Site<'a> {
-    kind: SiteKind,
-    written: &'a str,
-    span: Span,
-    evaluation: &'a Evaluation,
-    args: &'a [ArgUse],
-}
-
-/// Checks one file.
+/// Checks one file: every image reference it holds is decided by [`evaluate_image`] in the file's scope, located
+/// at its exact span (with the ARG defaults it was built from), then inline suppressions apply.
 pub fn check_file(
     path: &str,
     text: &str,
@@ -192,41 +125,16 @@ pub fn check_file(
 ) -> FileReport {
     let mut report = FileReport::default();
     let lines = LineIndex::new(text);
-    let (environment, environment_origin) = policy.environment_for(path);
-    let Some(settings) = policy.environments.get(environment) else {
-        // `Policy::validate` rejects unknown environments; nothing sensible to check against.
-        return report;
-    };
+    let scope = Scope::file(path);
+    let (environment, _) = policy.environment_of(&scope);
+    let environment = environment.to_owned();
     let mut raw: Vec<Finding> = Vec::new();
-    let mut visit = |site: Site<'_>| {
-        let image = image_check(&site, policy, environment, settings, context, path);
-        for rule in RULES {
-            let Some(check) = rule.check else { continue };
-            let Some(hit) = check(&image) else { continue };
-            let mut finding = finding(
-                rule,
-                policy,
-                path,
-                text,
-                &lines,
-                site.span,
-                hit.message,
-                hit.fix,
-            );
-            finding.reference = Some(
-                image
-                    .reference
-                    .map_or_else(|| site.written.to_owned(), |r| r.familiar_string()),
-            );
-            finding.environment = Some(environment.to_owned());
-            if !matches!(environment_origin, Origin::Default) {
-                finding.decided_by.push(Decision {
-                    what: "environment",
-                    origin: environment_origin.clone(),
-                });
-            }
-            finding.decided_by.extend(hit.decided_by);
-            for arg in site.args {
+    let mut visit = |image: ImageUse<'_>, span: Span, args: &[ArgUse]| {
+        let decision = evaluate_image(&image, &scope, policy, context);
+        report.used_ignores.extend(decision.used_ignores);
+        for mut finding in decision.findings {
+            finding.location = Location::File(file_span(path, text, &lines, span));
+            for arg in args {
                 if let Some(default) = arg.default_span {
                     let (line, column) = lines.position(text, default.start);
                     finding.labels.push(Label {
@@ -245,18 +153,19 @@ pub fn check_file(
             let scan = dockerfile::scan(text);
             report.images = scan.images.len();
             for image in &scan.images {
-                visit(Site {
-                    kind: match image.kind {
-                        ImageKind::Syntax => SiteKind::Syntax,
-                        ImageKind::From => SiteKind::From,
-                        ImageKind::CopyFrom => SiteKind::CopyFrom,
-                        ImageKind::MountFrom => SiteKind::MountFrom,
-                    },
+                let site = match image.kind {
+                    ImageKind::Syntax => SiteKind::Syntax,
+                    ImageKind::From => SiteKind::From,
+                    ImageKind::CopyFrom => SiteKind::CopyFrom,
+                    ImageKind::MountFrom => SiteKind::MountFrom,
+                };
+                let use_ = ImageUse {
+                    site,
                     written: &image.written,
-                    span: image.span,
                     evaluation: &image.evaluation,
-                    args: &image.args,
-                });
+                    uses_args: !image.args.is_empty(),
+                };
+                visit(use_, image.span, &image.args);
             }
         }
         FileKind::Compose | FileKind::Kubernetes => {
@@ -280,41 +189,30 @@ pub fn check_file(
                     column: error.column,
                 });
             }
-            let site_kind = if kind == FileKind::Compose {
+            let site = if kind == FileKind::Compose {
                 SiteKind::Compose
             } else {
                 SiteKind::Kubernetes
             };
             for image in &scan.images {
-                visit(Site {
-                    kind: site_kind,
+                let use_ = ImageUse {
+                    site,
                     written: &image.written,
-                    span: image.span,
                     evaluation: &image.evaluation,
-                    args: &[],
-                });
+                    uses_args: false,
+                };
+                visit(use_, image.span, &[]);
             }
         }
     }
 
-    // Configured ignores, then inline suppressions.
+    // Configured ignores were applied by `evaluate_image`; inline suppressions are the file's own.
     let mut suppressions = suppress::find(text);
     let mut used_suppressions = vec![false; suppressions.len()];
     for finding in raw {
-        let reference = finding
-            .reference
-            .as_deref()
-            .and_then(|r| Reference::parse_normalized(r).ok());
-        if let Some(index) = policy
-            .ignores
-            .iter()
-            .position(|ignore| ignore.covers(finding.rule.id, path, reference.as_ref()))
-        {
-            report.used_ignores.insert(index);
-            continue;
-        }
+        let line = finding.file().line;
         let suppressed = suppressions.iter().position(|s| {
-            s.target_line == finding.line
+            s.target_line == line
                 && !s.reason.is_empty()
                 && s.rules.iter().any(|r| r.id == finding.rule.id)
         });
@@ -366,17 +264,9 @@ pub fn check_file(
             None
         };
         if let Some((rule, message, fix)) = problem {
-            let mut finding = finding(
-                rule,
-                policy,
-                path,
-                text,
-                &lines,
-                suppression.span,
-                message,
-                fix.to_owned(),
-            );
-            finding.environment = Some(environment.to_owned());
+            let mut finding = checker_finding(rule, policy, message, fix.to_owned());
+            finding.location = Location::File(file_span(path, text, &lines, suppression.span));
+            finding.environment = Some(environment.clone());
             if finding.severity != Severity::Allow {
                 report.findings.push(finding);
             }
@@ -384,24 +274,31 @@ pub fn check_file(
     }
     report
         .findings
-        .sort_by(|a, b| (a.span.start, a.rule.id).cmp(&(b.span.start, b.rule.id)));
+        .sort_by(|a, b| (a.file().span.start, a.rule.id).cmp(&(b.file().span.start, b.rule.id)));
     report
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finding(
+fn file_span(path: &str, text: &str, lines: &LineIndex, span: Span) -> FileSpan {
+    let (line, column) = lines.position(text, span.start);
+    let (end_line, end_column) = lines.position(text, span.end);
+    FileSpan {
+        path: path.to_owned(),
+        span,
+        line,
+        column,
+        end_line,
+        end_column,
+    }
+}
+
+/// A finding the checker raises itself (suppression problems, unused ignores), with its configured severity.
+fn checker_finding(
     rule: &'static RuleMeta,
     policy: &Policy,
-    path: &str,
-    text: &str,
-    lines: &LineIndex,
-    span: Span,
     message: String,
     fix: String,
 ) -> Finding {
     let (severity, origin) = policy.severity(rule);
-    let (line, column) = lines.position(text, span.start);
-    let (end_line, end_column) = lines.position(text, span.end);
     let mut decided_by = Vec::new();
     if !matches!(origin, Origin::Default) {
         decided_by.push(Decision {
@@ -412,12 +309,7 @@ fn finding(
     Finding {
         rule,
         severity,
-        path: path.to_owned(),
-        span,
-        line,
-        column,
-        end_line,
-        end_column,
+        location: Location::Reference,
         reference: None,
         environment: None,
         message,
@@ -427,55 +319,10 @@ fn finding(
     }
 }
 
-fn image_check<'a>(
-    site: &'a Site<'a>,
-    policy: &'a Policy,
-    environment: &'a str,
-    settings: &'a EnvSettings,
-    context: &CheckContext<'a>,
-    path: &'a str,
-) -> rules::ImageCheck<'a> {
-    let (reference, reference_error, unresolvable) = match site.evaluation {
-        Evaluation::Resolved {
-            reference: Ok(reference),
-            ..
-        } => (Some(reference), None, None),
-        Evaluation::Resolved {
-            text,
-            reference: Err(error),
-        } => (None, Some((text.as_str(), error)), None),
-        Evaluation::Unresolvable(why) => (None, None, Some(why)),
-    };
-    let source = reference.map_or(rules::Source::Other, |r| rules::classify(r, policy));
-    let tag = reference
-        .filter(|_| source.is_official_python())
-        .map(|r| PythonTag::parse(r.tag().unwrap_or("latest")));
-    rules::ImageCheck {
-        site: site.kind,
-        written: site.written,
-        reference,
-        reference_error,
-        unresolvable,
-        uses_args: !site.args.is_empty(),
-        source,
-        tag,
-        environment,
-        settings,
-        policy,
-        today: context.today,
-        path,
-        lock: context.lock,
-    }
-}
-
 /// Findings for configured ignores (`[[ignore]]`) that matched nothing, given the union of
 /// [`FileReport::used_ignores`] over every file checked. They point at the configuration file.
 pub fn unused_ignores(policy: &Policy, used: &BTreeSet<usize>) -> Vec<Finding> {
     let rule = &rules::py014_unused_suppression::UnusedSuppression::META;
-    let (severity, origin) = policy.severity(rule);
-    if severity == Severity::Allow {
-        return Vec::new();
-    }
     let mut out = Vec::new();
     for (index, ignore) in policy.ignores.iter().enumerate() {
         if used.contains(&index) {
@@ -485,16 +332,19 @@ pub fn unused_ignores(policy: &Policy, used: &BTreeSet<usize>) -> Vec<Finding> {
             Origin::Config { line, column, text } => (*line, *column, text.clone()),
             _ => (1, 1, String::new()),
         };
-        let mut decided_by = Vec::new();
-        if !matches!(origin, Origin::Default) {
-            decided_by.push(Decision {
-                what: "severity",
-                origin: origin.clone(),
-            });
-        }
-        out.push(Finding {
+        let mut finding = checker_finding(
             rule,
-            severity,
+            policy,
+            format!(
+                "[[ignore]] of {} matches no finding in the files checked",
+                ignore.rules.join(", ")
+            ),
+            "delete the [[ignore]] entry".to_owned(),
+        );
+        if finding.severity == Severity::Allow {
+            return Vec::new();
+        }
+        finding.location = Location::File(FileSpan {
             path: policy
                 .config_path
                 .clone()
@@ -504,16 +354,8 @@ pub fn unused_ignores(policy: &Policy, used: &BTreeSet<usize>) -> Vec<Finding> {
             column,
             end_line: line,
             end_column: column + text.chars().count(),
-            reference: None,
-            environment: None,
-            message: format!(
-                "[[ignore]] of {} matches no finding in the files checked",
-                ignore.rules.join(", ")
-            ),
-            fix: "delete the [[ignore]] entry".to_owned(),
-            labels: Vec::new(),
-            decided_by,
         });
+        out.push(finding);
     }
     out
 }

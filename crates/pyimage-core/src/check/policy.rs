@@ -322,10 +322,15 @@ pub struct Ignore {
 }
 
 impl Ignore {
-    /// Whether the ignore covers a finding of `rule` in `path` about `reference`.
-    pub fn covers(&self, rule: &str, path: &str, reference: Option<&Reference>) -> bool {
+    /// Whether the ignore covers a finding of `rule` in `scope` about `reference`. Path globs only match files: an
+    /// ignore limited to paths never covers a namespace.
+    pub fn covers(&self, rule: &str, scope: &Scope, reference: Option<&Reference>) -> bool {
+        let in_paths = self.paths.is_empty()
+            || scope
+                .path()
+                .is_some_and(|path| self.paths.iter().any(|(_, glob)| glob.is_match(path)));
         self.rules.contains(&rule)
-            && (self.paths.is_empty() || self.paths.iter().any(|(_, glob)| glob.is_match(path)))
+            && in_paths
             && (self.images.is_empty()
                 || reference.is_some_and(|r| self.images.iter().any(|p| p.matches(r))))
     }

@@ -12,9 +12,9 @@ use crate::dockerfile::Unresolvable;
 use crate::python::PythonTag;
 use crate::reference::{Reference, ReferenceError};
 
+use super::SiteKind;
 use super::eol::Date;
 use super::policy::{Decision, EnvSettings, Policy, Severity};
-use super::{LockLookup, SiteKind};
 
 /// Declares a rule: a unit struct whose doc comment is the rule's documentation, and its [`RuleMeta`].
 macro_rules! declare_rule {
@@ -219,7 +219,7 @@ pub struct ImageCheck<'a> {
     /// The file path (relative, `/`-separated).
     pub path: &'a str,
     /// The lock file, when there is one.
-    pub lock: Option<&'a dyn LockLookup>,
+    pub lock: Option<&'a crate::lock::Lock>,
 }
 
 /// A rule's finding about one image.

@@ -1,6 +1,7 @@
 //! PY008 `lock-mismatch`: a Python image that `pyimage.lock` does not vouch for (active with `check --locked`).
 
 use super::{Hit, ImageCheck, shown};
+use crate::lock::LockMatch;
 
 declare_rule! {
     LockMismatch,
@@ -24,43 +25,41 @@ fn check(image: &ImageCheck<'_>) -> Option<Hit> {
     if !image.source.is_python() {
         return None;
     }
-    let Some(locked) = lock.locked(image.path, reference) else {
-        return Some(Hit::new(
-            format!("{} is not in pyimage.lock", shown(image)),
-            "run `pyimage pin` to resolve it and record it in pyimage.lock",
-        ));
+    let locked = match lock.lookup(reference) {
+        LockMatch::Entry(locked) => locked,
+        LockMatch::OtherTag(locked) => {
+            return Some(Hit::new(
+                format!(
+                    "{} carries the digest pyimage.lock records for {}: the tag was changed by hand",
+                    shown(image),
+                    locked.reference
+                ),
+                "restore the locked reference, or run `pyimage update` (a newer tag) or `pyimage pin` (a new reference) to resolve and record it",
+            ));
+        }
+        LockMatch::Missing => {
+            return Some(Hit::new(
+                format!("{} is not in pyimage.lock", shown(image)),
+                "run `pyimage pin` to resolve it and record it in pyimage.lock",
+            ));
+        }
     };
-    let tag_differs = locked.tag.as_deref() != reference.tag();
-    let digest_differs = reference
-        .digest()
-        .is_some_and(|digest| digest.as_str() != locked.digest);
-    let locked_text = format!(
-        "{}{}@{}",
-        reference.name(),
-        locked
-            .tag
-            .as_deref()
-            .map(|t| format!(":{t}"))
-            .unwrap_or_default(),
-        locked.digest
-    );
-    if reference.digest().is_none() {
-        return Some(Hit::new(
+    let locked_text = format!("{}@{}", locked.normalized, locked.digest);
+    match reference.digest() {
+        None => Some(Hit::new(
             format!(
                 "{} has no digest, but pyimage.lock pins it to {locked_text}",
                 shown(image)
             ),
             "run `pyimage pin` to write the locked digest into the file",
-        ));
+        )),
+        Some(digest) if digest.as_str() != locked.digest => Some(Hit::new(
+            format!(
+                "{} disagrees with pyimage.lock ({locked_text})",
+                shown(image)
+            ),
+            "run `pyimage update` to move the pin deliberately (it records the lock), or restore the locked reference",
+        )),
+        Some(_) => None,
     }
-    if !tag_differs && !digest_differs {
-        return None;
-    }
-    Some(Hit::new(
-        format!(
-            "{} disagrees with pyimage.lock ({locked_text})",
-            shown(image)
-        ),
-        "run `pyimage update` to move the pin deliberately (it records the lock), or restore the locked reference",
-    ))
 }
