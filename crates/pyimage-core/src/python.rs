@@ -8,15 +8,19 @@
 //! ```
 //!
 //! * version: `3`, `3.12`, `3.12.14`, or a pre-release `3.15.0a7` / `3.15.0b1` / `3.15.0rc1`;
-//! * `rc`: after a `major.minor` version, names the pre-release line (`3.15-rc`);
-//! * variant: `slim`, `alpine` (or `alpine3.23`, which also fixes the OS), `windowsservercore`, `nanoserver`; none
-//!   means the full Debian image;
-//! * os: a Debian codename (`bookworm`, `trixie`, …), an Alpine release (`alpine3.23`) or a Windows release
-//!   (`ltsc2022`, `1809`, …).
+//! * `rc`: after a `major.minor` version, names that line's pre-release series (`3.15-rc`); with no version before
+//!   it, names whichever line is in pre-release (`rc`, `rc-slim-buster`, `rc-windowsservercore-1809`). Both follow
+//!   every alpha, beta and candidate. The bare `rc` family is in the 2018 version of `library/python` but in no
+//!   version since 2022-01;
+//! * variant: `slim`, `alpine` (or `alpine3.23`, which also fixes the OS), `windowsservercore`, `nanoserver`, and
+//!   the retired `onbuild`; none means the full Debian image;
+//! * os: a Debian codename (`wheezy` … `trixie`), an Alpine release (`alpine3.23`) or a Windows release
+//!   (`ltsc2016`, `1709`, `1809`, `ltsc2022`, …).
 //!
 //! `latest` is the one tag with no parts. How far a tag can move ([`Float`]) follows from which parts are present:
-//! a tag without a version follows the newest line, `3` follows the newest 3.x, `3.12` the newest 3.12.x, and even
-//! `3.12.14-slim-trixie` is rebuilt in place when Debian ships security fixes — only a digest is fixed.
+//! a tag without a version follows the newest line (`rc` the newest pre-release line), `3` follows the newest 3.x,
+//! `3.12` the newest 3.12.x, and even `3.12.14-slim-trixie` is rebuilt in place when Debian ships security fixes —
+//! only a digest is fixed.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -25,14 +29,17 @@ use serde::Serialize;
 
 use crate::reference::Reference;
 
-/// Debian releases by codename, oldest first (jessie = 8 … duke = 15).
+/// Debian releases by codename, oldest first (wheezy = 7 … duke = 15). `wheezy` is the oldest a Python tag is known to
+/// name (`2.7.15-wheezy`, `3.4-wheezy` in 2018).
 pub const DEBIAN_CODENAMES: &[&str] = &[
-    "jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky", "duke",
+    "wheezy", "jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky", "duke",
 ];
 
-/// Windows Server releases that docker-library has published images for.
+/// Windows Server releases that docker-library has published images for, as tags spell them: long-term servicing
+/// releases (`ltsc2016` … `ltsc2025`), semi-annual channel releases named by year and month (`1709`, `1803`,
+/// `1809`), and `sac2016`, docker-library's name for the Nano Server of Windows Server 2016 (build 10.0.14393).
 pub const WINDOWS_RELEASES: &[&str] = &[
-    "ltsc2016", "ltsc2019", "ltsc2022", "ltsc2025", "1709", "1803", "1809",
+    "ltsc2016", "ltsc2019", "ltsc2022", "ltsc2025", "1709", "1803", "1809", "sac2016",
 ];
 
 /// A pre-release phase of CPython.
@@ -215,6 +222,12 @@ pub enum Variant {
     /// Windows Nano Server.
     #[serde(rename = "nanoserver")]
     NanoServer,
+    /// The full Debian image plus `ONBUILD` triggers (docker-library/python's `onbuild/Dockerfile`) that copy the
+    /// build context into the child image and pip-install its `requirements.txt` (`3.6-onbuild`, `onbuild`):
+    /// building `FROM` it runs those steps before the child's own. Retired: in the 2018 version of `library/python`,
+    /// in none since 2022-01. Its tags never name the OS (in 2018 it was built from `3.6/jessie/onbuild`).
+    #[serde(rename = "onbuild")]
+    OnBuild,
 }
 
 impl Variant {
@@ -226,6 +239,7 @@ impl Variant {
             Variant::Alpine => "alpine",
             Variant::WindowsServerCore => "windowsservercore",
             Variant::NanoServer => "nanoserver",
+            Variant::OnBuild => "onbuild",
         }
     }
 
@@ -237,6 +251,7 @@ impl Variant {
             "alpine" => Variant::Alpine,
             "windowsservercore" => Variant::WindowsServerCore,
             "nanoserver" => Variant::NanoServer,
+            "onbuild" => Variant::OnBuild,
             _ => return None,
         })
     }
@@ -292,7 +307,8 @@ fn alpine_release(part: &str) -> Option<Os> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Float {
-    /// No digest and no version: follows the newest Python line (`latest`, `slim`, `alpine3.23`).
+    /// No digest and no version: follows the newest Python line (`latest`, `slim`, `alpine3.23`), or for the bare
+    /// `rc` family the newest pre-release line, whichever minor version that is.
     Latest,
     /// Follows the newest release of a major version (`3`, `3-slim`).
     Major,
@@ -343,9 +359,10 @@ impl fmt::Display for Float {
 pub struct PythonTag {
     /// The tag as written.
     pub tag: String,
-    /// The Python version, absent for version-less tags (`latest`, `slim`, `bookworm`).
+    /// The Python version, absent for version-less tags (`latest`, `slim`, `bookworm`, `rc`).
     pub version: Option<PythonVersion>,
-    /// The tag names a pre-release line (`3.15-rc`).
+    /// The tag names a pre-release series that moves with every alpha, beta and candidate: one line's (`3.15-rc`)
+    /// or, with no version, whichever line is in pre-release (`rc`, `rc-slim-buster`).
     pub rc_line: bool,
     /// The image flavour.
     pub variant: Variant,
@@ -373,11 +390,17 @@ impl PythonTag {
         if let Some(version) = parts.peek().and_then(|part| PythonVersion::parse(part)) {
             parsed.version = Some(version);
             parts.next();
-            // `-rc` names the pre-release line of a `major.minor` version.
-            if version.patch.is_none() && version.minor.is_some() && parts.peek() == Some(&"rc") {
-                parsed.rc_line = true;
-                parts.next();
-            }
+        }
+        // `rc` follows a `major.minor` version (`3.15-rc`: that line's pre-releases) or opens the tag (`rc-slim`: the
+        // pre-releases of whichever line is next). docker-library never put it after `3` or a full version, where
+        // it would name nothing, so there it stays unknown.
+        let rc_fits = match parsed.version {
+            None => true,
+            Some(version) => version.minor.is_some() && version.patch.is_none(),
+        };
+        if rc_fits && parts.peek() == Some(&"rc") {
+            parsed.rc_line = true;
+            parts.next();
         }
         let mut variant_seen = false;
         for part in parts {
@@ -399,6 +422,7 @@ impl PythonTag {
                 "alpine" => Some(Variant::Alpine),
                 "windowsservercore" => Some(Variant::WindowsServerCore),
                 "nanoserver" => Some(Variant::NanoServer),
+                "onbuild" => Some(Variant::OnBuild),
                 _ => None,
             };
             if let Some(variant) = variant {
@@ -421,6 +445,8 @@ impl PythonTag {
         } else if matches!(self.variant, Variant::Full | Variant::Slim) {
             DEBIAN_CODENAMES.contains(&part).then_some(OsFamily::Debian)
         } else {
+            // Alpine names its release only in the variant part (`alpine3.23`), and `onbuild` tags never named an
+            // OS, so anything after them is not a published tag.
             None
         };
         match os {
@@ -446,12 +472,13 @@ impl PythonTag {
         }
     }
 
-    /// Whether the tag names an alpha, beta or release candidate (`3.15.0rc1`, `3.15-rc`).
+    /// Whether the tag names an alpha, beta or release candidate (`3.15.0rc1`, `3.15-rc`, `rc`).
     pub fn is_prerelease(&self) -> bool {
         self.rc_line || self.version.is_some_and(|v| v.pre.is_some())
     }
 
-    /// The release line: `3.12`, or `3.15-rc` for a pre-release line. None for `3`, `latest` and the like.
+    /// The release line: `3.12`, or `3.15-rc` for a pre-release line. None for `3`, `latest`, `rc` and the like,
+    /// which do not stay on one line.
     pub fn line(&self) -> Option<String> {
         let (major, minor) = self.version?.major_minor()?;
         Some(if self.is_prerelease() {
@@ -590,9 +617,276 @@ mod tests {
         assert_eq!(PythonTag::parse("latest").float(), Float::Latest);
     }
 
+    /// What a tag means, in one value so that a failing comparison shows every part.
+    #[derive(Debug, PartialEq)]
+    struct Meaning {
+        version: Option<String>,
+        variant: Variant,
+        os: Option<(String, OsFamily)>,
+        float: Float,
+        prerelease: bool,
+        line: Option<String>,
+    }
+
+    /// The meaning of `tag`, which must have no unknown parts.
+    fn meaning(tag: &str) -> Meaning {
+        let t = PythonTag::parse(tag);
+        assert!(t.unknown.is_empty(), "{tag}: unknown parts {:?}", t.unknown);
+        Meaning {
+            version: t.version.map(|v| v.to_string()),
+            variant: t.variant,
+            os: t.os.as_ref().map(|o| (o.name.clone(), o.family)),
+            float: t.float(),
+            prerelease: t.is_prerelease(),
+            line: t.line(),
+        }
+    }
+
+    /// The expected meaning, written with string literals.
+    fn expect(
+        version: Option<&str>,
+        variant: Variant,
+        os: Option<(&str, OsFamily)>,
+        float: Float,
+        prerelease: bool,
+        line: Option<&str>,
+    ) -> Meaning {
+        Meaning {
+            version: version.map(str::to_owned),
+            variant,
+            os: os.map(|(name, family)| (name.to_owned(), family)),
+            float,
+            prerelease,
+            line: line.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn bare_rc_family_floats_across_prerelease_lines() {
+        // Published next to `3.x-rc` (2018: `rc-stretch`, `rc-windowsservercore-1709`; 2020–2021: `rc-buster`,
+        // `rc-alpine3.12`, `rc-windowsservercore-1809`), absent from every version of the file since 2022-01.
+        let rc = |variant, os| expect(None, variant, os, Float::Latest, true, None);
+        use OsFamily::{Alpine, Debian, Windows};
+        let cases = [
+            ("rc", rc(Variant::Full, None)),
+            ("rc-slim", rc(Variant::Slim, None)),
+            ("rc-stretch", rc(Variant::Full, Some(("stretch", Debian)))),
+            ("rc-buster", rc(Variant::Full, Some(("buster", Debian)))),
+            (
+                "rc-slim-buster",
+                rc(Variant::Slim, Some(("buster", Debian))),
+            ),
+            ("rc-alpine", rc(Variant::Alpine, None)),
+            (
+                "rc-alpine3.12",
+                rc(Variant::Alpine, Some(("alpine3.12", Alpine))),
+            ),
+            (
+                "rc-alpine3.14",
+                rc(Variant::Alpine, Some(("alpine3.14", Alpine))),
+            ),
+            ("rc-windowsservercore", rc(Variant::WindowsServerCore, None)),
+            (
+                "rc-windowsservercore-1809",
+                rc(Variant::WindowsServerCore, Some(("1809", Windows))),
+            ),
+            (
+                "rc-windowsservercore-ltsc2016",
+                rc(Variant::WindowsServerCore, Some(("ltsc2016", Windows))),
+            ),
+        ];
+        for (tag, expected) in cases {
+            assert_eq!(meaning(tag), expected, "{tag}");
+            assert!(PythonTag::parse(tag).rc_line, "{tag}");
+        }
+        // The same family with its line stays on that line; the exact version is fixed to one candidate.
+        let core = Variant::WindowsServerCore;
+        assert_eq!(
+            meaning("3.10-rc-windowsservercore-1809"),
+            expect(
+                Some("3.10"),
+                core,
+                Some(("1809", Windows)),
+                Float::Minor,
+                true,
+                Some("3.10-rc")
+            )
+        );
+        assert_eq!(
+            meaning("3.10.0b4-windowsservercore-ltsc2016"),
+            expect(
+                Some("3.10.0b4"),
+                core,
+                Some(("ltsc2016", Windows)),
+                Float::Patch,
+                true,
+                Some("3.10-rc")
+            )
+        );
+        // `rc` never followed a major-only or full version, and never came twice.
+        assert_eq!(PythonTag::parse("3-rc").unknown, vec!["rc"]);
+        assert_eq!(PythonTag::parse("3.7.0b5-rc").unknown, vec!["rc"]);
+        assert_eq!(PythonTag::parse("rc-rc").unknown, vec!["rc"]);
+        assert_eq!(PythonTag::parse("slim-rc").unknown, vec!["rc"]);
+    }
+
+    #[test]
+    fn old_debian_releases_are_oses() {
+        use OsFamily::Debian;
+        let debian = |version, variant, os, float, line| {
+            expect(version, variant, Some((os, Debian)), float, false, line)
+        };
+        let cases = [
+            (
+                "2.7.15-wheezy",
+                debian(
+                    Some("2.7.15"),
+                    Variant::Full,
+                    "wheezy",
+                    Float::Patch,
+                    Some("2.7"),
+                ),
+            ),
+            (
+                "3.4-wheezy",
+                debian(
+                    Some("3.4"),
+                    Variant::Full,
+                    "wheezy",
+                    Float::Minor,
+                    Some("3.4"),
+                ),
+            ),
+            (
+                "2-wheezy",
+                debian(Some("2"), Variant::Full, "wheezy", Float::Major, None),
+            ),
+            (
+                "jessie",
+                debian(None, Variant::Full, "jessie", Float::Latest, None),
+            ),
+            (
+                "slim-jessie",
+                debian(None, Variant::Slim, "jessie", Float::Latest, None),
+            ),
+            (
+                "3.6.5-slim-jessie",
+                debian(
+                    Some("3.6.5"),
+                    Variant::Slim,
+                    "jessie",
+                    Float::Patch,
+                    Some("3.6"),
+                ),
+            ),
+            (
+                "stretch",
+                debian(None, Variant::Full, "stretch", Float::Latest, None),
+            ),
+            (
+                "3-slim-stretch",
+                debian(Some("3"), Variant::Slim, "stretch", Float::Major, None),
+            ),
+        ];
+        for (tag, expected) in cases {
+            assert_eq!(meaning(tag), expected, "{tag}");
+        }
+        assert_eq!(
+            meaning("3.7-rc-slim-stretch"),
+            expect(
+                Some("3.7"),
+                Variant::Slim,
+                Some(("stretch", Debian)),
+                Float::Minor,
+                true,
+                Some("3.7-rc")
+            )
+        );
+        // Oldest first, so a position compares releases.
+        let position = |name: &str| DEBIAN_CODENAMES.iter().position(|c| *c == name);
+        assert!(position("wheezy") < position("jessie"));
+        assert!(position("jessie") < position("stretch"));
+        // A Debian codename does not fit after Alpine or Windows variants.
+        assert_eq!(PythonTag::parse("alpine-wheezy").unknown, vec!["wheezy"]);
+        assert_eq!(
+            PythonTag::parse("windowsservercore-jessie").unknown,
+            vec!["jessie"]
+        );
+    }
+
+    #[test]
+    fn onbuild_is_a_retired_variant() {
+        let onbuild =
+            |version, float, line| expect(version, Variant::OnBuild, None, float, false, line);
+        assert_eq!(meaning("onbuild"), onbuild(None, Float::Latest, None));
+        assert_eq!(meaning("3-onbuild"), onbuild(Some("3"), Float::Major, None));
+        assert_eq!(
+            meaning("2.7-onbuild"),
+            onbuild(Some("2.7"), Float::Minor, Some("2.7"))
+        );
+        assert_eq!(
+            meaning("3.6.5-onbuild"),
+            onbuild(Some("3.6.5"), Float::Patch, Some("3.6"))
+        );
+        assert_eq!(Variant::from_name("onbuild"), Some(Variant::OnBuild));
+        assert_eq!(Variant::OnBuild.as_str(), "onbuild");
+        assert!(!Variant::OnBuild.is_windows());
+        // One variant per tag, and onbuild tags never named an OS.
+        assert_eq!(
+            PythonTag::parse("3.6-onbuild-jessie").unknown,
+            vec!["jessie"]
+        );
+        assert_eq!(
+            PythonTag::parse("3.6-slim-onbuild").unknown,
+            vec!["onbuild"]
+        );
+        assert_eq!(PythonTag::parse("3.6-onbuild-slim").unknown, vec!["slim"]);
+    }
+
+    #[test]
+    fn old_windows_releases_are_oses() {
+        use OsFamily::Windows;
+        let windows = |version, variant, os, float, line| {
+            expect(version, variant, Some((os, Windows)), float, false, line)
+        };
+        let core = Variant::WindowsServerCore;
+        let cases = [
+            (
+                "windowsservercore-1709",
+                windows(None, core, "1709", Float::Latest, None),
+            ),
+            (
+                "windowsservercore-1803",
+                windows(None, core, "1803", Float::Latest, None),
+            ),
+            (
+                "3.6.5-windowsservercore-ltsc2016",
+                windows(Some("3.6.5"), core, "ltsc2016", Float::Patch, Some("3.6")),
+            ),
+            (
+                "2.7-windowsservercore-1709",
+                windows(Some("2.7"), core, "1709", Float::Minor, Some("2.7")),
+            ),
+            (
+                "3.9.6-windowsservercore-1809",
+                windows(Some("3.9.6"), core, "1809", Float::Patch, Some("3.9")),
+            ),
+            (
+                "nanoserver-sac2016",
+                windows(None, Variant::NanoServer, "sac2016", Float::Latest, None),
+            ),
+        ];
+        for (tag, expected) in cases {
+            assert_eq!(meaning(tag), expected, "{tag}");
+        }
+        // A Windows release does not fit after a Linux variant, nor with no variant at all.
+        assert_eq!(PythonTag::parse("3.6-slim-1709").unknown, vec!["1709"]);
+        assert_eq!(PythonTag::parse("3.6-sac2016").unknown, vec!["sac2016"]);
+    }
+
     #[test]
     fn unknown_parts_are_kept() {
-        assert_eq!(PythonTag::parse("3.12-onbuild").unknown, vec!["onbuild"]);
+        assert_eq!(PythonTag::parse("3.12-slimm").unknown, vec!["slimm"]);
         assert_eq!(PythonTag::parse("trixie-slim").unknown, vec!["slim"]);
         assert_eq!(PythonTag::parse("3.12-ltsc2022").unknown, vec!["ltsc2022"]);
         assert_eq!(PythonTag::parse("3.12.01").unknown, vec!["3.12.01"]);

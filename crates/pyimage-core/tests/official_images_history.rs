@@ -2,6 +2,11 @@
 //! testdata/official-images/library-python) must parse, every tag in it must be understood by the Python tag model
 //! with no unknown parts, each tag must belong to exactly one `Tags` family per file, and the most specific tag of
 //! every entry must carry the line's full version recorded in line-versions-2023-2026.csv.
+//!
+//! Tags published before 2022 (the bare `rc` family, `onbuild`, `wheezy`, Windows `ltsc2016`/`1709`, …) come from
+//! the older versions of the file in testdata/official-images/library-python-before-2022 (sources in
+//! testdata/README.md): every distinct tag of every file, old and new, must be understood, and what the model says
+//! about each tag of an entry must agree with the directory the entry is built from.
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,
@@ -14,16 +19,21 @@ use std::fs;
 use std::path::PathBuf;
 
 use pyimage_core::official_images::{Library, TagKind};
-use pyimage_core::python::{Float, PythonTag, PythonVersion, Variant};
+use pyimage_core::python::{Float, OsFamily, PythonTag, PythonVersion, Variant};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/official-images")
 }
 
-/// (file name, text) of every library file, oldest first.
+/// (file name, text) of every library file since 2022-01, oldest first.
 fn library_files() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = fs::read_dir(data_dir().join("library-python"))
-        .expect("testdata/official-images/library-python exists")
+    files_in("library-python")
+}
+
+/// (file name, text) of every library file in `folder` of testdata/official-images, sorted by name.
+fn files_in(folder: &str) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = fs::read_dir(data_dir().join(folder))
+        .unwrap_or_else(|e| panic!("testdata/official-images/{folder}: {e}"))
         .map(|entry| {
             let path = entry.expect("dir entry").path();
             let name = path
@@ -282,4 +292,145 @@ fn versions_sort_in_release_order_across_history() {
         assert!(nine < ten);
     }
     assert!(versions.len() > 100, "{} distinct versions", versions.len());
+}
+
+/// Every library file the project holds: the versions from before 2022 first, then the 147 since 2022-01.
+fn every_library_file() -> Vec<(String, String)> {
+    let older = files_in("library-python-before-2022");
+    assert!(!older.is_empty(), "library-python-before-2022 holds files");
+    older.into_iter().chain(library_files()).collect()
+}
+
+#[test]
+fn every_distinct_tag_ever_published_is_understood() {
+    // Distinct tag → the first file that lists it, so a failure names where to look.
+    let mut first_seen: BTreeMap<String, String> = BTreeMap::new();
+    for (name, text) in every_library_file() {
+        let library = Library::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for tag in library.all_tags() {
+            first_seen
+                .entry(tag.to_owned())
+                .or_insert_with(|| name.clone());
+        }
+    }
+    let offenders: Vec<String> = first_seen
+        .iter()
+        .filter_map(|(tag, file)| {
+            let parsed = PythonTag::parse(tag);
+            (!parsed.unknown.is_empty()).then(|| {
+                format!(
+                    "{tag} (first in {file}): unknown parts {:?}",
+                    parsed.unknown
+                )
+            })
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "{} of {} distinct tags have unknown parts:\n{}",
+        offenders.len(),
+        first_seen.len(),
+        offenders.join("\n")
+    );
+    // The old families are really in the data, so the assertion above covers them.
+    for tag in [
+        "rc",
+        "rc-slim",
+        "rc-windowsservercore-1709",
+        "onbuild",
+        "3.4-wheezy",
+        "slim-jessie",
+        "windowsservercore-ltsc2016",
+    ] {
+        assert!(first_seen.contains_key(tag), "{tag} is in the data");
+    }
+    assert!(
+        first_seen.len() > 2400,
+        "{} distinct tags",
+        first_seen.len()
+    );
+}
+
+#[test]
+fn what_each_tag_says_agrees_with_the_directory_it_is_built_from() {
+    // The Directory of an entry (`3.7-rc/stretch/slim`, `3.6/jessie/onbuild`, `3.12/windows/windowsservercore-1809`)
+    // is docker-library's own statement of line, variant and OS; every own tag of the entry must say the same.
+    let mut failures = Vec::new();
+    let mut checked = 0usize;
+    for (name, text) in every_library_file() {
+        let library = Library::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for entry in &library.entries {
+            let directory = entry.directory.as_str();
+            let components: Vec<&str> = directory.split('/').collect();
+            let rc_directory = entry.line_directory().ends_with("-rc");
+            let expected_variant = if directory.contains("onbuild") {
+                Variant::OnBuild
+            } else if directory.contains("windowsservercore") {
+                Variant::WindowsServerCore
+            } else if directory.contains("nanoserver") {
+                Variant::NanoServer
+            } else if directory.contains("alpine") {
+                Variant::Alpine
+            } else if directory.contains("slim") {
+                Variant::Slim
+            } else {
+                Variant::Full
+            };
+            for tag in &entry.tags {
+                checked += 1;
+                let parsed = PythonTag::parse(tag);
+                let mut wrong = Vec::new();
+                if parsed.variant != expected_variant {
+                    wrong.push(format!(
+                        "variant {} (expected {expected_variant})",
+                        parsed.variant
+                    ));
+                }
+                if parsed.is_prerelease() != rc_directory {
+                    wrong.push(format!("prerelease {}", parsed.is_prerelease()));
+                }
+                // `3.7-rc` for `3.7-rc-slim` and `3.7.0b5-slim`, `3.6` for `3.6.5`; `3`, `rc` and `latest` float
+                // over lines and name none.
+                if let Some(line) = parsed.line()
+                    && line != entry.line_directory()
+                {
+                    wrong.push(format!("line {line}"));
+                }
+                if let Some(version) = parsed.version
+                    && !entry
+                        .line_directory()
+                        .starts_with(&format!("{}.", version.major))
+                {
+                    wrong.push(format!("major version {}", version.major));
+                }
+                if let Some(os) = &parsed.os {
+                    // `slim-trixie` or `trixie/slim`, `alpine3.7`, `windowsservercore-1709`: the OS name is a
+                    // directory component or its last `-` part.
+                    let named = components
+                        .iter()
+                        .any(|c| *c == os.name || c.rsplit('-').next() == Some(os.name.as_str()));
+                    if !named {
+                        wrong.push(format!("os {os} not in the directory"));
+                    }
+                    let windows = directory.contains("windows/");
+                    if (os.family == OsFamily::Windows) != windows {
+                        wrong.push(format!("os family {:?}", os.family));
+                    }
+                }
+                if !wrong.is_empty() {
+                    failures.push(format!(
+                        "{name}: {tag} in {directory}: {}",
+                        wrong.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked > 10_000, "checked {checked} tags");
 }
