@@ -26,7 +26,7 @@ pub struct TagsArgs {
     /// Only entries of this release line (`3.12`, `3.15-rc`).
     #[arg(long)]
     line: Option<String>,
-    /// Only entries of this variant (`full`, `slim`, `alpine`, `windowsservercore`, `nanoserver`).
+    /// Only entries of this variant (`full`, `slim`, `alpine`, `windowsservercore`, `nanoserver`, `onbuild`).
     #[arg(long)]
     variant: Option<String>,
     /// Live: the repository (default `python`). With `--from`: tags to explain (alias family, most specific alias);
@@ -256,7 +256,7 @@ fn check_variant(args: &TagsArgs) -> anyhow::Result<()> {
         && Variant::from_name(variant).is_none()
     {
         bail!(
-            "unknown variant {variant:?}: expected one of full, slim, alpine, windowsservercore, nanoserver"
+            "unknown variant {variant:?}: expected one of full, slim, alpine, windowsservercore, nanoserver, onbuild"
         );
     }
     Ok(())

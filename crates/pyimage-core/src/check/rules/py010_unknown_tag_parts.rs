@@ -9,7 +9,8 @@ declare_rule! {
     severity: Warn,
     summary: "Official Python tag with parts docker-library never publishes (`3.12-slimm`, `3.12-buster-slim`).",
     what: "Reports an official (or mirrored) Python image whose tag has parts that are not a version, `rc`, a \
-variant (`slim`, `alpine`, `windowsservercore`, `nanoserver`) or an OS release, in that order.",
+variant (`slim`, `alpine`, `windowsservercore`, `nanoserver`, the retired `onbuild`) or an OS release, in that \
+order.",
     why: "Such a tag does not exist upstream (the pull fails), or exists only on a mirror that invented it, so the \
 tag model (float level, line, end of life) cannot vouch for it.",
     example: "FROM python:3.12-slimm",
