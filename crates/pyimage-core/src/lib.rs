@@ -18,12 +18,14 @@ pub mod dockerfile;
 pub mod grammar;
 pub mod lock;
 pub mod manifests;
+pub mod moves;
 pub mod official_images;
 pub mod pin;
 pub mod provenance;
 pub mod python;
 pub mod reference;
 pub mod text;
+pub mod time;
 pub mod verify;
 
 pub use digest::Digest;

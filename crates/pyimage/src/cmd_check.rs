@@ -143,12 +143,11 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     }
     let loaded = config::load(config_path, &overrides)?;
     let policy = &loaded.settings.policy;
-    let exclude = &loaded.settings.exclude;
     let today = match &args.today {
         Some(text) => Date::parse(text)
             .filter(|d| d.day.is_some())
             .with_context(|| format!("--today {text}: expected YYYY-MM-DD"))?,
-        None => today_from_clock()?,
+        None => pyimage_service::clock::today(),
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let base = loaded.base_dir(&cwd);
@@ -177,10 +176,17 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
             source: Source::Text(text),
         }]
     } else {
-        collect(args, &base, &cwd, exclude, &mut errors)
+        crate::files::discover(&args.paths, &loaded, &mut errors)?
+            .into_iter()
+            .map(|found| Input {
+                shown: found.policy_path,
+                kind: found.kind,
+                source: Source::File(found.path),
+            })
+            .collect()
     };
     let lock = if args.locked {
-        Some(crate::cmd_pin::load_lock(&args.lock).and_then(|lock| {
+        Some(crate::files::read_lock(&args.lock).and_then(|lock| {
             if lock.images.is_empty() && !args.lock.exists() {
                 anyhow::bail!(
                     "--locked: {} does not exist; create it with `pyimage pin`",
@@ -307,76 +313,4 @@ fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Ch
     let report = check_file(&input.shown, text, input.kind, policy, context);
     let keep = (!report.findings.is_empty()).then(|| text.to_owned());
     Ok((report, keep))
-}
-
-fn collect(
-    args: &CheckArgs,
-    base: &Path,
-    cwd: &Path,
-    exclude: &[globset::GlobMatcher],
-    errors: &mut Vec<String>,
-) -> Vec<Input> {
-    let roots = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    let mut seen = BTreeSet::new();
-    let mut inputs = Vec::new();
-    for root in roots {
-        if root.is_file() {
-            let file_name = root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            match FileKind::for_file_name(&file_name) {
-                Some(kind) => {
-                    let shown = crate::files::relative(&root, base, cwd);
-                    if seen.insert(shown.clone()) {
-                        inputs.push(Input { shown, kind, source: Source::File(root.clone()) });
-                    }
-                }
-                None => errors.push(format!(
-                    "{}: not a Dockerfile, Compose or YAML file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml)",
-                    root.display()
-                )),
-            }
-            continue;
-        }
-        if !root.exists() {
-            errors.push(format!("{}: no such file or directory", root.display()));
-            continue;
-        }
-        for entry in crate::files::walk(&root) {
-            let (path, kind) = match entry {
-                Ok(found) => found,
-                Err(error) => {
-                    errors.push(format!("{error}"));
-                    continue;
-                }
-            };
-            let shown = crate::files::relative(&path, base, cwd);
-            if exclude.iter().any(|glob| glob.is_match(&shown)) {
-                continue;
-            }
-            if seen.insert(shown.clone()) {
-                inputs.push(Input {
-                    shown,
-                    kind,
-                    source: Source::File(path),
-                });
-            }
-        }
-    }
-    inputs
-}
-
-fn today_from_clock() -> anyhow::Result<Date> {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("the system clock is before 1970")?
-        .as_secs();
-    Ok(Date::from_days_since_epoch(
-        i64::try_from(seconds / 86_400).unwrap_or(0),
-    ))
 }

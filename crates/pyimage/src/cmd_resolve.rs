@@ -11,10 +11,10 @@ use pyimage_core::Reference;
 use pyimage_registry::{Platform, RegistryClient, RegistryError, Resolution, ResolveRequest};
 use serde::Serialize;
 
-use crate::output::{Format, print_json};
+use pyimage_service::ErrorKind;
+use pyimage_service::resolver::CONCURRENCY;
 
-/// How many references resolve at once.
-pub const CONCURRENCY: usize = 16;
+use crate::output::{Format, print_json};
 
 #[derive(Args)]
 pub struct ResolveArgs {
@@ -89,7 +89,7 @@ pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<E
 
     let mut exit = ExitCode::SUCCESS;
     let mut any_input_error = false;
-    let mut any_registry_error = false;
+    let mut worst_registry: Option<ErrorKind> = None;
     let reports: Vec<ResolveReport> = outcomes
         .into_iter()
         .map(|(input, outcome)| match outcome {
@@ -106,7 +106,8 @@ pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<E
                         message
                     }
                     Failure::Registry(error) => {
-                        any_registry_error = true;
+                        worst_registry =
+                            ErrorKind::worst(worst_registry, ErrorKind::of_registry(&error));
                         error.to_string()
                     }
                 };
@@ -121,8 +122,8 @@ pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<E
         .collect();
     if any_input_error {
         exit = ExitCode::from(crate::EXIT_INPUT);
-    } else if any_registry_error {
-        exit = ExitCode::from(crate::EXIT_REGISTRY);
+    } else if let Some(kind) = worst_registry {
+        exit = ExitCode::from(kind.exit_code());
     }
     match args.format {
         Format::Json => print_json(&reports)?,

@@ -334,7 +334,7 @@ pub async fn run_live(
                 (tag, outcome)
             }
         })
-        .buffer_unordered(crate::cmd_resolve::CONCURRENCY)
+        .buffer_unordered(pyimage_service::resolver::CONCURRENCY)
         .collect()
         .await;
 

@@ -7,25 +7,50 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use pyimage_core::check::FileKind;
 
-/// A file read for rewriting.
-pub struct SourceFile {
-    /// As given or found (for messages).
+/// A file to check, pin or update.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The path as given or walked.
     pub path: PathBuf,
+    /// `/`-separated and relative to the configuration's directory: what `[[paths]]`, `[policy] exclude` and
+    /// `[[ignore]]` globs match, and what `check` shows.
+    pub policy_path: String,
     /// Its kind.
     pub kind: FileKind,
-    /// Its text as read.
-    pub text: String,
 }
 
-/// Finds the Dockerfiles, Compose files and Kubernetes manifests under `roots` (respecting `.gitignore`), in a
-/// stable order. A file named explicitly must be one of those kinds.
-pub fn find(roots: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
-    let roots = if roots.is_empty() {
+/// The one walker of `check`, `pin` and `update`: each named file must have a Dockerfile, Compose or YAML name;
+/// directories are walked in path order (`.gitignore` respected, see [`walk`]); files `[policy] exclude` matches
+/// are left out; a file reached twice is taken once. Problems (a missing path, a file of no known kind, an
+/// unreadable directory) are collected in `errors` and the rest goes on.
+pub fn discover(
+    paths: &[PathBuf],
+    config: &crate::config::LoadedConfig,
+    errors: &mut Vec<String>,
+) -> anyhow::Result<Vec<Found>> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let base = config.base_dir(&cwd);
+    let exclude = &config.settings.exclude;
+    let roots = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
-        roots.to_vec()
+        paths.to_vec()
     };
+    let mut seen = std::collections::BTreeSet::new();
     let mut found = Vec::new();
+    let mut take = |path: PathBuf, kind: FileKind, explicit: bool| {
+        let policy_path = relative(&path, &base, &cwd);
+        if !explicit && exclude.iter().any(|glob| glob.is_match(&policy_path)) {
+            return;
+        }
+        if seen.insert(policy_path.clone()) {
+            found.push(Found {
+                path,
+                policy_path,
+                kind,
+            });
+        }
+    };
     for root in roots {
         if root.is_file() {
             let name = root
@@ -33,22 +58,25 @@ pub fn find(roots: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, FileKind)>> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             match FileKind::for_file_name(&name) {
-                Some(kind) => found.push((root, kind)),
-                None => bail!(
-                    "{}: not a Dockerfile, Compose or Kubernetes YAML file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml)",
+                Some(kind) => take(root, kind, true),
+                None => errors.push(format!(
+                    "{}: not a Dockerfile, Compose or YAML file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml)",
                     root.display()
-                ),
+                )),
             }
             continue;
         }
         if !root.exists() {
-            bail!("{}: no such file or directory", root.display());
+            errors.push(format!("{}: no such file or directory", root.display()));
+            continue;
         }
         for entry in walk(&root) {
-            found.push(entry.with_context(|| format!("walking {}", root.display()))?);
+            match entry {
+                Ok((path, kind)) => take(path, kind, false),
+                Err(error) => errors.push(format!("walking {}: {error}", root.display())),
+            }
         }
     }
-    found.dedup_by(|a, b| a.0 == b.0);
     Ok(found)
 }
 
@@ -74,7 +102,7 @@ pub fn walk(root: &Path) -> impl Iterator<Item = Result<(PathBuf, FileKind), ign
 }
 
 /// Reads a file as UTF-8 text.
-pub fn read(path: &Path, kind: FileKind) -> anyhow::Result<SourceFile> {
+pub fn read(path: &Path) -> anyhow::Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
@@ -83,11 +111,31 @@ pub fn read(path: &Path, kind: FileKind) -> anyhow::Result<SourceFile> {
             e.utf8_error().valid_up_to()
         )
     })?;
-    Ok(SourceFile {
-        path: path.to_path_buf(),
-        kind,
-        text,
-    })
+    Ok(text)
+}
+
+/// Reads `pyimage.lock` (an empty lock when the file does not exist); a malformed lock names the file and line.
+pub fn read_lock(path: &Path) -> anyhow::Result<pyimage_core::lock::Lock> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => pyimage_core::lock::Lock::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Reads the files a planner works on, in order.
+pub fn read_all(found: &[Found]) -> anyhow::Result<Vec<pyimage_service::SourceText>> {
+    found
+        .iter()
+        .map(|file| {
+            Ok(pyimage_service::SourceText {
+                shown: file.path.display().to_string(),
+                kind: file.kind,
+                text: read(&file.path)?,
+            })
+        })
+        .collect()
 }
 
 /// What happened to an atomic write.

@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pyimage_registry::{ClientOptions, CredentialStore, RegistryClient};
+use pyimage_service::ErrorKind;
 
 /// Exit code for bad input (an invalid reference, an unreadable or malformed file).
 pub const EXIT_INPUT: u8 = 2;
@@ -77,26 +78,52 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Ref(args) => cmd_ref::run(args),
         Command::Tags(args) if !cmd_tags::is_live(args) => cmd_tags::run_offline(args),
-        Command::Tags(args) => with_registry(&cli, |client| cmd_tags::run_live(args, client)),
-        Command::Resolve(args) => with_registry(&cli, |client| cmd_resolve::run(args, client)),
+        Command::Tags(args) => with_registry(&cli, None, async |client, _| {
+            cmd_tags::run_live(args, client).await
+        }),
+        Command::Resolve(args) => with_registry(&cli, None, async |client, _| {
+            cmd_resolve::run(args, client).await
+        }),
         Command::Check(args) => cmd_check::run(args, cli.config.as_deref()),
         Command::Init(args) => cmd_init::run(args),
         Command::Verify(args) => cmd_verify::run(args, cli.config.as_deref()),
-        Command::Provenance(args) => {
-            with_registry(&cli, |client| cmd_provenance::run(args, client))
-        }
-        Command::Pin(args) => with_registry(&cli, |client| cmd_pin::run(args, client)),
-        Command::Update(args) => with_registry(&cli, |client| {
-            cmd_update::run(args, client, cli.config.as_deref())
+        Command::Provenance(args) => with_registry(&cli, None, async |client, _| {
+            cmd_provenance::run(args, client).await
+        }),
+        Command::Pin(args) => with_registry(&cli, None, async |client, config| {
+            cmd_pin::run(args, client, config).await
+        }),
+        Command::Update(args) => with_registry(&cli, args.environment(), async |client, config| {
+            cmd_update::run(args, client, config).await
         }),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("pyimage: error: {error:#}");
-            ExitCode::from(EXIT_INPUT)
+            ExitCode::from(error_kind(&error).exit_code())
         }
     }
+}
+
+/// Whose problem an error that reached `main` is: the one place errors become exit codes. A registry or engine
+/// that could not answer is 3; a reference the registry does not have, bad flags, files or configuration are 2.
+fn error_kind(error: &anyhow::Error) -> ErrorKind {
+    for cause in error.chain() {
+        if let Some(service) = cause.downcast_ref::<pyimage_service::ServiceError>() {
+            return service.kind;
+        }
+        if let Some(registry) = cause.downcast_ref::<pyimage_registry::RegistryError>() {
+            return ErrorKind::of_registry(registry);
+        }
+        if let Some(engine) = cause.downcast_ref::<pyimage_engine::EngineError>() {
+            return match engine {
+                pyimage_engine::EngineError::BadHost { .. } => ErrorKind::Input,
+                _ => ErrorKind::Unreachable,
+            };
+        }
+    }
+    ErrorKind::Input
 }
 
 fn init_logging(verbose: u8) {
@@ -114,15 +141,20 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-/// Builds the registry client from the configuration and runs an async command on a fresh runtime.
-fn with_registry<F, Fut>(cli: &Cli, command: F) -> anyhow::Result<ExitCode>
-where
-    F: FnOnce(RegistryClient) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
-{
-    let config = config::load(cli.config.as_deref(), &Default::default())?;
-    let client = registry_client(config.settings.registries, config.path.as_deref())?;
-    block_on(command(client))
+/// Loads the configuration (with `--env` when the command has one), builds the registry client from it and runs
+/// an async command on a fresh runtime.
+fn with_registry(
+    cli: &Cli,
+    environment: Option<String>,
+    command: impl AsyncFnOnce(RegistryClient, &config::LoadedConfig) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let overrides = pyimage_core::config::Overrides {
+        environment,
+        severities: Vec::new(),
+    };
+    let config = config::load(cli.config.as_deref(), &overrides)?;
+    let client = registry_client(config.settings.registries.clone(), config.path.as_deref())?;
+    block_on(command(client, &config))
 }
 
 /// The registry client for these settings, with credentials from the Docker client's configuration.

@@ -118,7 +118,8 @@ fn resolve_exit_codes_separate_bad_input_from_registry_trouble() {
         &seeded.config,
         &["resolve", "python:3.12-slim", "python:no-such-tag"],
     );
-    assert_eq!(output.status.code(), Some(3));
+    // A tag the registry does not have is the user's input problem (2), not the registry's (3).
+    assert_eq!(output.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains(
@@ -137,6 +138,25 @@ fn resolve_exit_codes_separate_bad_input_from_registry_trouble() {
     );
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("expected OS/ARCH"));
+    // A registry nobody answers at is 3: bind a port, then close it so connections are refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = seeded.config.parent().unwrap().join("unreachable");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("pyimage.toml");
+    std::fs::write(
+        &config,
+        format!("[registries.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{port}\"\ninsecure = true\n"),
+    )
+    .unwrap();
+    let output = pyimage(&config, &["resolve", "python:3.12-slim"]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]

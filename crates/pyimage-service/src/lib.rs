@@ -1,0 +1,48 @@
+//! pyimage-service: the use cases of pyimage, between the pure core and the front ends (the CLI, the admission
+//! server, the watcher). Async, no clap, no stdout: each call takes what the front end read (files, flags, the
+//! configuration) and returns what to write and report.
+//!
+//! * [`resolver`]: tag → digest, platforms, Python version, build date, most specific alias (cached per run).
+//! * [`pin`] and [`update`]: the planners of `pyimage pin` and `pyimage update` — edits and lock changes.
+//! * [`error`]: one classification of failures (input, unreachable, policy) and their exit codes.
+//! * [`clock`]: the wall clock, read in one place.
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod error;
+pub mod pin;
+pub mod resolver;
+pub mod update;
+
+pub use error::{ErrorKind, ServiceError};
+pub use resolver::{Observed, Resolver};
+
+use pyimage_core::Reference;
+use pyimage_core::check::FileKind;
+
+/// A file the front end read, for a planner.
+#[derive(Debug, Clone)]
+pub struct SourceText {
+    /// The path as shown to the user (`services/api/Dockerfile`).
+    pub shown: String,
+    /// What kind of file it is.
+    pub kind: FileKind,
+    /// Its text.
+    pub text: String,
+}
+
+/// The new text of one file, and what changed in it.
+#[derive(Debug, Clone)]
+pub struct Rewrite<C> {
+    /// Index of the file in the planner's input.
+    pub index: usize,
+    /// The whole new text.
+    pub new_text: String,
+    /// The changes, in file order.
+    pub changes: Vec<C>,
+}
+
+/// Whether `pin` and `update` manage this reference: the official Python image.
+pub fn is_python(reference: &Reference) -> bool {
+    reference.is_official("python")
+}

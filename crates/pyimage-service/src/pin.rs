@@ -1,0 +1,275 @@
+//! The pin planner: for files already read, which Python references get which digest (byte-minimal edits, see
+//! `pyimage_core::pin`), the new file texts, and the lock entries — resolving each distinct reference once,
+//! concurrently. It writes nothing: the caller writes the files atomically and renders the report.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures_util::StreamExt;
+use pyimage_core::lock::{Lock, LockMatch};
+use pyimage_core::pin::{self, Edit};
+use pyimage_core::{Digest, Reference};
+use pyimage_registry::{Platform, RegistryError};
+use serde::Serialize;
+
+use crate::error::ErrorKind;
+use crate::resolver::{CONCURRENCY, ObserveOptions, Observed, ReadConfig, Resolver, lock_entry};
+use crate::{Rewrite, SourceText, is_python};
+
+/// What `pin` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct PinOptions {
+    /// Pin this platform's manifest instead of the index.
+    pub platform: Option<Platform>,
+    /// Also replace a floating tag by its most specific alias.
+    pub exact_tag: bool,
+}
+
+/// One reference pinned.
+#[derive(Debug, Clone, Serialize)]
+pub struct PinChange {
+    /// The file, as shown.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The reference as written.
+    pub reference: String,
+    /// What it means now (`python:3.12-slim@sha256:…`).
+    pub pinned: String,
+    /// The digest inserted.
+    pub digest: String,
+    /// The platform whose manifest was pinned (`--platform`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The ARG whose default received the digest (`ARG PY (line 1)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via_arg: Option<String>,
+    /// The Python version of the image.
+    pub python: Option<String>,
+}
+
+/// One reference not pinned, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct PinSkip {
+    /// The file, as shown.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The reference as written.
+    pub reference: String,
+    /// Why (a refusal with its fix, or the registry's error).
+    pub reason: String,
+}
+
+/// What `pin` would do.
+#[derive(Debug, Default)]
+pub struct PinPlan {
+    /// New texts of the files that change, with the references pinned in each.
+    pub rewrites: Vec<Rewrite<PinChange>>,
+    /// References not pinned.
+    pub skipped: Vec<PinSkip>,
+    /// The lock with every pinned (and already-pinned, now verified) reference recorded.
+    pub lock: Lock,
+    /// Problems beyond single references (an already-pinned digest the registry cannot confirm).
+    pub errors: Vec<String>,
+    /// The worst kind of error met, if any.
+    pub failure: Option<ErrorKind>,
+}
+
+impl PinPlan {
+    fn fail(&mut self, error: &RegistryError) {
+        self.failure = ErrorKind::worst(self.failure, ErrorKind::of_registry(error));
+    }
+}
+
+/// Plans `pin` over files already read, starting from the current lock.
+pub async fn plan_pin(
+    resolver: &Resolver,
+    sources: &[SourceText],
+    lock: Lock,
+    options: &PinOptions,
+    resolved_at: &str,
+) -> PinPlan {
+    let mut plan = PinPlan {
+        lock,
+        ..PinPlan::default()
+    };
+    let per_file: Vec<Vec<pin::Candidate>> = sources
+        .iter()
+        .map(|source| pin::candidates(source.kind, &source.text, &is_python))
+        .collect();
+
+    // Resolve each distinct reference once, concurrently.
+    let mut unique: BTreeMap<String, Reference> = BTreeMap::new();
+    for candidate in per_file.iter().flatten() {
+        if let (Ok(_), Some(reference)) = (&candidate.site, &candidate.reference) {
+            unique
+                .entry(candidate.evaluated.clone())
+                .or_insert_with(|| reference.clone());
+        }
+    }
+    // References already pinned in the files but unknown to the lock are verified (the registry must serve the
+    // digest) and recorded, so that `check --locked` vouches for every Python image after `pin`.
+    let mut already: BTreeMap<String, Reference> = BTreeMap::new();
+    for source in sources {
+        for site in pin::pinned_sites(source.kind, &source.text, &is_python) {
+            let known = match plan.lock.lookup(&site.reference) {
+                LockMatch::Entry(entry) => {
+                    Some(entry.digest.as_str()) == site.reference.digest().map(Digest::as_str)
+                }
+                _ => false,
+            };
+            if !known {
+                let key = match site.reference.tag() {
+                    Some(_) => site
+                        .reference
+                        .repository()
+                        .with_tag_of(&site.reference)
+                        .familiar_string(),
+                    None => site.reference.familiar_string(),
+                };
+                already.entry(key).or_insert(site.reference);
+            }
+        }
+    }
+    let recorded: Vec<(String, Reference, Result<Observed, RegistryError>)> =
+        futures_util::stream::iter(already)
+            .map(|(key, reference)| async move {
+                let observed = resolver
+                    .observe(&reference, &ObserveOptions::default())
+                    .await;
+                (key, reference, observed)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+    for (key, reference, observed) in recorded {
+        match observed {
+            Ok(observed) => plan
+                .lock
+                .insert(lock_entry(&key, &reference, &observed, resolved_at)),
+            Err(error) => {
+                plan.fail(&error);
+                plan.errors
+                    .push(format!("{key}: cannot verify the pinned digest: {error}"));
+            }
+        }
+    }
+    let observe = ObserveOptions {
+        platform: options.platform.clone(),
+        exact_tag: options.exact_tag,
+        read_config: ReadConfig::WhenTagFloats,
+    };
+    let resolved: HashMap<String, Result<Observed, RegistryError>> =
+        futures_util::stream::iter(unique)
+            .map(|(text, reference)| {
+                let observe = &observe;
+                async move { (text, resolver.observe(&reference, observe).await) }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+
+    for (index, (source, candidates)) in sources.iter().zip(&per_file).enumerate() {
+        let mut edits = Vec::new();
+        let mut changes = Vec::new();
+        for candidate in candidates {
+            let skip = |reason: String| PinSkip {
+                path: source.shown.clone(),
+                line: candidate.line,
+                column: candidate.column,
+                reference: candidate.written.clone(),
+                reason,
+            };
+            let site = match &candidate.site {
+                Ok(site) => site,
+                Err(refusal) => {
+                    plan.skipped.push(skip(refusal.to_string()));
+                    continue;
+                }
+            };
+            let (Some(reference), Some(observed)) =
+                (&candidate.reference, resolved.get(&candidate.evaluated))
+            else {
+                continue;
+            };
+            let observed = match observed {
+                Ok(observed) => observed,
+                Err(error) => {
+                    plan.fail(error);
+                    plan.skipped.push(skip(error.to_string()));
+                    continue;
+                }
+            };
+            let mut key = candidate.evaluated.clone();
+            let mut new_reference = reference.clone();
+            if let (Some(exact), Some(range)) = (&observed.exact_tag, &site.tag_range) {
+                let old_tag = source
+                    .text
+                    .get(range.clone())
+                    .unwrap_or_default()
+                    .to_owned();
+                edits.push(Edit {
+                    range: range.clone(),
+                    expected: old_tag.clone(),
+                    replacement: exact.clone(),
+                });
+                key = format!("{}{exact}", key.strip_suffix(&old_tag).unwrap_or(&key));
+                new_reference = reference
+                    .with_tag(exact)
+                    .unwrap_or_else(|_| reference.clone());
+            } else if options.exact_tag && observed.exact_tag.is_some() {
+                plan.skipped.push(skip(
+                    "--exact-tag: the tag is built from an ARG; only the digest is pinned"
+                        .to_owned(),
+                ));
+            }
+            edits.push(Edit::insert(
+                site.insert_at,
+                format!("@{}", observed.digest),
+            ));
+            plan.lock
+                .insert(lock_entry(&key, &new_reference, observed, resolved_at));
+            changes.push(PinChange {
+                path: source.shown.clone(),
+                line: candidate.line,
+                column: candidate.column,
+                reference: candidate.written.clone(),
+                pinned: format!("{key}@{}", observed.digest),
+                digest: observed.digest.to_string(),
+                platform: observed
+                    .resolution
+                    .platform
+                    .as_ref()
+                    .map(|p| p.platform.to_string()),
+                via_arg: site
+                    .via_arg
+                    .as_ref()
+                    .map(|(name, line)| format!("ARG {name} (line {line})")),
+                python: observed.python.clone(),
+            });
+        }
+        if edits.is_empty() {
+            continue;
+        }
+        match pin::apply_edits(&source.text, &edits) {
+            Ok(new_text) => plan.rewrites.push(Rewrite {
+                index,
+                new_text,
+                changes,
+            }),
+            Err(error) => {
+                // Edits are planned on the text they apply to; failing here is a bug, reported per file.
+                plan.failure = ErrorKind::worst(plan.failure, ErrorKind::Input);
+                plan.errors.push(format!(
+                    "{}: internal error planning edits: {error}",
+                    source.shown
+                ));
+            }
+        }
+    }
+    plan
+}

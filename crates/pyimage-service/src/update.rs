@@ -1,0 +1,392 @@
+//! The update planner: for every pinned Python reference, ask the registry (HEAD first), classify what moved with
+//! `pyimage_core::moves::classify_move`, and decide under the environment's `update` policy — move the digest after
+//! a rebuild, move tag and digest to a newer patch, never cross a line. Returns the new file texts, the lock and a
+//! report; writes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures_util::StreamExt;
+use pyimage_core::check::policy::UpdatePolicy;
+use pyimage_core::lock::Lock;
+use pyimage_core::moves::{MoveKind, Observation, classify_move, newer_lines, newer_patch};
+use pyimage_core::pin::{self, Edit};
+use pyimage_core::python::PythonTag;
+use pyimage_core::{Digest, Reference};
+use pyimage_registry::RegistryError;
+use serde::Serialize;
+
+use crate::error::ErrorKind;
+use crate::resolver::{CONCURRENCY, ObserveOptions, Observed, ReadConfig, Resolver, lock_entry};
+use crate::{Rewrite, SourceText, is_python};
+
+/// The environment a file is in, and what its `update` policy allows.
+#[derive(Debug, Clone)]
+pub struct FileEnvironment {
+    /// The environment's name.
+    pub name: String,
+    /// Its `update` setting.
+    pub update: UpdatePolicy,
+}
+
+/// One reference moved (or that would move).
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateChange {
+    /// The file, as shown.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Rebuild or patch.
+    pub kind: MoveKind,
+    /// The file's environment.
+    pub environment: String,
+    /// The reference before (`python:3.12.13-slim`).
+    pub old: String,
+    /// After, with its digest.
+    pub new: String,
+    /// Python before, when known.
+    pub old_python: Option<String>,
+    /// Python after.
+    pub new_python: Option<String>,
+    /// Build date of the new image.
+    pub built: Option<String>,
+    /// Whether it was written (false with `--dry-run`, or when the file changed meanwhile).
+    pub applied: bool,
+    /// Anything a reviewer should know.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A move that exists but was not applied, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Available {
+    /// The file, as shown.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// The reference (`python:3.12-slim`).
+    pub reference: String,
+    /// What is available (`3.13-slim`, `3.12.14-slim`).
+    pub available: String,
+    /// Why it was not applied.
+    pub why_not: String,
+}
+
+/// What `update` would do.
+#[derive(Debug, Default)]
+pub struct UpdatePlan {
+    /// New texts of the files that change.
+    pub rewrites: Vec<Rewrite<UpdateChange>>,
+    /// Moves not applied.
+    pub available: Vec<Available>,
+    /// Problems, each naming the file and line.
+    pub errors: Vec<String>,
+    /// The worst kind of error met.
+    pub failure: Option<ErrorKind>,
+    /// The lock with every moved reference re-recorded.
+    pub lock: Lock,
+}
+
+/// What the registry says about one pinned reference.
+#[derive(Debug, Clone)]
+struct Step {
+    new_tag: String,
+    target: Observed,
+    kind: MoveKind,
+    old_python: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Outlook {
+    step: Option<Step>,
+    /// A newer patch the policy does not take.
+    held_patch: Option<String>,
+    /// The newest line of the same variant and OS, for information.
+    newer_lines: Vec<String>,
+}
+
+async fn outlook(
+    resolver: &Resolver,
+    reference: &Reference,
+    policy: UpdatePolicy,
+    old_python: Option<String>,
+) -> Result<Outlook, RegistryError> {
+    let Some(tag_text) = reference.tag() else {
+        return Ok(Outlook::default());
+    };
+    let (Some(pinned), tag) = (reference.digest(), PythonTag::parse(tag_text)) else {
+        return Ok(Outlook::default());
+    };
+    let tags = resolver.tags(reference).await?;
+    let mut result = Outlook {
+        newer_lines: newer_lines(&tags, &tag),
+        ..Outlook::default()
+    };
+    let unpinned = reference.repository().with_tag_of(reference);
+    let mut old = Observation {
+        tag: tag_text.to_owned(),
+        digest: Some(pinned.clone()),
+        python: old_python,
+    };
+    if let Some(newer) = newer_patch(&tags, &tag) {
+        let candidate = Observation {
+            tag: newer.tag.clone(),
+            digest: None,
+            python: newer.version.map(|v| v.to_string()),
+        };
+        if classify_move(&old, &candidate, policy).apply {
+            let next = unpinned
+                .with_tag(&newer.tag)
+                .unwrap_or_else(|_| unpinned.clone());
+            let target = resolver.observe(&next, &always()).await?;
+            result.step = Some(Step {
+                new_tag: newer.tag.clone(),
+                target,
+                kind: MoveKind::Patch,
+                old_python: old.python,
+            });
+            return Ok(result);
+        }
+        result.held_patch = Some(newer.tag.clone());
+    }
+    if policy == UpdatePolicy::None {
+        return Ok(result);
+    }
+    // One HEAD decides whether anything moved; the index and config are read only for a tag that did.
+    if resolver.head(&unpinned).await?.digest == *pinned {
+        return Ok(result);
+    }
+    let target = resolver.observe(&unpinned, &always()).await?;
+    if old.python.is_none() {
+        old.python = resolver.python_of_pinned(reference).await;
+    }
+    let now = Observation {
+        tag: tag_text.to_owned(),
+        digest: Some(target.digest.clone()),
+        python: target.python.clone(),
+    };
+    let moved = classify_move(&old, &now, policy);
+    if moved.kind == MoveKind::Patch && !moved.apply {
+        result.held_patch = Some(format!(
+            "{tag_text} (now Python {})",
+            target.python.clone().unwrap_or_default()
+        ));
+        return Ok(result);
+    }
+    if moved.apply {
+        result.step = Some(Step {
+            new_tag: tag_text.to_owned(),
+            target,
+            kind: moved.kind,
+            old_python: old.python,
+        });
+    }
+    Ok(result)
+}
+
+fn always() -> ObserveOptions {
+    ObserveOptions {
+        read_config: ReadConfig::Always,
+        ..ObserveOptions::default()
+    }
+}
+
+/// Plans `update` over files already read (each with its environment), starting from the current lock.
+pub async fn plan_update(
+    resolver: &Resolver,
+    sources: &[(SourceText, FileEnvironment)],
+    lock: Lock,
+    resolved_at: &str,
+) -> UpdatePlan {
+    let mut plan = UpdatePlan {
+        lock,
+        ..UpdatePlan::default()
+    };
+    // Each distinct (reference, policy) is asked once.
+    let mut sites = Vec::new();
+    let mut unique: BTreeMap<(String, UpdatePolicy), Reference> = BTreeMap::new();
+    for (index, (source, environment)) in sources.iter().enumerate() {
+        for site in pin::pinned_sites(source.kind, &source.text, &is_python) {
+            if site.reference.tag().is_none() {
+                continue;
+            }
+            unique
+                .entry((site.reference.to_string(), environment.update))
+                .or_insert_with(|| site.reference.clone());
+            sites.push((index, site));
+        }
+    }
+    let lock_ref = &plan.lock;
+    let outlooks: HashMap<(String, UpdatePolicy), Result<Outlook, RegistryError>> =
+        futures_util::stream::iter(unique)
+            .map(|(key, reference)| {
+                let old_python = lock_ref
+                    .images
+                    .values()
+                    .find(|entry| {
+                        Some(entry.digest.as_str()) == reference.digest().map(Digest::as_str)
+                    })
+                    .and_then(|entry| entry.python.clone());
+                async move {
+                    let result = outlook(resolver, &reference, key.1, old_python).await;
+                    (key, result)
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+
+    let mut edits: BTreeMap<usize, Vec<Edit>> = BTreeMap::new();
+    let mut pending: BTreeMap<usize, Vec<UpdateChange>> = BTreeMap::new();
+    for (index, site) in &sites {
+        let (source, environment) = &sources[*index];
+        let path = &source.shown;
+        let outlook = match outlooks.get(&(site.reference.to_string(), environment.update)) {
+            Some(Ok(outlook)) => outlook,
+            Some(Err(error)) => {
+                plan.failure = ErrorKind::worst(plan.failure, ErrorKind::of_registry(error));
+                plan.errors
+                    .push(format!("{path}:{}: {}: {error}", site.line, site.written));
+                continue;
+            }
+            None => continue,
+        };
+        let familiar = site
+            .reference
+            .repository()
+            .with_tag_of(&site.reference)
+            .familiar_string();
+        let available = |available: &str, why_not: String| Available {
+            path: path.clone(),
+            line: site.line,
+            reference: familiar.clone(),
+            available: available.to_owned(),
+            why_not,
+        };
+        for line in &outlook.newer_lines {
+            plan.available.push(available(
+                line,
+                "a newer minor line: update never crosses lines, move by hand".to_owned(),
+            ));
+        }
+        if let Some(held) = &outlook.held_patch {
+            plan.available.push(available(
+                held,
+                format!(
+                    "environment {} has update = \"{}\"",
+                    environment.name,
+                    environment.update.as_str()
+                ),
+            ));
+        }
+        let Some(step) = &outlook.step else { continue };
+        let Some(digest_range) = site.digest_range.clone() else {
+            plan.failure = ErrorKind::worst(plan.failure, ErrorKind::Input);
+            plan.errors.push(format!(
+                "{path}:{}: {}: the digest is not written literally; update it by hand",
+                site.line, site.written
+            ));
+            continue;
+        };
+        let old_tag = site.reference.tag().unwrap_or_default().to_owned();
+        let file_edits = edits.entry(*index).or_default();
+        if step.new_tag != old_tag {
+            match &site.tag_range {
+                Some(range) => file_edits.push(Edit {
+                    range: range.clone(),
+                    expected: old_tag.clone(),
+                    replacement: step.new_tag.clone(),
+                }),
+                None => {
+                    plan.available.push(available(
+                        &step.new_tag,
+                        "the tag is not written next to the digest (built from an ARG?); move it by hand"
+                            .to_owned(),
+                    ));
+                    continue;
+                }
+            }
+        }
+        let old_digest = site
+            .reference
+            .digest()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        file_edits.push(Edit {
+            range: digest_range,
+            expected: old_digest,
+            replacement: step.target.digest.to_string(),
+        });
+        let new_reference = site
+            .reference
+            .repository()
+            .with_tag(&step.new_tag)
+            .unwrap_or_else(|_| site.reference.repository());
+        // Every lock entry of the old reference (however it was written) moves with it.
+        let old_normalized = site
+            .reference
+            .repository()
+            .with_tag_of(&site.reference)
+            .to_string();
+        let keys: Vec<String> = plan
+            .lock
+            .images
+            .iter()
+            .filter(|(_, entry)| entry.normalized == old_normalized)
+            .map(|(key, _)| key.clone())
+            .collect();
+        if keys.is_empty() {
+            plan.lock.insert(lock_entry(
+                &new_reference.familiar_string(),
+                &new_reference,
+                &step.target,
+                resolved_at,
+            ));
+        }
+        for key in keys {
+            plan.lock.images.remove(&key);
+            let new_key = key.strip_suffix(&old_tag).map_or_else(
+                || new_reference.familiar_string(),
+                |prefix| format!("{prefix}{}", step.new_tag),
+            );
+            plan.lock.insert(lock_entry(
+                &new_key,
+                &new_reference,
+                &step.target,
+                resolved_at,
+            ));
+        }
+        let note = (step.kind == MoveKind::Patch && step.new_tag == old_tag)
+            .then(|| "the floating tag now carries a newer patch release".to_owned());
+        pending.entry(*index).or_default().push(UpdateChange {
+            path: path.clone(),
+            line: site.line,
+            kind: step.kind,
+            environment: environment.name.clone(),
+            old: familiar.clone(),
+            new: format!("{}@{}", new_reference.familiar_string(), step.target.digest),
+            old_python: step.old_python.clone(),
+            new_python: step.target.python.clone(),
+            built: step.target.created.clone(),
+            applied: true,
+            note,
+        });
+    }
+    for (index, file_edits) in edits {
+        let source = &sources[index].0;
+        match pin::apply_edits(&source.text, &file_edits) {
+            Ok(new_text) => plan.rewrites.push(Rewrite {
+                index,
+                new_text,
+                changes: pending.remove(&index).unwrap_or_default(),
+            }),
+            Err(error) => {
+                plan.failure = ErrorKind::worst(plan.failure, ErrorKind::Input);
+                plan.errors.push(format!(
+                    "{}: cannot apply the updates: {error}",
+                    source.shown
+                ));
+            }
+        }
+    }
+    plan
+}
