@@ -6,6 +6,8 @@
 //!
 //! * [`reference`]: image references as `distribution/reference` reads them.
 //! * [`digest`]: content digests.
+//! * [`platform`]: image platforms (`linux/arm64/v8`) and which platform image a request selects.
+//! * [`oci`]: manifest media types and image indexes (platform images, BuildKit attestation manifests).
 //! * [`python`]: what a tag of the official Python image promises (version, line, variant, OS, float level).
 //! * [`official_images`]: the docker-library/official-images library file (tags, aliases, commits).
 //! * [`verify`] and [`provenance`]: is a local image the official one, and what its attestations say.
@@ -17,8 +19,10 @@ pub mod dockerfile;
 pub mod grammar;
 pub mod lock;
 pub mod manifests;
+pub mod oci;
 pub mod official_images;
 pub mod pin;
+pub mod platform;
 pub mod provenance;
 pub mod python;
 pub mod reference;
@@ -26,5 +30,6 @@ pub mod verify;
 
 pub use digest::Digest;
 pub use official_images::Library;
+pub use platform::Platform;
 pub use python::{Float, PythonTag, PythonVersion, Variant};
 pub use reference::{AnyReference, Reference, ReferenceError};
