@@ -6,10 +6,17 @@
 //!
 //! * [`reference`]: image references as `distribution/reference` reads them.
 //! * [`digest`]: content digests.
+//! * [`platform`]: image platforms (`linux/arm64/v8`) and which platform image a request selects.
+//! * [`oci`]: manifest media types and image indexes (platform images, BuildKit attestation manifests).
 //! * [`python`]: what a tag of the official Python image promises (version, line, variant, OS, float level).
 //! * [`official_images`]: the docker-library/official-images library file (tags, aliases, commits).
 //! * [`verify`] and [`provenance`]: is a local image the official one, and what its attestations say.
-//! * [`check`]: the base-image policy of `pyimage check` (rules, environments, suppressions, findings).
+//! * [`check`]: the base-image policy (rules, environments, suppressions, findings) and [`check::evaluate_image`],
+//!   the one per-image decision of `check` and admission.
+//! * [`config`]: `pyimage.toml` text → validated settings, with every diagnostic.
+//! * [`moves`]: what kind of move a tag made ([`moves::classify_move`]) and the alias-family questions.
+//! * [`lock`] and [`pin`]: `pyimage.lock` and byte-minimal pinning edits.
+//! * [`dockerfile`] and [`manifests`]: image locators with byte spans; [`text`] and [`time`]: positions and dates.
 
 pub mod check;
 pub mod config;
@@ -19,8 +26,10 @@ pub mod grammar;
 pub mod lock;
 pub mod manifests;
 pub mod moves;
+pub mod oci;
 pub mod official_images;
 pub mod pin;
+pub mod platform;
 pub mod provenance;
 pub mod python;
 pub mod reference;
@@ -30,5 +39,6 @@ pub mod verify;
 
 pub use digest::Digest;
 pub use official_images::Library;
+pub use platform::Platform;
 pub use python::{Float, PythonTag, PythonVersion, Variant};
 pub use reference::{AnyReference, Reference, ReferenceError};

@@ -4,7 +4,8 @@
 //! Docker Hub's official images carry, per platform image, one attestation manifest (platform `unknown/unknown`,
 //! annotation `vnd.docker.reference.digest` = the platform manifest) whose layers are in-toto statements: SLSA
 //! provenance (builder, source repository and commit, Dockerfile directory, materials including the base image) and
-//! an SPDX SBOM. This module parses those bytes and decides, without any I/O:
+//! an SPDX SBOM. Which attestation manifest describes which platform image is read from the index by
+//! [`crate::oci::ImageIndex`]; this module parses the attestations' bytes and decides, without any I/O:
 //! * whether each statement's subject is the platform manifest it is attached to;
 //! * whether the commit and directory are the ones the official-images `library/python` file lists for the tag;
 //! * whether the base image and revision agree with the index annotations;
@@ -42,10 +43,6 @@ pub const ANNOTATION_BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
 pub const ANNOTATION_BASE_NAME: &str = "org.opencontainers.image.base.name";
 /// Index annotation: the most specific tag.
 pub const ANNOTATION_VERSION: &str = "org.opencontainers.image.version";
-/// Index annotation: kind of a reference manifest.
-pub const ANNOTATION_REFERENCE_TYPE: &str = "vnd.docker.reference.type";
-/// Index annotation: the manifest an attestation manifest describes.
-pub const ANNOTATION_REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
 /// BuildKit's metadata key in SLSA v0.2 provenance.
 const BUILDKIT_METADATA: &str = "https://mobyproject.org/buildkit@v1#metadata";
 
@@ -72,80 +69,6 @@ fn invalid(what: &str, detail: impl Into<String>) -> ProvenanceError {
         what: what.to_owned(),
         detail: detail.into(),
     }
-}
-
-/// One descriptor of an image index, with the annotations provenance needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IndexEntry {
-    /// Manifest digest.
-    pub digest: Digest,
-    /// `os/architecture[/variant]`, `unknown/unknown` for attestation manifests, none when missing.
-    pub platform: Option<String>,
-    /// Descriptor annotations.
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl IndexEntry {
-    /// Whether this descriptor is a BuildKit attestation manifest.
-    pub fn is_attestation(&self) -> bool {
-        self.annotations
-            .get(ANNOTATION_REFERENCE_TYPE)
-            .is_some_and(|v| v == "attestation-manifest")
-    }
-
-    /// The manifest an attestation describes.
-    pub fn describes(&self) -> Option<Digest> {
-        self.annotations
-            .get(ANNOTATION_REFERENCE_DIGEST)
-            .and_then(|d| Digest::parse(d).ok())
-    }
-}
-
-#[derive(Deserialize)]
-struct RawDescriptor {
-    #[serde(rename = "mediaType", default)]
-    media_type: Option<String>,
-    digest: String,
-    #[serde(default)]
-    annotations: BTreeMap<String, String>,
-    #[serde(default)]
-    platform: Option<RawPlatform>,
-}
-
-#[derive(Deserialize)]
-struct RawPlatform {
-    os: String,
-    architecture: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawList {
-    #[serde(default)]
-    manifests: Vec<RawDescriptor>,
-}
-
-/// Reads the descriptors of an image index (platform images and attestation manifests, with annotations).
-pub fn index_entries(body: &[u8], what: &str) -> Result<Vec<IndexEntry>, ProvenanceError> {
-    let list: RawList =
-        serde_json::from_slice(body).map_err(|e| invalid(what, format!("not an index: {e}")))?;
-    list.manifests
-        .into_iter()
-        .map(|d| {
-            let digest = Digest::parse(&d.digest)
-                .map_err(|e| invalid(what, format!("descriptor digest {:?}: {e}", d.digest)))?;
-            let _ = d.media_type;
-            Ok(IndexEntry {
-                digest,
-                platform: d.platform.map(|p| match p.variant {
-                    Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
-                    None => format!("{}/{}", p.os, p.architecture),
-                }),
-                annotations: d.annotations,
-            })
-        })
-        .collect()
 }
 
 /// One in-toto layer of an attestation manifest.

@@ -148,11 +148,11 @@ impl RegistryClient {
                 Some(&head.digest),
             )
             .await?;
-        let index = ImageIndex::parse(&manifest.body, &head.media_type).map_err(|detail| {
+        let index = ImageIndex::parse(&manifest.body, &head.media_type).map_err(|error| {
             RegistryError::InvalidManifest {
                 endpoint: head.endpoint.display(),
                 what: format!("index {repository}@{}", head.digest),
-                detail,
+                detail: error.to_string(),
             }
         })?;
         if let Some(wanted) = &request.platform {

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use pyimage_core::oci::{ImageIndex, PlatformManifest};
 use pyimage_core::provenance::{
-    self, Expectations, IndexEntry, NO_SIGNATURE_NOTE, Outcome, PlatformProvenance, Statement,
+    self, Expectations, NO_SIGNATURE_NOTE, Outcome, PlatformProvenance, Statement,
 };
 use pyimage_core::{Digest, Library, Reference};
 use pyimage_registry::{Platform, RegistryClient, RegistryError, ResolveRequest};
@@ -115,9 +116,12 @@ async fn fetch_text(url: &str) -> Result<String, String> {
     response.text().await.map_err(|e| e.to_string())
 }
 
-/// An index: its entries, and which are platform images.
+/// An index: its platform images and the attestation manifests describing them.
 pub struct Index {
-    pub entries: Vec<IndexEntry>,
+    /// Platform images and attestation manifests.
+    pub parsed: ImageIndex,
+    /// The digest names a single-platform manifest, not an index: its platform is only in its config (not read).
+    single: bool,
 }
 
 impl Index {
@@ -129,45 +133,58 @@ impl Index {
     ) -> Result<Index, RegistryError> {
         let manifest = client.fetch_manifest(repository, digest).await?;
         let what = format!("index {}@{digest}", repository.name());
-        let entries = if pyimage_registry::manifest::is_index_media_type(&manifest.head.media_type)
-        {
-            provenance::index_entries(&manifest.body, &what).map_err(|e| {
+        let single = !pyimage_registry::manifest::is_index_media_type(&manifest.head.media_type);
+        let parsed = if single {
+            // A single-platform manifest: its own only image; no attestations can be attached. The platform is a
+            // placeholder that `platform_of` and `select` never show or match.
+            ImageIndex {
+                platforms: vec![PlatformManifest {
+                    platform: Platform {
+                        os: "unknown".to_owned(),
+                        architecture: "unknown".to_owned(),
+                        variant: None,
+                        os_version: None,
+                    },
+                    digest: digest.clone(),
+                    media_type: manifest.head.media_type.clone(),
+                    size: manifest.body.len() as u64,
+                    annotations: BTreeMap::new(),
+                }],
+                attestations: Vec::new(),
+            }
+        } else {
+            ImageIndex::parse(&manifest.body, &manifest.head.media_type).map_err(|e| {
                 RegistryError::InvalidManifest {
                     endpoint: manifest.head.endpoint.display(),
                     what: what.clone(),
                     detail: e.to_string(),
                 }
             })?
-        } else {
-            // A single-platform manifest: no attestations can be attached.
-            vec![IndexEntry {
-                digest: digest.clone(),
-                platform: None,
-                annotations: BTreeMap::new(),
-            }]
         };
-        Ok(Index { entries })
+        Ok(Index { parsed, single })
     }
 
     /// Platform images (attestation manifests excluded).
-    pub fn platforms(&self) -> impl Iterator<Item = &IndexEntry> {
-        self.entries.iter().filter(|e| !e.is_attestation())
+    pub fn platforms(&self) -> impl Iterator<Item = &PlatformManifest> {
+        self.parsed.platforms.iter()
     }
 
     /// The platform image a platform string selects (containerd's defaults for variants).
-    pub fn select(&self, wanted: &str) -> Option<&IndexEntry> {
-        let wanted = Platform::parse(wanted)?;
-        self.platforms().find(|e| {
-            e.platform
-                .as_deref()
-                .and_then(Platform::parse)
-                .is_some_and(|p| wanted.selects(&p))
-        })
+    pub fn select(&self, wanted: &str) -> Option<&PlatformManifest> {
+        if self.single {
+            return None;
+        }
+        self.parsed.select(&Platform::parse(wanted)?)
+    }
+
+    /// `os/architecture[/variant]` of a platform image; none for a single-platform manifest.
+    fn platform_of(&self, image: &PlatformManifest) -> Option<String> {
+        (!self.single).then(|| image.platform.to_string())
     }
 
     fn others(&self) -> BTreeMap<Digest, String> {
         self.platforms()
-            .filter_map(|e| Some((e.digest.clone(), e.platform.clone()?)))
+            .filter_map(|e| Some((e.digest.clone(), self.platform_of(e)?)))
             .collect()
     }
 }
@@ -177,19 +194,15 @@ pub async fn platform_provenance(
     client: &RegistryClient,
     repository: &Reference,
     index: &Index,
-    image: &IndexEntry,
+    image: &PlatformManifest,
     library: Option<&Library>,
     tag: Option<&str>,
     python_version: Option<&str>,
 ) -> Result<PlatformProvenance, RegistryError> {
-    let platform = image
-        .platform
-        .clone()
+    let platform = index
+        .platform_of(image)
         .unwrap_or_else(|| "unknown".to_owned());
-    let attestation = index
-        .entries
-        .iter()
-        .find(|e| e.is_attestation() && e.describes().as_ref() == Some(&image.digest));
+    let attestation = index.parsed.attestations_for(&image.digest).next();
     let mut statements: Vec<Statement> = Vec::new();
     if let Some(attestation) = attestation {
         let manifest = client
@@ -346,7 +359,7 @@ async fn one(
     let repository = reference.repository();
     let index = Index::fetch(client, &repository, &resolution.digest).await?;
     let tag = reference.tag();
-    let selected: Vec<&IndexEntry> = if args.platform == "all" {
+    let selected: Vec<&PlatformManifest> = if args.platform == "all" {
         index.platforms().collect()
     } else {
         match index.select(&args.platform) {
@@ -357,7 +370,7 @@ async fn one(
                     args.platform,
                     index
                         .platforms()
-                        .filter_map(|e| e.platform.clone())
+                        .filter_map(|e| index.platform_of(e))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )));
