@@ -263,15 +263,10 @@ pub struct Upstream {
     pub current: BTreeMap<String, TagNow>,
 }
 
-/// One entry of `pyimage.lock`, as far as verification needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Locked {
-    /// The reference as written in the lock (`python:3.12-slim`).
-    pub reference: String,
-    /// Its normalized form (`docker.io/library/python:3.12-slim`).
-    pub normalized: String,
-    /// The digest it is locked to.
-    pub digest: Digest,
+/// The lock entry that applies to an image: the reference as locked and its digest.
+struct LockedDigest {
+    reference: String,
+    digest: Digest,
 }
 
 /// A tag that moved away from the image.
@@ -312,13 +307,13 @@ pub struct Assessment {
     pub ignored: Vec<String>,
 }
 
-/// Decides the verdict. `locks` are the lock entries available (all of `pyimage.lock`); the one whose reference
-/// names the image (the requested reference, or one of its RepoTags) applies.
+/// Decides the verdict. With `pyimage.lock`, the entry for the reference that names the image (the requested
+/// reference, or one of its RepoTags: same repository and tag) applies.
 pub fn decide(
     image: &LocalImage,
     requested: Option<&Reference>,
     upstream: &Upstream,
-    locks: &[Locked],
+    lock: Option<&crate::lock::Lock>,
 ) -> Assessment {
     let names = names(image);
     let tags = compared_tags(&names, requested);
@@ -363,18 +358,18 @@ pub fn decide(
     }
 
     // Lock.
-    let lock = locks.iter().find(|l| {
-        let named = |r: &Reference| {
-            let mut plain = r.name();
-            if let Some(tag) = r.tag() {
-                plain.push(':');
-                plain.push_str(tag);
-            }
-            plain == l.normalized || r.to_string() == l.normalized
+    let entry_for = |r: &Reference| match lock?.lookup(r) {
+        crate::lock::LockMatch::Entry(entry) => Some((entry, Digest::parse(&entry.digest).ok()?)),
+        _ => None,
+    };
+    let locked = requested
+        .and_then(entry_for)
+        .or_else(|| names.tags.iter().find_map(entry_for));
+    if let Some((entry, locked_digest)) = locked {
+        let lock = LockedDigest {
+            reference: entry.reference.clone(),
+            digest: locked_digest,
         };
-        requested.is_some_and(named) || names.tags.iter().any(named)
-    });
-    if let Some(lock) = lock {
         a.lock_entry = Some((lock.reference.clone(), lock.digest.clone()));
         let matches = official.contains(&lock.digest);
         a.locked = Some(matches);
@@ -601,21 +596,21 @@ mod tests {
             &[(d(1), Served::Yes)],
             &[("3.12-slim", TagNow::Digest(d(1)))],
         );
-        let a = decide(&img, None, &now, &[]);
+        let a = decide(&img, None, &now, None);
         assert_eq!(a.verdict, Verdict::OfficialCurrent);
         assert!(Requirement::OfficialCurrent.accepts(&a));
         let later = upstream(
             &[(d(1), Served::Yes)],
             &[("3.12-slim", TagNow::Digest(d(2)))],
         );
-        let a = decide(&img, None, &later, &[]);
+        let a = decide(&img, None, &later, None);
         assert_eq!(a.verdict, Verdict::OfficialStale);
         assert_eq!(a.moved[0].now, d(2));
         assert!(!Requirement::OfficialCurrent.accepts(&a));
         assert!(Requirement::Official.accepts(&a));
         let built = image(&["python:3.12-slim"], &[]);
         assert_eq!(
-            decide(&built, None, &later, &[]).verdict,
+            decide(&built, None, &later, None).verdict,
             Verdict::Untrusted
         );
     }
@@ -637,7 +632,7 @@ mod tests {
             &[(d(7), Served::No)],
             &[("3.12-slim", TagNow::Digest(d(1)))],
         );
-        let a = decide(&img, None, &up, &[]);
+        let a = decide(&img, None, &up, None);
         assert_eq!(a.verdict, Verdict::Untrusted);
         assert_eq!(a.ignored.len(), 1);
     }
@@ -654,7 +649,7 @@ mod tests {
             &[(d(3), Served::Yes)],
             &[("3.11-slim", TagNow::Digest(d(3)))],
         );
-        let a = decide(&img, None, &up, &[]);
+        let a = decide(&img, None, &up, None);
         assert_eq!(a.verdict, Verdict::Foreign);
         assert_eq!(a.faithful_copy, Some(true));
         assert_eq!(a.current, Some(true));
@@ -662,16 +657,22 @@ mod tests {
         assert!(Requirement::Faithful.accepts(&a));
 
         let img = image(&["python:3.12-slim"], &[format!("python@{}", d(1))]);
-        let locks = [Locked {
+        let mut lock = crate::lock::Lock::default();
+        lock.insert(crate::lock::LockedImage {
             reference: "python:3.12-slim".into(),
             normalized: "docker.io/library/python:3.12-slim".into(),
-            digest: d(1),
-        }];
+            digest: d(1).to_string(),
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            python: None,
+            resolved_at: "2026-11-23T12:00:00Z".into(),
+            registry: "https://registry-1.docker.io".into(),
+            platforms: Default::default(),
+        });
         let up = upstream(
             &[(d(1), Served::Yes)],
             &[("3.12-slim", TagNow::Digest(d(2)))],
         );
-        let a = decide(&img, None, &up, &locks);
+        let a = decide(&img, None, &up, Some(&lock));
         assert_eq!(a.verdict, Verdict::OfficialLocked);
         assert!(Requirement::OfficialLocked.accepts(&a));
         assert!(!Requirement::OfficialCurrent.accepts(&a));
@@ -681,7 +682,7 @@ mod tests {
     fn errors_make_unknown() {
         let img = image(&["python:3.12-slim"], &[format!("python@{}", d(1))]);
         let up = upstream(&[(d(1), Served::Error("cannot reach x".into()))], &[]);
-        let a = decide(&img, None, &up, &[]);
+        let a = decide(&img, None, &up, None);
         assert_eq!(a.verdict, Verdict::Unknown);
         assert!(a.reasons[0].contains("cannot reach"));
     }

@@ -173,7 +173,7 @@ proptest! {
     ) {
         let image = LocalImage { repo_tags: tags, repo_digests: digests, ..LocalImage::default() };
         let plan = verify::plan(&image, None);
-        let a = verify::decide(&image, None, &Upstream::default(), &[]);
+        let a = verify::decide(&image, None, &Upstream::default(), None);
         prop_assert!(plan.digests.len() <= image.repo_digests.len());
         prop_assert!(!a.reasons.is_empty());
     }

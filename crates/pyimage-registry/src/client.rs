@@ -292,6 +292,61 @@ impl RegistryClient {
         Ok(client)
     }
 
+    /// Fetches a public file over HTTP(S) with this client's timeouts and user agent, without credentials, reading
+    /// at most `limit` bytes (more is an error, not a truncation). For public records such as the official-images
+    /// `library/python` file; plain `http://` only for a host whose `[registries]` entry is `insecure`.
+    pub async fn fetch_public_text(&self, url: &str, limit: u64) -> Result<String, RegistryError> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| RegistryError::Config(format!("{url:?} is not a URL: {e}")))?;
+        let host = match (parsed.host_str(), parsed.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => return Err(RegistryError::Config(format!("{url} has no host"))),
+        };
+        match parsed.scheme() {
+            "https" => {}
+            "http" if self.inner.config.settings(&host).insecure => {}
+            _ => {
+                return Err(RegistryError::Config(format!(
+                    "{url}: only https:// (or http:// for a host configured with insecure = true)"
+                )));
+            }
+        }
+        let endpoint = Endpoint {
+            url: parsed.clone(),
+            mirror: false,
+        };
+        let response = self
+            .http_client(&host)?
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|error| RegistryError::Unreachable {
+                endpoint: endpoint.display(),
+                detail: transport_detail(&error),
+            })?;
+        if !response.status().is_success() {
+            return Err(RegistryError::Status {
+                endpoint: endpoint.display(),
+                status: response.status().as_u16(),
+                what: url.to_owned(),
+            });
+        }
+        let body = read_limited(
+            response,
+            limit,
+            &endpoint,
+            url,
+            self.inner.options.request_timeout,
+        )
+        .await?;
+        String::from_utf8(body).map_err(|e| RegistryError::InvalidManifest {
+            endpoint: endpoint.display(),
+            what: url.to_owned(),
+            detail: format!("not UTF-8 text: {e}"),
+        })
+    }
+
     async fn credential(&self, host: &str) -> Result<Option<Credential>, RegistryError> {
         let slot = {
             let mut slots = self

@@ -4,6 +4,8 @@
 //!
 //! * [`resolver`]: tag → digest, platforms, Python version, build date, most specific alias (cached per run).
 //! * [`pin`] and [`update`]: the planners of `pyimage pin` and `pyimage update` — edits and lock changes.
+//! * [`provenance`] and [`verifier`]: attestations and the official-images record; is a local image the official
+//!   one.
 //! * [`error`]: one classification of failures (input, unreachable, policy) and their exit codes.
 //! * [`clock`]: the wall clock, read in one place.
 #![deny(missing_docs)]
@@ -11,8 +13,10 @@
 pub mod clock;
 pub mod error;
 pub mod pin;
+pub mod provenance;
 pub mod resolver;
 pub mod update;
+pub mod verifier;
 
 pub use error::{ErrorKind, ServiceError};
 pub use resolver::{Observed, Resolver};

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use pyimage_core::check::FileKind;
+use pyimage_registry::RegistryClient;
+use pyimage_service::provenance::{OFFICIAL_IMAGES_URL, Record};
 
 /// A file to check, pin or update.
 #[derive(Debug, Clone)]
@@ -136,6 +138,21 @@ pub fn read_all(found: &[Found]) -> anyhow::Result<Vec<pyimage_service::SourceTe
             })
         })
         .collect()
+}
+
+/// Loads the official-images record `--official-images` names: a file (an error when unreadable or invalid), a
+/// URL (unavailable when offline), or `none`.
+pub async fn load_record(client: &RegistryClient, arg: Option<&str>) -> anyhow::Result<Record> {
+    let source = arg.unwrap_or(OFFICIAL_IMAGES_URL);
+    if source == "none" {
+        return Ok(Record::Unavailable("--official-images none".to_owned()));
+    }
+    if source.starts_with("https://") || source.starts_with("http://") {
+        return Ok(Record::fetch(client, source).await?);
+    }
+    let text = std::fs::read_to_string(source)
+        .with_context(|| format!("cannot read --official-images {source}"))?;
+    Ok(Record::from_text(&text, source)?)
 }
 
 /// What happened to an atomic write.

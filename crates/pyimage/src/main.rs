@@ -14,6 +14,7 @@ mod cmd_verify;
 mod config;
 mod files;
 mod output;
+mod provenance_text;
 mod render;
 
 use std::path::PathBuf;

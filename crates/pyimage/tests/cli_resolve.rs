@@ -147,7 +147,9 @@ fn resolve_exit_codes_separate_bad_input_from_registry_trouble() {
     let config = dir.join("pyimage.toml");
     std::fs::write(
         &config,
-        format!("[registries.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{port}\"\ninsecure = true\n"),
+        format!(
+            "[registries.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{port}\"\ninsecure = true\n"
+        ),
     )
     .unwrap();
     let output = pyimage(&config, &["resolve", "python:3.12-slim"]);
