@@ -177,6 +177,78 @@ pub fn alias_candidates(tags: &[String], tag: &PythonTag, python: Option<&str>) 
     candidates
 }
 
+/// Tags that point at one digest now: an alias family as the registry sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AliasFamily {
+    /// The shared digest.
+    pub digest: String,
+    /// The most specific tag of the family (`3.12.14-slim-trixie`).
+    pub most_specific: String,
+    /// Its Python version.
+    pub version: Option<String>,
+    /// Its release line (`3.12`).
+    pub line: Option<String>,
+    /// Its variant.
+    pub variant: crate::python::Variant,
+    /// Its OS release.
+    pub os: Option<crate::python::Os>,
+    /// Every tag of the family, most specific first.
+    pub tags: Vec<String>,
+}
+
+/// Groups `(tag, digest)` pairs into alias families, newest Python first (then by most specific tag).
+pub fn alias_families(heads: impl IntoIterator<Item = (String, String)>) -> Vec<AliasFamily> {
+    let mut by_digest: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (tag, digest) in heads {
+        by_digest.entry(digest).or_default().push(tag);
+    }
+    let mut families: Vec<AliasFamily> = by_digest
+        .into_iter()
+        .map(|(digest, mut tags)| {
+            tags.sort_by(|a, b| {
+                let (pa, pb) = (PythonTag::parse(a), PythonTag::parse(b));
+                pb.specificity()
+                    .cmp(&pa.specificity())
+                    .then_with(|| a.cmp(b))
+            });
+            let most_specific = tags.first().cloned().unwrap_or_default();
+            let parsed = PythonTag::parse(&most_specific);
+            AliasFamily {
+                digest,
+                version: parsed.version.map(|v| v.to_string()),
+                line: parsed.line(),
+                variant: parsed.variant,
+                os: parsed.os.clone(),
+                most_specific,
+                tags,
+            }
+        })
+        .collect();
+    families.sort_by(|a, b| {
+        let key = |f: &AliasFamily| f.version.as_deref().and_then(PythonVersion::parse);
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| a.most_specific.cmp(&b.most_specific))
+    });
+    families
+}
+
+/// Line (`3.12`) → the newest stable (not pre-release) full version with a tag in the list.
+pub fn newest_patch_per_line(tags: &[String]) -> BTreeMap<String, PythonVersion> {
+    let mut newest: BTreeMap<String, PythonVersion> = BTreeMap::new();
+    for tag in tags {
+        let parsed = PythonTag::parse(tag);
+        if let (Some(version), Some(line)) = (parsed.version, parsed.line())
+            && version.is_full()
+            && !parsed.is_prerelease()
+            && newest.get(&line).is_none_or(|known| version > *known)
+        {
+            newest.insert(line, version);
+        }
+    }
+    newest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +331,31 @@ mod tests {
                 .map(|t| t.tag)
                 .collect();
         assert_eq!(aliases, ["3.12.14-slim-trixie", "3.12.14-slim"]);
+        let newest = newest_patch_per_line(&tags);
+        assert_eq!(
+            newest.get("3.12").map(ToString::to_string).as_deref(),
+            Some("3.12.14")
+        );
+        assert_eq!(newest.get("3.13"), None, "3.13.0rc1 is a pre-release");
+    }
+
+    #[test]
+    fn families_group_tags_by_digest_most_specific_first() {
+        let heads = [
+            ("3.12-slim", "sha256:a"),
+            ("3.12.14-slim-trixie", "sha256:a"),
+            ("3.12.14-slim", "sha256:a"),
+            ("3.13-slim", "sha256:b"),
+            ("3.13.1-slim-trixie", "sha256:b"),
+        ]
+        .map(|(t, d)| (t.to_owned(), d.to_owned()));
+        let families = alias_families(heads);
+        assert_eq!(families.len(), 2);
+        assert_eq!(families[0].most_specific, "3.13.1-slim-trixie");
+        assert_eq!(
+            families[1].tags,
+            ["3.12.14-slim-trixie", "3.12.14-slim", "3.12-slim"]
+        );
+        assert_eq!(families[1].line.as_deref(), Some("3.12"));
     }
 }

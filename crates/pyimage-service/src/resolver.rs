@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use pyimage_core::lock::LockedImage;
 use pyimage_core::moves::alias_candidates;
 use pyimage_core::python::{Float, PythonTag};
@@ -40,6 +41,17 @@ pub enum ReadConfig {
     Always,
     /// Only when the tag does not name the full version: `3.12.14-slim` says it already.
     WhenTagFloats,
+}
+
+/// A repository's tags and where each points now ([`Resolver::tag_digests`]).
+#[derive(Debug)]
+pub struct TagDigests {
+    /// The endpoint that listed the tags.
+    pub registry: String,
+    /// Every tag, as listed.
+    pub tags: Vec<String>,
+    /// Each tag's digest, or why it could not be asked.
+    pub heads: Vec<(String, Result<Digest, RegistryError>)>,
 }
 
 /// What to learn about a reference besides its digest.
@@ -94,6 +106,28 @@ impl Resolver {
         let listed = self.client.list_tags(&repository.repository()).await?.tags;
         tags.insert(key, listed.clone());
         Ok(listed)
+    }
+
+    /// Every tag of a repository and where each points now: the tag list (paged), then one HEAD per tag,
+    /// concurrently. A tag that cannot be asked is reported with its error; the others are still answered.
+    pub async fn tag_digests(&self, repository: &Reference) -> Result<TagDigests, RegistryError> {
+        let listing = self.client.list_tags(&repository.repository()).await?;
+        let heads = futures_util::stream::iter(listing.tags.clone())
+            .map(|tag| async move {
+                let outcome = match repository.with_tag(&tag) {
+                    Ok(reference) => self.head(&reference).await.map(|r| r.digest),
+                    Err(error) => Err(RegistryError::Config(format!("tag {tag:?}: {error}"))),
+                };
+                (tag, outcome)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        Ok(TagDigests {
+            registry: listing.registry,
+            tags: listing.tags,
+            heads,
+        })
     }
 
     /// Where the reference points now: one HEAD, no body read.
