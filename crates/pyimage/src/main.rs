@@ -118,9 +118,10 @@ fn error_kind(error: &anyhow::Error) -> ErrorKind {
             return ErrorKind::of_registry(registry);
         }
         if let Some(engine) = cause.downcast_ref::<pyimage_engine::EngineError>() {
-            return match engine {
-                pyimage_engine::EngineError::BadHost { .. } => ErrorKind::Input,
-                _ => ErrorKind::Unreachable,
+            return if engine.is_unreachable() {
+                ErrorKind::Unreachable
+            } else {
+                ErrorKind::Input
             };
         }
     }
