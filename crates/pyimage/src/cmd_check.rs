@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use pyimage_core::check::{
-    CheckContext, Date, FileKind, FileReport, Policy, RULES, Severity, check_file, unused_ignores,
+    CheckContext, Date, FileKind, FileReport, Policy, Severity, check_file, unused_ignores,
 };
 use rayon::prelude::*;
 
@@ -94,34 +94,14 @@ enum Source {
 /// Runs `pyimage check`.
 pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     if args.list_rules {
-        let mut out = std::io::stdout().lock();
-        for rule in RULES {
-            writeln!(
-                out,
-                "{}  {:<28} {:<5} {}",
-                rule.id, rule.name, rule.default_severity, rule.summary
-            )?;
-        }
+        print!("{}", render::rules::list());
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(rule) = &args.explain {
         let Some(rule) = pyimage_core::check::find_rule(rule) else {
             bail!("--explain {rule:?}: no such rule; `pyimage check --list-rules` lists them");
         };
-        let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "{} {} (default: {})\n",
-            rule.id, rule.name, rule.default_severity
-        )?;
-        writeln!(out, "{}\n", rule.summary)?;
-        writeln!(out, "What it does\n  {}\n", rule.what)?;
-        writeln!(out, "Why\n  {}\n", rule.why)?;
-        writeln!(out, "Example")?;
-        for line in rule.example.lines() {
-            writeln!(out, "  {line}")?;
-        }
-        writeln!(out, "\nFix\n  {}", rule.fix)?;
+        print!("{}", render::rules::explain(rule));
         return Ok(ExitCode::SUCCESS);
     }
     if args.rules_markdown {

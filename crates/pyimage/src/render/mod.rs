@@ -1,0 +1,31 @@
+//! Renderers of `pyimage check` results: human (annotated source snippets, [`human`]), JSON, SARIF 2.1.0 and GitHub
+//! workflow annotations ([`machine`]), and the rule documentation (`--list-rules`, `--explain`, [`rules`]). Each
+//! takes the whole [`Outcome`] and returns the text to print.
+
+mod human;
+mod machine;
+pub mod rules;
+
+pub use human::human;
+pub use machine::{github, json, sarif};
+
+use std::collections::BTreeMap;
+
+use pyimage_core::check::{Decision, Finding};
+
+/// Everything one run of `pyimage check` produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Number of files checked.
+    pub files_scanned: usize,
+    /// Files not checked: (path, line, column, reason).
+    pub skipped: Vec<(String, usize, usize, String)>,
+    /// Findings in path, then file order.
+    pub findings: Vec<Finding>,
+    /// Texts of the files findings point into (for snippets).
+    pub texts: BTreeMap<String, String>,
+}
+
+pub(crate) fn decision_text(decision: &Decision, config_path: Option<&str>) -> String {
+    decision.describe(config_path)
+}
