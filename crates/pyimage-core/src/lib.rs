@@ -4,7 +4,7 @@
 //! and talk to registries, and hand the bytes here. The rule is enforced by `clippy.toml` in this crate
 //! (`disallowed-methods` / `disallowed-types`) and by the `purity` test, which scans the sources.
 //!
-//! * [`reference`]: image references as `distribution/reference` reads them.
+//! * [`reference`](mod@reference): image references as `distribution/reference` reads them.
 //! * [`digest`]: content digests.
 //! * [`platform`]: image platforms (`linux/arm64/v8`) and which platform image a request selects.
 //! * [`oci`]: manifest media types and image indexes (platform images, BuildKit attestation manifests).

@@ -31,7 +31,7 @@ use crate::digest::Digest;
 /// The lock format version this build reads and writes.
 pub const LOCK_VERSION: u32 = 1;
 
-/// Conventional file name.
+/// The default lock file path of `pin`, `update` and `check --locked` (relative to the working directory).
 pub const LOCK_FILE_NAME: &str = "pyimage.lock";
 
 /// One locked reference.
@@ -106,9 +106,9 @@ pub enum LockError {
     /// A digest that is not a valid sha256 digest.
     #[error("reference {reference:?}: invalid digest {digest:?}")]
     BadDigest {
-        /// The entry.
+        /// The `reference` of the entry whose digest is bad.
         reference: String,
-        /// The digest text.
+        /// The `digest` value as written.
         digest: String,
     },
 }

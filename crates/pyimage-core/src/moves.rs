@@ -180,17 +180,17 @@ pub fn alias_candidates(tags: &[String], tag: &PythonTag, python: Option<&str>) 
 /// Tags that point at one digest now: an alias family as the registry sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AliasFamily {
-    /// The shared digest.
+    /// The digest every tag of the family points at (`sha256:…`).
     pub digest: String,
     /// The most specific tag of the family (`3.12.14-slim-trixie`).
     pub most_specific: String,
-    /// Its Python version.
+    /// The Python version the most specific tag names (`3.12.14`).
     pub version: Option<String>,
     /// Its release line (`3.12`).
     pub line: Option<String>,
-    /// Its variant.
+    /// The variant the most specific tag names (`slim`; full when the tag has none).
     pub variant: crate::python::Variant,
-    /// Its OS release.
+    /// The OS release the most specific tag names (`trixie`), if any.
     pub os: Option<crate::python::Os>,
     /// Every tag of the family, most specific first.
     pub tags: Vec<String>,

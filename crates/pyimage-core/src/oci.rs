@@ -99,7 +99,7 @@ pub enum IndexError {
 /// A platform image in an index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlatformManifest {
-    /// Its platform.
+    /// Its platform (`linux/arm64/v8`), from the descriptor.
     pub platform: Platform,
     /// Its manifest digest.
     pub digest: Digest,

@@ -47,13 +47,13 @@ pub enum LibraryErrorKind {
     BadTag {
         /// `Tags` or `SharedTags`.
         field: &'static str,
-        /// The tag.
+        /// The invalid tag as written.
         tag: String,
     },
     /// A tag appears in the `Tags` of two entries.
     #[error("tag {tag:?} is in the Tags of two entries (also line {first_line})")]
     DuplicateTag {
-        /// The tag.
+        /// The tag listed twice (`3.12-slim`).
         tag: String,
         /// Line of the first entry that has it.
         first_line: usize,

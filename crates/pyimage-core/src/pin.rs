@@ -34,7 +34,7 @@ pub enum Refusal {
         "ARG {arg} also feeds the image(s) on line(s) {others}: pinning its default would change them too; give each image its own ARG or pin by hand"
     )]
     SharedArg {
-        /// The ARG.
+        /// The ARG whose default the reference ends with.
         arg: String,
         /// Lines of the other images.
         others: String,
@@ -417,7 +417,7 @@ pub struct Edit {
     pub range: Range<usize>,
     /// What those bytes must be now.
     pub expected: String,
-    /// What they become.
+    /// The text written in their place (`@sha256:…` for a pin).
     pub replacement: String,
 }
 
@@ -441,11 +441,11 @@ pub enum EditError {
     /// The bytes are not what the edit expected (the file changed).
     #[error("bytes {start}..{end} are no longer {expected:?}")]
     Changed {
-        /// Start.
+        /// Byte offset where the edit's range starts.
         start: usize,
-        /// End.
+        /// Byte offset one past the edit's range.
         end: usize,
-        /// What was expected.
+        /// The bytes the edit expected there.
         expected: String,
     },
 }

@@ -29,9 +29,9 @@ pub const IN_TOTO_MEDIA_TYPE: &str = "application/vnd.in-toto+json";
 pub const PREDICATE_TYPE_ANNOTATION: &str = "in-toto.io/predicate-type";
 /// SLSA provenance v0.2 (what BuildKit writes today).
 pub const SLSA_PROVENANCE_V02: &str = "https://slsa.dev/provenance/v0.2";
-/// SLSA provenance v1.
+/// SLSA provenance v1 (in-toto `predicateType`).
 pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
-/// SPDX document.
+/// An SPDX SBOM document (in-toto `predicateType`).
 pub const SPDX_DOCUMENT: &str = "https://spdx.dev/Document";
 /// The git repository docker-library builds `library/python` from.
 pub const DOCKER_LIBRARY_PYTHON_GIT: &str = "https://github.com/docker-library/python.git";
@@ -74,7 +74,7 @@ fn invalid(what: &str, detail: impl Into<String>) -> ProvenanceError {
 /// One in-toto layer of an attestation manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AttestationLayer {
-    /// Blob digest.
+    /// Digest of the layer blob that holds the in-toto statement (`sha256:…`).
     pub digest: Digest,
     /// Layer media type.
     pub media_type: String,
@@ -226,7 +226,7 @@ pub struct SlsaProvenance {
     /// Dockerfile directory: from the git build context `…git#<commit>:<dir>`, else BuildKit's
     /// `vcs."localdir:dockerfile"`.
     pub directory: Option<String>,
-    /// Build inputs.
+    /// Build inputs (`materials`, or v1's `resolvedDependencies`): base image, sources.
     pub materials: Vec<Material>,
 }
 
@@ -380,7 +380,7 @@ impl Outcome {
 pub struct Check {
     /// `subject`, `official-images`, `source`, `revision-annotation`, `base-image`, `python-version`.
     pub name: &'static str,
-    /// Its outcome.
+    /// Its outcome: match, mismatch, not listed or unchecked.
     pub outcome: Outcome,
     /// What was compared.
     pub detail: String,
@@ -404,7 +404,7 @@ pub struct Expectations {
 pub struct PlatformProvenance {
     /// `linux/amd64`.
     pub platform: String,
-    /// The platform manifest.
+    /// The digest of the platform image's manifest (`sha256:…`).
     pub manifest: Digest,
     /// The attestation manifest describing it (none: the image has no attestations).
     pub attestation: Option<Digest>,
@@ -412,7 +412,7 @@ pub struct PlatformProvenance {
     pub provenance: Option<SlsaProvenance>,
     /// The SBOM summary, when present.
     pub sbom: Option<SbomSummary>,
-    /// Predicate types found.
+    /// The `predicateType` of each statement read (`https://slsa.dev/provenance/v0.2`, …).
     pub predicate_types: Vec<String>,
     /// The checks, in a fixed order.
     pub checks: Vec<Check>,
@@ -706,9 +706,9 @@ pub fn official_images_check(
 pub struct Change {
     /// `python`, `base-image`, `commit`, `directory`.
     pub what: &'static str,
-    /// Before.
+    /// The value in the older build (`3.12.13`, a digest, a commit or a directory, per `what`).
     pub from: String,
-    /// After.
+    /// The value in the newer build, in the same form.
     pub to: String,
 }
 

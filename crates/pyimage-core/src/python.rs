@@ -364,7 +364,7 @@ pub struct PythonTag {
     /// The tag names a pre-release series that moves with every alpha, beta and candidate: one line's (`3.15-rc`)
     /// or, with no version, whichever line is in pre-release (`rc`, `rc-slim-buster`).
     pub rc_line: bool,
-    /// The image flavour.
+    /// The image flavour (`slim`, `alpine`, …; [`Variant::Full`] when the tag names none).
     pub variant: Variant,
     /// The base OS release, when the tag names one.
     pub os: Option<Os>,
@@ -509,7 +509,7 @@ pub struct PythonTagView {
     pub implicit_tag: bool,
     /// The version, with its text.
     pub version: Option<VersionView>,
-    /// The release line.
+    /// The release line (`3.12`, `3.15-rc`); absent for `3`, `latest` and the like.
     pub line: Option<String>,
     /// The variant; absent for a digest-only reference (the digest could name any variant).
     pub variant: Option<Variant>,
@@ -528,13 +528,13 @@ pub struct PythonTagView {
 pub struct VersionView {
     /// `3.12.14`.
     pub text: String,
-    /// Major.
+    /// The major version (`3` in `3.12.14`).
     pub major: u32,
-    /// Minor.
+    /// The minor version (`12` in `3.12.14`), absent in `3`.
     pub minor: Option<u32>,
-    /// Patch.
+    /// The patch version (`14` in `3.12.14`), absent in `3` and `3.12`.
     pub patch: Option<u32>,
-    /// Pre-release.
+    /// The pre-release marker (`rc1` in `3.15.0rc1`), if any.
     pub pre: Option<PreRelease>,
 }
 

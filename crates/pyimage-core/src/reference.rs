@@ -57,7 +57,7 @@ pub enum ReferenceError {
     /// A 64-hex string is an image ID, which Docker refuses as a repository name.
     #[error("invalid repository name ({input}), cannot specify 64-byte hexadecimal strings")]
     HexIdentifierName {
-        /// The input.
+        /// The 64-hex input as given.
         input: String,
     },
     /// A tag given to [`Reference::with_tag`] does not follow the grammar.

@@ -120,16 +120,16 @@ impl Requirement {
 pub struct RepoDigest {
     /// Normalized repository (`docker.io/library/python`, `127.0.0.1:5001/acme/python`).
     pub repository: String,
-    /// The digest.
+    /// The manifest digest after `@` (`sha256:…`).
     pub digest: Digest,
 }
 
 /// The image's tags and digests, parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Names {
-    /// RepoTags, normalized.
+    /// `RepoTags`, normalized (`python:3.12-slim` → `docker.io/library/python:3.12-slim`).
     pub tags: Vec<Reference>,
-    /// RepoDigests.
+    /// `RepoDigests` that parsed, split into repository and digest.
     pub digests: Vec<RepoDigest>,
     /// Entries that could not be parsed (reported, not fatal).
     pub unreadable: Vec<String>,
@@ -234,7 +234,7 @@ fn compared_tags(names: &Names, requested: Option<&Reference>) -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "state", content = "error")]
 pub enum Served {
-    /// It does.
+    /// It serves the digest.
     Yes,
     /// It answered "not found".
     No,
@@ -257,7 +257,7 @@ pub enum TagNow {
 /// The registry's answers to a [`Plan`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Upstream {
-    /// Digest → served?
+    /// For each digest asked about, whether `docker.io/library/python` serves it.
     pub served: BTreeMap<Digest, Served>,
     /// Tag → where it points now.
     pub current: BTreeMap<String, TagNow>,
@@ -281,7 +281,7 @@ pub struct Moved {
 /// The full answer for one image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Assessment {
-    /// The verdict.
+    /// The outcome in one word (`official-current`, `untrusted`, …); the fields below say why.
     pub verdict: Verdict,
     /// Whether the image's digest is served by `docker.io/library/python`, under a RepoDigest of that repository.
     pub official: bool,

@@ -14,10 +14,10 @@ pub struct ImageInspect {
     /// Image ID (`sha256:…` of the config).
     #[serde(rename = "Id")]
     pub id: String,
-    /// `python:3.12-slim`, …
+    /// Tags naming the image (`python:3.12-slim`, …); older engines list `<none>:<none>` for an untagged one.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub repo_tags: Vec<String>,
-    /// `python@sha256:…`, …
+    /// Repository digests the image was pulled by (`python@sha256:…`); empty when built or loaded locally.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub repo_digests: Vec<String>,
     /// `amd64`.
@@ -32,7 +32,7 @@ pub struct ImageInspect {
     /// Creation time as the engine reports it.
     #[serde(default)]
     pub created: String,
-    /// The image configuration.
+    /// The image configuration (`Config`): environment and labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<ImageConfig>,
 }
@@ -44,7 +44,7 @@ pub struct ImageConfig {
     /// `NAME=value` strings.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub env: Vec<String>,
-    /// Labels.
+    /// `Config.Labels`: image labels by key (`org.opencontainers.image.source`, …).
     #[serde(default, deserialize_with = "null_as_empty_map")]
     pub labels: BTreeMap<String, String>,
 }

@@ -22,7 +22,7 @@ pub enum EngineError {
     /// `DOCKER_HOST` is not an address this client can use.
     #[error("DOCKER_HOST {value:?}: {detail}")]
     BadHost {
-        /// The value.
+        /// The `DOCKER_HOST` value as set.
         value: String,
         /// What is wrong with it.
         detail: String,
@@ -33,7 +33,7 @@ pub enum EngineError {
          set DOCKER_HOST to its socket, or pass --inspect FILE)"
     )]
     Unreachable {
-        /// The address tried.
+        /// The address tried (`unix:///var/run/docker.sock`, `tcp://host:2375`).
         address: String,
         /// The transport error.
         detail: String,
@@ -41,11 +41,11 @@ pub enum EngineError {
     /// The engine answered with an unexpected status.
     #[error("the Docker engine at {address} answered HTTP {status} for {what}: {message}")]
     Status {
-        /// The address.
+        /// The engine's address (`unix:///var/run/docker.sock`, `tcp://host:2375`).
         address: String,
-        /// The status code.
+        /// The HTTP status code.
         status: u16,
-        /// What was asked.
+        /// What was asked, for the message (`/version`, `image python:3.12-slim`).
         what: String,
         /// The engine's message.
         message: String,
@@ -53,9 +53,9 @@ pub enum EngineError {
     /// The engine's answer is not the JSON expected.
     #[error("the Docker engine at {address} sent invalid JSON for {what}: {detail}")]
     Invalid {
-        /// The address.
+        /// The engine's address (`unix:///var/run/docker.sock`, `tcp://host:2375`).
         address: String,
-        /// What was asked.
+        /// What was asked, for the message (`/version`, `image python:3.12-slim`).
         what: String,
         /// What is wrong.
         detail: String,

@@ -122,7 +122,7 @@ impl Token {
         Token(token)
     }
 
-    /// The `Authorization` header value.
+    /// The `Authorization` header value (`Bearer <token>`).
     pub fn header(&self) -> String {
         format!("Bearer {}", self.0)
     }

@@ -90,7 +90,7 @@ pub struct RequestStats {
     pub blob_gets: u64,
     /// `tags/list` pages.
     pub tag_pages: u64,
-    /// Retried attempts.
+    /// Attempts repeated after a 5xx, a 429 or a transport error.
     pub retries: u64,
 }
 
@@ -133,7 +133,7 @@ type Slot<T> = Arc<Mutex<Option<T>>>;
 pub(crate) struct Target<'a> {
     /// The registry host as references name it (`docker.io`).
     pub registry: &'a str,
-    /// Where the request goes.
+    /// The endpoint (registry or mirror URL) the request goes to.
     pub endpoint: &'a Endpoint,
     /// The repository path (`library/python`).
     pub repository: &'a str,
@@ -171,9 +171,9 @@ struct Inner {
 pub struct ManifestHead {
     /// The manifest digest (from `Docker-Content-Digest`, or hashed from the body).
     pub digest: Digest,
-    /// Its media type.
+    /// Its media type, from `Content-Type` (`application/vnd.oci.image.index.v1+json`, …).
     pub media_type: String,
-    /// Its size, when known.
+    /// Its size in bytes, from `Content-Length` or the body, when known.
     pub size: Option<u64>,
     /// The endpoint that answered.
     pub endpoint: Endpoint,
@@ -184,7 +184,7 @@ pub struct ManifestHead {
 pub struct VerifiedManifest {
     /// What the registry said, with the verified digest.
     pub head: ManifestHead,
-    /// The bytes.
+    /// The manifest exactly as received, whose sha256 is `head.digest`.
     pub body: Vec<u8>,
 }
 

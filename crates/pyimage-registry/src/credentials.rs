@@ -27,7 +27,7 @@ pub struct Credential {
 }
 
 impl Credential {
-    /// A credential.
+    /// A credential from a user name and its secret (password or token).
     pub fn new(username: impl Into<String>, secret: impl Into<String>) -> Self {
         Credential {
             username: username.into(),

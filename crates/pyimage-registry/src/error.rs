@@ -11,7 +11,7 @@ pub enum RegistryError {
     /// Could not connect, or the connection broke, after retries.
     #[error("cannot reach {endpoint}: {detail}")]
     Unreachable {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
         /// The transport error, without headers.
         detail: String,
@@ -19,11 +19,11 @@ pub enum RegistryError {
     /// The response did not arrive in time.
     #[error("{endpoint} did not answer within {seconds}s ({what})")]
     Timeout {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
-        /// The limit.
+        /// The time limit that ran out, in seconds.
         seconds: u64,
-        /// What was being fetched.
+        /// What was being fetched (`manifest library/python:3.12-slim`).
         what: String,
     },
     /// The registry refused our credentials (or anonymous access).
@@ -31,9 +31,9 @@ pub enum RegistryError {
         "{endpoint} refused access to {what} (HTTP {status}): log in with `docker login` or check the credentials"
     )]
     Unauthorized {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
-        /// What was being fetched.
+        /// What was being fetched (`manifest library/python:3.12-slim`).
         what: String,
         /// 401 or 403.
         status: u16,
@@ -49,7 +49,7 @@ pub enum RegistryError {
     /// The registry's `WWW-Authenticate` challenge could not be understood.
     #[error("{endpoint} sent an unusable WWW-Authenticate challenge: {detail}")]
     BadChallenge {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
         /// What is wrong with it.
         detail: String,
@@ -57,15 +57,15 @@ pub enum RegistryError {
     /// The manifest or tag does not exist.
     #[error("{what} not found at {endpoint}")]
     NotFound {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
-        /// What was asked for.
+        /// What was asked for (`manifest library/python:3.12-slim`, `tags of library/python`).
         what: String,
     },
     /// Rate limited for longer than we are willing to wait.
     #[error("{endpoint} is rate limiting (HTTP 429){}", retry_after.map(|s| format!(", asks to retry after {s}s")).unwrap_or_default())]
     RateLimited {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
         /// Seconds the registry asked us to wait, when it said.
         retry_after: Option<u64>,
@@ -73,19 +73,19 @@ pub enum RegistryError {
     /// Any other unexpected status.
     #[error("{endpoint} answered HTTP {status} for {what}")]
     Status {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
-        /// The status code.
+        /// The HTTP status code (`500`, `400`, …).
         status: u16,
-        /// What was asked for.
+        /// What was asked for (`manifest library/python:3.12-slim`, `tags of library/python`).
         what: String,
     },
     /// The bytes received do not hash to the digest the registry or the reference claimed. Never ignored.
     #[error("digest mismatch for {what} from {endpoint}: {detail}")]
     DigestMismatch {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
-        /// What was fetched.
+        /// What was fetched (`manifest library/python:3.12-slim`).
         what: String,
         /// Which digests disagree.
         detail: String,
@@ -93,9 +93,9 @@ pub enum RegistryError {
     /// A manifest larger than the limit (4 MiB by default).
     #[error("{what} from {endpoint} is larger than the {limit}-byte limit for manifests")]
     TooLarge {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
-        /// What was fetched.
+        /// What was fetched (`manifest library/python:3.12-slim`).
         what: String,
         /// The limit in bytes.
         limit: u64,
@@ -103,9 +103,9 @@ pub enum RegistryError {
     /// The manifest is not valid JSON of the announced kind.
     #[error("{what} from {endpoint} is not a valid manifest: {detail}")]
     InvalidManifest {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
-        /// What was fetched.
+        /// What was fetched (`manifest library/python:3.12-slim`).
         what: String,
         /// What is wrong.
         detail: String,
@@ -113,11 +113,11 @@ pub enum RegistryError {
     /// A response header is missing or malformed (Content-Type, Docker-Content-Digest, Link).
     #[error("{endpoint} sent a bad {header} header for {what}: {detail}")]
     BadHeader {
-        /// The endpoint URL.
+        /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,
-        /// The header name.
+        /// The header name (`Content-Type`, `Docker-Content-Digest`, `Link`).
         header: &'static str,
-        /// What was fetched.
+        /// What was fetched (`manifest library/python:3.12-slim`).
         what: String,
         /// What is wrong.
         detail: String,
@@ -125,7 +125,7 @@ pub enum RegistryError {
     /// The image index has no manifest for the requested platform.
     #[error("{reference} has no manifest for platform {platform} (it has: {available})")]
     NoSuchPlatform {
-        /// The reference.
+        /// The reference whose index was searched, in full (`docker.io/library/python:3.12-slim`).
         reference: String,
         /// The platform asked for.
         platform: String,

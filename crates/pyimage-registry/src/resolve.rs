@@ -32,11 +32,11 @@ impl ResolveRequest {
 /// Where a reference points now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resolution {
-    /// The reference, normalized.
+    /// The reference, normalized (`docker.io/library/python:3.12-slim`).
     pub reference: String,
     /// The digest of what the tag (or digest) names: usually a multi-platform index.
     pub digest: Digest,
-    /// Its media type.
+    /// Its media type (`application/vnd.oci.image.index.v1+json`, …).
     pub media_type: String,
     /// Its size, when the registry said.
     pub size: Option<u64>,
@@ -62,7 +62,7 @@ pub struct TagList {
     pub name: String,
     /// All tags, in registry order.
     pub tags: Vec<String>,
-    /// The endpoint that answered.
+    /// The endpoint that answered (`https://registry-1.docker.io`, a mirror, …).
     pub registry: String,
 }
 

@@ -56,14 +56,14 @@ impl ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct ServiceError {
-    /// Whose problem it is.
+    /// Whose problem it is (the input, a registry or engine, the policy); it decides the exit code.
     pub kind: ErrorKind,
     /// What went wrong, naming the file, reference or registry, and what to do.
     pub message: String,
 }
 
 impl ServiceError {
-    /// An input error.
+    /// An error of the user's input ([`ErrorKind::Input`], exit code 2).
     pub fn input(message: impl Into<String>) -> Self {
         ServiceError {
             kind: ErrorKind::Input,

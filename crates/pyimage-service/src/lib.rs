@@ -31,7 +31,7 @@ pub struct SourceText {
     pub shown: String,
     /// What kind of file it is.
     pub kind: FileKind,
-    /// Its text.
+    /// Its full text as read; planners edit it byte-minimally and keep every other byte.
     pub text: String,
 }
 
@@ -40,7 +40,7 @@ pub struct SourceText {
 pub struct Rewrite<C> {
     /// Index of the file in the planner's input.
     pub index: usize,
-    /// The whole new text.
+    /// The file's complete new text, to be written in place of the old.
     pub new_text: String,
     /// The changes, in file order.
     pub changes: Vec<C>,

@@ -37,7 +37,7 @@ pub struct PinChange {
     pub reference: String,
     /// What it means now (`python:3.12-slim@sha256:…`).
     pub pinned: String,
-    /// The digest inserted.
+    /// The digest inserted (`sha256:…`).
     pub digest: String,
     /// The platform whose manifest was pinned (`--platform`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,7 +69,7 @@ pub struct PinSkip {
 pub struct PinPlan {
     /// New texts of the files that change, with the references pinned in each.
     pub rewrites: Vec<Rewrite<PinChange>>,
-    /// References not pinned.
+    /// References not pinned, each with the reason.
     pub skipped: Vec<PinSkip>,
     /// The lock with every pinned (and already-pinned, now verified) reference recorded.
     pub lock: Lock,

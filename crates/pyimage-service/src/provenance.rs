@@ -24,7 +24,7 @@ const STATEMENT_LIMIT: u64 = 32 * 1024 * 1024;
 /// The official-images record, or why there is none.
 #[derive(Debug)]
 pub enum Record {
-    /// Loaded, with where from.
+    /// Loaded: the parsed library file, and where it came from (a URL or file name).
     Loaded(Box<Library>, String),
     /// Not available (the reason is reported; the checks that need it are `unchecked`).
     Unavailable(String),

@@ -24,7 +24,7 @@ use crate::{Rewrite, SourceText, is_python};
 pub struct FileEnvironment {
     /// The environment's name.
     pub name: String,
-    /// Its `update` setting.
+    /// Its `update` setting: which moves `pyimage update` may apply on its own.
     pub update: UpdatePolicy,
 }
 
@@ -35,17 +35,17 @@ pub struct UpdateChange {
     pub path: String,
     /// 1-based line.
     pub line: usize,
-    /// Rebuild or patch.
+    /// The kind of move: [`MoveKind::Rebuild`] or [`MoveKind::Patch`], the only ones `update` applies.
     pub kind: MoveKind,
-    /// The file's environment.
+    /// The name of the file's environment (`prod`).
     pub environment: String,
     /// The reference before (`python:3.12.13-slim`).
     pub old: String,
-    /// After, with its digest.
+    /// The reference after, with its digest (`python:3.12.14-slim@sha256:…`).
     pub new: String,
-    /// Python before, when known.
+    /// The Python version before (`3.12.13`), when known.
     pub old_python: Option<String>,
-    /// Python after.
+    /// The Python version after (`3.12.14`), when known.
     pub new_python: Option<String>,
     /// Build date of the new image.
     pub built: Option<String>,
@@ -76,7 +76,7 @@ pub struct Available {
 pub struct UpdatePlan {
     /// New texts of the files that change.
     pub rewrites: Vec<Rewrite<UpdateChange>>,
-    /// Moves not applied.
+    /// Moves that exist but were not applied: newer lines, moves the policy holds back, tags not written literally.
     pub available: Vec<Available>,
     /// Problems, each naming the file and line.
     pub errors: Vec<String>,

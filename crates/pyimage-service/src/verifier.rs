@@ -29,12 +29,12 @@ pub enum ImageSource {
     Inspect {
         /// `standard input` or the file name.
         what: String,
-        /// The images.
+        /// The images it holds, in file order.
         images: Vec<ImageInspect>,
     },
     /// The Docker Engine API at `DOCKER_HOST` (its value; `None` for the default socket).
     Engine {
-        /// The `DOCKER_HOST` value.
+        /// The `DOCKER_HOST` value (`unix:///run/user/1000/docker.sock`); `None` for the default socket.
         docker_host: Option<String>,
     },
 }
@@ -55,7 +55,7 @@ pub struct VerifyRequest {
 pub struct ImageVerification {
     /// The name the user gave (or the image's first tag or ID).
     pub input: String,
-    /// The image ID.
+    /// The image ID (`sha256:…` of its config), when the image was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Why it could not be verified.
@@ -63,7 +63,7 @@ pub struct ImageVerification {
     pub error: Option<String>,
     /// Whether the image meets the requirement.
     pub ok: bool,
-    /// Its platform.
+    /// Its platform, `os/architecture[/variant]` (`linux/arm64/v8`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     /// The verdict and its reasons.

@@ -17,7 +17,7 @@ pub struct Found {
     /// `/`-separated and relative to the configuration's directory: what `[[paths]]`, `[policy] exclude` and
     /// `[[ignore]]` globs match, and what `check` shows.
     pub policy_path: String,
-    /// Its kind.
+    /// Its kind, from its file name (Dockerfile, Compose or Kubernetes).
     pub kind: FileKind,
 }
 

@@ -10,7 +10,7 @@ use std::fmt;
 /// A calendar date, or a month when the day is not known yet (`2028-10`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Date {
-    /// Year.
+    /// Four-digit year (`2028`).
     pub year: u32,
     /// Month, 1–12.
     pub month: u32,
@@ -116,11 +116,11 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 /// One row of the end-of-life table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EolEntry {
-    /// Major version.
+    /// Major version (`3` for the 3.12 line).
     pub major: u32,
-    /// Minor version.
+    /// Minor version (`12` for the 3.12 line).
     pub minor: u32,
-    /// End of life.
+    /// The line's end-of-life date (a month when only scheduled).
     pub date: Date,
     /// Where the date comes from.
     pub source: &'static str,

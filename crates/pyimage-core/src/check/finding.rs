@@ -35,7 +35,7 @@ pub enum Location {
     Field {
         /// The object, as `Kind namespace/name`.
         object: String,
-        /// The field path.
+        /// The field path (`spec.template.spec.containers[0].image`).
         field: String,
     },
     /// A reference on its own (given on the command line or by an API caller).
@@ -45,7 +45,7 @@ pub enum Location {
 /// A secondary location of a finding (e.g. the ARG default a reference was built from), in the same file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
-    /// The bytes.
+    /// The byte range of the related text (the ARG default, …).
     pub span: Span,
     /// 1-based line.
     pub line: usize,
@@ -58,7 +58,7 @@ pub struct Label {
 /// One rule violation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// The rule.
+    /// The violated rule: its ID (`PY004`), name and documentation.
     pub rule: &'static RuleMeta,
     /// Its severity ([`Severity::Allow`] only before the front end drops it).
     pub severity: Severity,

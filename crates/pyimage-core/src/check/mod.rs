@@ -80,7 +80,7 @@ pub struct CheckContext<'a> {
 /// A file that was not checked, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
-    /// Why.
+    /// Why it was skipped (a Helm-style template, not YAML until rendered).
     pub reason: SkipReason,
     /// 1-based line where the reason shows.
     pub line: usize,

@@ -117,7 +117,7 @@ impl EnvSettings {
 /// What `pyimage update` may change without asking (`update = "digest" | "patch" | "none"` per environment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum UpdatePolicy {
-    /// Report only.
+    /// Move nothing; `update` only reports what is available.
     None,
     /// Move digests when the same tag was rebuilt (security rebuilds).
     Digest,
@@ -149,7 +149,7 @@ impl UpdatePolicy {
 /// A pattern over repository names: `python` (→ `docker.io/library/python`), `ghcr.io/org/*`, `*`.
 #[derive(Debug, Clone)]
 pub struct SourcePattern {
-    /// As written.
+    /// The pattern as written in the configuration (`python`, `ghcr.io/org/*`).
     pub written: String,
     matcher: GlobMatcher,
     /// Where it is configured.
@@ -199,7 +199,7 @@ pub struct PathRule {
     /// The glob as written.
     pub pattern: String,
     matcher: GlobMatcher,
-    /// The environment.
+    /// The environment files matching the glob belong to (`prod`).
     pub environment: String,
     /// Where it is configured.
     pub origin: Origin,
@@ -241,7 +241,7 @@ pub struct NamespaceRule {
     matcher: GlobMatcher,
     /// Labels the namespace must have, with these values.
     pub labels: BTreeMap<String, String>,
-    /// The environment.
+    /// The environment selected namespaces belong to (`prod`).
     pub environment: String,
     /// Where it is configured.
     pub origin: Origin,
@@ -292,7 +292,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// A file scope.
+    /// The scope of a file, by its `/`-separated path relative to the configuration's directory.
     pub fn file(path: &str) -> Self {
         Scope::File(path.to_owned())
     }
@@ -309,13 +309,13 @@ impl Scope {
 /// A configured ignore (`[[ignore]]`): findings of these rules, in these paths, for these images, are not reported.
 #[derive(Debug, Clone)]
 pub struct Ignore {
-    /// Rules, by ID.
+    /// The rules it silences, by ID (`PY005`); names in the configuration are resolved to IDs.
     pub rules: Vec<&'static str>,
     /// Path globs; empty means every path.
     pub paths: Vec<(String, GlobMatcher)>,
     /// Image patterns; empty means every image.
     pub images: Vec<SourcePattern>,
-    /// Why (mandatory).
+    /// Why the findings are acceptable; an empty reason is a configuration error.
     pub reason: String,
     /// Where it is configured.
     pub origin: Origin,

@@ -23,7 +23,7 @@ pub struct Suppression {
     pub span: Span,
     /// 1-based line of the comment.
     pub line: usize,
-    /// The line it covers.
+    /// 1-based line it covers: its own for a trailing comment, else the next non-blank, non-comment line.
     pub target_line: usize,
 }
 

@@ -33,7 +33,7 @@ pub use source::Directive;
 /// A byte range `start..end` in the scanned text. Always on `char` boundaries and within the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Span {
-    /// First byte.
+    /// Byte offset of the first byte.
     pub start: usize,
     /// One past the last byte.
     pub end: usize,
@@ -91,7 +91,7 @@ pub enum Unresolvable {
     /// `$NAME` names an `ARG` declared without a default, and no build argument was given.
     #[error("ARG {name} has no default value")]
     ArgWithoutDefault {
-        /// The ARG.
+        /// The ARG without a default (as written after `$`).
         name: String,
     },
     /// `$NAME` is not in scope. `FROM` sees only the `ARG`s declared before the first `FROM`.
@@ -100,7 +100,7 @@ pub enum Unresolvable {
         None => String::new(),
     })]
     Undeclared {
-        /// The variable.
+        /// The variable name, as written after `$`.
         name: String,
         /// An `ARG` of that name inside this stage (0-based index), which `FROM` cannot see.
         declared_in_stage: Option<usize>,
@@ -108,33 +108,33 @@ pub enum Unresolvable {
     /// An automatic platform `ARG` (`TARGETARCH`, `BUILDPLATFORM`, …), set by BuildKit for each build.
     #[error("{name} is set by BuildKit for each target platform")]
     PlatformArg {
-        /// The ARG.
+        /// The platform ARG (`TARGETARCH`, `BUILDPLATFORM`, …).
         name: String,
     },
     /// A variable set by `ENV`, which pyimage does not evaluate.
     #[error("{name} is set by ENV")]
     EnvVariable {
-        /// The variable.
+        /// The name the `ENV` instruction sets.
         name: String,
     },
     /// A Compose file interpolates `$NAME` from the environment or `.env`, which pyimage does not read.
     #[error("{name} is interpolated by Compose from the environment")]
     ComposeVariable {
-        /// The variable.
+        /// The name Compose would interpolate (`TAG` in `python:${TAG}`).
         name: String,
     },
     /// `${NAME:?}` / `${NAME?}`: the build fails unless NAME is passed.
     #[error("{name} is required (${{{name}:?}}) and has no value")]
     Required {
-        /// The variable.
+        /// The required variable, unset or empty.
         name: String,
     },
     /// A pattern substitution (`${NAME#…}`, `${NAME%…}`, `${NAME/…}`) pyimage does not evaluate.
     #[error("substitution ${{{name}{modifier}…}} is not evaluated")]
     UnsupportedModifier {
-        /// The variable.
+        /// The variable the substitution applies to.
         name: String,
-        /// The operator.
+        /// The pattern operator: `#`, `%` or `/`.
         modifier: String,
     },
     /// The word does not parse (unterminated quote, missing `}`); BuildKit would reject it.
@@ -166,7 +166,7 @@ impl Unresolvable {
 pub enum Evaluation {
     /// Evaluated (with ARG defaults and build arguments), and parsed as Docker would.
     Resolved {
-        /// The evaluated text.
+        /// The evaluated text (`python:3.12-slim` for `python:${PY}`).
         text: String,
         /// The reference, or Docker's error for it.
         reference: Result<Reference, ReferenceError>,
@@ -209,7 +209,7 @@ pub struct ArgDefault {
 /// An `ARG` declaration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgDecl {
-    /// The name.
+    /// The ARG name, as written (`PYTHON_VERSION`).
     pub name: String,
     /// Where the name is written.
     pub name_span: Span,
@@ -224,7 +224,7 @@ pub struct ArgDecl {
 /// A `--platform=` flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
-    /// The value as written.
+    /// The value as written after `--platform=` (`linux/amd64`, `$BUILDPLATFORM`).
     pub written: String,
     /// Where the value is written.
     pub span: Span,
@@ -343,7 +343,7 @@ pub struct Stage {
 pub struct Problem {
     /// What is wrong.
     pub kind: ProblemKind,
-    /// Where.
+    /// The bytes at fault: the offending name or value, or an empty span where only a position applies.
     pub span: Span,
     /// 1-based line of `span.start`.
     pub line: usize,
@@ -357,13 +357,13 @@ pub enum ProblemKind {
     /// A parser directive appears twice (BuildKit: an error).
     #[error("only one {name} parser directive can be used")]
     DuplicateDirective {
-        /// The directive.
+        /// The directive's key, lower-cased (`syntax`, `escape`, `check`).
         name: String,
     },
     /// `# escape=` with something other than `\` or `` ` ``.
     #[error("invalid escape token '{value}' does not match ` or \\")]
     InvalidEscape {
-        /// The value.
+        /// The value as written after `escape=`.
         value: String,
     },
     /// A blank line inside a continued instruction (deprecated by BuildKit).
@@ -384,7 +384,7 @@ pub enum ProblemKind {
     /// An instruction other than `ARG` before the first `FROM`.
     #[error("no build stage in current context for {name}")]
     InstructionBeforeFrom {
-        /// The instruction.
+        /// The instruction keyword as written (`RUN`, `COPY`, …).
         name: String,
     },
     /// `FROM` needs `image` or `image AS name`.
@@ -398,19 +398,19 @@ pub enum ProblemKind {
         "invalid name for build stage: {name:?}, name can't start with a number or contain symbols"
     )]
     InvalidStageName {
-        /// The name.
+        /// The name after `AS`, lower-cased.
         name: String,
     },
     /// Two stages with one name.
     #[error("duplicate stage name {name:?}")]
     DuplicateStageName {
-        /// The name.
+        /// The repeated name after `AS`, lower-cased.
         name: String,
     },
     /// `--from=N` names a stage that does not exist before this one.
     #[error("invalid stage index {index}")]
     StageIndexOutOfRange {
-        /// The index.
+        /// The number after `--from=`, after evaluation (`3` in `--from=3`).
         index: String,
     },
 }

@@ -86,7 +86,7 @@ impl ContainerField {
 pub enum ImageSite {
     /// `services.<service>.image` of a Compose file.
     ComposeService {
-        /// The service name.
+        /// The service's key under `services` (`web`).
         service: String,
     },
     /// A container of a Kubernetes object.
@@ -95,7 +95,7 @@ pub enum ImageSite {
         kind: Option<String>,
         /// The object's `metadata.name`.
         object: Option<String>,
-        /// The container list.
+        /// The container list it is in (`containers`, `initContainers`, `ephemeralContainers`).
         field: ContainerField,
         /// The container's `name`.
         container: Option<String>,
@@ -151,7 +151,7 @@ impl ManifestImage {
 /// A manifest that was not scanned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
-    /// Why.
+    /// Why it was not scanned (a Helm-style template, not YAML until rendered).
     pub reason: SkipReason,
     /// Where the reason shows (e.g. the first `{{`).
     pub span: Span,
@@ -184,7 +184,7 @@ impl std::fmt::Display for SkipReason {
 pub struct YamlError {
     /// The parser's message.
     pub message: String,
-    /// Byte offset.
+    /// Byte offset of the error in the text.
     pub offset: usize,
     /// 1-based line.
     pub line: usize,

@@ -1,6 +1,6 @@
 //! The rules of `pyimage check`: one file per rule, one registry ([`RULES`]) with stable IDs and kebab-case names.
 //!
-//! Each rule is declared with [`declare_rule!`], which writes its documentation (the fixed headings *What it does*,
+//! Each rule is declared with `declare_rule!`, which writes its documentation (the fixed headings *What it does*,
 //! *Why*, *Example*, *Fix*) as the doc comment of the rule's type and keeps the same text in [`RuleMeta`] for the
 //! README, SARIF rule metadata and `pyimage check --explain`. IDs are never reused; a test asserts uniqueness.
 //!
@@ -83,15 +83,15 @@ pub struct RuleMeta {
     pub name: &'static str,
     /// Severity unless configured.
     pub default_severity: Severity,
-    /// One line.
+    /// One-line summary (`--list-rules`, SARIF `shortDescription`).
     pub summary: &'static str,
-    /// *What it does*.
+    /// The *What it does* section of the rule's documentation (`--explain`, README).
     pub what: &'static str,
-    /// *Why*.
+    /// The *Why* section: the risk the rule guards against.
     pub why: &'static str,
     /// *Example* (a snippet that triggers the rule).
     pub example: &'static str,
-    /// *Fix*.
+    /// The *Fix* section: how to make the finding go away.
     pub fix: &'static str,
     /// The image check; `None` for rules the checker raises itself.
     pub check: CheckFn,
@@ -204,17 +204,17 @@ pub struct ImageCheck<'a> {
     pub unresolvable: Option<&'a Unresolvable>,
     /// Whether ARGs were used to build the reference.
     pub uses_args: bool,
-    /// The kind of source.
+    /// Where the image comes from: official, a declared mirror, a look-alike, or not Python.
     pub source: Source,
     /// The Python tag (official and mirror images only; `latest` when untagged).
     pub tag: Option<PythonTag>,
     /// The environment's name.
     pub environment: &'a str,
-    /// Its requirements.
+    /// That environment's settings (how far tags may float, whether a digest is required, …).
     pub settings: &'a EnvSettings,
-    /// The policy.
+    /// The whole policy, for settings beyond the environment (allowed sources, end-of-life overrides).
     pub policy: &'a Policy,
-    /// Today.
+    /// Today's date, against which end-of-life dates are compared.
     pub today: Date,
     /// The file path (relative, `/`-separated).
     pub path: &'a str,
