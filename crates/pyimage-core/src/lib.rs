@@ -17,6 +17,7 @@
 //! * [`moves`]: what kind of move a tag made ([`moves::classify_move`]) and the alias-family questions.
 //! * [`lock`] and [`pin`]: `pyimage.lock` and byte-minimal pinning edits.
 //! * [`dockerfile`] and [`manifests`]: image locators with byte spans; [`text`] and [`time`]: positions and dates.
+#![deny(missing_docs)]
 
 pub mod check;
 pub mod config;

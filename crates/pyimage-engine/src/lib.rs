@@ -7,6 +7,7 @@
 //!   have no socket (`pyimage verify --inspect FILE`).
 //!
 //! Errors name the address tried and what to do.
+#![deny(missing_docs)]
 
 mod address;
 mod client;

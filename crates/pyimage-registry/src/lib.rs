@@ -9,6 +9,7 @@
 //! * `tags/list` paging; per-registry endpoints, mirrors with fallback, plain HTTP only when allowed ([`config`]);
 //! * robustness: time limits, retries with backoff on 5xx/429 (`Retry-After`), 4 MiB manifest cap, no
 //!   Authorization across hosts on redirect, secrets redacted from `Debug` and errors.
+#![deny(missing_docs)]
 
 pub mod auth;
 pub mod client;
