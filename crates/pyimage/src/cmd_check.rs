@@ -16,8 +16,8 @@ use pyimage_core::check::{
 };
 use rayon::prelude::*;
 
+use crate::config;
 use crate::render::{self, Outcome};
-use crate::{EXIT_INPUT, config};
 use pyimage_core::config::Overrides;
 
 /// Output formats of `pyimage check`.
@@ -257,14 +257,16 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         eprintln!("pyimage: error: {error}");
     }
     if !errors.is_empty() {
-        return Ok(ExitCode::from(EXIT_INPUT));
+        return Ok(ExitCode::from(
+            pyimage_service::ErrorKind::Input.exit_code(),
+        ));
     }
     let denied = outcome
         .findings
         .iter()
         .any(|f| f.severity == Severity::Deny);
     Ok(if denied {
-        ExitCode::from(1)
+        ExitCode::from(pyimage_service::ErrorKind::Policy.exit_code())
     } else {
         ExitCode::SUCCESS
     })

@@ -77,7 +77,7 @@ pub fn run(args: &RefArgs) -> anyhow::Result<ExitCode> {
     Ok(if all_ok {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(crate::EXIT_INPUT)
+        ExitCode::from(pyimage_service::ErrorKind::Input.exit_code())
     })
 }
 

@@ -121,7 +121,7 @@ pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<E
         })
         .collect();
     if any_input_error {
-        exit = ExitCode::from(crate::EXIT_INPUT);
+        exit = ExitCode::from(pyimage_service::ErrorKind::Input.exit_code());
     } else if let Some(kind) = worst_registry {
         exit = ExitCode::from(kind.exit_code());
     }

@@ -1,6 +1,7 @@
-//! The `pyimage` command line: thin front end over pyimage-core (pure logic), pyimage-registry and pyimage-engine.
+//! The `pyimage` command line: a thin front end — flags, one call into pyimage-service or pyimage-core, a renderer.
 //!
-//! Exit codes: 0 ok, 1 policy findings, 2 usage or input error, 3 registry or engine unreachable.
+//! Exit codes come from `pyimage_service::ErrorKind` (see [`error_kind`]): 0 ok, 1 policy findings, 2 usage or input
+//! error, 3 registry or engine unreachable.
 
 mod cmd_check;
 mod cmd_init;
@@ -24,11 +25,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pyimage_registry::{ClientOptions, CredentialStore, RegistryClient};
 use pyimage_service::ErrorKind;
-
-/// Exit code for bad input (an invalid reference, an unreadable or malformed file).
-pub const EXIT_INPUT: u8 = 2;
-/// Exit code when a registry (or engine) cannot answer.
-pub const EXIT_REGISTRY: u8 = 3;
 
 #[derive(Parser)]
 #[command(

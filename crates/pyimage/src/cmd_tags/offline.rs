@@ -143,7 +143,7 @@ pub fn run_offline(args: &TagsArgs) -> anyhow::Result<ExitCode> {
     Ok(if all_found {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(crate::EXIT_INPUT)
+        ExitCode::from(pyimage_service::ErrorKind::Input.exit_code())
     })
 }
 
