@@ -4,39 +4,28 @@
 //!
 //! Snapshots live in testdata/check/cli-expected/; `PYIMAGE_BLESS=1` rewrites them after review, and a file there
 //! that no test writes fails the suite (no unreferenced snapshots).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
+
+use crate::support::{pyimage, stderr, stdout, tempdir};
 
 const SNAPSHOTS: &[&str] = &["human.txt", "json.json", "sarif.json", "github.txt"];
 
 fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/check")
+    crate::support::testdata("check")
 }
 
 fn pyimage_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyimage"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("PYIMAGE_CONFIG")
-        .env("PYIMAGE_TODAY", "2026-11-23")
-        .output()
-        .expect("pyimage runs")
+    pyimage().current_dir(dir).today().run(args)
 }
 
 fn check_cli(args: &[&str]) -> Output {
     let mut all = vec!["check"];
     all.extend_from_slice(args);
     pyimage_in(&testdata().join("cli"), &all)
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 fn snapshot(name: &str, actual: &str) {
@@ -75,12 +64,7 @@ fn no_unreferenced_snapshots() {
 #[test]
 fn human_snapshot() {
     let output = check_cli(&[]);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(!text.contains('\x1b'), "NO_COLOR: no escape sequences");
     assert!(
@@ -231,12 +215,13 @@ fn command_line_overrides_severity_and_environment() {
 fn unknown_rule_on_the_command_line_is_a_usage_error() {
     let output = check_cli(&["--deny", "PY999"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("PY999"));
+    assert!(stderr(&output).contains("PY999"));
 }
 
 #[test]
 fn config_errors_name_the_line() {
     let dir = tempdir("config-errors");
+    let dir = dir.path();
     for (text, line, needle) in [
         (
             "[policy]\nmirrors = []\nallowed_sources = []\n",
@@ -253,8 +238,8 @@ fn config_errors_name_the_line() {
         ),
     ] {
         std::fs::write(dir.join("pyimage.toml"), text).unwrap();
-        let output = pyimage_in(&dir, &["check"]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let output = pyimage_in(dir, &["check"]);
+        let stderr = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{text}: {stderr}");
         assert!(
             stderr.contains(&format!("pyimage.toml:{line}:"))
@@ -268,15 +253,16 @@ fn config_errors_name_the_line() {
 #[test]
 fn invalid_yaml_is_an_input_error_and_unused_ignores_are_reported() {
     let dir = tempdir("invalid-yaml");
+    let dir = dir.path();
     std::fs::write(dir.join("k8s.yaml"), "kind: Pod\nspec: [\n").unwrap();
     std::fs::write(
         dir.join("pyimage.toml"),
         "[[ignore]]\nrules = [\"PY006\"]\nreason = \"nothing matches this\"\n",
     )
     .unwrap();
-    let output = pyimage_in(&dir, &["check"]);
+    let output = pyimage_in(dir, &["check"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("k8s.yaml:"));
+    assert!(stderr(&output).contains("k8s.yaml:"));
     let text = stdout(&output);
     assert!(
         text.contains("PY014") && text.contains("pyimage.toml:1:1"),
@@ -286,27 +272,19 @@ fn invalid_yaml_is_an_input_error_and_unused_ignores_are_reported() {
 
 #[test]
 fn stdin_filename() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pyimage"))
-        .args([
-            "check",
-            "--stdin-filename",
-            "deploy/prod/Dockerfile",
-            "--format",
-            "json",
-        ])
-        .current_dir(testdata().join("cli"))
-        .env("PYIMAGE_TODAY", "2026-11-23")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"FROM python:3.12.14-slim\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = pyimage()
+        .current_dir(&testdata().join("cli"))
+        .today()
+        .run_with_stdin(
+            &[
+                "check",
+                "--stdin-filename",
+                "deploy/prod/Dockerfile",
+                "--format",
+                "json",
+            ],
+            b"FROM python:3.12.14-slim\n",
+        );
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["files_scanned"], 1);
     assert_eq!(value["findings"][0]["rule"], "PY004");
@@ -318,6 +296,7 @@ fn stdin_filename() {
 #[test]
 fn clean_files_exit_zero_and_helm_is_skipped() {
     let dir = tempdir("clean");
+    let dir = dir.path();
     std::fs::write(dir.join("Dockerfile"), "FROM python:3.13.7-slim-trixie\n").unwrap();
     std::fs::create_dir_all(dir.join("chart/templates")).unwrap();
     std::fs::write(
@@ -328,7 +307,7 @@ fn clean_files_exit_zero_and_helm_is_skipped() {
     std::fs::write(dir.join(".gitignore"), "ignored/\n").unwrap();
     std::fs::create_dir_all(dir.join("ignored")).unwrap();
     std::fs::write(dir.join("ignored/Dockerfile"), "FROM pyhton\n").unwrap();
-    let output = pyimage_in(&dir, &["check", "--format", "json"]);
+    let output = pyimage_in(dir, &["check", "--format", "json"]);
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{value}");
     assert_eq!(value["files_scanned"], 2, ".gitignore respected");
@@ -338,21 +317,19 @@ fn clean_files_exit_zero_and_helm_is_skipped() {
 #[test]
 fn init_writes_the_defaults_and_refuses_to_overwrite() {
     let dir = tempdir("init");
-    let output = pyimage_in(&dir, &["init"]);
+    let dir = dir.path();
+    let output = pyimage_in(dir, &["init"]);
     assert_eq!(output.status.code(), Some(0));
-    let output = pyimage_in(&dir, &["init"]);
+    let output = pyimage_in(dir, &["init"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--force"));
-    assert_eq!(
-        pyimage_in(&dir, &["init", "--force"]).status.code(),
-        Some(0)
-    );
+    assert!(stderr(&output).contains("--force"));
+    assert_eq!(pyimage_in(dir, &["init", "--force"]).status.code(), Some(0));
     // The written configuration is the built-in policy: same findings with and without it.
     let corpus = testdata().join("corpus");
     let corpus = corpus.to_str().unwrap();
     let config = dir.join("pyimage.toml");
     let with = pyimage_in(
-        &dir,
+        dir,
         &[
             "check",
             corpus,
@@ -363,7 +340,7 @@ fn init_writes_the_defaults_and_refuses_to_overwrite() {
         ],
     );
     let empty = tempdir("init-empty");
-    let without = pyimage_in(&empty, &["check", corpus, "--format", "json"]);
+    let without = pyimage_in(empty.path(), &["check", corpus, "--format", "json"]);
     assert_eq!(with.status.code(), without.status.code());
     let findings = |o: &Output| -> Vec<(String, String, String)> {
         let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -386,28 +363,21 @@ fn init_writes_the_defaults_and_refuses_to_overwrite() {
     assert_eq!(findings(&with), findings(&without));
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pyimage-cli-check-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn explain_prints_a_rules_documentation() {
-    let dir = std::env::temp_dir();
-    let output = pyimage_in(&dir, &["check", "--explain", "PY004"]);
+    let dir = tempdir("explain");
+    let output = pyimage_in(dir.path(), &["check", "--explain", "PY004"]);
     assert_eq!(output.status.code(), Some(0));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let text = stdout(&output);
     let rule = pyimage_core::check::find_rule("missing-digest").unwrap();
     assert!(
-        stdout.starts_with("PY004 missing-digest (default: deny)"),
-        "{stdout}"
+        text.starts_with("PY004 missing-digest (default: deny)"),
+        "{text}"
     );
     for part in [rule.what, rule.why, rule.fix] {
-        assert!(stdout.contains(part), "{stdout}");
+        assert!(text.contains(part), "{text}");
     }
-    let output = pyimage_in(&dir, &["check", "--explain", "no-such-rule"]);
+    let output = pyimage_in(dir.path(), &["check", "--explain", "no-such-rule"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--list-rules"));
+    assert!(stderr(&output).contains("--list-rules"));
 }
