@@ -1,5 +1,8 @@
 //! `pyimage pin`, `pyimage update` and `pyimage check --locked` against the Docker Hub replica. Expectations come
 //! from the seeder's ground truth (what it pushed, and which tags a rebuild or replay moved), never from pyimage.
+//!
+//! Tests that only pin against the registry as it is use the shared replica (seeded from the newest library file);
+//! those that rebuild or replay it start their own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
@@ -11,7 +14,7 @@ use pyimage_testkit::{GroundTruth, Replica, library_file};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{Pyimage, json, pyimage, stderr, stdout, tempdir, testdata};
+use crate::support::{Pyimage, json, pyimage, shared, stderr, stdout, tempdir, testdata};
 
 /// Two consecutive official-images versions: the later one moves 3.12 from 3.12.13 to 3.12.14.
 const OLDER: &str = "2026-08-10T135551-e04d48617b9d.txt";
@@ -333,8 +336,8 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
 
 #[test]
 fn shared_arg_is_refused_and_the_rest_is_pinned() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let workspace = Workspace::new(&replica, "pin-shared-arg");
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-shared-arg");
     std::fs::write(
         workspace.dir.join("src/Dockerfile"),
         "ARG PY=3.12-slim\nFROM python:${PY} AS a\nFROM python:${PY} AS b\nFROM python:3.13-slim AS c\n",
@@ -361,8 +364,8 @@ fn shared_arg_is_refused_and_the_rest_is_pinned() {
 
 #[test]
 fn dry_run_writes_nothing_and_check_exits_1() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let workspace = Workspace::new(&replica, "pin-dry-run");
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-dry-run");
     let original = "FROM python:3.12-slim\n";
     std::fs::write(workspace.dir.join("src/Dockerfile"), original).unwrap();
     let output = workspace.run(&["pin", "--dry-run", "src"]);
@@ -381,9 +384,9 @@ fn dry_run_writes_nothing_and_check_exits_1() {
 
 #[test]
 fn exact_tag_and_platform_pins() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let truth = replica.ground_truth().unwrap();
-    let workspace = Workspace::new(&replica, "pin-exact");
+    let replica = &shared().replica;
+    let truth = &shared().truth;
+    let workspace = Workspace::new(replica, "pin-exact");
     std::fs::write(
         workspace.dir.join("src/Dockerfile"),
         "FROM python:3.12-slim\n",
@@ -421,8 +424,8 @@ fn exact_tag_and_platform_pins() {
 
 #[test]
 fn an_unknown_lock_version_is_refused_with_the_supported_one() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let workspace = Workspace::new(&replica, "pin-lock-version");
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-lock-version");
     std::fs::write(
         workspace.dir.join("src/Dockerfile"),
         "FROM python:3.12-slim\n",
@@ -442,9 +445,9 @@ fn an_unknown_lock_version_is_refused_with_the_supported_one() {
 /// SIGKILL while `pin` rewrites many files: every file must be byte-for-byte the old or the new content.
 #[test]
 fn sigkill_during_pin_leaves_every_file_old_or_new() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let truth = replica.ground_truth().unwrap();
-    let workspace = Workspace::new(&replica, "pin-sigkill");
+    let replica = &shared().replica;
+    let truth = &shared().truth;
+    let workspace = Workspace::new(replica, "pin-sigkill");
     let digest = truth.digest("3.12-slim").unwrap();
     let files = 1500;
     let old = |i: usize| format!("# service {i}\nFROM python:3.12-slim AS app{i}\nRUN true\n");
@@ -667,8 +670,8 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
 /// count against Docker Hub's pull limit).
 #[test]
 fn update_with_nothing_to_move_reads_no_manifest() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let workspace = Workspace::new(&replica, "update-economy");
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "update-economy");
     std::fs::write(
         workspace.dir.join("src/Dockerfile"),
         "FROM python:3.12-slim AS a\nFROM python:3.13-slim AS b\nFROM python:3.14.7-trixie AS c\n",
