@@ -2,17 +2,20 @@
 //! over testdata/check/cli, SARIF validated against the SARIF 2.1.0 JSON schema, exit codes, configuration errors
 //! with file:line, command-line overrides, `--stdin-filename`, and `init`.
 //!
-//! Snapshots live in testdata/check/cli-expected/; `PYIMAGE_BLESS=1` rewrites them after review, and a file there
-//! that no test writes fails the suite (no unreferenced snapshots).
+//! Snapshots are insta snapshots in tests/it/snapshots/ (`it__check__<name>.snap`, the command in their
+//! description). A changed output fails the test; review the new output and accept it with `cargo insta review`,
+//! or rerun with `INSTA_UPDATE=always` and read the diff of the `.snap` files. A `.snap` file there that no test
+//! asserts fails `no_unreferenced_snapshots`.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
 
-use crate::support::{pyimage, stderr, stdout, tempdir};
+use crate::support::{TODAY, assert_compared_exactly, pyimage, stderr, stdout, tempdir};
 
-const SNAPSHOTS: &[&str] = &["human.txt", "json.json", "sarif.json", "github.txt"];
+/// Every snapshot this module asserts (file `it__check__<name>.snap`).
+const SNAPSHOTS: &[&str] = &["human", "json", "sarif", "github"];
 
 fn testdata() -> PathBuf {
     crate::support::testdata("check")
@@ -28,37 +31,48 @@ fn check_cli(args: &[&str]) -> Output {
     pyimage_in(&testdata().join("cli"), &all)
 }
 
-fn snapshot(name: &str, actual: &str) {
+/// Compares `pyimage check ARGS` run in testdata/check/cli with the snapshot `name`, byte for byte.
+fn snapshot(name: &str, args: &[&str], actual: &str) {
     assert!(
         SNAPSHOTS.contains(&name),
         "{name} is not a declared snapshot"
     );
-    let path = testdata().join("cli-expected").join(name);
-    if std::env::var_os("PYIMAGE_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} missing: PYIMAGE_BLESS=1 writes it", path.display()));
-    assert_eq!(
-        expected,
-        actual,
-        "{} differs (PYIMAGE_BLESS=1 rewrites it)",
-        path.display()
+    assert_compared_exactly(actual);
+    let description = format!(
+        "pyimage check {} (in testdata/check/cli, PYIMAGE_TODAY={TODAY})",
+        args.join(" ")
     );
+    insta::with_settings!({ description => description, omit_expression => true }, {
+        insta::assert_snapshot!(name, actual);
+    });
 }
 
 #[test]
 fn no_unreferenced_snapshots() {
-    let dir = testdata().join("cli-expected");
+    let prefix = format!("{}__", module_path!().replace("::", "__"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
+    let mut found = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(
-            SNAPSHOTS.contains(&name.as_str()),
-            "unreferenced snapshot {name}"
-        );
+        let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+        // `.snap.new` and `.pending-snap` files are insta's proposals under review, not snapshots.
+        let Some(stem) = file.strip_suffix(".snap") else {
+            continue;
+        };
+        let name = stem
+            .strip_prefix(&prefix)
+            .filter(|name| SNAPSHOTS.contains(name))
+            .unwrap_or_else(|| {
+                panic!(
+                    "tests/it/snapshots/{file} is asserted by no test: delete it, or declare it in SNAPSHOTS of {}",
+                    file!()
+                )
+            });
+        found.push(name.to_owned());
     }
+    found.sort_unstable();
+    let mut declared = SNAPSHOTS.to_vec();
+    declared.sort_unstable();
+    assert_eq!(found, declared, "every declared snapshot is committed");
 }
 
 #[test]
@@ -75,7 +89,7 @@ fn human_snapshot() {
         text.contains("environment set by pyimage.toml:10: pattern = \"deploy/prod/**\""),
         "{text}"
     );
-    snapshot("human.txt", &text);
+    snapshot("human", &[], &text);
 }
 
 #[test]
@@ -121,7 +135,7 @@ fn json_snapshot_has_exactly_the_documented_keys() {
             ]
         );
     }
-    snapshot("json.json", &text);
+    snapshot("json", &["--format", "json"], &text);
 }
 
 #[test]
@@ -158,7 +172,7 @@ fn sarif_snapshot_is_valid_sarif_2_1_0() {
     let mut broken = instance.clone();
     broken["runs"][0]["results"][0]["level"] = Value::from("fatal");
     assert!(!validator.is_valid(&broken));
-    snapshot("sarif.json", &text);
+    snapshot("sarif", &["--format", "sarif"], &text);
 }
 
 #[test]
@@ -176,7 +190,7 @@ fn github_snapshot() {
             "{line}"
         );
     }
-    snapshot("github.txt", &text);
+    snapshot("github", &["--format", "github"], &text);
 }
 
 #[test]

@@ -144,6 +144,21 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Fails unless `text` can be compared exactly with an insta snapshot. insta compares text with trailing whitespace
+/// trimmed and CRLF read as LF; for output with one final newline, no other trailing whitespace and no carriage
+/// return that comparison is byte for byte.
+pub fn assert_compared_exactly(text: &str) {
+    assert!(!text.contains('\r'), "a carriage return in:\n{text}");
+    let body = text
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("no final newline:\n{text}"));
+    assert_eq!(
+        body.trim_end(),
+        body,
+        "trailing whitespace before the final newline"
+    );
+}
+
 /// Stdout parsed as JSON; on failure the message shows stdout and stderr.
 pub fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
