@@ -1,10 +1,12 @@
 //! Fixture suites per rule (testdata/check/rules/PYxxx-name/), the corpus (testdata/check/corpus/), the README's
 //! generated rule list, and never-panic properties of the whole check.
 //!
-//! Each suite directory holds input files and `expected.txt`: every finding of every file, one per line
-//! (`path:line:col-end_line:end_col severity RULE message`). The test fails when a file's findings differ, when
-//! `expected.txt` names a file that is not there, or when a suite never raises its own rule. Set
-//! `PYIMAGE_BLESS=1` to rewrite the expected files after reviewing a change.
+//! Each suite directory holds input files; its findings, every finding of every file one per line
+//! (`path:line:col-end_line:end_col severity RULE message`), are compared with the insta snapshot
+//! tests/snapshots/check_rules__<suite>.snap (the corpus: `check_rules__corpus.snap`). The test fails when the
+//! findings differ or when a suite never raises its own rule. Review a change with `cargo insta review`, or rerun
+//! with `INSTA_UPDATE=always` and read the diff of the `.snap` files. A `.snap` file that no test asserts fails
+//! `no_unreferenced_snapshots`.
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,
@@ -135,36 +137,67 @@ fn run(dir: &Path, policy: &Policy, lock: Option<&Lock>) -> BTreeMap<String, Vec
     out
 }
 
-fn compare(expected_file: &Path, actual: &BTreeMap<String, Vec<String>>) {
+/// The snapshot of every suite (`PY001-untagged`, …) and of the corpus: what this file asserts.
+fn snapshot_names() -> Vec<String> {
+    RULES
+        .iter()
+        .map(|rule| format!("{}-{}", rule.id, rule.name))
+        .chain(["corpus".to_owned()])
+        .collect()
+}
+
+/// Compares the findings of the fixtures in `testdata/check/<fixtures>` with the snapshot `name`, byte for byte.
+fn compare(name: &str, fixtures: &str, actual: &BTreeMap<String, Vec<String>>) {
+    assert!(
+        snapshot_names().iter().any(|n| n == name),
+        "{name} is not a declared snapshot"
+    );
     let rendered: String = actual
         .values()
         .flatten()
         .map(|l| format!("{l}\n"))
         .collect();
-    if std::env::var_os("PYIMAGE_BLESS").is_some() {
-        fs::write(expected_file, &rendered).unwrap();
-        return;
-    }
-    let expected = fs::read_to_string(expected_file).unwrap_or_else(|_| {
-        panic!(
-            "{} missing: run with PYIMAGE_BLESS=1 and review",
-            expected_file.display()
-        )
-    });
-    for line in expected.lines() {
-        let path = line.split(':').next().unwrap();
-        assert!(
-            actual.contains_key(path),
-            "{}: names {path}, which is not an input file (unreferenced expectation)",
-            expected_file.display()
-        );
-    }
-    assert_eq!(
-        expected,
-        rendered,
-        "{} differs (PYIMAGE_BLESS=1 rewrites it)",
-        expected_file.display()
+    // insta trims trailing whitespace and reads CRLF as LF: without either, its comparison is byte for byte.
+    assert!(
+        !rendered.contains('\r'),
+        "a carriage return in:\n{rendered}"
     );
+    let body = rendered
+        .strip_suffix('\n')
+        .expect("findings end with a newline");
+    assert_eq!(body.trim_end(), body, "trailing whitespace");
+    let description = format!("findings of testdata/check/{fixtures}");
+    insta::with_settings!({ description => description, omit_expression => true }, {
+        insta::assert_snapshot!(name, rendered);
+    });
+}
+
+#[test]
+fn no_unreferenced_snapshots() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let names = snapshot_names();
+    let mut found = Vec::new();
+    for entry in fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+        // `.snap.new` and `.pending-snap` files are insta's proposals under review, not snapshots.
+        let Some(stem) = file.strip_suffix(".snap") else {
+            continue;
+        };
+        let name = stem
+            .strip_prefix("check_rules__")
+            .filter(|name| names.iter().any(|n| n == name))
+            .unwrap_or_else(|| {
+                panic!(
+                    "tests/snapshots/{file} is asserted by no test: delete it, or declare it in snapshot_names of {}",
+                    file!()
+                )
+            });
+        found.push(name.to_owned());
+    }
+    found.sort_unstable();
+    let mut declared = names;
+    declared.sort_unstable();
+    assert_eq!(found, declared, "every declared snapshot is committed");
 }
 
 #[test]
@@ -172,7 +205,8 @@ fn rule_suites() {
     let root = testdata().join("rules");
     let mut suites = 0;
     for rule in RULES {
-        let dir = root.join(format!("{}-{}", rule.id, rule.name));
+        let suite = format!("{}-{}", rule.id, rule.name);
+        let dir = root.join(&suite);
         assert!(
             dir.is_dir(),
             "no fixture suite for {} at {}",
@@ -195,7 +229,7 @@ fn rule_suites() {
             .flatten()
             .any(|line| line.contains(&format!(" {} ", rule.id)));
         assert!(raised, "suite {} never raises {}", dir.display(), rule.id);
-        compare(&dir.join("expected.txt"), &actual);
+        compare(&suite, &format!("rules/{suite}"), &actual);
         suites += 1;
     }
     assert_eq!(suites, RULES.len());
@@ -210,7 +244,7 @@ fn corpus() {
         .count();
     assert!(count >= 40, "corpus has {count} files, want at least 40");
     let actual = run(&dir, &base_policy(), None);
-    compare(&testdata().join("corpus.expected.txt"), &actual);
+    compare("corpus", "corpus", &actual);
 }
 
 #[test]

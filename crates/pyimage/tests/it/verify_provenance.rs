@@ -1,60 +1,23 @@
 //! `pyimage provenance` on the Docker Hub replica: every seeded tag's attestations name the commit and directory the
 //! official-images file lists (Windows images have none, as on Docker Hub); tampered content — a provenance that
 //! claims a commit official-images does not list, an attestation attached to the wrong platform, an index without
-//! attestations — is reported, with exit code 1. Tampering happens on a byte-identical mirror, so the shared replica
-//! stays as seeded.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+//! attestations — is reported, with exit code 1. Tampering happens on a byte-identical mirror of the test's own, so
+//! the shared replica stays as seeded.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::LazyLock;
+use std::path::Path;
+use std::process::Output;
 
-use pyimage_testkit::{GroundTruth, Replica, Tamper, newest_library_file};
+use pyimage_testkit::{Tamper, newest_library_file};
 use serde_json::Value;
 
-struct Seeded {
-    replica: Replica,
-    truth: GroundTruth,
-    config: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-static SEEDED: LazyLock<Seeded> = LazyLock::new(|| {
-    let (replica, seeded) = Replica::start_seeded(newest_library_file().unwrap()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("pyimage.toml");
-    std::fs::write(&config, replica.pyimage_toml()).unwrap();
-    Seeded {
-        replica,
-        truth: seeded.truth,
-        config,
-        dir,
-    }
-});
+use crate::support::{json, shared, stderr, stdout, tempdir};
 
 fn library() -> String {
     newest_library_file().unwrap().display().to_string()
 }
 
 fn pyimage(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyimage"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .output()
-        .expect("pyimage runs")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    crate::support::pyimage().config(config).run(args)
 }
 
 fn outcome<'a>(platform: &'a Value, check: &str) -> Vec<&'a str> {
@@ -69,7 +32,7 @@ fn outcome<'a>(platform: &'a Value, check: &str) -> Vec<&'a str> {
 
 #[test]
 fn every_seeded_tag_matches_official_images() {
-    let seeded = &*SEEDED;
+    let seeded = shared();
     let tags: Vec<&str> = seeded.truth.tags.keys().map(String::as_str).collect();
     assert!(tags.len() > 100, "{}", tags.len());
     let library = library();
@@ -84,12 +47,7 @@ fn every_seeded_tag_matches_official_images() {
     args.extend(refs.iter().map(String::as_str));
     let output = pyimage(&seeded.config, &args);
     let value = json(&output);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(
         value["signature"]
             .as_str()
@@ -149,7 +107,7 @@ fn every_seeded_tag_matches_official_images() {
 
 #[test]
 fn one_platform_and_human_output() {
-    let seeded = &*SEEDED;
+    let seeded = shared();
     let library = library();
     let output = pyimage(
         &seeded.config,
@@ -163,7 +121,7 @@ fn one_platform_and_human_output() {
         ],
     );
     assert_eq!(output.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = stdout(&output);
     let truth = seeded.truth.tag("3.12-slim").unwrap();
     let entry = truth.entry().unwrap();
     assert!(text.contains("linux/arm64/v8"), "{text}");
@@ -236,15 +194,16 @@ fn one_platform_and_human_output() {
         ],
     );
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/library-python"));
+    assert!(stderr(&output).contains("/nonexistent/library-python"));
 }
 
 #[test]
 fn tampered_attestations_are_mismatches() {
-    let seeded = &*SEEDED;
+    let seeded = shared();
     let tags = ["3.11-slim", "3.10-slim", "3.13-slim"];
     let mirror = seeded.replica.mirror_tags("library/python", &tags).unwrap();
-    let config = seeded.dir.path().join("mirror.toml");
+    let dir = tempdir("provenance-mirror");
+    let config = dir.path().join("mirror.toml");
     std::fs::write(
         &config,
         format!(

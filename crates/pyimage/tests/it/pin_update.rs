@@ -1,68 +1,62 @@
 //! `pyimage pin`, `pyimage update` and `pyimage check --locked` against the Docker Hub replica. Expectations come
 //! from the seeder's ground truth (what it pushed, and which tags a rebuild or replay moved), never from pyimage.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+//!
+//! Tests that only pin against the registry as it is use the shared replica (seeded from the newest library file);
+//! those that rebuild or replay it start their own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use pyimage_core::python::{Float, PythonTag};
 use pyimage_testkit::{GroundTruth, Replica, library_file};
 use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::support::{Pyimage, json, pyimage, shared, stderr, stdout, tempdir, testdata};
 
 /// Two consecutive official-images versions: the later one moves 3.12 from 3.12.13 to 3.12.14.
 const OLDER: &str = "2026-08-10T135551-e04d48617b9d.txt";
 const NEWER: &str = "2026-08-13T122654-73f6781860cc.txt";
 
+/// A project folder (`src/`, `pyimage.toml` pointing at a replica), removed when dropped.
 struct Workspace {
+    _temp: TempDir,
     dir: PathBuf,
     config: PathBuf,
 }
 
 impl Workspace {
     fn new(replica: &Replica, name: &str) -> Workspace {
-        let dir = std::env::temp_dir().join(format!("pyimage-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = tempdir(name);
+        let dir = temp.path().to_path_buf();
         std::fs::create_dir_all(dir.join("src")).unwrap();
         let config = dir.join("pyimage.toml");
         std::fs::write(&config, replica.pyimage_toml()).unwrap();
-        Workspace { dir, config }
+        Workspace {
+            _temp: temp,
+            dir,
+            config,
+        }
+    }
+
+    /// `pyimage --config <the workspace's pyimage.toml>`, run in the workspace.
+    fn pyimage(&self) -> Pyimage {
+        pyimage().config(&self.config).current_dir(&self.dir)
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_pyimage"))
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .current_dir(&self.dir)
-            .env("NO_COLOR", "1")
-            .env("DOCKER_CONFIG", "/nonexistent")
-            .env("PYIMAGE_TODAY", "2026-11-23")
-            .output()
-            .expect("pyimage runs")
+        self.pyimage().today().run(args)
     }
 
     fn json(&self, args: &[&str]) -> (Option<i32>, Value) {
         let output = self.run(args);
-        let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: not JSON ({e}): {}\n{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        (output.status.code(), value)
+        (output.status.code(), json(&output))
     }
 
     fn read(&self, relative: &str) -> String {
         std::fs::read_to_string(self.dir.join(relative)).unwrap()
-    }
-}
-
-impl Drop for Workspace {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -216,12 +210,7 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
 
     // A second pin changes nothing; --check agrees.
     let output = workspace.run(&["pin", "--check", "src"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
 
     // check --locked: clean right after pin; a hand-edited digest is named with file and line.
     let locked = |workspace: &Workspace| {
@@ -347,8 +336,8 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
 
 #[test]
 fn shared_arg_is_refused_and_the_rest_is_pinned() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let workspace = Workspace::new(&replica, "pin-shared-arg");
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-shared-arg");
     std::fs::write(
         workspace.dir.join("src/Dockerfile"),
         "ARG PY=3.12-slim\nFROM python:${PY} AS a\nFROM python:${PY} AS b\nFROM python:3.13-slim AS c\n",
@@ -375,16 +364,16 @@ fn shared_arg_is_refused_and_the_rest_is_pinned() {
 
 #[test]
 fn dry_run_writes_nothing_and_check_exits_1() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let workspace = Workspace::new(&replica, "pin-dry-run");
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-dry-run");
     let original = "FROM python:3.12-slim\n";
     std::fs::write(workspace.dir.join("src/Dockerfile"), original).unwrap();
     let output = workspace.run(&["pin", "--dry-run", "src"]);
     assert_eq!(output.status.code(), Some(0));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let text = stdout(&output);
     assert!(
-        stdout.contains("-FROM python:3.12-slim\n+FROM python:3.12-slim@sha256:"),
-        "{stdout}"
+        text.contains("-FROM python:3.12-slim\n+FROM python:3.12-slim@sha256:"),
+        "{text}"
     );
     assert_eq!(workspace.read("src/Dockerfile"), original);
     assert!(!workspace.dir.join("pyimage.lock").exists());
@@ -395,9 +384,9 @@ fn dry_run_writes_nothing_and_check_exits_1() {
 
 #[test]
 fn exact_tag_and_platform_pins() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let truth = replica.ground_truth().unwrap();
-    let workspace = Workspace::new(&replica, "pin-exact");
+    let replica = &shared().replica;
+    let truth = &shared().truth;
+    let workspace = Workspace::new(replica, "pin-exact");
     std::fs::write(
         workspace.dir.join("src/Dockerfile"),
         "FROM python:3.12-slim\n",
@@ -409,12 +398,7 @@ fn exact_tag_and_platform_pins() {
     )
     .unwrap();
     let output = workspace.run(&["pin", "--exact-tag", "src/Dockerfile"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let expected_tag = truth
         .tag("3.12-slim")
         .unwrap()
@@ -440,8 +424,8 @@ fn exact_tag_and_platform_pins() {
 
 #[test]
 fn an_unknown_lock_version_is_refused_with_the_supported_one() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let workspace = Workspace::new(&replica, "pin-lock-version");
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-lock-version");
     std::fs::write(
         workspace.dir.join("src/Dockerfile"),
         "FROM python:3.12-slim\n",
@@ -450,11 +434,10 @@ fn an_unknown_lock_version_is_refused_with_the_supported_one() {
     std::fs::write(workspace.dir.join("pyimage.lock"), "version = 7\n").unwrap();
     let output = workspace.run(&["pin", "src"]);
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let text = stderr(&output);
     assert!(
-        stderr.contains("lock file version 7 is not supported")
-            && stderr.contains("reads version 1"),
-        "{stderr}"
+        text.contains("lock file version 7 is not supported") && text.contains("reads version 1"),
+        "{text}"
     );
     assert_eq!(workspace.read("src/Dockerfile"), "FROM python:3.12-slim\n");
 }
@@ -462,9 +445,9 @@ fn an_unknown_lock_version_is_refused_with_the_supported_one() {
 /// SIGKILL while `pin` rewrites many files: every file must be byte-for-byte the old or the new content.
 #[test]
 fn sigkill_during_pin_leaves_every_file_old_or_new() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let truth = replica.ground_truth().unwrap();
-    let workspace = Workspace::new(&replica, "pin-sigkill");
+    let replica = &shared().replica;
+    let truth = &shared().truth;
+    let workspace = Workspace::new(replica, "pin-sigkill");
     let digest = truth.digest("3.12-slim").unwrap();
     let files = 1500;
     let old = |i: usize| format!("# service {i}\nFROM python:3.12-slim AS app{i}\nRUN true\n");
@@ -478,16 +461,7 @@ fn sigkill_during_pin_leaves_every_file_old_or_new() {
             std::fs::write(path(i), old(i)).unwrap();
         }
         let _ = std::fs::remove_file(workspace.dir.join("pyimage.lock"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pyimage"))
-            .arg("--config")
-            .arg(&workspace.config)
-            .args(["pin", "src"])
-            .current_dir(&workspace.dir)
-            .env("DOCKER_CONFIG", "/nonexistent")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = workspace.pyimage().spawn_quiet(&["pin", "src"]);
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -596,9 +570,9 @@ fn pinning_the_check_corpus_changes_only_reference_spans() {
         replica.replay_file(library_file(file)).unwrap();
     }
     let workspace = Workspace::new(&replica, "pin-corpus");
-    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/check/corpus");
+    let corpus = testdata("check/corpus");
     let copy = workspace.dir.join("src");
-    let status = Command::new("cp")
+    let status = std::process::Command::new("cp")
         .arg("-a")
         .arg(format!("{}/.", corpus.display()))
         .arg(&copy)
@@ -696,8 +670,8 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
 /// count against Docker Hub's pull limit).
 #[test]
 fn update_with_nothing_to_move_reads_no_manifest() {
-    let (replica, _) = Replica::start_seeded(library_file(NEWER)).unwrap();
-    let workspace = Workspace::new(&replica, "update-economy");
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "update-economy");
     std::fs::write(
         workspace.dir.join("src/Dockerfile"),
         "FROM python:3.12-slim AS a\nFROM python:3.13-slim AS b\nFROM python:3.14.7-trixie AS c\n",
@@ -706,20 +680,13 @@ fn update_with_nothing_to_move_reads_no_manifest() {
     let (code, _) = workspace.json(&["pin", "--format", "json", "src"]);
     assert_eq!(code, Some(0));
     let output = workspace.run(&["-vv", "update", "src"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("All pinned Python images are current.")
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stats = stderr
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("All pinned Python images are current."));
+    let log = stderr(&output);
+    let stats = log
         .lines()
         .find(|l| l.contains("registry requests"))
-        .unwrap_or_else(|| panic!("{stderr}"));
+        .unwrap_or_else(|| panic!("{log}"));
     for expected in [
         "pings: 1",
         "tokens: 1",

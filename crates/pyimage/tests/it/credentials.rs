@@ -1,28 +1,27 @@
 //! Credentials from the Docker client's configuration, end to end: a `credsStore` helper and an `auths` entry are
 //! used to authenticate at the replica's token server, and no secret reaches the output or the debug log.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+//!
+//! The test starts a replica of its own: it counts the token server's requests, which other tests would add to.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine;
 use pyimage_testkit::{Replica, newest_library_file};
 
+use crate::support::{pyimage, stderr, stdout, tempdir};
+
 fn run(dir: &Path, config: &Path, docker_config: &Path, path_prefix: Option<&Path>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pyimage"));
-    command
-        .arg("--config")
-        .arg(config)
-        .args(["-vv", "resolve", "python:3.12-slim"])
+    let mut command = pyimage()
+        .config(config)
         .env("DOCKER_CONFIG", docker_config)
-        .env("NO_COLOR", "1")
         .current_dir(dir);
     if let Some(prefix) = path_prefix {
         let path = std::env::var("PATH").unwrap_or_default();
-        command.env("PATH", format!("{}:{path}", prefix.display()));
+        command = command.env("PATH", format!("{}:{path}", prefix.display()));
     }
-    command.output().expect("pyimage runs")
+    command.run(&["-vv", "resolve", "python:3.12-slim"])
 }
 
 #[test]
@@ -30,7 +29,8 @@ fn credentials_from_helper_and_auths_reach_the_token_server_and_nowhere_else() {
     let (replica, _) = Replica::start_seeded(newest_library_file().unwrap()).unwrap();
     let user = replica.credentials().username.clone();
     let password = replica.credentials().password.clone();
-    let dir = std::env::temp_dir().join(format!("pyimage-cli-credentials-{}", std::process::id()));
+    let dir = tempdir("credentials");
+    let dir = dir.path();
     std::fs::create_dir_all(dir.join("bin")).unwrap();
     let config = dir.join("pyimage.toml");
     std::fs::write(&config, replica.pyimage_toml()).unwrap();
@@ -55,13 +55,8 @@ fn credentials_from_helper_and_auths_reach_the_token_server_and_nowhere_else() {
     .unwrap();
 
     replica.token_server().clear_requests();
-    let output = run(&dir, &config, &helper_config, Some(&dir.join("bin")));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = run(dir, &config, &helper_config, Some(&dir.join("bin")));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let asked = std::fs::read_to_string(dir.join("asked")).unwrap();
     assert_eq!(
         asked.trim(),
@@ -71,11 +66,7 @@ fn credentials_from_helper_and_auths_reach_the_token_server_and_nowhere_else() {
     let requests = replica.token_server().requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(requests[0].authenticated && requests[0].username.as_deref() == Some(user.as_str()));
-    let everything = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let everything = format!("{}{}", stdout(&output), stderr(&output));
     assert!(
         !everything.contains(&password),
         "password leaked into output or log"
@@ -95,20 +86,11 @@ fn credentials_from_helper_and_auths_reach_the_token_server_and_nowhere_else() {
     )
     .unwrap();
     replica.token_server().clear_requests();
-    let output = run(&dir, &config, &auths_config, None);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = run(dir, &config, &auths_config, None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let requests = replica.token_server().requests();
     assert!(requests.iter().all(|r| r.authenticated), "{requests:?}");
-    let everything = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let everything = format!("{}{}", stdout(&output), stderr(&output));
     assert!(
         !everything.contains(&password) && !everything.contains(&auth),
         "secret leaked"
@@ -120,23 +102,19 @@ fn credentials_from_helper_and_auths_reach_the_token_server_and_nowhere_else() {
         r#"{"auths":{"https://index.docker.io/v1/":{"auth":"bWFsbG9yeTp3cm9uZy1wYXNzd29yZA=="}}}"#,
     )
     .unwrap();
-    let output = run(&dir, &config, &auths_config, None);
+    let output = run(dir, &config, &auths_config, None);
     assert_eq!(output.status.code(), Some(3));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("credentials refused"), "{stdout}");
-    assert!(
-        !stdout.contains("wrong-password")
-            && !String::from_utf8_lossy(&output.stderr).contains("wrong-password")
-    );
+    let text = stdout(&output);
+    assert!(text.contains("credentials refused"), "{text}");
+    assert!(!text.contains("wrong-password") && !stderr(&output).contains("wrong-password"));
 
     // 4. A malformed config.json is an error naming the file and line.
     std::fs::write(auths_config.join("config.json"), "{\n  \"auths\": [\n").unwrap();
-    let output = run(&dir, &config, &auths_config, None);
+    let output = run(dir, &config, &auths_config, None);
     assert_eq!(output.status.code(), Some(3));
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains("config.json:2:"),
+        stdout(&output).contains("config.json:2:"),
         "{}",
-        String::from_utf8_lossy(&output.stdout)
+        stdout(&output)
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }

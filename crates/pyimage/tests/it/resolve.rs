@@ -1,53 +1,20 @@
 //! `pyimage resolve` and live `pyimage tags` as a user runs them: the real binary, a `pyimage.toml` pointing
-//! `docker.io` at the local Docker Hub replica, answers compared with the seeder's ground truth.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+//! `docker.io` at the local Docker Hub replica, answers compared with the seeder's ground truth. They only read, so
+//! they use the shared replica.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::LazyLock;
+use std::path::Path;
+use std::process::Output;
 
-use pyimage_testkit::{Replica, newest_library_file};
-use serde_json::Value;
-
-struct Seeded {
-    replica: Replica,
-    config: PathBuf,
-}
-
-static SEEDED: LazyLock<Seeded> = LazyLock::new(|| {
-    let (replica, _) = Replica::start_seeded(newest_library_file().unwrap()).unwrap();
-    let dir = std::env::temp_dir().join(format!("pyimage-cli-resolve-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("pyimage.toml");
-    std::fs::write(&config, replica.pyimage_toml()).unwrap();
-    Seeded { replica, config }
-});
+use crate::support::{json, pyimage as command, shared, stderr, stdout, tempdir};
 
 fn pyimage(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyimage"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .output()
-        .expect("pyimage runs")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    command().config(config).run(args)
 }
 
 #[test]
 fn resolve_reports_index_digest_platforms_and_attestations() {
-    let seeded = &*SEEDED;
-    let truth = seeded.replica.ground_truth().unwrap();
+    let seeded = shared();
+    let truth = &seeded.truth;
     let output = pyimage(
         &seeded.config,
         &[
@@ -61,12 +28,7 @@ fn resolve_reports_index_digest_platforms_and_attestations() {
             "python:3.13",
         ],
     );
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let reports = json(&output);
     for (report, tag) in reports
         .as_array()
@@ -91,8 +53,8 @@ fn resolve_reports_index_digest_platforms_and_attestations() {
 
 #[test]
 fn resolve_selects_a_platform() {
-    let seeded = &*SEEDED;
-    let truth = seeded.replica.ground_truth().unwrap();
+    let seeded = shared();
+    let truth = &seeded.truth;
     let output = pyimage(
         &seeded.config,
         &[
@@ -113,19 +75,19 @@ fn resolve_selects_a_platform() {
 
 #[test]
 fn resolve_exit_codes_separate_bad_input_from_registry_trouble() {
-    let seeded = &*SEEDED;
+    let seeded = shared();
     let output = pyimage(
         &seeded.config,
         &["resolve", "python:3.12-slim", "python:no-such-tag"],
     );
     // A tag the registry does not have is the user's input problem (2), not the registry's (3).
     assert_eq!(output.status.code(), Some(2));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let text = stdout(&output);
     assert!(
-        stdout.contains(
+        text.contains(
             "python:no-such-tag\n  error         manifest library/python:no-such-tag not found"
         ),
-        "{stdout}"
+        "{text}"
     );
     let output = pyimage(
         &seeded.config,
@@ -137,14 +99,13 @@ fn resolve_exit_codes_separate_bad_input_from_registry_trouble() {
         &["resolve", "--platform", "linux", "python:3.12-slim"],
     );
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("expected OS/ARCH"));
+    assert!(stderr(&output).contains("expected OS/ARCH"));
     // A registry nobody answers at is 3: bind a port, then close it so connections are refused.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let dir = seeded.config.parent().unwrap().join("unreachable");
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("pyimage.toml");
+    let dir = tempdir("resolve-unreachable");
+    let config = dir.path().join("pyimage.toml");
     std::fs::write(
         &config,
         format!(
@@ -153,25 +114,15 @@ fn resolve_exit_codes_separate_bad_input_from_registry_trouble() {
     )
     .unwrap();
     let output = pyimage(&config, &["resolve", "python:3.12-slim"]);
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
 }
 
 #[test]
 fn live_tags_group_aliases_by_digest() {
-    let seeded = &*SEEDED;
-    let truth = seeded.replica.ground_truth().unwrap();
+    let seeded = shared();
+    let truth = &seeded.truth;
     let output = pyimage(&seeded.config, &["tags", "--format", "json"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let view = json(&output);
     assert_eq!(view["tags"], 150);
     let families = view["families"].as_array().unwrap();
@@ -240,9 +191,8 @@ fn live_tags_group_aliases_by_digest() {
 
 #[test]
 fn config_errors_name_the_file_and_line() {
-    let dir = std::env::temp_dir().join(format!("pyimage-cli-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("pyimage.toml");
+    let dir = tempdir("resolve-config");
+    let config = dir.path().join("pyimage.toml");
     std::fs::write(
         &config,
         "[registries.\"docker.io\"]\nendpoint = \"http://127.0.0.1:1\"\n",
@@ -250,7 +200,7 @@ fn config_errors_name_the_file_and_line() {
     .unwrap();
     let output = pyimage(&config, &["resolve", "python:3.12"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("insecure = true"));
+    assert!(stderr(&output).contains("insecure = true"));
     std::fs::write(
         &config,
         "[registries.\"docker.io\"]\nendpont = \"https://x\"\n",
@@ -258,18 +208,17 @@ fn config_errors_name_the_file_and_line() {
     .unwrap();
     let output = pyimage(&config, &["resolve", "python:3.12"]);
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors = stderr(&output);
     assert!(
-        stderr.contains(&format!("{}:2:1", config.display())) && stderr.contains("endpont"),
-        "{stderr}"
+        errors.contains(&format!("{}:2:1", config.display())) && errors.contains("endpont"),
+        "{errors}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn resolve_human_output_names_the_platform_of_each_attestation() {
-    let seeded = &*SEEDED;
-    let truth = seeded.replica.ground_truth().unwrap();
+    let seeded = shared();
+    let truth = &seeded.truth;
     let output = pyimage(
         &seeded.config,
         &[
@@ -281,19 +230,19 @@ fn resolve_human_output_names_the_platform_of_each_attestation() {
         ],
     );
     assert_eq!(output.status.code(), Some(0));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let text = stdout(&output);
     let expected = truth.tag("3.12-slim").unwrap();
     assert!(
-        stdout.contains(&format!("  digest        {}\n", expected.digest)),
-        "{stdout}"
+        text.contains(&format!("  digest        {}\n", expected.digest)),
+        "{text}"
     );
     let amd64 = expected.image("linux/amd64").unwrap();
     let attestation = amd64.attestation_digest.as_ref().unwrap();
     assert!(
-        stdout.contains(&format!(
+        text.contains(&format!(
             "{attestation} for linux/amd64 ({})",
             &amd64.digest[7..19]
         )),
-        "{stdout}"
+        "{text}"
     );
 }

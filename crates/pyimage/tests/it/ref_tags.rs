@@ -1,32 +1,18 @@
 //! End-to-end tests of `pyimage ref` and `pyimage tags`: the real binary, real files, exit codes and output.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn pyimage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyimage"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("pyimage runs")
-}
+use crate::support::{json, stderr, stdout, tempdir, testdata};
 
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+fn pyimage(args: &[&str]) -> Output {
+    crate::support::pyimage().run(args)
 }
 
 fn newest_library() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/official-images/library-python/2026-08-13T122654-73f6781860cc.txt")
+    testdata("official-images/library-python/2026-08-13T122654-73f6781860cc.txt")
 }
 
 #[test]
@@ -121,15 +107,15 @@ fn invalid_references_get_gos_message_exit_2_and_the_rest_is_reported() {
 fn ref_human_output_explains_the_tag_and_errors_go_to_stderr() {
     let output = pyimage(&["ref", "python", "library/UPPER:1"]);
     assert_eq!(output.status.code(), Some(2));
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    let text = stdout(&output);
     assert!(
-        stdout.contains("normalized  docker.io/library/python\n"),
-        "{stdout}"
+        text.contains("normalized  docker.io/library/python\n"),
+        "{text}"
     );
-    assert!(stdout.contains("latest (implicit)"), "{stdout}");
-    assert!(stdout.contains("float     latest"), "{stdout}");
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("\"library/UPPER:1\""), "{stderr}");
+    assert!(text.contains("latest (implicit)"), "{text}");
+    assert!(text.contains("float     latest"), "{text}");
+    let errors = stderr(&output);
+    assert!(errors.contains("\"library/UPPER:1\""), "{errors}");
 }
 
 #[test]
@@ -144,12 +130,7 @@ fn tags_explains_a_floating_tag_from_a_library_file() {
         "3.12-slim",
         "3.14",
     ]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let views = json(&output);
     assert_eq!(views[0]["most_specific"], "3.12.14-slim-trixie");
     assert_eq!(views[0]["kind"], "tags");
@@ -188,10 +169,10 @@ fn tags_reports_unknown_tags_and_bad_files_with_path_and_line() {
     let file = newest_library();
     let output = pyimage(&["tags", "--from", file.to_str().unwrap(), "2.7"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("\"2.7\" is not listed"));
+    assert!(stderr(&output).contains("\"2.7\" is not listed"));
 
-    let dir = std::env::temp_dir().join(format!("pyimage-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempdir("tags-bad-files");
+    let dir = dir.path();
     let bad = dir.join("library-python");
     std::fs::write(
         &bad,
@@ -200,14 +181,13 @@ fn tags_reports_unknown_tags_and_bad_files_with_path_and_line() {
     .unwrap();
     let output = pyimage(&["tags", "--from", bad.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors = stderr(&output);
     assert!(
-        stderr.contains(&format!("{}:4:", bad.display())),
-        "{stderr}"
+        errors.contains(&format!("{}:4:", bad.display())),
+        "{errors}"
     );
 
     let output = pyimage(&["tags", "--from", dir.join("missing").to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read"));
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(stderr(&output).contains("cannot read"));
 }

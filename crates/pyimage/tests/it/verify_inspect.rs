@@ -1,43 +1,22 @@
 //! `pyimage verify --inspect` with the fixtures of testdata/verify against the Docker Hub replica, no engine needed:
 //! podman's repository × digest pairs count only when Docker Hub serves the digest, a local build is untrusted, a
-//! file that is not inspect output is an input error, an unreachable registry is exit code 3.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+//! file that is not inspect output is an input error, an unreachable registry is exit code 3. They only read, so
+//! they use the shared replica.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::LazyLock;
+use std::process::Output;
 
-use pyimage_testkit::{GroundTruth, Replica, newest_library_file};
+use pyimage_testkit::newest_library_file;
 use serde_json::Value;
 
-struct Seeded {
-    _replica: Replica,
-    truth: GroundTruth,
-    config: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-static SEEDED: LazyLock<Seeded> = LazyLock::new(|| {
-    let (replica, seeded) = Replica::start_seeded(newest_library_file().unwrap()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("pyimage.toml");
-    std::fs::write(&config, replica.pyimage_toml()).unwrap();
-    Seeded {
-        _replica: replica,
-        truth: seeded.truth,
-        config,
-        dir,
-    }
-});
+use crate::support::{Shared, json, pyimage, shared, stderr, stdout, tempdir, testdata};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/verify")
-        .join(name)
+    testdata("verify").join(name)
 }
 
-/// The fixture with `{{digest:TAG}}` replaced, written to the test's directory.
-fn instantiate(seeded: &Seeded, name: &str) -> PathBuf {
+/// The fixture with `{{digest:TAG}}` replaced by the shared replica's digest of TAG, written to `dir`.
+fn instantiate(seeded: &Shared, dir: &Path, name: &str) -> PathBuf {
     let mut text = std::fs::read_to_string(fixture(name)).unwrap();
     while let Some(start) = text.find("{{digest:") {
         let end = start + text[start..].find("}}").unwrap();
@@ -45,40 +24,29 @@ fn instantiate(seeded: &Seeded, name: &str) -> PathBuf {
         let digest = seeded.truth.digest(tag).unwrap().to_owned();
         text.replace_range(start..end + 2, &digest);
     }
-    let path = seeded.dir.path().join(name);
+    let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
 }
 
 fn verify(config: &Path, args: &[&str]) -> (Option<i32>, Output) {
-    let output = Command::new(env!("CARGO_BIN_EXE_pyimage"))
-        .arg("--config")
-        .arg(config)
-        .arg("verify")
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("DOCKER_CONFIG", "/nonexistent")
+    let output = pyimage()
+        .config(config)
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .expect("pyimage runs");
+        .args(["verify"])
+        .run(args);
     (output.status.code(), output)
 }
 
 fn images(output: &Output) -> Vec<Value> {
-    let value: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    value["images"].as_array().unwrap().clone()
+    json(output)["images"].as_array().unwrap().clone()
 }
 
 #[test]
 fn podman_pairs_count_only_when_docker_hub_serves_the_digest() {
-    let seeded = &*SEEDED;
-    let pairs = instantiate(seeded, "podman-pairs.json");
+    let seeded = shared();
+    let dir = tempdir("verify-podman");
+    let pairs = instantiate(seeded, dir.path(), "podman-pairs.json");
     let (code, output) = verify(
         &seeded.config,
         &["--format", "json", "--inspect", pairs.to_str().unwrap()],
@@ -96,7 +64,7 @@ fn podman_pairs_count_only_when_docker_hub_serves_the_digest() {
             .starts_with("docker.io/library/python@sha256:1111")
     );
 
-    let official = instantiate(seeded, "podman-official.json");
+    let official = instantiate(seeded, dir.path(), "podman-official.json");
     let (code, output) = verify(
         &seeded.config,
         &[
@@ -117,14 +85,14 @@ fn podman_pairs_count_only_when_docker_hub_serves_the_digest() {
 
 #[test]
 fn local_builds_and_bad_files() {
-    let seeded = &*SEEDED;
+    let seeded = shared();
     let local = fixture("docker-local-build.json");
     let (code, output) = verify(
         &seeded.config,
         &["--inspect", local.to_str().unwrap(), "python:3.12-slim"],
     );
     assert_eq!(code, Some(1));
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = stdout(&output);
     assert!(text.contains("verdict       untrusted"), "{text}");
     assert!(
         text.contains("built locally or loaded from a tarball"),
@@ -149,16 +117,14 @@ fn local_builds_and_bad_files() {
         &["--inspect", local.to_str().unwrap(), "python:3.11-slim"],
     );
     assert_eq!(code, Some(2));
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("has no image named python:3.11-slim")
-    );
+    assert!(stderr(&output).contains("has no image named python:3.11-slim"));
     for bad in [fixture("not-inspect.json"), fixture("missing.json")] {
         let (code, output) = verify(&seeded.config, &["--inspect", bad.to_str().unwrap()]);
         assert_eq!(code, Some(2), "{}", bad.display());
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors = stderr(&output);
         assert!(
-            stderr.contains(bad.file_name().unwrap().to_str().unwrap()),
-            "{stderr}"
+            errors.contains(bad.file_name().unwrap().to_str().unwrap()),
+            "{errors}"
         );
     }
     // Neither IMAGE nor --inspect: usage error.
@@ -168,23 +134,24 @@ fn local_builds_and_bad_files() {
 
 #[test]
 fn unreachable_engine_and_registry_are_exit_code_3() {
-    let seeded = &*SEEDED;
+    let seeded = shared();
     // The engine: DOCKER_HOST points nowhere; the address is named.
     let (code, output) = verify(&seeded.config, &["python:3.12-slim"]);
     assert_eq!(code, Some(3));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors = stderr(&output);
     assert!(
-        stderr.contains("unix:///nonexistent/docker.sock"),
-        "{stderr}"
+        errors.contains("unix:///nonexistent/docker.sock"),
+        "{errors}"
     );
     // The registry: nothing listens at the configured endpoint.
-    let offline = seeded.dir.path().join("offline.toml");
+    let dir = tempdir("verify-offline");
+    let offline = dir.path().join("offline.toml");
     std::fs::write(
         &offline,
         "[registries.\"docker.io\"]\nendpoint = \"http://127.0.0.1:9\"\ninsecure = true\n",
     )
     .unwrap();
-    let official = instantiate(seeded, "podman-official.json");
+    let official = instantiate(seeded, dir.path(), "podman-official.json");
     let (code, output) = verify(
         &offline,
         &["--format", "json", "--inspect", official.to_str().unwrap()],

@@ -7,18 +7,18 @@
 //! repository → untrusted; the saved `docker image inspect` JSON gives the same verdicts; the replica rebuilds →
 //! the same local image is official-stale with the new digest and what changed; pyimage.lock → official-locked;
 //! exit codes 2 and 3. Afterwards no dockerd or containerd of the test is left running.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
-
-#[path = "../../pyimage-engine/tests/support/dockerd.rs"]
-mod dockerd;
+//!
+//! The replica is the test's own: it rebuilds 3.12-slim halfway through.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Instant;
 
-use dockerd::Dockerd;
 use pyimage_testkit::{PlainRegistry, Replica, newest_library_file};
 use serde_json::Value;
+
+use crate::support::dockerd::{self, Dockerd};
+use crate::support::{Pyimage, json, pyimage, stderr, stdout};
 
 struct Run<'a> {
     config: &'a Path,
@@ -27,31 +27,17 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn pyimage(&self, args: &[&str]) -> Output {
-        self.pyimage_with(args, None)
+        self.command().run(args)
     }
 
-    fn pyimage_with(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pyimage"))
-            .arg("--config")
-            .arg(self.config)
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("DOCKER_CONFIG", "/nonexistent")
+    fn pyimage_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        self.command().run_with_stdin(args, stdin)
+    }
+
+    fn command(&self) -> Pyimage {
+        pyimage()
+            .config(self.config)
             .env("DOCKER_HOST", &self.docker_host)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("pyimage runs");
-        if let Some(bytes) = stdin {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(bytes).unwrap();
-        }
-        child.wait_with_output().unwrap()
     }
 
     /// `verify --format json`, returning (exit code, images).
@@ -64,14 +50,7 @@ impl Run<'_> {
 }
 
 fn images(output: &Output) -> Vec<Value> {
-    let value: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    value["images"].as_array().unwrap().clone()
+    json(output)["images"].as_array().unwrap().clone()
 }
 
 fn verdicts(images: &[Value]) -> Vec<String> {
@@ -160,7 +139,7 @@ fn verify_with_a_real_docker_engine() {
     );
     // Human output says so, and says that there is no signature to check.
     let human = run.pyimage(&["verify", "--official-images", library, "python:3.12-slim"]);
-    let text = String::from_utf8_lossy(&human.stdout);
+    let text = stdout(&human);
     assert!(text.contains("verdict       official-current"), "{text}");
     assert!(text.contains("no publisher signature"), "{text}");
     step(started, "official-current");
@@ -264,7 +243,7 @@ fn verify_with_a_real_docker_engine() {
         ]
     );
     // Without names: every image of the file.
-    let stdin = run.pyimage_with(
+    let stdin = run.pyimage_with_stdin(
         &[
             "verify",
             "--format",
@@ -273,7 +252,7 @@ fn verify_with_a_real_docker_engine() {
             "--inspect",
             "-",
         ],
-        Some(saved.as_bytes()),
+        saved.as_bytes(),
     );
     assert_eq!(verdicts(&images(&stdin)), verdicts(&from_engine));
     step(started, "--inspect");
@@ -319,7 +298,7 @@ fn verify_with_a_real_docker_engine() {
     ]);
     assert_eq!(verdicts(&out), ["official-stale"], "the saved JSON agrees");
     let human = run.pyimage(&["verify", "--official-images", library, "python:3.12-slim"]);
-    let text = String::from_utf8_lossy(&human.stdout);
+    let text = stdout(&human);
     assert!(
         text.contains(&format!("python:3.12-slim is now {}", moved.new_digest)),
         "{text}"
@@ -367,15 +346,15 @@ fn verify_with_a_real_docker_engine() {
     let missing = run.pyimage(&["verify", "python:2.7-nonexistent"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&missing.stderr).contains("has no image python:2.7-nonexistent"),
+        stderr(&missing).contains("has no image python:2.7-nonexistent"),
         "{}",
-        String::from_utf8_lossy(&missing.stderr)
+        stderr(&missing)
     );
     let bad = dir.join("bad.json");
     std::fs::write(&bad, "{not json").unwrap();
     let output = run.pyimage(&["verify", "--inspect", bad.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("bad.json"));
+    assert!(stderr(&output).contains("bad.json"));
     let usage = run.pyimage(&["verify", "--require", "official-locked", "python:3.12-slim"]);
     assert_eq!(usage.status.code(), Some(2), "official-locked needs --lock");
     let nowhere = Run {
@@ -384,8 +363,8 @@ fn verify_with_a_real_docker_engine() {
     };
     let output = nowhere.pyimage(&["verify", "python:3.12-slim"]);
     assert_eq!(output.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no-such.sock"), "{stderr}");
+    let errors = stderr(&output);
+    assert!(errors.contains("no-such.sock"), "{errors}");
     let offline = dir.join("offline.toml");
     std::fs::write(
         &offline,
