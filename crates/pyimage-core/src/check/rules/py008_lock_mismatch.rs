@@ -11,7 +11,8 @@ declare_rule! {
     summary: "Digest that disagrees with `pyimage.lock`, or a Python image the lock does not know (with `--locked`).",
     what: "With `pyimage check --locked`, compares each Python image with its entry in `pyimage.lock` (matched by \
 normalized repository and tag): a digest different from the locked one, a reference without digest although the lock \
-pins it, and a reference the lock has no entry for are reported. Without `--locked` the rule is inactive.",
+pins it, a digest the lock records under another tag (the tag was edited by hand), and a reference the lock has no \
+entry for are reported. Without `--locked` the rule is inactive.",
     why: "The lock records what was resolved and verified; a reference edited by hand (or by a bot) that no longer \
 matches it has not been verified.",
     example: "# pyimage.lock says python:3.12.14-slim@sha256:aaa…\nFROM python:3.12.14-slim@sha256:bbb…",
