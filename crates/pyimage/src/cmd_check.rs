@@ -17,6 +17,7 @@ use pyimage_core::check::{
 use rayon::prelude::*;
 
 use crate::config;
+use crate::files::FileError;
 use crate::render::{self, Outcome};
 use pyimage_core::config::Overrides;
 
@@ -131,7 +132,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let base = loaded.base_dir(&cwd);
-    let mut errors: Vec<String> = Vec::new();
+    let mut errors: Vec<FileError> = Vec::new();
     let inputs = if let Some(name) = &args.stdin_filename {
         if !args.paths.is_empty() {
             bail!("--stdin-filename reads standard input: give no PATH");
@@ -195,7 +196,9 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         match result {
             Err(error) => errors.push(error),
             Ok((report, text)) => {
-                outcome.files_scanned += 1;
+                if report.error.is_none() {
+                    outcome.files_scanned += 1;
+                }
                 used.extend(report.used_ignores.iter().copied());
                 if let Some(skipped) = report.skipped {
                     outcome.skipped.push((
@@ -206,10 +209,15 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
                     ));
                 }
                 if let Some(error) = report.error {
-                    errors.push(format!(
-                        "{}:{}:{}: {} (fix the YAML, or exclude the file with [policy] exclude)",
-                        input.shown, error.line, error.column, error.message
-                    ));
+                    errors.push(FileError {
+                        path: input.shown.clone(),
+                        line: Some(error.line),
+                        column: Some(error.column),
+                        message: format!(
+                            "{} (fix the YAML, or exclude the file with [policy] exclude)",
+                            error.message
+                        ),
+                    });
                 }
                 if !report.findings.is_empty()
                     && let Some(text) = text
@@ -239,6 +247,8 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         ))
     });
     outcome.skipped.sort();
+    errors.sort();
+    outcome.errors = errors;
     let config_shown = policy.config_path.as_deref();
     let rendered = match args.format {
         CheckFormat::Human => {
@@ -253,10 +263,10 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(rendered.as_bytes())?;
     stdout.flush()?;
-    for error in &errors {
+    for error in &outcome.errors {
         eprintln!("pyimage: error: {error}");
     }
-    if !errors.is_empty() {
+    if !outcome.errors.is_empty() {
         return Ok(ExitCode::from(
             pyimage_service::ErrorKind::Input.exit_code(),
         ));
@@ -273,22 +283,15 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
 }
 
 /// A file's report and, when it has findings, its text (for snippets); or why it could not be read.
-type Checked = Result<(FileReport, Option<String>), String>;
+type Checked = Result<(FileReport, Option<String>), FileError>;
 
 fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Checked {
     let owned;
     let text = match &input.source {
         Source::Text(text) => text.as_str(),
         Source::File(path) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", input.shown))?;
-            owned = String::from_utf8(bytes).map_err(|e| {
-                format!(
-                    "{}: not UTF-8 text (byte {}): save it as UTF-8",
-                    input.shown,
-                    e.utf8_error().valid_up_to()
-                )
-            })?;
+            owned = crate::files::read(path)
+                .map_err(|message| FileError::file(input.shown.clone(), message))?;
             owned.as_str()
         }
     };

@@ -46,6 +46,7 @@ pub struct PinArgs {
 struct PinReport {
     changes: Vec<PinChange>,
     skipped: Vec<PinSkip>,
+    errors: Vec<files::FileError>,
     files_changed: usize,
     lock: Option<String>,
 }
@@ -63,12 +64,10 @@ pub async fn run(
     };
     let lock = files::read_lock(&args.lock)?;
     let old_lock_text = lock.render();
+    // A file that cannot be found or read is reported and the rest is pinned; the exit code says so at the end.
     let mut errors = Vec::new();
     let found = files::discover(&args.paths, config, &mut errors)?;
-    if let Some(error) = errors.first() {
-        anyhow::bail!("{error}");
-    }
-    let sources = files::read_all(&found)?;
+    let (found, sources) = files::read_all(found, &mut errors);
     let resolver = Resolver::new(client);
     let options = PinOptions {
         platform,
@@ -76,12 +75,21 @@ pub async fn run(
     };
     let now = pyimage_service::clock::now_rfc3339();
     let plan = plan_pin(&resolver, &sources, lock, &options, &now).await;
+    for error in &errors {
+        eprintln!("pyimage: error: {error}");
+    }
     for error in &plan.errors {
         eprintln!("pyimage: {error}");
     }
+    let failure = if errors.is_empty() {
+        plan.failure
+    } else {
+        ErrorKind::worst(plan.failure, ErrorKind::Input)
+    };
     let mut report = PinReport {
         changes: Vec::new(),
         skipped: plan.skipped,
+        errors,
         files_changed: 0,
         lock: None,
     };
@@ -131,7 +139,7 @@ pub async fn run(
         Format::Human => print_human(&report, args, &diffs)?,
     }
     tracing::debug!(stats = ?resolver.client().stats(), "registry requests");
-    Ok(match plan.failure {
+    Ok(match failure {
         Some(kind) => ExitCode::from(kind.exit_code()),
         None if args.check && !report.changes.is_empty() => {
             ExitCode::from(ErrorKind::Policy.exit_code())

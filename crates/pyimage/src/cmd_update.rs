@@ -67,12 +67,11 @@ pub async fn run(
     let policy = &config.settings.policy;
     let lock = files::read_lock(&args.lock)?;
     let old_lock_text = lock.render();
-    let mut errors = Vec::new();
-    let found = files::discover(&args.paths, config, &mut errors)?;
-    if let Some(error) = errors.first() {
-        anyhow::bail!("{error}");
-    }
-    let sources = files::read_all(&found)?
+    // A file that cannot be found or read is reported and the rest is updated; the exit code says so at the end.
+    let mut file_errors = Vec::new();
+    let found = files::discover(&args.paths, config, &mut file_errors)?;
+    let (found, sources) = files::read_all(found, &mut file_errors);
+    let sources = sources
         .into_iter()
         .zip(&found)
         .map(|(mut source, file)| {
@@ -93,10 +92,17 @@ pub async fn run(
     let resolver = Resolver::new(client);
     let now = pyimage_service::clock::now_rfc3339();
     let plan = plan_update(&resolver, &sources, lock, &now).await;
+    let failure = if file_errors.is_empty() {
+        plan.failure
+    } else {
+        pyimage_service::ErrorKind::worst(plan.failure, pyimage_service::ErrorKind::Input)
+    };
+    let mut errors: Vec<String> = file_errors.iter().map(ToString::to_string).collect();
+    errors.extend(plan.errors);
     let mut report = UpdateReport {
         changes: Vec::new(),
         available: plan.available,
-        errors: plan.errors,
+        errors,
     };
     let mut diffs = String::new();
     for rewrite in plan.rewrites {
@@ -140,7 +146,7 @@ pub async fn run(
         Format::Human => print_human(&report, &diffs, args.dry_run)?,
     }
     tracing::debug!(stats = ?resolver.client().stats(), "registry requests");
-    Ok(match plan.failure {
+    Ok(match failure {
         Some(kind) => ExitCode::from(kind.exit_code()),
         None => ExitCode::SUCCESS,
     })

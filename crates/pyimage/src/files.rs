@@ -9,6 +9,47 @@ use pyimage_core::check::FileKind;
 use pyimage_registry::RegistryClient;
 use pyimage_service::provenance::{OFFICIAL_IMAGES_URL, Record};
 
+/// A file that could not be read, walked or parsed: reported with its position and the run goes on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct FileError {
+    /// The file (or the path given) as shown.
+    pub path: String,
+    /// 1-based line, when the problem has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column, when the problem has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl FileError {
+    /// A problem with a whole file (unreadable, not UTF-8, not a known kind).
+    pub fn file(path: impl Into<String>, message: impl Into<String>) -> Self {
+        FileError {
+            path: path.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FileError {
+    /// `path:line:column: message` (position parts only when known).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
 /// A file to check, pin or update.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -28,7 +69,7 @@ pub struct Found {
 pub fn discover(
     paths: &[PathBuf],
     config: &crate::config::LoadedConfig,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<FileError>,
 ) -> anyhow::Result<Vec<Found>> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let base = config.base_dir(&cwd);
@@ -61,21 +102,27 @@ pub fn discover(
                 .unwrap_or_default();
             match FileKind::for_file_name(&name) {
                 Some(kind) => take(root, kind, true),
-                None => errors.push(format!(
-                    "{}: not a Dockerfile, Compose or YAML file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml)",
-                    root.display()
+                None => errors.push(FileError::file(
+                    root.display().to_string(),
+                    "not a Dockerfile, Compose or YAML file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml)",
                 )),
             }
             continue;
         }
         if !root.exists() {
-            errors.push(format!("{}: no such file or directory", root.display()));
+            errors.push(FileError::file(
+                root.display().to_string(),
+                "no such file or directory",
+            ));
             continue;
         }
         for entry in walk(&root) {
             match entry {
                 Ok((path, kind)) => take(path, kind, false),
-                Err(error) => errors.push(format!("walking {}: {error}", root.display())),
+                Err(error) => errors.push(FileError::file(
+                    root.display().to_string(),
+                    format!("cannot walk: {error}"),
+                )),
             }
         }
     }
@@ -103,17 +150,15 @@ pub fn walk(root: &Path) -> impl Iterator<Item = Result<(PathBuf, FileKind), ign
         })
 }
 
-/// Reads a file as UTF-8 text.
-pub fn read(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not UTF-8 text (invalid byte at offset {})",
-            path.display(),
+/// Reads a file as UTF-8 text; the error says what is wrong (the caller names the file).
+pub fn read(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {}): save it as UTF-8, or exclude it with [policy] exclude",
             e.utf8_error().valid_up_to()
         )
-    })?;
-    Ok(text)
+    })
 }
 
 /// Reads `pyimage.lock` (an empty lock when the file does not exist); a malformed lock names the file and line.
@@ -126,18 +171,28 @@ pub fn read_lock(path: &Path) -> anyhow::Result<pyimage_core::lock::Lock> {
     }
 }
 
-/// Reads the files a planner works on, in order.
-pub fn read_all(found: &[Found]) -> anyhow::Result<Vec<pyimage_service::SourceText>> {
-    found
-        .iter()
-        .map(|file| {
-            Ok(pyimage_service::SourceText {
-                shown: file.path.display().to_string(),
-                kind: file.kind,
-                text: read(&file.path)?,
-            })
-        })
-        .collect()
+/// Reads the files a planner works on, in order. A file that cannot be read (or is not UTF-8) is reported in
+/// `errors` and left out; the others are returned with the [`Found`] they came from.
+pub fn read_all(
+    found: Vec<Found>,
+    errors: &mut Vec<FileError>,
+) -> (Vec<Found>, Vec<pyimage_service::SourceText>) {
+    let mut kept = Vec::new();
+    let mut sources = Vec::new();
+    for file in found {
+        match read(&file.path) {
+            Ok(text) => {
+                sources.push(pyimage_service::SourceText {
+                    shown: file.path.display().to_string(),
+                    kind: file.kind,
+                    text,
+                });
+                kept.push(file);
+            }
+            Err(message) => errors.push(FileError::file(file.path.display().to_string(), message)),
+        }
+    }
+    (kept, sources)
 }
 
 /// Loads the official-images record `--official-images` names: a file (an error when unreadable or invalid), a

@@ -118,14 +118,15 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
     let warnings = outcome.findings.len() - errors;
     let _ = writeln!(
         out,
-        "{} error{}, {} warning{} in {} file{} checked ({} skipped)",
+        "{} error{}, {} warning{} in {} file{} checked ({} skipped, {} unreadable or invalid)",
         errors,
         if errors == 1 { "" } else { "s" },
         warnings,
         if warnings == 1 { "" } else { "s" },
         outcome.files_scanned,
         if outcome.files_scanned == 1 { "" } else { "s" },
-        outcome.skipped.len()
+        outcome.skipped.len(),
+        outcome.errors.len()
     );
     out
 }

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::{Outcome, decision_text};
 
-/// `--format json`: `files_scanned`, `skipped` and `findings` in the one JSON shape of
-/// [`pyimage_core::check::Finding::to_json`].
+/// `--format json`: `files_scanned`, `skipped`, `errors` (files that could not be read or parsed) and `findings`
+/// in the one JSON shape of [`pyimage_core::check::Finding::to_json`].
 pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<String> {
     #[derive(Serialize)]
     struct Skipped<'a> {
@@ -23,6 +23,7 @@ pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Stri
     struct Output<'a> {
         files_scanned: usize,
         skipped: Vec<Skipped<'a>>,
+        errors: &'a [crate::files::FileError],
         findings: Vec<pyimage_core::check::finding::FindingJson<'a>>,
     }
     let value = Output {
@@ -37,6 +38,7 @@ pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Stri
                 reason,
             })
             .collect(),
+        errors: &outcome.errors,
         findings: outcome
             .findings
             .iter()
@@ -122,6 +124,30 @@ pub fn sarif(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Str
             result
         })
         .collect();
+    // Files that could not be read or parsed are tool execution notifications: code scanning shows them as the
+    // run's problems, not as findings about the code.
+    let notifications: Vec<_> = outcome
+        .errors
+        .iter()
+        .map(|error| {
+            let mut region = json!({});
+            if let Some(line) = error.line {
+                region["startLine"] = json!(line);
+            }
+            if let Some(column) = error.column {
+                region["startColumn"] = json!(column);
+            }
+            let mut location = json!({"artifactLocation": {"uri": error.path}});
+            if error.line.is_some() {
+                location["region"] = region;
+            }
+            json!({
+                "level": "error",
+                "message": {"text": error.message},
+                "locations": [{"physicalLocation": location}],
+            })
+        })
+        .collect();
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -133,6 +159,10 @@ pub fn sarif(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Str
                 "rules": rules,
             }},
             "columnKind": "unicodeCodePoints",
+            "invocations": [{
+                "executionSuccessful": outcome.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
             "results": results,
         }],
     });
@@ -152,6 +182,20 @@ fn escape_property(text: &str) -> String {
 /// `--format github`: workflow commands (`::error file=…,line=…::message`) that GitHub Actions shows as annotations.
 pub fn github(outcome: &Outcome, config_path: Option<&str>) -> String {
     let mut out = String::new();
+    for error in &outcome.errors {
+        let mut place = format!("file={}", escape_property(&error.path));
+        if let Some(line) = error.line {
+            place.push_str(&format!(",line={line}"));
+        }
+        if let Some(column) = error.column {
+            place.push_str(&format!(",col={column}"));
+        }
+        let _ = writeln!(
+            out,
+            "::error {place},title=pyimage could not read this file::{}",
+            escape_data(&error.message)
+        );
+    }
     for finding in &outcome.findings {
         let command = match finding.severity {
             Severity::Deny => "error",

@@ -20,6 +20,8 @@ pub struct Outcome {
     pub files_scanned: usize,
     /// Files not checked: (path, line, column, reason).
     pub skipped: Vec<(String, usize, usize, String)>,
+    /// Files that could not be read or parsed, in path order (they are not counted in `files_scanned`).
+    pub errors: Vec<crate::files::FileError>,
     /// Findings in path, then file order.
     pub findings: Vec<Finding>,
     /// Texts of the files findings point into (for snippets).

@@ -106,7 +106,7 @@ fn json_snapshot_has_exactly_the_documented_keys() {
         .collect();
     let mut top_sorted = top.clone();
     top_sorted.sort_unstable();
-    assert_eq!(top_sorted, ["files_scanned", "findings", "skipped"]);
+    assert_eq!(top_sorted, ["errors", "files_scanned", "findings", "skipped"]);
     assert_eq!(value["files_scanned"], 3);
     for finding in value["findings"].as_array().unwrap() {
         let keys: Vec<&str> = finding

@@ -698,3 +698,60 @@ fn update_with_nothing_to_move_reads_no_manifest() {
         assert!(stats.contains(expected), "{expected} in {stats}");
     }
 }
+
+/// One unreadable file (Latin-1 bytes) and one invalid manifest never stop a run: `check` reports both with their
+/// position (human, JSON `errors`, SARIF tool notifications) and checks the rest; `pin` pins the rest, writes the
+/// lock, and exits 2 at the end naming the bad file.
+#[test]
+fn one_bad_file_never_stops_check_or_pin() {
+    let replica = &shared().replica;
+    let truth = &shared().truth;
+    let workspace = Workspace::new(replica, "bad-files");
+    let src = workspace.dir.join("src");
+    std::fs::write(src.join("Dockerfile"), "FROM python:3.12-slim\n").unwrap();
+    std::fs::write(
+        src.join("legacy.Dockerfile"),
+        b"# caf\xe9 (Latin-1)\nFROM python:3.13-slim\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("k8s.yaml"), "kind: Pod\nspec: [\n").unwrap();
+
+    let output = workspace.run(&["check", "--format", "json", "src"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["files_scanned"], 1, "{report:#}");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{report:#}");
+    assert_eq!(errors[0]["path"], "src/k8s.yaml");
+    assert!(errors[0]["line"].as_u64().is_some(), "{report:#}");
+    assert_eq!(errors[1]["path"], "src/legacy.Dockerfile");
+    assert!(errors[1]["message"].as_str().unwrap().contains("not UTF-8"));
+    let output = workspace.run(&["check", "--format", "sarif", "src"]);
+    assert_eq!(output.status.code(), Some(2));
+    let sarif: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    assert_eq!(
+        invocation["toolExecutionNotifications"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let output = workspace.run(&["pin", "src"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("legacy.Dockerfile: not UTF-8"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        workspace.read("src/Dockerfile"),
+        format!(
+            "FROM python:3.12-slim@{}\n",
+            truth.digest("3.12-slim").unwrap()
+        )
+    );
+    assert!(workspace.read("pyimage.lock").contains("python:3.12-slim"));
+}
