@@ -122,7 +122,11 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
             .severities
             .extend(list.iter().map(|rule| (rule.clone(), severity)));
     }
-    let loaded = config::load(config_path, &overrides)?;
+    let start = args
+        .stdin_filename
+        .as_deref()
+        .or(args.paths.first().map(PathBuf::as_path));
+    let loaded = config::load(config_path, start, &overrides)?;
     let policy = &loaded.settings.policy;
     let today = match &args.today {
         Some(text) => Date::parse(text)

@@ -42,6 +42,13 @@ pub struct PinArgs {
     format: Format,
 }
 
+impl PinArgs {
+    /// Where the configuration search starts: the first path given.
+    pub fn start(&self) -> Option<&std::path::Path> {
+        self.paths.first().map(PathBuf::as_path)
+    }
+}
+
 #[derive(Serialize)]
 struct PinReport {
     changes: Vec<PinChange>,

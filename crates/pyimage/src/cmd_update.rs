@@ -41,6 +41,11 @@ pub struct UpdateArgs {
 }
 
 impl UpdateArgs {
+    /// Where the configuration search starts: the first path given.
+    pub fn start(&self) -> Option<&std::path::Path> {
+        self.paths.first().map(PathBuf::as_path)
+    }
+
     /// The `--env` override, applied when the configuration is loaded.
     pub fn environment(&self) -> Option<String> {
         self.env.clone()

@@ -82,7 +82,7 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
             docker_host: std::env::var("DOCKER_HOST").ok(),
         },
     };
-    let loaded = crate::config::load(config, &Default::default())?;
+    let loaded = crate::config::load(config, None, &Default::default())?;
     let mut registries = loaded.settings.registries.clone();
     // Ask docker.io itself: whatever a mirror answers about docker.io/library/python proves nothing.
     if let Some(hub) = registries.hosts.get_mut("docker.io") {

@@ -1,5 +1,6 @@
-//! Finding and reading `pyimage.toml` (`--config FILE`, else `$PYIMAGE_CONFIG`, else `./pyimage.toml` when it
-//! exists). What the text means is decided by `pyimage_core::config`; this module only does the I/O.
+//! Finding and reading `pyimage.toml`: `--config FILE`, else `$PYIMAGE_CONFIG`, else the nearest `pyimage.toml`
+//! from the checked path (or the working directory) up to the repository root (the directory holding `.git`), as
+//! ruff and cargo find theirs. What the text means is decided by `pyimage_core::config`; this module only does I/O.
 
 use std::path::{Path, PathBuf};
 
@@ -27,19 +28,58 @@ impl LoadedConfig {
     }
 }
 
-/// Finds, reads and validates the configuration, with command-line overrides. Every problem of the file is
-/// reported at once, each as `path:line:column: message`.
-pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> anyhow::Result<LoadedConfig> {
+/// The nearest `pyimage.toml` at or above `start` (a file's directory, or a directory), not above the repository
+/// root: the first directory holding `.git` ends the search.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let mut dir = if start.is_dir() {
+        start.to_path_buf()
+    } else {
+        start.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    if dir.as_os_str().is_empty() {
+        dir = PathBuf::from(".");
+    }
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    for ancestor in dir.ancestors() {
+        let candidate = ancestor.join("pyimage.toml");
+        if candidate.is_file() {
+            // Shown relative to the working directory when it is below it, as the user would type it.
+            let shown = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| candidate.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+                .unwrap_or(candidate);
+            return Some(shown);
+        }
+        if ancestor.join(".git").exists() {
+            break;
+        }
+    }
+    None
+}
+
+/// Finds, reads and validates the configuration for a run over `start` (the first path given, else the working
+/// directory), with command-line overrides. Every problem of the file is reported at once, each as
+/// `path:line:column: message`.
+pub fn load(
+    explicit: Option<&Path>,
+    start: Option<&Path>,
+    overrides: &Overrides,
+) -> anyhow::Result<LoadedConfig> {
     let (path, required) = match explicit {
         Some(path) => (path.to_path_buf(), true),
         None => match std::env::var_os("PYIMAGE_CONFIG").filter(|v| !v.is_empty()) {
             Some(path) => (PathBuf::from(path), true),
-            None => (PathBuf::from("pyimage.toml"), false),
+            None => match discover(start.unwrap_or(Path::new("."))) {
+                Some(found) => (found, true),
+                None => (PathBuf::from("pyimage.toml"), false),
+            },
         },
     };
+    tracing::info!(config = %path.display(), "configuration");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(error) if !required && error.kind() == std::io::ErrorKind::NotFound => {
+            tracing::info!("no pyimage.toml found: built-in defaults");
             return Ok(LoadedConfig {
                 path: None,
                 text: String::new(),

@@ -75,24 +75,27 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Ref(args) => cmd_ref::run(args),
         Command::Tags(args) if !cmd_tags::is_live(args) => cmd_tags::run_offline(args),
-        Command::Tags(args) => with_registry(&cli, None, async |client, _| {
+        Command::Tags(args) => with_registry(&cli, None, None, async |client, _| {
             cmd_tags::run_live(args, client).await
         }),
-        Command::Resolve(args) => with_registry(&cli, None, async |client, _| {
+        Command::Resolve(args) => with_registry(&cli, None, None, async |client, _| {
             cmd_resolve::run(args, client).await
         }),
         Command::Check(args) => cmd_check::run(args, cli.config.as_deref()),
         Command::Init(args) => cmd_init::run(args),
         Command::Verify(args) => cmd_verify::run(args, cli.config.as_deref()),
-        Command::Provenance(args) => with_registry(&cli, None, async |client, _| {
+        Command::Provenance(args) => with_registry(&cli, None, None, async |client, _| {
             cmd_provenance::run(args, client).await
         }),
-        Command::Pin(args) => with_registry(&cli, None, async |client, config| {
+        Command::Pin(args) => with_registry(&cli, args.start(), None, async |client, config| {
             cmd_pin::run(args, client, config).await
         }),
-        Command::Update(args) => with_registry(&cli, args.environment(), async |client, config| {
-            cmd_update::run(args, client, config).await
-        }),
+        Command::Update(args) => with_registry(
+            &cli,
+            args.start(),
+            args.environment(),
+            async |client, config| cmd_update::run(args, client, config).await,
+        ),
     };
     match result {
         Ok(code) => code,
@@ -143,6 +146,7 @@ fn init_logging(verbose: u8) {
 /// an async command on a fresh runtime.
 fn with_registry(
     cli: &Cli,
+    start: Option<&std::path::Path>,
     environment: Option<String>,
     command: impl AsyncFnOnce(RegistryClient, &config::LoadedConfig) -> anyhow::Result<ExitCode>,
 ) -> anyhow::Result<ExitCode> {
@@ -150,7 +154,7 @@ fn with_registry(
         environment,
         severities: Vec::new(),
     };
-    let config = config::load(cli.config.as_deref(), &overrides)?;
+    let config = config::load(cli.config.as_deref(), start, &overrides)?;
     let client = registry_client(config.settings.registries.clone(), config.path.as_deref())?;
     block_on(command(client, &config))
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{Outcome, decision_text};
 
-/// `--format json`: `files_scanned`, `skipped`, `errors` (files that could not be read or parsed) and `findings`
+/// `--format json`: `config` (the file used), `files_scanned`, `skipped`, `errors` (files that could not be read or parsed) and `findings`
 /// in the one JSON shape of [`pyimage_core::check::Finding::to_json`].
 pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<String> {
     #[derive(Serialize)]
@@ -21,12 +21,15 @@ pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Stri
     }
     #[derive(Serialize)]
     struct Output<'a> {
+        /// The configuration file used (none: built-in defaults).
+        config: Option<&'a str>,
         files_scanned: usize,
         skipped: Vec<Skipped<'a>>,
         errors: &'a [crate::files::FileError],
         findings: Vec<pyimage_core::check::finding::FindingJson<'a>>,
     }
     let value = Output {
+        config: config_path,
         files_scanned: outcome.files_scanned,
         skipped: outcome
             .skipped

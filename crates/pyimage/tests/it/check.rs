@@ -106,7 +106,10 @@ fn json_snapshot_has_exactly_the_documented_keys() {
         .collect();
     let mut top_sorted = top.clone();
     top_sorted.sort_unstable();
-    assert_eq!(top_sorted, ["errors", "files_scanned", "findings", "skipped"]);
+    assert_eq!(
+        top_sorted,
+        ["config", "errors", "files_scanned", "findings", "skipped"]
+    );
     assert_eq!(value["files_scanned"], 3);
     for finding in value["findings"].as_array().unwrap() {
         let keys: Vec<&str> = finding
@@ -396,4 +399,71 @@ fn explain_prints_a_rules_documentation() {
     let output = pyimage_in(dir.path(), &["check", "--explain", "no-such-rule"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--list-rules"));
+}
+
+/// `pyimage.toml` is found like ruff and cargo find theirs: from the checked path up to the repository root.
+/// `check prod/` run from elsewhere applies the configuration one level above `prod/`, and says which file it used.
+#[test]
+fn configuration_is_found_from_the_checked_path_up_to_the_repository_root() {
+    let outer = tempdir("config-discovery");
+    let repo = outer.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("deploy/prod")).unwrap();
+    // Above the repository root: must never be used.
+    std::fs::write(
+        outer.path().join("pyimage.toml"),
+        "[policy]\ndefault-environment = \"dev\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("pyimage.toml"),
+        "[[paths]]\npattern = \"deploy/prod/**\"\nenvironment = \"prod\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("deploy/prod/Dockerfile"),
+        "FROM python:3.12-slim\n",
+    )
+    .unwrap();
+    let elsewhere = tempdir("config-discovery-cwd");
+    let output = pyimage_in(
+        elsewhere.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            repo.join("deploy/prod").to_str().unwrap(),
+        ],
+    );
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(
+        report["config"],
+        repo.join("pyimage.toml").to_str().unwrap(),
+        "{report:#}"
+    );
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["PY004"], "prod requires a digest: {report:#}");
+    // Without a configuration up to the repository root, the built-in defaults apply (dev: no findings).
+    std::fs::remove_file(repo.join("pyimage.toml")).unwrap();
+    let output = pyimage_in(
+        elsewhere.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            repo.join("deploy").to_str().unwrap(),
+        ],
+    );
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["config"], Value::Null, "{report:#}");
+    assert_eq!(
+        report["findings"].as_array().unwrap().len(),
+        0,
+        "{report:#}"
+    );
 }
