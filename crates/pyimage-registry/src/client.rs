@@ -672,7 +672,9 @@ impl RegistryClient {
         method: Method,
     ) -> Result<(Response, String), RegistryError> {
         let repository = target.repository;
-        let what = format!("manifest {repository}:{reference}");
+        // A digest is written `name@sha256:…`, a tag `name:tag`, as in references.
+        let separator = if reference.contains(':') { '@' } else { ':' };
+        let what = format!("manifest {repository}{separator}{reference}");
         let url = join(
             target.endpoint,
             &format!("/v2/{repository}/manifests/{reference}"),

@@ -93,20 +93,30 @@ enum Source {
 }
 
 /// Runs `pyimage check`.
-pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn run(
+    args: &CheckArgs,
+    config_path: Option<&Path>,
+    color: crate::output::Color,
+) -> anyhow::Result<ExitCode> {
     if args.list_rules {
-        print!("{}", render::rules::list());
+        std::io::stdout()
+            .lock()
+            .write_all(render::rules::list().as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(rule) = &args.explain {
         let Some(rule) = pyimage_core::check::find_rule(rule) else {
             bail!("--explain {rule:?}: no such rule; `pyimage check --list-rules` lists them");
         };
-        print!("{}", render::rules::explain(rule));
+        std::io::stdout()
+            .lock()
+            .write_all(render::rules::explain(rule).as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.rules_markdown {
-        print!("{}", pyimage_core::check::rules::rules_markdown());
+        std::io::stdout()
+            .lock()
+            .write_all(pyimage_core::check::rules::rules_markdown().as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut overrides = Overrides {
@@ -256,8 +266,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     let config_shown = policy.config_path.as_deref();
     let rendered = match args.format {
         CheckFormat::Human => {
-            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal();
+            let color = color.enabled(std::io::stdout().is_terminal());
             render::human(&outcome, config_shown, color)
         }
         CheckFormat::Json => render::json(&outcome, config_shown)?,

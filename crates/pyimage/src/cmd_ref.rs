@@ -128,7 +128,8 @@ fn python_summary(p: &PythonTagView) -> String {
     let movement = match p.float {
         python::Float::Pinned => "pinned by digest: cannot move".to_owned(),
         python::Float::Patch => {
-            "names one release, but is rebuilt in place when its base image is".to_owned()
+            "names one release, but is rebuilt in place (a new digest) when its base OS gets security fixes"
+                .to_owned()
         }
         python::Float::Minor => format!(
             "follows new patch releases of {}",

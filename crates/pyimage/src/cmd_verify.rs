@@ -76,6 +76,11 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
     let source = match &args.inspect {
         Some(path) => {
             let (what, images) = read_inspect(path)?;
+            if images.is_empty() {
+                anyhow::bail!(
+                    "--inspect {what}: no images in it (`docker image inspect IMAGE...` prints them; an empty list `[]` verifies nothing)"
+                );
+            }
             ImageSource::Inspect { what, images }
         }
         None => ImageSource::Engine {

@@ -296,7 +296,13 @@ pub fn replace_atomically(path: &Path, new: &str) -> anyhow::Result<()> {
 
 /// A unified diff of one file, as `diff -u` would print it.
 pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
-    let shown = path.display().to_string();
+    // `a/Dockerfile`, not `a/./Dockerfile`: the diff must apply with `git apply` and `patch -p1`.
+    let shown = path
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
     similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(2)

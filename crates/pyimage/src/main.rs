@@ -43,6 +43,9 @@ struct Cli {
     /// Log what pyimage does to stderr (`-v` info, `-vv` debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// When to colour output and logs: `auto` (a terminal, and `NO_COLOR` unset), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    color: output::Color,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,7 +74,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.color);
     let result = match &cli.command {
         Command::Ref(args) => cmd_ref::run(args),
         Command::Tags(args) if !cmd_tags::is_live(args) => cmd_tags::run_offline(args),
@@ -81,7 +84,7 @@ fn main() -> ExitCode {
         Command::Resolve(args) => with_registry(&cli, None, None, async |client, _| {
             cmd_resolve::run(args, client).await
         }),
-        Command::Check(args) => cmd_check::run(args, cli.config.as_deref()),
+        Command::Check(args) => cmd_check::run(args, cli.config.as_deref(), cli.color),
         Command::Init(args) => cmd_init::run(args),
         Command::Verify(args) => cmd_verify::run(args, cli.config.as_deref()),
         Command::Provenance(args) => with_registry(&cli, None, None, async |client, _| {
@@ -99,11 +102,26 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `pyimage check | head`: the reader is gone; there is nobody to tell.
+        Err(error) if is_closed_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("pyimage: error: {error:#}");
             ExitCode::from(error_kind(&error).exit_code())
         }
     }
+}
+
+/// Whether the error is stdout closed by its reader (`| head`).
+fn is_closed_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Whose problem an error that reached `main` is: the one place errors become exit codes. A registry or engine
@@ -127,7 +145,7 @@ fn error_kind(error: &anyhow::Error) -> ErrorKind {
     ErrorKind::Input
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, color: output::Color) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -138,7 +156,8 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        // No escape codes in a log file or CI log unless asked for.
+        .with_ansi(color.enabled(std::io::IsTerminal::is_terminal(&std::io::stderr())))
         .try_init();
 }
 
