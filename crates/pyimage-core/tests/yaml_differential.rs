@@ -47,9 +47,7 @@ fn image_values_match_pyyaml_on_every_testdata_file() {
         "the real-world shapes corpus is missing"
     );
 
-    let probe = Command::new("python3")
-        .args(["-c", "import yaml"])
-        .output();
+    let probe = Command::new("python3").args(["-c", "import yaml"]).output();
     match probe {
         Ok(output) if output.status.success() => {}
         Ok(output) => panic!(

@@ -284,12 +284,29 @@ fn template_structure(text: &str, parsed: &yaml::Parsed) -> Option<usize> {
         return parsed.template_structure;
     }
     parsed.error.as_ref()?;
-    text.match_indices("{{").map(|(at, _)| at).find(|&at| {
-        !parsed
+    let in_scalar = |at: usize| {
+        parsed
             .scalars
             .iter()
             .any(|scalar| scalar.start <= at && at < scalar.end)
-    })
+    };
+    // A `#` at a line start or after a blank, outside any scalar, starts a comment: a `{{` after it is text too.
+    let in_comment = |at: usize| {
+        let line_start = text
+            .get(..at)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |newline| newline + 1);
+        let line = text.get(line_start..at).unwrap_or("");
+        line.match_indices('#').any(|(hash, _)| {
+            let blank_before = line
+                .get(..hash)
+                .is_none_or(|before| before.is_empty() || before.ends_with([' ', '\t']));
+            blank_before && !in_scalar(line_start + hash)
+        })
+    };
+    text.match_indices("{{")
+        .map(|(at, _)| at)
+        .find(|&at| !in_scalar(at) && !in_comment(at))
 }
 
 /// Longest chain of nested `List` items followed.

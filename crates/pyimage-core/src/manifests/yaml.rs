@@ -230,7 +230,10 @@ impl Padding {
         if count == 0 {
             return false;
         }
-        match self.insertions.binary_search_by_key(&at, |&(start, _)| start) {
+        match self
+            .insertions
+            .binary_search_by_key(&at, |&(start, _)| start)
+        {
             Ok(existing) => match self.insertions.get_mut(existing) {
                 Some((_, existing_count)) => *existing_count += count,
                 None => return false,
@@ -260,11 +263,7 @@ impl Padding {
 
 /// One parse of the (padded) text; the second value is a repair to try, `(original offset of a line start, spaces)`,
 /// when the parse failed on a flow collection's indentation.
-fn parse_padded(
-    original: &str,
-    text: &str,
-    padding: &Padding,
-) -> (Parsed, Option<(usize, usize)>) {
+fn parse_padded(original: &str, text: &str, padding: &Padding) -> (Parsed, Option<(usize, usize)>) {
     let offsets = CharOffsets::new(text);
     let mut parsed = Parsed::default();
     let mut parser = Parser::new_from_str(text);
@@ -289,7 +288,9 @@ fn parse_padded(
                     .filter(|_| FLOW_INDENTATION_ERRORS.contains(&error.info()))
                     // Past the column of the flow collection's `[` or `{`, a line is indented more than any block
                     // collection that contains it, which is all saphyr asks.
-                    .map(|flow_column| (line_start, (flow_column + 1).saturating_sub(marker.col())));
+                    .map(|flow_column| {
+                        (line_start, (flow_column + 1).saturating_sub(marker.col()))
+                    });
                 parsed.error = Some(SyntaxError {
                     message: error.info().to_owned(),
                     offset,
@@ -314,9 +315,7 @@ fn parse_padded(
         let flow = opening.starts_with(['[', '{']);
         match event {
             Event::DocumentStart(_) => builder = Builder::default(),
-            Event::DocumentEnd => parsed
-                .documents
-                .push(std::mem::take(&mut builder).finish()),
+            Event::DocumentEnd => parsed.documents.push(std::mem::take(&mut builder).finish()),
             Event::Scalar(value, style, anchor, _) => {
                 parsed.scalars.push(raw);
                 let node = Node::Scalar(Scalar {
@@ -532,7 +531,10 @@ mod tests {
         let text = "services:\n  app:\n    image: python:3.12-slim\n    healthcheck:\n      test: [\n        \"CMD\", \"true\"\n      ]\n    other: x\n";
         let (values, error) = values(text);
         assert_eq!(error, None);
-        assert!(values.contains(&"python:3.12-slim".to_owned()), "{values:?}");
+        assert!(
+            values.contains(&"python:3.12-slim".to_owned()),
+            "{values:?}"
+        );
         assert!(values.contains(&"CMD".to_owned()), "{values:?}");
         assert!(values.contains(&"x".to_owned()), "{values:?}");
     }
