@@ -22,6 +22,10 @@
 //! saphyr reports is mapped back through the insertions ([`Padding::original`]), so spans stay exact byte spans of
 //! the original text: an inserted space is never inside a scalar on one line, and a scalar spanning an insertion
 //! is multi-line, hence folded and already not rewritable.
+//!
+//! saphyr likewise checks a quoted scalar's continuation lines ("invalid indentation in quoted scalar") where
+//! libyaml does not; those lines fold and lose their leading blanks, so they are indented past the opening quote
+//! the same way.
 
 use std::collections::HashMap;
 
@@ -175,7 +179,7 @@ pub(crate) struct Parsed {
     pub(crate) scalars: Vec<Span>,
 }
 
-/// Most lines re-indented in one file (each costs a parse; past this the parser's error stands).
+/// Most repairs (each a parse of the whole file) tried on one file; past this the parser's error stands.
 const MAX_REPAIRS: usize = 256;
 
 /// The messages of saphyr's indentation checks that libyaml and go-yaml do not make inside flow collections.
@@ -190,14 +194,18 @@ const FLOW_INDENTATION_ERRORS: [&str; 2] = [
 /// and parsed again (see the module documentation); every position reported is mapped back to `text`.
 pub(crate) fn parse(text: &str) -> Parsed {
     let mut padding = Padding::default();
+    let mut passes = 0;
     loop {
         let padded = padding.apply(text);
         let (parsed, repair) = parse_padded(text, &padded, &padding);
-        let Some(repair) = repair else {
+        // A repair indents lines only up to what saphyr asks, so a line is never repaired twice for one check;
+        // the count of passes bounds the work whatever the input.
+        passes += 1;
+        if repair.is_empty() || passes > MAX_REPAIRS {
             return parsed;
-        };
-        if padding.insertions.len() >= MAX_REPAIRS || !padding.insert(repair) {
-            return parsed;
+        }
+        for insertion in repair {
+            padding.insert(insertion);
         }
     }
 }
@@ -225,22 +233,19 @@ impl Padding {
         out
     }
 
-    /// Adds an insertion; false when it would not change the text (no progress is possible).
-    fn insert(&mut self, (at, count): (usize, usize)) -> bool {
-        if count == 0 {
-            return false;
-        }
+    /// Adds `count` spaces at `at` (an original line start).
+    fn insert(&mut self, (at, count): (usize, usize)) {
         match self
             .insertions
             .binary_search_by_key(&at, |&(start, _)| start)
         {
-            Ok(existing) => match self.insertions.get_mut(existing) {
-                Some((_, existing_count)) => *existing_count += count,
-                None => return false,
-            },
+            Ok(existing) => {
+                if let Some((_, existing_count)) = self.insertions.get_mut(existing) {
+                    *existing_count += count;
+                }
+            }
             Err(position) => self.insertions.insert(position, (at, count)),
         }
-        true
     }
 
     /// The original byte offset of a byte offset in the padded text (an inserted space maps to where it was
@@ -261,9 +266,9 @@ impl Padding {
     }
 }
 
-/// One parse of the (padded) text; the second value is a repair to try, `(original offset of a line start, spaces)`,
-/// when the parse failed on a flow collection's indentation.
-fn parse_padded(original: &str, text: &str, padding: &Padding) -> (Parsed, Option<(usize, usize)>) {
+/// One parse of the (padded) text; the second value is the repair to try (insertions, as
+/// `(original offset of a line start, spaces)`) when the parse failed on an indentation libyaml does not check.
+fn parse_padded(original: &str, text: &str, padding: &Padding) -> (Parsed, Vec<(usize, usize)>) {
     let offsets = CharOffsets::new(text);
     let mut parsed = Parsed::default();
     let mut parser = Parser::new_from_str(text);
@@ -283,14 +288,21 @@ fn parse_padded(original: &str, text: &str, padding: &Padding) -> (Parsed, Optio
                     .get(line_start..offset)
                     .map_or(0, |before| before.chars().count())
                     + 1;
-                let repair = builder
-                    .outermost_flow_column
-                    .filter(|_| FLOW_INDENTATION_ERRORS.contains(&error.info()))
-                    // Past the column of the flow collection's `[` or `{`, a line is indented more than any block
-                    // collection that contains it, which is all saphyr asks.
-                    .map(|flow_column| {
-                        (line_start, (flow_column + 1).saturating_sub(marker.col()))
-                    });
+                let repair = if error.info() == QUOTED_INDENTATION_ERROR {
+                    quoted_repair(text, padded_offset, marker.col(), padding)
+                } else {
+                    builder
+                        .outermost_flow_column
+                        .filter(|_| FLOW_INDENTATION_ERRORS.contains(&error.info()))
+                        // Past the column of the flow collection's `[` or `{`, a line is indented more than any
+                        // block collection that contains it, which is all saphyr asks.
+                        .map(|flow_column| {
+                            (line_start, (flow_column + 1).saturating_sub(marker.col()))
+                        })
+                        .filter(|&(_, count)| count > 0)
+                        .into_iter()
+                        .collect()
+                };
                 parsed.error = Some(SyntaxError {
                     message: error.info().to_owned(),
                     offset,
@@ -349,7 +361,36 @@ fn parse_padded(original: &str, text: &str, padding: &Padding) -> (Parsed, Optio
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
         }
     }
-    (parsed, None)
+    (parsed, Vec::new())
+}
+
+/// saphyr's check of a quoted scalar's continuation lines, which libyaml and go-yaml do not make.
+const QUOTED_INDENTATION_ERROR: &str = "invalid indentation in quoted scalar";
+
+/// The insertions that indent every continuation line of the quoted scalar opening at `quote` (a byte offset in
+/// the padded `text`, at character column `quote_column`) past its opening quote. A quoted scalar's line breaks
+/// fold and the blanks that start its continuation lines are dropped, so the value does not change.
+fn quoted_repair(
+    text: &str,
+    quote: usize,
+    quote_column: usize,
+    padding: &Padding,
+) -> Vec<(usize, usize)> {
+    let rest = text.get(quote..).unwrap_or("");
+    let Some(len) = quoted_content_len(rest, rest.starts_with('"')) else {
+        return Vec::new();
+    };
+    let inside = rest.get(..len + 1).unwrap_or("");
+    inside
+        .match_indices('\n')
+        .filter_map(|(newline, _)| {
+            let line_start = quote + newline + 1;
+            let line = text.get(line_start..).unwrap_or("");
+            let blanks = line.len() - line.trim_start_matches([' ', '\t']).len();
+            let count = (quote_column + 1).saturating_sub(blanks);
+            (count > 0).then(|| (padding.original(line_start), count))
+        })
+        .collect()
 }
 
 /// Builds a [`Document`] from events without recursion (nesting depth is the input's to choose).
@@ -549,15 +590,36 @@ mod tests {
     }
 
     #[test]
+    fn quoted_continuation_lines_at_any_indentation_parse() {
+        let text = "a:\n  b: \"x\ny z\"\n  c: [ 'p\nq' ]\n  d: python:3.12\n";
+        let (values, error) = values(text);
+        assert_eq!(error, None);
+        assert!(values.contains(&"python:3.12".to_owned()), "{values:?}");
+        let parsed = parse(text);
+        let folded: Vec<&str> = parsed
+            .documents
+            .iter()
+            .flat_map(|document| &document.nodes)
+            .filter_map(|node| match node {
+                Node::Scalar(scalar) => Some(scalar.value.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            folded.contains(&"x y z") && folded.contains(&"p q"),
+            "{folded:?}"
+        );
+    }
+
+    #[test]
     fn padding_maps_back() {
         let mut padding = Padding::default();
-        assert!(padding.insert((4, 2)));
+        padding.insert((4, 2));
         assert_eq!(padding.apply("abcdefgh"), "abcd  efgh");
         assert_eq!(padding.original(3), 3);
         assert_eq!(padding.original(4), 4);
         assert_eq!(padding.original(5), 4);
         assert_eq!(padding.original(6), 4);
         assert_eq!(padding.original(7), 5);
-        assert!(!padding.insert((1, 0)));
     }
 }
