@@ -429,3 +429,57 @@ fn compose_interpolation_uses_defaults_and_reports_variables_without_one() {
         }
     }
 }
+
+/// The real-world shapes (`testdata/manifests/real-world-shapes/`): every image span is exact bytes of the file
+/// (CRLF, BOM, padded flow lines), `{{ }}` in a string is text, and real Helm templates are skipped with a position.
+#[test]
+fn real_world_shapes_keep_exact_spans_and_skip_only_real_templates() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/manifests/real-world-shapes");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let scan = manifests::scan_yaml(&text);
+        assert_spans(&text, &scan);
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if name.starts_with("helm-template") {
+            let skipped = scan.skipped.as_ref().unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(skipped.reason, SkipReason::Templated);
+            assert_eq!(&text[skipped.span.range()], "{{", "{name}");
+        } else {
+            assert!(
+                scan.skipped.is_none() && scan.error.is_none(),
+                "{name}: {scan:?}"
+            );
+        }
+    }
+    let text = testdata("real-world-shapes/helm-template-if-block.yaml");
+    let skipped = manifests::scan_kubernetes(&text).skipped.unwrap();
+    assert_eq!((skipped.line, skipped.column), (2, 1));
+    let text = testdata("real-world-shapes/helm-template-unquoted-image.yaml");
+    let skipped = manifests::scan_kubernetes(&text).skipped.unwrap();
+    assert_eq!((skipped.line, skipped.column), (7, 14));
+    // Rewritable images after a padded flow collection keep their bytes.
+    let text = testdata("real-world-shapes/k8s-deployment-args-flow.yaml");
+    let scan = manifests::scan_kubernetes(&text);
+    let written: Vec<_> = scan
+        .images
+        .iter()
+        .map(|i| (i.written.as_str(), i.line, i.column, i.not_rewritable))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("python:3.12", 15, 16, None),
+            ("python:3.12-slim", 20, 17, None)
+        ]
+    );
+    let text = testdata("real-world-shapes/compose-crlf.yaml");
+    let scan = manifests::scan_compose(&text);
+    let written: Vec<_> = scan
+        .images
+        .iter()
+        .map(|i| (i.written.as_str(), i.line))
+        .collect();
+    assert_eq!(written, [("python:3.12-slim", 4), ("python:3.11", 10)]);
+}

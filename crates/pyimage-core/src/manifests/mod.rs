@@ -13,7 +13,10 @@
 //!   ReplicaSet, Job, ReplicationController, and custom resources that embed a pod template), in a CronJob's
 //!   `spec.jobTemplate.spec.template.spec`, in a PodTemplate's `template.spec`, and in the `items` of `List` kinds.
 //!
-//! Templated files (Helm's `{{ … }}`) are not YAML until rendered: they are reported as skipped, with the reason.
+//! Templated files (Helm's `{{ … }}`) are not YAML until rendered: they are reported as skipped, with the reason,
+//! where a template action makes the YAML structure itself unparsable (a `{{- if … }}` line, an unquoted
+//! `image: {{ .Values.image }}`, which YAML reads as a mapping whose key is a mapping). A `{{ … }}` inside a scalar
+//! that parses is text: a ConfigMap holding Prometheus alert text or a workflow's `${{ github.sha }}` is checked.
 //! Invalid YAML is an error with a line and column, never a panic.
 
 mod yaml;
@@ -223,7 +226,8 @@ pub fn scan_yaml(text: &str) -> ManifestScan {
 
 fn scan_as(text: &str, kind: Option<ManifestKind>) -> ManifestScan {
     let lines = crate::dockerfile::source::LineIndex::new(text);
-    if let Some(at) = text.find("{{") {
+    let parsed = yaml::parse(text);
+    if let Some(at) = template_structure(text, &parsed) {
         let (line, column) = lines.position(text, at);
         return ManifestScan {
             skipped: Some(Skipped {
@@ -235,10 +239,10 @@ fn scan_as(text: &str, kind: Option<ManifestKind>) -> ManifestScan {
             ..ManifestScan::default()
         };
     }
-    let (documents, error) = yaml::parse(text);
+    let documents = parsed.documents;
     let mut scan = ManifestScan {
         documents: documents.len(),
-        error: error.map(|e| YamlError {
+        error: parsed.error.map(|e| YamlError {
             message: e.message,
             offset: e.offset,
             line: e.line,
@@ -270,6 +274,39 @@ fn scan_as(text: &str, kind: Option<ManifestKind>) -> ManifestScan {
     }
     scan.images = finder.images;
     scan
+}
+
+/// Where a template action (`{{`) makes the file unparsable as YAML, if it does: a `{{` the parser read as the
+/// start of a flow mapping, or, when the parse failed, the first `{{` that is not inside a scalar read before the
+/// failure. A `{{` inside a scalar that parses (Prometheus alert text, a workflow's `${{ github.sha }}`) is text.
+fn template_structure(text: &str, parsed: &yaml::Parsed) -> Option<usize> {
+    if parsed.template_structure.is_some() {
+        return parsed.template_structure;
+    }
+    parsed.error.as_ref()?;
+    let in_scalar = |at: usize| {
+        parsed
+            .scalars
+            .iter()
+            .any(|scalar| scalar.start <= at && at < scalar.end)
+    };
+    // A `#` at a line start or after a blank, outside any scalar, starts a comment: a `{{` after it is text too.
+    let in_comment = |at: usize| {
+        let line_start = text
+            .get(..at)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |newline| newline + 1);
+        let line = text.get(line_start..at).unwrap_or("");
+        line.match_indices('#').any(|(hash, _)| {
+            let blank_before = line
+                .get(..hash)
+                .is_none_or(|before| before.is_empty() || before.ends_with([' ', '\t']));
+            blank_before && !in_scalar(line_start + hash)
+        })
+    };
+    text.match_indices("{{")
+        .map(|(at, _)| at)
+        .find(|&at| !in_scalar(at) && !in_comment(at))
 }
 
 /// Longest chain of nested `List` items followed.
