@@ -341,3 +341,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn allowed_sources_accept_derived_images_but_not_their_end_of_life() {
+    let mut policy = base_policy();
+    policy
+        .allowed_sources
+        .push(SourcePattern::new("docker.io/apache/*", Origin::Default).unwrap());
+    policy
+        .allowed_sources
+        .push(SourcePattern::new("docker.io/tiangolo/*", Origin::Default).unwrap());
+    let context = CheckContext {
+        today: TODAY,
+        lock: None,
+    };
+    let report = check_file(
+        "Dockerfile",
+        "FROM apache/beam_python3.12_sdk:2.60.0\nFROM tiangolo/uvicorn-gunicorn:python3.9\n",
+        FileKind::Dockerfile,
+        &policy,
+        &context,
+    );
+    let rules: Vec<(&str, usize)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.id, f.file().line))
+        .collect();
+    assert_eq!(rules, [("PY006", 2)], "{:#?}", report.findings);
+}
