@@ -99,7 +99,10 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     }
     if let Some(rule) = &args.explain {
         let Some(rule) = pyimage_core::check::find_rule(rule) else {
-            bail!("--explain {rule:?}: no such rule; `pyimage check --list-rules` lists them");
+            bail!(
+                "--explain {rule:?}: no such rule; {}",
+                pyimage_core::check::rules::unknown_rule_hint(rule)
+            );
         };
         print!("{}", render::rules::explain(rule));
         return Ok(ExitCode::SUCCESS);

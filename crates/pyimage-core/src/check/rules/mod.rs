@@ -150,6 +150,51 @@ pub fn find_rule(id_or_name: &str) -> Option<&'static RuleMeta> {
         .find(|rule| rule.id.eq_ignore_ascii_case(key) || rule.name == key)
 }
 
+/// The rule a misspelt ID or name most likely means (`floatng-tag`, `PY03`), for a "did you mean": the one rule
+/// closest to it, within one edit of an ID (`PY999` suggests nothing: every ID is a plausible typo of it) or two of a
+/// name (one for names under eight letters). `None` when nothing is close or two rules are equally close.
+pub fn suggest_rule(id_or_name: &str) -> Option<&'static RuleMeta> {
+    let key = id_or_name.trim().to_ascii_lowercase();
+    let id_shaped = key
+        .strip_prefix("py")
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    let cap = match (id_shaped, key.len()) {
+        (true, _) | (false, 0..8) => 1,
+        (false, _) => 2,
+    };
+    let mut best: Option<(usize, &'static RuleMeta)> = None;
+    let mut tied = false;
+    for rule in RULES {
+        let target = if id_shaped {
+            rule.id.to_ascii_lowercase()
+        } else {
+            rule.name.to_owned()
+        };
+        let distance = edit_distance(&key, &target, cap);
+        if distance > cap {
+            continue;
+        }
+        match best {
+            Some((shortest, _)) if distance > shortest => {}
+            Some((shortest, _)) if distance == shortest => tied = true,
+            _ => {
+                best = Some((distance, rule));
+                tied = false;
+            }
+        }
+    }
+    best.filter(|_| !tied).map(|(_, rule)| rule)
+}
+
+/// What to tell someone who named a rule that does not exist: `did you mean PY003 (floating-tag)?` when
+/// [`suggest_rule`] finds one, else where the list is.
+pub fn unknown_rule_hint(id_or_name: &str) -> String {
+    match suggest_rule(id_or_name) {
+        Some(rule) => format!("did you mean {} ({})?", rule.id, rule.name),
+        None => "`pyimage check --list-rules` lists them".to_owned(),
+    }
+}
+
 /// The README section listing the rules, generated from their documentation.
 pub fn rules_markdown() -> String {
     let mut out = String::from("| ID | name | default | summary |\n|---|---|---|---|\n");
@@ -445,6 +490,24 @@ mod tests {
         assert_eq!(find_rule("py002").map(|r| r.id), Some("PY002"));
         assert_eq!(find_rule("latest").map(|r| r.id), Some("PY002"));
         assert!(find_rule("nope").is_none());
+    }
+
+    #[test]
+    fn suggestions_for_misspelt_rules() {
+        let suggest = |text: &str| suggest_rule(text).map(|r| r.id);
+        assert_eq!(suggest("floatng-tag"), Some("PY003"));
+        assert_eq!(suggest("floating_tag"), Some("PY003"));
+        assert_eq!(suggest("PY0003"), Some("PY003"));
+        assert_eq!(suggest("py03"), None, "PY003 and PY013 are as close");
+        assert_eq!(suggest("latst"), Some("PY002"));
+        assert_eq!(suggest("end-of-live"), Some("PY006"));
+        assert_eq!(suggest("PY999"), None);
+        assert_eq!(suggest("PY01"), None, "PY001 and PY010 are as close");
+        assert_eq!(suggest("nope"), None);
+        assert_eq!(
+            unknown_rule_hint("floatng-tag"),
+            "did you mean PY003 (floating-tag)?"
+        );
     }
 
     fn class(text: &str) -> Source {
