@@ -369,3 +369,35 @@ fn allowed_sources_accept_derived_images_but_not_their_end_of_life() {
         .collect();
     assert_eq!(rules, [("PY006", 2)], "{:#?}", report.findings);
 }
+
+#[test]
+fn fixes_name_the_exact_tag_and_the_canonical_order() {
+    let context = CheckContext {
+        today: TODAY,
+        lock: None,
+    };
+    let report = check_file(
+        "svc/test/Dockerfile",
+        "FROM python:3.13-alpine3.22\nFROM python:3.12-buster-slim\n",
+        FileKind::Dockerfile,
+        &base_policy(),
+        &context,
+    );
+    let fixes: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.id, f.fix.as_str()))
+        .collect();
+    assert!(
+        fixes
+            .iter()
+            .any(|(id, fix)| *id == "PY003" && fix.contains("`3.13.9-alpine3.22`")),
+        "{fixes:#?}"
+    );
+    assert!(
+        fixes
+            .iter()
+            .any(|(id, fix)| *id == "PY010" && fix.contains("`3.12-slim-buster`")),
+        "{fixes:#?}"
+    );
+}

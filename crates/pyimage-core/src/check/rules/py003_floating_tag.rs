@@ -44,7 +44,8 @@ fn check(image: &ImageCheck<'_>) -> Option<Hit> {
                     "use the full-version tag `{exact}` (the newest patch pyimage knows offline; `pyimage tags` \
 lists the current one), or pin a digest"
                 ),
-                None => "use a full-version tag (`pyimage tags` lists them), or pin a digest".to_owned(),
+                None => "use a full-version tag such as `3.12.14-slim` (`pyimage tags` lists them), or pin a digest"
+                    .to_owned(),
             },
         )
         .decided("requirement", &image.settings.origin),
@@ -62,20 +63,17 @@ const NEWEST_PATCH: &[(u32, u32, u32)] = &[
     (3, 14, 0),
 ];
 
-/// The full-version tag with the same line, variant and OS as `tag` (`3.13-alpine3.22` → `3.13.9-alpine3.22`,
-/// `3-slim` → the newest known line's `…-slim`), from [`NEWEST_PATCH`]. `None` for pre-release lines, lines it does
-/// not know and tags with parts outside the tag model.
+/// The full-version tag with the same line, variant and OS as `tag` (`3.13-alpine3.22` → `3.13.9-alpine3.22`), from
+/// [`NEWEST_PATCH`]. `None` for tags without a line (`latest`, `3-slim`: choosing one is the user's decision),
+/// pre-release lines, lines it does not know and tags with parts outside the tag model.
 fn exact_tag(tag: &PythonTag) -> Option<String> {
     if tag.is_prerelease() || !tag.is_recognised() {
         return None;
     }
-    let (major, minor, patch) = match tag.version.map(|v| (v.major, v.minor)) {
-        Some((major, Some(minor))) => *NEWEST_PATCH
-            .iter()
-            .find(|(ma, mi, _)| (*ma, *mi) == (major, minor))?,
-        Some((major, None)) => *NEWEST_PATCH.iter().rev().find(|(ma, _, _)| *ma == major)?,
-        None => *NEWEST_PATCH.last()?,
-    };
+    let line = tag.version?.major_minor()?;
+    let (major, minor, patch) = *NEWEST_PATCH
+        .iter()
+        .find(|(major, minor, _)| (*major, *minor) == line)?;
     let mut exact = format!("{major}.{minor}.{patch}");
     // `alpine3.22` is the variant and the OS at once.
     let alpine_release = tag
@@ -110,13 +108,18 @@ mod tests {
                 "3.12-windowsservercore-ltsc2022",
                 "3.12.14-windowsservercore-ltsc2022",
             ),
-            ("3-slim", "3.14.0-slim"),
-            ("latest", "3.14.0"),
-            ("slim-trixie", "3.14.0-slim-trixie"),
+            ("3.14-slim-trixie", "3.14.0-slim-trixie"),
         ] {
             assert_eq!(exact(floating).as_deref(), Some(full), "{floating}");
         }
-        for none in ["3.15-rc", "3.7-slim", "3.12-slimm", "2"] {
+        for none in [
+            "3.15-rc",
+            "3.7-slim",
+            "3.12-slimm",
+            "3-slim",
+            "latest",
+            "slim",
+        ] {
             assert_eq!(exact(none), None, "{none}");
         }
     }
