@@ -341,3 +341,63 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn allowed_sources_accept_derived_images_but_not_their_end_of_life() {
+    let mut policy = base_policy();
+    policy
+        .allowed_sources
+        .push(SourcePattern::new("docker.io/apache/*", Origin::Default).unwrap());
+    policy
+        .allowed_sources
+        .push(SourcePattern::new("docker.io/tiangolo/*", Origin::Default).unwrap());
+    let context = CheckContext {
+        today: TODAY,
+        lock: None,
+    };
+    let report = check_file(
+        "Dockerfile",
+        "FROM apache/beam_python3.12_sdk:2.60.0\nFROM tiangolo/uvicorn-gunicorn:python3.9\n",
+        FileKind::Dockerfile,
+        &policy,
+        &context,
+    );
+    let rules: Vec<(&str, usize)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.id, f.file().line))
+        .collect();
+    assert_eq!(rules, [("PY006", 2)], "{:#?}", report.findings);
+}
+
+#[test]
+fn fixes_name_the_exact_tag_and_the_canonical_order() {
+    let context = CheckContext {
+        today: TODAY,
+        lock: None,
+    };
+    let report = check_file(
+        "svc/test/Dockerfile",
+        "FROM python:3.13-alpine3.22\nFROM python:3.12-buster-slim\n",
+        FileKind::Dockerfile,
+        &base_policy(),
+        &context,
+    );
+    let fixes: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.id, f.fix.as_str()))
+        .collect();
+    assert!(
+        fixes
+            .iter()
+            .any(|(id, fix)| *id == "PY003" && fix.contains("`3.13.9-alpine3.22`")),
+        "{fixes:#?}"
+    );
+    assert!(
+        fixes
+            .iter()
+            .any(|(id, fix)| *id == "PY010" && fix.contains("`3.12-slim-buster`")),
+        "{fixes:#?}"
+    );
+}

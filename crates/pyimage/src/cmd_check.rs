@@ -106,7 +106,10 @@ pub fn run(
     }
     if let Some(rule) = &args.explain {
         let Some(rule) = pyimage_core::check::find_rule(rule) else {
-            bail!("--explain {rule:?}: no such rule; `pyimage check --list-rules` lists them");
+            bail!(
+                "--explain {rule:?}: no such rule; {}",
+                pyimage_core::check::rules::unknown_rule_hint(rule)
+            );
         };
         std::io::stdout()
             .lock()

@@ -241,7 +241,16 @@ pub fn check_file(
                     } else {
                         "s"
                     },
-                    suppression.unknown.join(", ")
+                    suppression
+                        .unknown
+                        .iter()
+                        .map(|name| match rules::suggest_rule(name) {
+                            Some(rule) =>
+                                format!("{name} (did you mean {} ({})?)", rule.id, rule.name),
+                            None => name.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 "name rules by ID (PY001) or name (untagged); `pyimage check --list-rules` lists them",
             ))

@@ -20,6 +20,7 @@ use toml::de::{DeTable, DeValue};
 use crate::check::policy::{NamespaceRule, UpdatePolicy, path_glob};
 use crate::check::{
     Date, EnvSettings, Ignore, Origin, PathRule, Policy, Severity, SourcePattern, find_rule,
+    rules::unknown_rule_hint,
 };
 use crate::python::Float;
 use crate::text::line_column;
@@ -618,8 +619,9 @@ impl<'a> Reader<'a> {
                 self.error(
                     key.span(),
                     format!(
-                        "[rules] {}: no such rule (`pyimage check --list-rules` lists them)",
-                        key.get_ref()
+                        "[rules] {}: no such rule; {}",
+                        key.get_ref(),
+                        unknown_rule_hint(key.get_ref())
                     ),
                 );
                 continue;
@@ -652,9 +654,13 @@ impl<'a> Reader<'a> {
                 for (name, rule_span) in self.strings(value, "rules") {
                     match find_rule(&name) {
                         Some(meta) => rules.push(meta.id),
-                        None => {
-                            self.error(rule_span, format!("[[ignore]] names unknown rule {name:?}"))
-                        }
+                        None => self.error(
+                            rule_span,
+                            format!(
+                                "[[ignore]] names unknown rule {name:?}; {}",
+                                unknown_rule_hint(&name)
+                            ),
+                        ),
                     }
                 }
             }
@@ -711,7 +717,8 @@ impl<'a> Reader<'a> {
                     );
                 }
                 None => self.command_line_error(format!(
-                    "--{severity} {rule}: no such rule (`pyimage check --list-rules` lists them)"
+                    "--{severity} {rule}: no such rule; {}",
+                    unknown_rule_hint(rule)
                 )),
             }
         }

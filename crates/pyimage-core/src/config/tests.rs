@@ -206,3 +206,29 @@ fn eol_overrides() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn misspelt_rule_names_get_a_suggestion() {
+    let error = parse("[rules]\nfloatng-tag = \"warn\"\n\n[[ignore]]\nrules = [\"PY0006\"]\nreason = \"legacy\"\n")
+        .expect_err("invalid");
+    let lines = messages(&error);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("pyimage.toml:2:1:")
+            && lines[0].contains("no such rule; did you mean PY003 (floating-tag)?"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].contains("did you mean PY006 (end-of-life)?"),
+        "{lines:#?}"
+    );
+    let overrides = Overrides {
+        environment: None,
+        severities: vec![("lates".into(), Severity::Deny)],
+    };
+    let error = Settings::builtin(&overrides).expect_err("invalid");
+    assert_eq!(
+        messages(&error),
+        ["--deny lates: no such rule; did you mean PY002 (latest)?"]
+    );
+}

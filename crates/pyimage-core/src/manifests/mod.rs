@@ -327,6 +327,10 @@ impl Finder<'_> {
             let Some(image) = document.get(node, "image") else {
                 continue;
             };
+            // With `build:`, `image:` names the image Compose builds and tags, not a base it pulls.
+            if document.get(node, "build").is_some() {
+                continue;
+            }
             let site = ImageSite::ComposeService {
                 service: service.to_owned(),
             };

@@ -399,6 +399,13 @@ fn explain_prints_a_rules_documentation() {
     let output = pyimage_in(dir.path(), &["check", "--explain", "no-such-rule"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--list-rules"));
+    let output = pyimage_in(dir.path(), &["check", "--explain", "floatng-tag"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("did you mean PY003 (floating-tag)?"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 /// `pyimage.toml` is found like ruff and cargo find theirs: from the checked path up to the repository root.

@@ -70,6 +70,7 @@ pub mod py011_disallowed_source;
 pub mod py012_invalid_reference;
 pub mod py013_suppression_without_reason;
 pub mod py014_unused_suppression;
+pub mod py015_derived_python_image;
 
 /// A rule's check: `None` when the image passes (or the rule does not apply to it).
 pub type CheckFn = Option<fn(&ImageCheck<'_>) -> Option<Hit>>;
@@ -138,6 +139,7 @@ pub const RULES: &[RuleMeta] = &[
     py012_invalid_reference::InvalidReference::META,
     py013_suppression_without_reason::SuppressionWithoutReason::META,
     py014_unused_suppression::UnusedSuppression::META,
+    py015_derived_python_image::DerivedPythonImage::META,
 ];
 
 /// Finds a rule by ID (`PY003`, any case) or name (`floating-tag`).
@@ -146,6 +148,51 @@ pub fn find_rule(id_or_name: &str) -> Option<&'static RuleMeta> {
     RULES
         .iter()
         .find(|rule| rule.id.eq_ignore_ascii_case(key) || rule.name == key)
+}
+
+/// The rule a misspelt ID or name most likely means (`floatng-tag`, `PY03`), for a "did you mean": the one rule
+/// closest to it, within one edit of an ID (`PY999` suggests nothing: every ID is a plausible typo of it) or two of a
+/// name (one for names under eight letters). `None` when nothing is close or two rules are equally close.
+pub fn suggest_rule(id_or_name: &str) -> Option<&'static RuleMeta> {
+    let key = id_or_name.trim().to_ascii_lowercase();
+    let id_shaped = key
+        .strip_prefix("py")
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    let cap = match (id_shaped, key.len()) {
+        (true, _) | (false, 0..8) => 1,
+        (false, _) => 2,
+    };
+    let mut best: Option<(usize, &'static RuleMeta)> = None;
+    let mut tied = false;
+    for rule in RULES {
+        let target = if id_shaped {
+            rule.id.to_ascii_lowercase()
+        } else {
+            rule.name.to_owned()
+        };
+        let distance = edit_distance(&key, &target, cap);
+        if distance > cap {
+            continue;
+        }
+        match best {
+            Some((shortest, _)) if distance > shortest => {}
+            Some((shortest, _)) if distance == shortest => tied = true,
+            _ => {
+                best = Some((distance, rule));
+                tied = false;
+            }
+        }
+    }
+    best.filter(|_| !tied).map(|(_, rule)| rule)
+}
+
+/// What to tell someone who named a rule that does not exist: `did you mean PY003 (floating-tag)?` when
+/// [`suggest_rule`] finds one, else where the list is.
+pub fn unknown_rule_hint(id_or_name: &str) -> String {
+    match suggest_rule(id_or_name) {
+        Some(rule) => format!("did you mean {} ({})?", rule.id, rule.name),
+        None => "`pyimage check --list-rules` lists them".to_owned(),
+    }
 }
 
 /// The README section listing the rules, generated from their documentation.
@@ -171,8 +218,19 @@ pub enum Source {
     OfficialPython,
     /// A declared mirror of it (the pattern as written).
     Mirror(String),
-    /// Meant to be Python, but not the official image or a mirror; the reason it looks like Python.
+    /// Pretends to be the official image without being it or a declared mirror: a typosquat (`pyhton`, `pythn`),
+    /// `python` (or `python3`) under another namespace or registry, or a `python-…` name in Docker Hub's `library/`
+    /// namespace, which only holds official images. The reason it looks like Python.
     LookAlike(String),
+    /// A third-party image built on Python that does not pretend to be it (`apache/beam_python3.12_sdk`,
+    /// `tiangolo/uvicorn-gunicorn:python3.11`, `ghcr.io/astral-sh/uv:0.5-python3.12-trixie-slim`): its vendor
+    /// decides when its Python gets patched.
+    DerivedFromPython {
+        /// The Python line its name or tag names (`python3.12`, `python311`, `py312` → `(3, 12)`), if any.
+        python: Option<(u32, u32)>,
+        /// Where the name or tag says Python (`the tag "python3.11" names Python 3.11`).
+        evidence: String,
+    },
     /// Not a Python image.
     Other,
 }
@@ -186,6 +244,14 @@ impl Source {
     /// Any Python image, official or not.
     pub fn is_python(&self) -> bool {
         !matches!(self, Source::Other)
+    }
+
+    /// The Python line of an image derived from Python, when its name or tag names one.
+    pub fn derived_line(&self) -> Option<(u32, u32)> {
+        match self {
+            Source::DerivedFromPython { python, .. } => *python,
+            _ => None,
+        }
     }
 }
 
@@ -282,8 +348,11 @@ pub(crate) fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
     previous[b.len()].min(cap + 1)
 }
 
-/// Decides what kind of source `reference` is: the official image, a declared mirror, something meant to be Python
-/// (repository name containing `python` or within edit distance 2 of it, or a tag containing `python`), or other.
+/// Decides what kind of source `reference` is: the official image, a declared mirror, a look-alike of it (a
+/// typosquat one or two letters from `python`, `python` or `python3` under another namespace or registry, a
+/// `python…` name in Docker Hub's `library/` namespace), an image derived from Python (another name that contains
+/// `python`, or a name or tag that names a Python version: `beam_python3.12_sdk`, `uv:0.5-python3.12-trixie-slim`),
+/// or other.
 pub fn classify(reference: &Reference, policy: &Policy) -> Source {
     if reference.is_official("python") {
         return Source::OfficialPython;
@@ -291,26 +360,93 @@ pub fn classify(reference: &Reference, policy: &Policy) -> Source {
     if let Some(mirror) = policy.mirror_of_python(reference) {
         return Source::Mirror(mirror.written.clone());
     }
-    let last = reference
-        .path()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if last.contains("python") {
+    let path = reference.path().to_ascii_lowercase();
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if is_bare_python_name(last) {
         return Source::LookAlike(format!("the repository is named {last:?}"));
     }
-    if last.len() >= 5 && edit_distance(&last, "python", 2) <= 2 {
+    if reference.domain() == "docker.io" && path.starts_with("library/") && last.contains("python")
+    {
+        return Source::LookAlike(format!(
+            "{last:?} is in Docker Hub's library/ namespace, where only official images live"
+        ));
+    }
+    if last.len() >= 5 && edit_distance(last, "python", 2) <= 2 {
         return Source::LookAlike(format!(
             "{last:?} is one or two letters away from \"python\""
         ));
     }
-    if let Some(tag) = reference.tag()
-        && tag.to_ascii_lowercase().contains("python")
-    {
-        return Source::LookAlike(format!("the tag {tag:?} names Python"));
+    let tag = reference.tag().unwrap_or_default();
+    let in_name = python_mention(last);
+    let in_tag = python_mention(tag);
+    let evidence = match (in_name, in_tag) {
+        (Some(Some((major, minor))), _) => {
+            format!("the repository {last:?} names Python {major}.{minor}")
+        }
+        (_, Some(Some((major, minor)))) => format!("the tag {tag:?} names Python {major}.{minor}"),
+        (Some(None), _) => format!("the repository {last:?} names Python"),
+        (None, Some(None)) => format!("the tag {tag:?} names Python"),
+        (None, None) => return Source::Other,
+    };
+    let python = in_name.flatten().or(in_tag.flatten());
+    Source::DerivedFromPython { python, evidence }
+}
+
+/// Whether a repository's last name is `python` with at most a version attached (`python`, `python3`,
+/// `python3.12`, `python-3.12`, `python311`): a name that can only be meant as the official image.
+fn is_bare_python_name(name: &str) -> bool {
+    name.strip_prefix("python").is_some_and(|rest| {
+        rest.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
+    })
+}
+
+/// Whether a name or tag mentions Python: `python` anywhere, or `py` followed by a version at the start of a word
+/// (`py312`, `py3.12`, not `numpy3`). `Some(Some(line))` when a version follows (`python3.12`, `python311`,
+/// `python-3.11`, `py312` → `(3, 12)`), `Some(None)` for a mention without one (`python-base`).
+fn python_mention(text: &str) -> Option<Option<(u32, u32)>> {
+    let lower = text.to_ascii_lowercase();
+    let mut mention = None;
+    for (index, _) in lower.match_indices("py") {
+        let word_start = index == 0
+            || lower
+                .as_bytes()
+                .get(index - 1)
+                .is_some_and(|b| !b.is_ascii_alphanumeric());
+        let rest = lower.get(index..).unwrap_or_default();
+        let (after, spelt_out) = match rest.strip_prefix("python") {
+            Some(after) => (after, true),
+            None => (rest.get(2..).unwrap_or_default(), false),
+        };
+        let line = python_line(after);
+        if line.is_some() && (spelt_out || word_start) {
+            return Some(line);
+        }
+        if spelt_out {
+            mention = Some(None);
+        }
     }
-    Source::Other
+    mention
+}
+
+/// The Python line at the start of `text`, after an optional `-` or `_`: `3.12…` or the run-together `312`, `39`
+/// (major 2 or 3, a one- or two-digit minor). `3` alone names no line.
+fn python_line(text: &str) -> Option<(u32, u32)> {
+    let text = text.strip_prefix(['-', '_']).unwrap_or(text);
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let head_len = digits(text);
+    let head = text.get(..head_len)?;
+    let (major, minor) = match text.get(head_len..).and_then(|r| r.strip_prefix('.')) {
+        Some(rest) => {
+            let minor = rest.get(..digits(rest))?;
+            (head, minor)
+        }
+        None if matches!(head.len(), 2 | 3) => (head.get(..1)?, head.get(1..)?),
+        None => return None,
+    };
+    let major: u32 = major.parse().ok()?;
+    let minor_value: u32 = minor.parse().ok()?;
+    (matches!(major, 2 | 3) && (1..=2).contains(&minor.len())).then_some((major, minor_value))
 }
 
 #[cfg(test)]
@@ -357,27 +493,102 @@ mod tests {
     }
 
     #[test]
+    fn suggestions_for_misspelt_rules() {
+        let suggest = |text: &str| suggest_rule(text).map(|r| r.id);
+        assert_eq!(suggest("floatng-tag"), Some("PY003"));
+        assert_eq!(suggest("floating_tag"), Some("PY003"));
+        assert_eq!(suggest("PY0003"), Some("PY003"));
+        assert_eq!(suggest("py03"), None, "PY003 and PY013 are as close");
+        assert_eq!(suggest("latst"), Some("PY002"));
+        assert_eq!(suggest("end-of-live"), Some("PY006"));
+        assert_eq!(suggest("PY999"), None);
+        assert_eq!(suggest("PY01"), None, "PY001 and PY010 are as close");
+        assert_eq!(suggest("nope"), None);
+        assert_eq!(
+            unknown_rule_hint("floatng-tag"),
+            "did you mean PY003 (floating-tag)?"
+        );
+    }
+
+    fn class(text: &str) -> Source {
+        let reference = Reference::parse_normalized(text).expect("a valid reference");
+        classify(&reference, &Policy::default())
+    }
+
+    #[test]
     fn look_alikes() {
-        let policy = Policy::default();
-        let class = |text: &str| classify(&Reference::parse_normalized(text).unwrap(), &policy);
         assert_eq!(class("python:3.12"), Source::OfficialPython);
         for lookalike in [
             "pyhton:3.12",
             "pythn",
-            "tiangolo/uvicorn-gunicorn:python3.9",
-            "myharbor.example/python:3.12",
+            "python3:3.12",
             "library/python3:3.12",
+            "docker.io/library/python-evil:3.12",
+            "myharbor.example/python:3.12",
             "bitnami/python:3.12",
+            "someone/python3.12:latest",
         ] {
             assert!(
                 matches!(class(lookalike), Source::LookAlike(_)),
-                "{lookalike}"
+                "{lookalike}: {:?}",
+                class(lookalike)
             );
         }
-        for other in ["debian:12", "node:20", "pytorch/pytorch:2.3", "alpine"] {
+        for other in [
+            "debian:12",
+            "node:20",
+            "pytorch/pytorch:2.3",
+            "alpine",
+            "someone/numpy3:12",
+            "ghcr.io/astral-sh/uv:0.5",
+        ] {
             assert_eq!(class(other), Source::Other, "{other}");
         }
         assert_eq!(edit_distance("pyhton", "python", 2), 2);
         assert_eq!(edit_distance("pytho", "python", 2), 1);
+    }
+
+    #[test]
+    fn images_derived_from_python_with_their_line() {
+        for (text, line) in [
+            ("apache/beam_python3.12_sdk:2.60.0", Some((3, 12))),
+            (
+                "gcr.io/dataflow-templates-base/python311-template-launcher-base",
+                Some((3, 11)),
+            ),
+            (
+                "ghcr.io/astral-sh/uv:0.5-python3.12-trixie-slim",
+                Some((3, 12)),
+            ),
+            ("tiangolo/uvicorn-gunicorn:python3.11", Some((3, 11))),
+            ("tiangolo/uvicorn-gunicorn:python3.9-slim", Some((3, 9))),
+            ("rapidsai/base:24.10-cuda12.5-py312", Some((3, 12))),
+            ("example.com/tools/app-py3.10:1", Some((3, 10))),
+            ("ghcr.io/acme/python-base:1", None),
+            ("tiangolo/uvicorn-gunicorn:python3", None),
+        ] {
+            match class(text) {
+                Source::DerivedFromPython { python, evidence } => {
+                    assert_eq!(python, line, "{text}: {evidence}");
+                }
+                other => panic!("{text} is {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn python_lines_in_names() {
+        assert_eq!(python_line("3.12_sdk"), Some((3, 12)));
+        assert_eq!(python_line("311-template"), Some((3, 11)));
+        assert_eq!(python_line("-3.9"), Some((3, 9)));
+        assert_eq!(python_line("39"), Some((3, 9)));
+        assert_eq!(python_line("3"), None);
+        assert_eq!(python_line("3."), None);
+        assert_eq!(python_line("4.1"), None);
+        assert_eq!(python_line("3124"), None);
+        assert_eq!(python_line(""), None);
+        assert_eq!(python_mention("base"), None);
+        assert_eq!(python_mention("numpy312"), None);
+        assert_eq!(python_mention("PYTHON3.13"), Some(Some((3, 13))));
     }
 }

@@ -10,8 +10,8 @@ declare_rule! {
     severity: Deny,
     summary: "Image (of any kind) not in `[policy] allowed-sources`, when the policy lists allowed sources.",
     what: "When `[policy] allowed-sources` is set, reports every image that matches none of its patterns and is not \
-the official Python image or a declared mirror. Python look-alikes are reported by PY005 instead. Without the \
-setting, non-Python images are not checked at all.",
+the official Python image or a declared mirror. Python look-alikes are reported by PY005, images derived from \
+Python by PY015 instead. Without the setting, non-Python images are not checked at all.",
     why: "An allow-list of registries keeps builds from pulling from places the organisation does not control or \
 trust (hadolint's DL3026 is the same idea).",
     example: "# allowed-sources = [\"docker.io/library/*\"]\nFROM quay.io/someone/tool:1",
