@@ -14,6 +14,7 @@ use clap::{Args, ValueEnum};
 use pyimage_core::check::{
     CheckContext, Date, FileKind, FileReport, Policy, Severity, check_file, unused_ignores,
 };
+use pyimage_service::ErrorKind;
 use rayon::prelude::*;
 
 use crate::config;
@@ -77,6 +78,8 @@ pub struct CheckArgs {
     /// Today's date for end-of-life decisions (YYYY-MM-DD; default: the system clock). For reproducible runs.
     #[arg(long, value_name = "DATE", env = "PYIMAGE_TODAY")]
     today: Option<String>,
+    #[command(flatten)]
+    build: crate::build_args::BuildArgs,
 }
 
 /// One file to check.
@@ -140,10 +143,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         std::io::stdin()
             .read_to_string(&mut text)
             .context("cannot read standard input as UTF-8")?;
-        let file_name = name
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file_name = name.file_name().unwrap_or_default().to_string_lossy();
         let Some(kind) = FileKind::for_file_name(&file_name) else {
             bail!(
                 "--stdin-filename {}: not a Dockerfile, Compose or YAML name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml)",
@@ -181,6 +181,7 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
     let context = CheckContext {
         today,
         lock: lock.as_ref(),
+        build: &args.build.scan_options(),
     };
     let reports: Vec<(Input, Checked)> = inputs
         .into_par_iter()
@@ -257,16 +258,14 @@ pub fn run(args: &CheckArgs, config_path: Option<&Path>) -> anyhow::Result<ExitC
         eprintln!("pyimage: error: {error}");
     }
     if !errors.is_empty() {
-        return Ok(ExitCode::from(
-            pyimage_service::ErrorKind::Input.exit_code(),
-        ));
+        return Ok(ExitCode::from(ErrorKind::Input.exit_code()));
     }
     let denied = outcome
         .findings
         .iter()
         .any(|f| f.severity == Severity::Deny);
     Ok(if denied {
-        ExitCode::from(pyimage_service::ErrorKind::Policy.exit_code())
+        ExitCode::from(ErrorKind::Policy.exit_code())
     } else {
         ExitCode::SUCCESS
     })

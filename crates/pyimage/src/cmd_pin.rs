@@ -40,6 +40,8 @@ pub struct PinArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    #[command(flatten)]
+    build: crate::build_args::BuildArgs,
 }
 
 #[derive(Serialize)]
@@ -73,6 +75,7 @@ pub async fn run(
     let options = PinOptions {
         platform,
         exact_tag: args.exact_tag,
+        build: args.build.scan_options(),
     };
     let now = pyimage_service::clock::now_rfc3339();
     let plan = plan_pin(&resolver, &sources, lock, &options, &now).await;
