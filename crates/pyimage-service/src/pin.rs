@@ -50,6 +50,10 @@ pub struct PinChange {
     pub via_arg: Option<String>,
     /// The Python version of the image.
     pub python: Option<String>,
+    /// The line of the reference whose edit pinned this one too (another use of the same ARG default), in which
+    /// case this change added no digest of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covered_by: Option<usize>,
 }
 
 /// One reference not pinned, and why.
@@ -253,6 +257,7 @@ pub async fn plan_pin(
                     .as_ref()
                     .map(|(name, line)| format!("ARG {name} (line {line})")),
                 python: observed.python.clone(),
+                covered_by: None,
             };
             // The other uses of a shared ARG are pinned by the same edit: reported, not edited again.
             let covered: Vec<PinChange> = site
@@ -262,6 +267,11 @@ pub async fn plan_pin(
                     line: covered.line,
                     column: covered.column,
                     reference: covered.written.clone(),
+                    via_arg: change
+                        .via_arg
+                        .as_ref()
+                        .map(|via| format!("{via}, shared with line {}", change.line)),
+                    covered_by: Some(change.line),
                     ..change.clone()
                 })
                 .collect();
