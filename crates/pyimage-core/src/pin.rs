@@ -3,10 +3,21 @@
 //!
 //! [`candidates`] finds the references to pin in a scanned file and decides, for each, *where* the digest goes:
 //! * a literal reference (`FROM python:3.12-slim`, `image: "python:3.12-slim"`): right after it, inside any quotes;
-//! * a reference whose text ends with an `ARG` (`FROM python:${PY}`): at the end of that ARG's default, provided the
-//!   ARG feeds no other image — otherwise pinning it would silently change those images too (the failure Renovate
-//!   still struggles with), so the reference is refused with the reason;
-//! * a reference ending in literal text after ARGs (`FROM ${REGISTRY}/python:3.12-slim`): after the reference.
+//! * a reference whose text ends with an `ARG` (`FROM python:${PY}`, `FROM ${PY_IMAGE}`): at the end of that ARG's
+//!   default, so that `--build-arg PY=…` replaces the digest along with the tag. When the ARG feeds several images,
+//!   they must all evaluate to the same reference: the default is then pinned once for all of them (the Airflow
+//!   shape, `FROM ${PYTHON_BASE_IMAGE} AS build` + `FROM ${PYTHON_BASE_IMAGE} AS main`). Otherwise pinning it would
+//!   silently change the other images too (the failure Renovate still struggles with), so it is refused with the
+//!   lines that differ;
+//! * a reference whose ARGs all sit in the registry host (`FROM ${REGISTRY}/python:3.12-slim`): after the reference,
+//!   since a mirror serves the same content under the same digest;
+//! * a reference with an ARG in its repository path or tag followed by literal text (`FROM python:${V}-slim`): refused.
+//!   A digest there would outlive `--build-arg V=3.13` and pin the build to the old image without a word; the fix is
+//!   to move the whole reference into the ARG.
+//!
+//! With build arguments ([`ScanOptions::build_args`]), references evaluate as `docker build --build-arg` would; a
+//! reference whose image a build argument changes is refused, since its digest would land in a default that is not
+//! what gets built.
 //!
 //! [`apply_edits`] applies non-overlapping edits, checking that each replaced range still holds the expected bytes.
 
@@ -16,7 +27,7 @@ use std::ops::Range;
 use thiserror::Error;
 
 use crate::check::FileKind;
-use crate::dockerfile::{self, DockerfileScan, Evaluation};
+use crate::dockerfile::{self, DockerfileScan, Evaluation, ScanOptions};
 use crate::manifests;
 use crate::reference::Reference;
 
@@ -29,15 +40,39 @@ pub enum Refusal {
     /// The reference is not valid.
     #[error("invalid reference: {0}")]
     Invalid(String),
-    /// The ARG the reference ends with also feeds other images.
+    /// The ARG the reference ends with also feeds images that evaluate to a different reference.
     #[error(
-        "ARG {arg} also feeds the image(s) on line(s) {others}: pinning its default would change them too; give each image its own ARG or pin by hand"
+        "ARG {arg} also feeds the image(s) on line(s) {others}, which are not the same reference: pinning its default would change them too; give each image its own ARG or pin by hand"
     )]
     SharedArg {
         /// The ARG whose default the reference ends with.
         arg: String,
         /// Lines of the other images.
         others: String,
+    },
+    /// An ARG is part of the repository or tag and literal text follows it: the digest would not follow the ARG.
+    #[error(
+        "ARG {arg} is part of the image name or tag and text follows it: a digest after `{written}` would stay when `--build-arg {arg}=…` changes the image, and the build would silently use the old one; move the whole reference into the ARG: `ARG PY_IMAGE={evaluated}` + `FROM ${{PY_IMAGE}}`"
+    )]
+    DigestAfterVariable {
+        /// The last ARG written in the reference.
+        arg: String,
+        /// The reference as written (`python:${V}-slim`).
+        written: String,
+        /// What it evaluates to with the defaults (`python:3.12-slim`).
+        evaluated: String,
+    },
+    /// A build argument changes the image: its digest does not belong in the file, which holds the default.
+    #[error(
+        "--build-arg {arg}={value} changes the image (the default is {default}): its digest would be pinned where the default is written, which is not what is built; pin without --build-arg or edit the ARG's default first"
+    )]
+    BuildArgOverride {
+        /// The ARG given with `--build-arg`.
+        arg: String,
+        /// The value given.
+        value: String,
+        /// The default as written in the file (`none` when the ARG has no default).
+        default: String,
     },
     /// The ARG's default is not written literally (quotes with escapes, other ARGs, none at all).
     #[error("ARG {0} has no literal default to pin")]
@@ -61,6 +96,20 @@ pub struct PinSite {
     pub via_arg: Option<(String, usize)>,
     /// The byte range of the tag as written, when the whole reference is literal (for `--exact-tag`).
     pub tag_range: Option<Range<usize>>,
+    /// Other uses of the same ARG that evaluate to the same reference: this one edit pins them too, and they are not
+    /// listed as candidates of their own.
+    pub covers: Vec<Covered>,
+}
+
+/// A reference pinned by the edit of another one (a shared ARG's default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Covered {
+    /// 1-based line of the reference.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The reference text as written (`${PYTHON_BASE_IMAGE}`).
+    pub written: String,
 }
 
 /// One reference that lacks a digest.
@@ -81,14 +130,18 @@ pub struct Candidate {
 }
 
 /// The references of a file that `pin` would consider: those `wanted` accepts (the Python images) and that have no
-/// digest yet, in file order. Each distinct span appears once (Compose anchors can share one).
+/// digest yet, in file order. Each distinct span appears once (Compose anchors can share one), and so does each
+/// shared ARG default (see [`PinSite::covers`]). Dockerfiles are evaluated with `build`'s build arguments.
 pub fn candidates(
     kind: FileKind,
     text: &str,
+    build: &ScanOptions,
     wanted: &dyn Fn(&Reference) -> bool,
 ) -> Vec<Candidate> {
     match kind {
-        FileKind::Dockerfile => dockerfile_candidates(text, &dockerfile::scan(text), wanted),
+        FileKind::Dockerfile => {
+            dockerfile_candidates(text, &dockerfile::scan_with(text, build), build, wanted)
+        }
         FileKind::Compose => yaml_candidates(&manifests::scan_compose(text), wanted),
         FileKind::Kubernetes => yaml_candidates(&manifests::scan_kubernetes(text), wanted),
     }
@@ -142,22 +195,23 @@ fn tag_range(written: &str, start: usize) -> Option<Range<usize>> {
 fn dockerfile_candidates(
     text: &str,
     scan: &DockerfileScan,
+    build: &ScanOptions,
     wanted: &dyn Fn(&Reference) -> bool,
 ) -> Vec<Candidate> {
-    // Which images each ARG declaration feeds, to refuse edits of shared ARGs.
+    // Which images (indexes into `scan.images`) each ARG declaration feeds, to decide about shared ARGs.
     let mut feeds: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for image in &scan.images {
+    for (index, image) in scan.images.iter().enumerate() {
         for arg in &image.args {
             if let Some(declaration) = arg.declaration {
-                let lines = feeds.entry(declaration).or_default();
-                if !lines.contains(&image.line) {
-                    lines.push(image.line);
+                let images = feeds.entry(declaration).or_default();
+                if !images.contains(&index) {
+                    images.push(index);
                 }
             }
         }
     }
     let mut out = Vec::new();
-    for image in &scan.images {
+    for (index, image) in scan.images.iter().enumerate() {
         if image.kind == dockerfile::ImageKind::Syntax
             || !keep(&image.evaluation, &image.written, wanted)
         {
@@ -166,7 +220,12 @@ fn dockerfile_candidates(
         let (evaluated, reference, refusal) = evaluated_parts(&image.evaluation, &image.written);
         let site = match refusal {
             Some(refusal) => Err(refusal),
-            None => dockerfile_site(text, scan, image, &feeds),
+            None => match dockerfile_site(text, scan, build, index, &feeds) {
+                Ok(Some(site)) => Ok(site),
+                // An earlier use of the same ARG pins this one.
+                Ok(None) => continue,
+                Err(refusal) => Err(refusal),
+            },
         };
         out.push(Candidate {
             line: image.line,
@@ -180,52 +239,70 @@ fn dockerfile_candidates(
     out
 }
 
+/// Where the digest of `scan.images[index]` goes; `None` when an earlier image's edit (a shared ARG's default)
+/// already pins it.
 fn dockerfile_site(
     text: &str,
     scan: &DockerfileScan,
-    image: &dockerfile::ImageUse,
+    build: &ScanOptions,
+    index: usize,
     feeds: &BTreeMap<usize, Vec<usize>>,
-) -> Result<PinSite, Refusal> {
+) -> Result<Option<PinSite>, Refusal> {
+    let Some(image) = scan.images.get(index) else {
+        return Ok(None);
+    };
+    overridden_by_build_arg(scan, build, image)?;
     if let Some(verbatim) = image.verbatim_span {
-        return Ok(PinSite {
+        return Ok(Some(PinSite {
             insert_at: verbatim.end,
             via_arg: None,
             tag_range: text
                 .get(verbatim.range())
                 .and_then(|w| tag_range(w, verbatim.start)),
-        });
+            covers: Vec::new(),
+        }));
     }
-    // The ARG used last in the written text, if the text ends with it.
-    let ending_arg = image
-        .args
-        .iter()
-        .filter(|arg| arg.span.end <= image.span.end && arg.span.start >= image.span.start)
-        .find(|arg| arg.span.end == image.span.end);
-    let Some(arg) = ending_arg else {
-        // Literal text after the ARGs: the digest goes after the reference.
-        return Ok(PinSite {
+    let Some(arg) = ending_arg(image) else {
+        // Literal text after the ARGs: the digest would go after the reference, which is only sound when the ARGs
+        // choose the registry and nothing else.
+        digest_after_variable(text, image)?;
+        return Ok(Some(PinSite {
             insert_at: image.span.end,
             via_arg: None,
             tag_range: None,
-        });
+            covers: Vec::new(),
+        }));
     };
     let Some(declaration_index) = arg.declaration else {
         return Err(Refusal::ArgDefaultNotLiteral(arg.name.clone()));
     };
-    let others: Vec<String> = feeds
-        .get(&declaration_index)
-        .map(|lines| {
-            lines
-                .iter()
-                .filter(|l| **l != image.line)
-                .map(ToString::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if !others.is_empty() {
+    let evaluated = image.text();
+    let mut covers = Vec::new();
+    let mut differ = Vec::new();
+    for &other in feeds.get(&declaration_index).into_iter().flatten() {
+        let Some(other_image) = scan.images.get(other).filter(|_| other != index) else {
+            continue;
+        };
+        // The same default pins both only when both end with it and mean the same image.
+        let same = other_image.text() == evaluated
+            && ending_arg(other_image).and_then(|a| a.declaration) == Some(declaration_index);
+        if !same {
+            differ.push(other_image.line.to_string());
+        } else if other < index {
+            // Pinned, once, by the first use.
+            return Ok(None);
+        } else {
+            covers.push(Covered {
+                line: other_image.line,
+                column: other_image.column,
+                written: other_image.written.clone(),
+            });
+        }
+    }
+    if !differ.is_empty() {
         return Err(Refusal::SharedArg {
             arg: arg.name.clone(),
-            others: others.join(", "),
+            others: differ.join(", "),
         });
     }
     let declaration = scan
@@ -237,10 +314,76 @@ fn dockerfile_site(
         .as_ref()
         .and_then(|default| default.verbatim_span)
         .ok_or_else(|| Refusal::ArgDefaultNotLiteral(arg.name.clone()))?;
-    Ok(PinSite {
+    Ok(Some(PinSite {
         insert_at: verbatim.end,
         via_arg: Some((arg.name.clone(), declaration.line)),
         tag_range: None,
+        covers,
+    }))
+}
+
+/// The ARG the written reference ends with, if it ends with one (`python:${PY}`, `${BASE}`).
+fn ending_arg(image: &dockerfile::ImageUse) -> Option<&dockerfile::ArgUse> {
+    image
+        .args
+        .iter()
+        .filter(|arg| arg.span.end <= image.span.end && arg.span.start >= image.span.start)
+        .find(|arg| arg.span.end == image.span.end)
+}
+
+/// Refuses a reference that a `--build-arg` changes: a value given for an ARG it uses that differs from the
+/// default written in the file.
+fn overridden_by_build_arg(
+    scan: &DockerfileScan,
+    build: &ScanOptions,
+    image: &dockerfile::ImageUse,
+) -> Result<(), Refusal> {
+    for arg in image.args.iter().filter(|arg| arg.overridden) {
+        let Some(value) = build.build_args.get(&arg.name) else {
+            continue;
+        };
+        let default = arg
+            .declaration
+            .and_then(|d| scan.args.get(d))
+            .and_then(|declaration| declaration.default.as_ref());
+        if default.and_then(|d| d.value.as_ref().ok()) != Some(value) {
+            return Err(Refusal::BuildArgOverride {
+                arg: arg.name.clone(),
+                value: value.clone(),
+                default: default.map_or_else(|| "none".to_owned(), |d| d.written.clone()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a digest after literal text when an ARG written in the reference is part of its repository path or tag.
+/// ARGs that only name the registry host (`${REGISTRY}/python:3.12-slim`) are fine: a mirror serves the same
+/// digest, so the digest still says which image is built.
+fn digest_after_variable(text: &str, image: &dockerfile::ImageUse) -> Result<(), Refusal> {
+    let Some(last) = image
+        .args
+        .iter()
+        .filter(|arg| arg.span.start >= image.span.start && arg.span.end <= image.span.end)
+        .max_by_key(|arg| arg.span.end)
+    else {
+        return Ok(());
+    };
+    let rest = text.get(last.span.end..image.span.end).unwrap_or_default();
+    let only_host = rest.starts_with('/')
+        && !rest.contains('$')
+        && image.text().is_some_and(|evaluated| {
+            evaluated
+                .strip_suffix(rest)
+                .is_some_and(|host| !host.is_empty() && !host.contains('/'))
+        });
+    if only_host {
+        return Ok(());
+    }
+    Err(Refusal::DigestAfterVariable {
+        arg: last.name.clone(),
+        written: image.written.clone(),
+        evaluated: image.text().unwrap_or(&image.written).to_owned(),
     })
 }
 
@@ -267,6 +410,7 @@ fn yaml_candidates(
                 insert_at: image.span.end,
                 via_arg: None,
                 tag_range: tag_range(&image.written, image.span.start),
+                covers: Vec::new(),
             }),
         };
         out.push(Candidate {
@@ -497,7 +641,17 @@ mod tests {
     }
 
     fn sites(kind: FileKind, text: &str) -> Vec<Candidate> {
-        candidates(kind, text, &python)
+        candidates(kind, text, &ScanOptions::default(), &python)
+    }
+
+    fn with_build_args(text: &str, args: &[(&str, &str)]) -> Vec<Candidate> {
+        let build = ScanOptions {
+            build_args: args
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        candidates(FileKind::Dockerfile, text, &build, &python)
     }
 
     #[test]
@@ -527,16 +681,125 @@ mod tests {
     }
 
     #[test]
-    fn shared_arg_is_refused() {
-        let text = "ARG PY=3.12-slim\nFROM python:${PY} AS a\nFROM python:${PY} AS b\n";
+    fn shared_arg_with_different_uses_is_refused_naming_the_lines() {
+        let text = "ARG BASE=python:3.12-slim\nFROM ${BASE} AS a\nFROM ${BASE}-alpine AS b\n";
         let found = sites(FileKind::Dockerfile, text);
         assert_eq!(found.len(), 2);
-        for candidate in found {
-            assert!(
-                matches!(candidate.site, Err(Refusal::SharedArg { .. })),
-                "{candidate:?}"
-            );
+        assert_eq!(
+            found[0].site,
+            Err(Refusal::SharedArg {
+                arg: "BASE".to_owned(),
+                others: "3".to_owned()
+            })
+        );
+        // The second is refused either way: text after the ARG.
+        assert!(found[1].site.is_err(), "{:?}", found[1]);
+    }
+
+    #[test]
+    fn shared_arg_meaning_one_image_is_pinned_once_in_its_default() {
+        // Apache Airflow's shape: one ARG, two stages.
+        let text = "ARG PYTHON_BASE_IMAGE=\"python:3.12-slim-bookworm\"\nFROM ${PYTHON_BASE_IMAGE} AS build\nRUN true\nFROM ${PYTHON_BASE_IMAGE} AS main\nCOPY --from=build /a /a\n";
+        let found = sites(FileKind::Dockerfile, text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let site = found[0].site.as_ref().expect("pinnable");
+        assert_eq!(
+            &text[..site.insert_at],
+            "ARG PYTHON_BASE_IMAGE=\"python:3.12-slim-bookworm"
+        );
+        assert_eq!(site.via_arg, Some(("PYTHON_BASE_IMAGE".to_owned(), 1)));
+        assert_eq!(
+            site.covers,
+            vec![Covered {
+                line: 4,
+                column: 6,
+                written: "${PYTHON_BASE_IMAGE}".to_owned()
+            }]
+        );
+        assert_eq!(found[0].line, 2);
+        assert_eq!(found[0].evaluated, "python:3.12-slim-bookworm");
+    }
+
+    #[test]
+    fn shared_tag_arg_in_stages_is_pinned_once() {
+        // The stage's `ARG PY` brings the global one in: still the same declaration.
+        let text = "ARG PY=3.12-slim\nFROM python:${PY} AS a\nFROM python:$PY AS b\nARG PY\nCOPY --from=python:${PY} /x /x\n";
+        let found = sites(FileKind::Dockerfile, text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let site = found[0].site.as_ref().expect("pinnable");
+        assert_eq!(&text[..site.insert_at], "ARG PY=3.12-slim");
+        let lines: Vec<usize> = site.covers.iter().map(|c| c.line).collect();
+        assert_eq!(lines, [3, 5]);
+    }
+
+    #[test]
+    fn digest_never_follows_a_variable_in_the_name_or_tag() {
+        for text in [
+            "ARG V=3.12\nFROM python:${V}-slim\n",
+            "ARG V=3.12\nFROM python:$V-slim AS b\n",
+            "ARG NS=library\nFROM docker.io/${NS}/python:3.12\n",
+            "ARG P=python\nFROM ${P}:3.12\n",
+            "ARG REG=docker.io/library\nFROM ${REG}/python:3.12\n",
+            "FROM python:${V:-3.12}-slim\n",
+        ] {
+            let found = sites(FileKind::Dockerfile, text);
+            assert_eq!(found.len(), 1, "{text}");
+            match &found[0].site {
+                Err(refusal @ Refusal::DigestAfterVariable { .. }) => {
+                    assert!(
+                        refusal
+                            .to_string()
+                            .contains("move the whole reference into the ARG")
+                    );
+                }
+                other => panic!("{text}: {other:?}"),
+            }
         }
+        let found = sites(FileKind::Dockerfile, "ARG V=3.12\nFROM python:${V}-slim\n");
+        assert!(
+            found[0]
+                .site
+                .as_ref()
+                .is_err_and(|r| r.to_string().contains("`ARG PY_IMAGE=python:3.12-slim`"))
+        );
+    }
+
+    #[test]
+    fn a_variable_registry_host_still_takes_the_digest_after_the_reference() {
+        let text = "ARG REG=docker.io\nFROM ${REG}/library/python:3.12\n";
+        let found = sites(FileKind::Dockerfile, text);
+        let site = found[0].site.as_ref().expect("pinnable");
+        assert_eq!(
+            &text[..site.insert_at],
+            "ARG REG=docker.io\nFROM ${REG}/library/python:3.12"
+        );
+    }
+
+    #[test]
+    fn build_args_evaluate_and_refuse_to_pin_a_default_they_change() {
+        let text = "ARG PY=3.12-slim\nFROM python:${PY}\n";
+        let found = with_build_args(text, &[("PY", "3.13-slim")]);
+        assert_eq!(found[0].evaluated, "python:3.13-slim");
+        assert_eq!(
+            found[0].site,
+            Err(Refusal::BuildArgOverride {
+                arg: "PY".to_owned(),
+                value: "3.13-slim".to_owned(),
+                default: "3.12-slim".to_owned()
+            })
+        );
+        // The same value as the default changes nothing; an unrelated build arg neither.
+        for args in [[("PY", "3.12-slim")], [("OTHER", "x")]] {
+            let found = with_build_args(text, &args);
+            assert_eq!(found[0].evaluated, "python:3.12-slim");
+            assert!(found[0].site.is_ok(), "{args:?}");
+        }
+        // An ARG without default gets its value from the build argument only.
+        let found = with_build_args("ARG PY\nFROM python:${PY}\n", &[("PY", "3.13")]);
+        assert!(matches!(
+            found[0].site,
+            Err(Refusal::BuildArgOverride { .. })
+        ));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use pyimage_core::check::{
     CheckContext, Date, FileKind, Origin, PathRule, Policy, RULES, SourcePattern, check_file,
     rules::rules_markdown,
 };
+use pyimage_core::dockerfile::ScanOptions;
 use pyimage_core::lock::{Lock, LockedImage};
 
 const TODAY: Date = Date::ymd(2026, 11, 23);
@@ -84,7 +85,11 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 /// Checks every recognised file under `dir`; returns (relative path → findings lines).
 fn run(dir: &Path, policy: &Policy, lock: Option<&Lock>) -> BTreeMap<String, Vec<String>> {
-    let context = CheckContext { today: TODAY, lock };
+    let context = CheckContext {
+        today: TODAY,
+        lock,
+        build: &ScanOptions::default(),
+    };
     let mut out = BTreeMap::new();
     for path in files(dir) {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -264,6 +269,7 @@ fn config_overrides_eol_and_severity() {
     let context = CheckContext {
         today: TODAY,
         lock: None,
+        build: &ScanOptions::default(),
     };
     let report = check_file(
         "Dockerfile",
@@ -306,7 +312,11 @@ proptest! {
     fn never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let text = String::from_utf8_lossy(&bytes);
         let policy = base_policy();
-        let context = CheckContext { today: TODAY, lock: None };
+        let context = CheckContext {
+            today: TODAY,
+            lock: None,
+            build: &ScanOptions::default(),
+        };
         for kind in [FileKind::Dockerfile, FileKind::Compose, FileKind::Kubernetes] {
             let report = check_file("x", &text, kind, &policy, &context);
             for finding in report.findings {
@@ -335,7 +345,11 @@ proptest! {
     ) {
         let text: String = lines.concat();
         let policy = base_policy();
-        let context = CheckContext { today: TODAY, lock: None };
+        let context = CheckContext {
+            today: TODAY,
+            lock: None,
+            build: &ScanOptions::default(),
+        };
         for kind in [FileKind::Dockerfile, FileKind::Compose, FileKind::Kubernetes] {
             let _ = check_file("x", &text, kind, &policy, &context);
         }
@@ -354,6 +368,7 @@ fn allowed_sources_accept_derived_images_but_not_their_end_of_life() {
     let context = CheckContext {
         today: TODAY,
         lock: None,
+        build: &ScanOptions::default(),
     };
     let report = check_file(
         "Dockerfile",
@@ -375,6 +390,7 @@ fn fixes_name_the_exact_tag_and_the_canonical_order() {
     let context = CheckContext {
         today: TODAY,
         lock: None,
+        build: &ScanOptions::default(),
     };
     let report = check_file(
         "svc/test/Dockerfile",

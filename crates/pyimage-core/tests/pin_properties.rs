@@ -1,12 +1,14 @@
 //! Properties of pin planning and the lock parser on arbitrary input:
 //! * nothing panics (random text in every file kind, random lock files);
 //! * every planned insertion lies on a char boundary inside the text, and applying all planned insertions changes
-//!   nothing but the inserted bytes (removing them gives the original back);
+//!   nothing but the inserted bytes (removing them gives the original back); no two candidates share an insertion
+//!   point (a shared ARG default is one candidate), so the edits never overlap;
 //! * every pinned site's digest range holds exactly the reference's digest.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use pyimage_core::check::FileKind;
+use pyimage_core::dockerfile::ScanOptions;
 use pyimage_core::lock::Lock;
 use pyimage_core::pin::{self, Edit};
 use pyimage_core::reference::Reference;
@@ -60,15 +62,12 @@ fn yaml_like() -> impl Strategy<Value = String> {
 
 /// Plans every pinnable candidate, applies the insertions, and checks only they changed.
 fn check_insertions(kind: FileKind, text: &str) -> Result<(), TestCaseError> {
-    let candidates = pin::candidates(kind, text, &python);
+    let candidates = pin::candidates(kind, text, &ScanOptions::default(), &python);
     let mut edits = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
     for candidate in &candidates {
         if let Ok(site) = &candidate.site {
             prop_assert!(site.insert_at <= text.len() && text.is_char_boundary(site.insert_at));
-            if seen.insert(site.insert_at) {
-                edits.push(Edit::insert(site.insert_at, format!("@{DIGEST}")));
-            }
+            edits.push(Edit::insert(site.insert_at, format!("@{DIGEST}")));
         }
     }
     let pinned = pin::apply_edits(text, &edits).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -106,7 +105,7 @@ proptest! {
     #[test]
     fn planning_never_panics_on_any_text(text in any::<String>()) {
         for kind in [FileKind::Dockerfile, FileKind::Compose, FileKind::Kubernetes] {
-            let _ = pin::candidates(kind, &text, &python);
+            let _ = pin::candidates(kind, &text, &ScanOptions::default(), &python);
             let _ = pin::pinned_sites(kind, &text, &python);
         }
         let _ = Lock::parse(&text);

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use futures_util::StreamExt;
+use pyimage_core::dockerfile::ScanOptions;
 use pyimage_core::lock::{Lock, LockMatch};
 use pyimage_core::pin::{self, Edit};
 use pyimage_core::{Digest, Reference};
@@ -22,6 +23,8 @@ pub struct PinOptions {
     pub platform: Option<Platform>,
     /// Also replace a floating tag by its most specific alias.
     pub exact_tag: bool,
+    /// `--build-arg`s the Dockerfiles are evaluated with.
+    pub build: ScanOptions,
 }
 
 /// One reference pinned.
@@ -47,6 +50,10 @@ pub struct PinChange {
     pub via_arg: Option<String>,
     /// The Python version of the image.
     pub python: Option<String>,
+    /// The line of the reference whose edit pinned this one too (another use of the same ARG default), in which
+    /// case this change added no digest of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covered_by: Option<usize>,
 }
 
 /// One reference not pinned, and why.
@@ -99,7 +106,7 @@ pub async fn plan_pin(
     };
     let per_file: Vec<Vec<pin::Candidate>> = sources
         .iter()
-        .map(|source| pin::candidates(source.kind, &source.text, &is_python))
+        .map(|source| pin::candidates(source.kind, &source.text, &options.build, &is_python))
         .collect();
 
     // Resolve each distinct reference once, concurrently.
@@ -233,7 +240,7 @@ pub async fn plan_pin(
             ));
             plan.lock
                 .insert(lock_entry(&key, &new_reference, observed, resolved_at));
-            changes.push(PinChange {
+            let change = PinChange {
                 path: source.shown.clone(),
                 line: candidate.line,
                 column: candidate.column,
@@ -250,7 +257,26 @@ pub async fn plan_pin(
                     .as_ref()
                     .map(|(name, line)| format!("ARG {name} (line {line})")),
                 python: observed.python.clone(),
-            });
+                covered_by: None,
+            };
+            // The other uses of a shared ARG are pinned by the same edit: reported, not edited again.
+            let covered: Vec<PinChange> = site
+                .covers
+                .iter()
+                .map(|covered| PinChange {
+                    line: covered.line,
+                    column: covered.column,
+                    reference: covered.written.clone(),
+                    via_arg: change
+                        .via_arg
+                        .as_ref()
+                        .map(|via| format!("{via}, shared with line {}", change.line)),
+                    covered_by: Some(change.line),
+                    ..change.clone()
+                })
+                .collect();
+            changes.push(change);
+            changes.extend(covered);
         }
         if edits.is_empty() {
             continue;

@@ -10,29 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use pyimage_core::check::{
     CheckContext, Date, FileKind, FileReport, Policy, Severity, check_file, unused_ignores,
 };
+use pyimage_core::config::Overrides;
+use pyimage_service::ErrorKind;
 use rayon::prelude::*;
 
 use crate::config;
 use crate::files::FileError;
-use crate::render::{self, Outcome};
-use pyimage_core::config::Overrides;
-
-/// Output formats of `pyimage check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
-    /// Annotated source snippets.
-    Human,
-    /// `{"files_scanned", "skipped", "findings"}`.
-    Json,
-    /// SARIF 2.1.0.
-    Sarif,
-    /// GitHub Actions workflow annotations.
-    Github,
-}
+use crate::render::{self, CheckFormat, Outcome};
 
 /// Arguments of `pyimage check`.
 #[derive(Debug, Args)]
@@ -78,6 +66,8 @@ pub struct CheckArgs {
     /// Today's date for end-of-life decisions (YYYY-MM-DD; default: the system clock). For reproducible runs.
     #[arg(long, value_name = "DATE", env = "PYIMAGE_TODAY")]
     today: Option<String>,
+    #[command(flatten)]
+    build: crate::build_args::BuildArgs,
 }
 
 /// One file to check.
@@ -98,43 +88,28 @@ pub fn run(
     config_path: Option<&Path>,
     color: crate::output::Color,
 ) -> anyhow::Result<ExitCode> {
-    if args.list_rules {
-        std::io::stdout()
-            .lock()
-            .write_all(render::rules::list().as_bytes())?;
+    let docs = render::rules::requested(
+        args.list_rules,
+        args.explain.as_deref(),
+        args.rules_markdown,
+    )?;
+    if let Some(text) = docs {
+        std::io::stdout().lock().write_all(text.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(rule) = &args.explain {
-        let Some(rule) = pyimage_core::check::find_rule(rule) else {
-            bail!(
-                "--explain {rule:?}: no such rule; {}",
-                pyimage_core::check::rules::unknown_rule_hint(rule)
-            );
-        };
-        std::io::stdout()
-            .lock()
-            .write_all(render::rules::explain(rule).as_bytes())?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.rules_markdown {
-        std::io::stdout()
-            .lock()
-            .write_all(pyimage_core::check::rules::rules_markdown().as_bytes())?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut overrides = Overrides {
-        environment: args.env.clone(),
-        severities: Vec::new(),
-    };
-    for (list, severity) in [
+    let given = [
         (&args.allow, Severity::Allow),
         (&args.warn, Severity::Warn),
         (&args.deny, Severity::Deny),
-    ] {
-        overrides
-            .severities
-            .extend(list.iter().map(|rule| (rule.clone(), severity)));
-    }
+    ];
+    let severities = given
+        .into_iter()
+        .flat_map(|(rules, severity)| rules.iter().map(move |rule| (rule.clone(), severity)))
+        .collect();
+    let overrides = Overrides {
+        environment: args.env.clone(),
+        severities,
+    };
     let start = args
         .stdin_filename
         .as_deref()
@@ -158,10 +133,7 @@ pub fn run(
         std::io::stdin()
             .read_to_string(&mut text)
             .context("cannot read standard input as UTF-8")?;
-        let file_name = name
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file_name = name.file_name().unwrap_or_default().to_string_lossy();
         let Some(kind) = FileKind::for_file_name(&file_name) else {
             bail!(
                 "--stdin-filename {}: not a Dockerfile, Compose or YAML name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml)",
@@ -199,6 +171,7 @@ pub fn run(
     let context = CheckContext {
         today,
         lock: lock.as_ref(),
+        build: &args.build.scan_options(),
     };
     let reports: Vec<(Input, Checked)> = inputs
         .into_par_iter()
@@ -283,16 +256,14 @@ pub fn run(
         eprintln!("pyimage: error: {error}");
     }
     if !outcome.errors.is_empty() {
-        return Ok(ExitCode::from(
-            pyimage_service::ErrorKind::Input.exit_code(),
-        ));
+        return Ok(ExitCode::from(ErrorKind::Input.exit_code()));
     }
     let denied = outcome
         .findings
         .iter()
         .any(|f| f.severity == Severity::Deny);
     Ok(if denied {
-        ExitCode::from(pyimage_service::ErrorKind::Policy.exit_code())
+        ExitCode::from(ErrorKind::Policy.exit_code())
     } else {
         ExitCode::SUCCESS
     })

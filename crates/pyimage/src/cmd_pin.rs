@@ -14,8 +14,9 @@ use pyimage_service::{ErrorKind, Resolver};
 use serde::Serialize;
 
 use crate::config::LoadedConfig;
-use crate::files::{self, WriteOutcome};
+use crate::files;
 use crate::output::{Format, print_json};
+use crate::write::{self, WriteOutcome};
 
 #[derive(Args)]
 pub struct PinArgs {
@@ -40,6 +41,8 @@ pub struct PinArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    #[command(flatten)]
+    build: crate::build_args::BuildArgs,
 }
 
 impl PinArgs {
@@ -79,6 +82,7 @@ pub async fn run(
     let options = PinOptions {
         platform,
         exact_tag: args.exact_tag,
+        build: args.build.scan_options(),
     };
     let now = pyimage_service::clock::now_rfc3339();
     let plan = plan_pin(&resolver, &sources, lock, &options, &now).await;
@@ -104,13 +108,13 @@ pub async fn run(
     for rewrite in plan.rewrites {
         let (file, source) = (&found[rewrite.index], &sources[rewrite.index]);
         if args.dry_run {
-            diffs.push_str(&files::unified_diff(
+            diffs.push_str(&write::unified_diff(
                 &file.path,
                 &source.text,
                 &rewrite.new_text,
             ));
         } else if !args.check
-            && files::write_atomically(&file.path, &source.text, &rewrite.new_text)?
+            && write::write_atomically(&file.path, &source.text, &rewrite.new_text)?
                 == WriteOutcome::ChangedSinceRead
         {
             report
@@ -136,9 +140,9 @@ pub async fn run(
             } else {
                 ""
             };
-            diffs.push_str(&files::unified_diff(&args.lock, old, &new_lock_text));
+            diffs.push_str(&write::unified_diff(&args.lock, old, &new_lock_text));
         } else if !args.check {
-            files::replace_atomically(&args.lock, &new_lock_text)?;
+            write::replace_atomically(&args.lock, &new_lock_text)?;
         }
     }
     match args.format {

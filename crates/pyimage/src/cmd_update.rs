@@ -18,8 +18,9 @@ use pyimage_service::update::{Available, FileEnvironment, UpdateChange, plan_upd
 use serde::Serialize;
 
 use crate::config::LoadedConfig;
-use crate::files::{self, WriteOutcome};
+use crate::files;
 use crate::output::{Format, print_json};
+use crate::write::{self, WriteOutcome};
 
 #[derive(Args)]
 pub struct UpdateArgs {
@@ -114,7 +115,7 @@ pub async fn run(
         let (file, source) = (&found[rewrite.index], &sources[rewrite.index].0);
         let mut changes = rewrite.changes;
         if args.dry_run {
-            diffs.push_str(&files::unified_diff(
+            diffs.push_str(&write::unified_diff(
                 &file.path,
                 &source.text,
                 &rewrite.new_text,
@@ -122,7 +123,7 @@ pub async fn run(
             for change in &mut changes {
                 change.applied = false;
             }
-        } else if files::write_atomically(&file.path, &source.text, &rewrite.new_text)?
+        } else if write::write_atomically(&file.path, &source.text, &rewrite.new_text)?
             == WriteOutcome::ChangedSinceRead
         {
             for change in &mut changes {
@@ -136,13 +137,13 @@ pub async fn run(
     let new_lock_text = plan.lock.render();
     if new_lock_text != old_lock_text {
         if args.dry_run {
-            diffs.push_str(&files::unified_diff(
+            diffs.push_str(&write::unified_diff(
                 &args.lock,
                 &old_lock_text,
                 &new_lock_text,
             ));
         } else {
-            files::replace_atomically(&args.lock, &new_lock_text)
+            write::replace_atomically(&args.lock, &new_lock_text)
                 .context("writing the lock file")?;
         }
     }

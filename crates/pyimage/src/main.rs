@@ -3,6 +3,7 @@
 //! Exit codes come from `pyimage_service::ErrorKind` (see [`error_kind`]): 0 ok, 1 policy findings, 2 usage or input
 //! error, 3 registry or engine unreachable.
 
+mod build_args;
 mod cmd_check;
 mod cmd_init;
 mod cmd_pin;
@@ -17,6 +18,7 @@ mod files;
 mod output;
 mod provenance_text;
 mod render;
+mod write;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

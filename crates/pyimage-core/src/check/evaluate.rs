@@ -167,6 +167,7 @@ mod tests {
 
     use super::*;
     use crate::check::{Date, FileKind, NamespaceRule, check_file};
+    use crate::dockerfile::ScanOptions;
 
     fn policy() -> Policy {
         let mut policy = Policy::default();
@@ -187,6 +188,7 @@ mod tests {
         let context = CheckContext {
             today: Date::ymd(2026, 11, 30),
             lock: None,
+            build: &ScanOptions::default(),
         };
         let namespace = Scope::Namespace {
             name: "prod-eu".into(),

@@ -75,6 +75,9 @@ pub struct CheckContext<'a> {
     pub today: Date,
     /// `pyimage.lock`, with `--locked` (PY008 is inactive without it).
     pub lock: Option<&'a crate::lock::Lock>,
+    /// `--build-arg`s: Dockerfile references are evaluated with them in place of the ARG defaults, as
+    /// `docker build` would.
+    pub build: &'a dockerfile::ScanOptions,
 }
 
 /// A file that was not checked, and why.
@@ -134,7 +137,8 @@ pub fn check_file(
         report.used_ignores.extend(decision.used_ignores);
         for mut finding in decision.findings {
             finding.location = Location::File(file_span(path, text, &lines, span));
-            for arg in args {
+            // A default replaced by a build argument is not where the value came from.
+            for arg in args.iter().filter(|arg| !arg.overridden) {
                 if let Some(default) = arg.default_span {
                     let (line, column) = lines.position(text, default.start);
                     finding.labels.push(Label {
@@ -150,7 +154,7 @@ pub fn check_file(
     };
     match kind {
         FileKind::Dockerfile => {
-            let scan = dockerfile::scan(text);
+            let scan = dockerfile::scan_with(text, context.build);
             report.images = scan.images.len();
             for image in &scan.images {
                 let site = match image.kind {

@@ -11,7 +11,21 @@ pub use machine::{github, json, sarif};
 
 use std::collections::BTreeMap;
 
+use clap::ValueEnum;
 use pyimage_core::check::{Decision, Finding};
+
+/// Output formats of `pyimage check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Annotated source snippets.
+    Human,
+    /// `{"config", "files_scanned", "skipped", "errors", "findings"}`.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
 
 /// Everything one run of `pyimage check` produced.
 #[derive(Debug, Default)]

@@ -4,6 +4,28 @@ use std::fmt::Write as _;
 
 use pyimage_core::check::{RULES, RuleMeta};
 
+/// The rule documentation `--list-rules`, `--explain RULE` or `--rules-markdown` asked for, if any; an unknown
+/// rule name is an error with a "did you mean".
+pub fn requested(
+    list_rules: bool,
+    explain_rule: Option<&str>,
+    markdown: bool,
+) -> anyhow::Result<Option<String>> {
+    if list_rules {
+        return Ok(Some(list()));
+    }
+    if let Some(name) = explain_rule {
+        let Some(rule) = pyimage_core::check::find_rule(name) else {
+            anyhow::bail!(
+                "--explain {name:?}: no such rule; {}",
+                pyimage_core::check::rules::unknown_rule_hint(name)
+            );
+        };
+        return Ok(Some(explain(rule)));
+    }
+    Ok(markdown.then(pyimage_core::check::rules::rules_markdown))
+}
+
 /// One line per rule: ID, name, default severity, summary.
 pub fn list() -> String {
     let mut out = String::new();

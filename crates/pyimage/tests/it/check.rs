@@ -474,3 +474,34 @@ fn configuration_is_found_from_the_checked_path_up_to_the_repository_root() {
         "{report:#}"
     );
 }
+
+/// `--build-arg` replaces an ARG's default, as `docker build` does: the image actually built is the one checked.
+#[test]
+fn build_args_replace_arg_defaults() {
+    let dockerfile = b"ARG PY=3.12-slim\nFROM python:${PY}\n";
+    let rules = |build_arg: Option<&str>| -> Vec<String> {
+        let mut args = vec![
+            "check",
+            "--stdin-filename",
+            "Dockerfile",
+            "--format",
+            "json",
+        ];
+        if let Some(build_arg) = build_arg {
+            args.extend(["--build-arg", build_arg]);
+        }
+        let output = pyimage().today().run_with_stdin(&args, dockerfile);
+        let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+        value["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!rules(None).contains(&"PY006".to_owned()));
+    assert!(rules(Some("PY=3.8-slim")).contains(&"PY006".to_owned()));
+    assert!(!rules(Some("OTHER=3.8-slim")).contains(&"PY006".to_owned()));
+    let output = pyimage().run(&["check", "--build-arg", "=3.8", "."]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}

@@ -334,32 +334,138 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
     assert_eq!(locked(&workspace), Vec::new());
 }
 
+/// Apache Airflow's shape: one ARG holds the whole reference and feeds two stages. It is pinned once, in its
+/// default, both lines are reported, and `check --locked` is clean right after.
 #[test]
-fn shared_arg_is_refused_and_the_rest_is_pinned() {
+fn shared_arg_meaning_one_image_is_pinned_once_and_check_locked_is_clean() {
     let replica = &shared().replica;
+    let truth = &shared().truth;
     let workspace = Workspace::new(replica, "pin-shared-arg");
     std::fs::write(
         workspace.dir.join("src/Dockerfile"),
-        "ARG PY=3.12-slim\nFROM python:${PY} AS a\nFROM python:${PY} AS b\nFROM python:3.13-slim AS c\n",
+        "ARG PYTHON_BASE_IMAGE=\"python:3.12-slim\"\nFROM ${PYTHON_BASE_IMAGE} AS build\nRUN true\nFROM ${PYTHON_BASE_IMAGE} AS main\nCOPY --from=build /a /a\n",
     )
     .unwrap();
     let (code, report) = workspace.json(&["pin", "--format", "json", "src"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["skipped"], serde_json::json!([]), "{report}");
+    let changes = report["changes"].as_array().unwrap();
+    let lines: Vec<(u64, Option<u64>)> = changes
+        .iter()
+        .map(|c| (c["line"].as_u64().unwrap(), c["covered_by"].as_u64()))
+        .collect();
+    assert_eq!(lines, [(2, None), (4, Some(2))]);
+    let digest = truth.digest("3.12-slim").unwrap();
+    assert_eq!(
+        workspace.read("src/Dockerfile"),
+        format!(
+            "ARG PYTHON_BASE_IMAGE=\"python:3.12-slim@{digest}\"\nFROM ${{PYTHON_BASE_IMAGE}} AS build\nRUN true\nFROM ${{PYTHON_BASE_IMAGE}} AS main\nCOPY --from=build /a /a\n"
+        )
+    );
+    let (code, report) = workspace.json(&["check", "--locked", "--format", "json", "src"]);
+    let py008: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PY008")
+        .collect();
+    assert!(py008.is_empty(), "{report}");
+    assert_eq!(code, Some(0), "{report}");
+}
+
+#[test]
+fn shared_arg_with_different_uses_and_digest_after_a_variable_are_refused() {
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-refusals");
+    let original = "ARG BASE=python:3.12-slim\nARG V=3.12\nFROM ${BASE} AS a\nFROM ${BASE}-bookworm AS b\nFROM python:${V}-slim AS c\nFROM python:3.13-slim AS d\n";
+    std::fs::write(workspace.dir.join("src/Dockerfile"), original).unwrap();
+    let (code, report) = workspace.json(&["pin", "--format", "json", "src"]);
     assert_eq!(code, Some(0));
-    let skipped = report["skipped"].as_array().unwrap();
-    assert_eq!(skipped.len(), 2);
+    let skipped: Vec<(u64, &str)> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["line"].as_u64().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(skipped.len(), 3, "{report}");
+    assert_eq!(skipped[0].0, 3);
     assert!(
-        skipped[0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("ARG PY also feeds"),
+        skipped[0]
+            .1
+            .contains("ARG BASE also feeds the image(s) on line(s) 4"),
         "{skipped:?}"
     );
+    // `${BASE}-bookworm` and `python:${V}-slim`: a digest after them would not follow the ARG.
+    for (line, reason) in &skipped[1..] {
+        assert!(
+            reason.contains("move the whole reference into the ARG"),
+            "{line}: {reason}"
+        );
+    }
+    assert!(skipped[2].1.contains("`ARG PY_IMAGE=python:3.12-slim`"));
     let text = workspace.read("src/Dockerfile");
-    assert!(
-        text.starts_with("ARG PY=3.12-slim\n"),
-        "the shared ARG is untouched"
+    assert_eq!(
+        text.replacen("@sha256:", "", 1).len(),
+        original.len() + 64,
+        "only line 6 is pinned: {text}"
     );
     assert!(text.contains("FROM python:3.13-slim@sha256:"));
+}
+
+#[test]
+fn build_args_evaluate_like_docker_build_and_do_not_pin_the_default() {
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-build-arg");
+    let original = "ARG PY=3.12-slim\nFROM python:${PY}\n";
+    std::fs::write(workspace.dir.join("src/Dockerfile"), original).unwrap();
+    let (code, report) = workspace.json(&[
+        "pin",
+        "--format",
+        "json",
+        "--build-arg",
+        "PY=3.13-slim",
+        "src",
+    ]);
+    assert_eq!(code, Some(0));
+    let reason = report["skipped"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("--build-arg PY=3.13-slim changes the image"),
+        "{report}"
+    );
+    assert_eq!(workspace.read("src/Dockerfile"), original);
+    // The same value as the default is what the file says: pinned.
+    let (code, report) = workspace.json(&[
+        "pin",
+        "--format",
+        "json",
+        "--build-arg",
+        "PY=3.12-slim",
+        "src",
+    ]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        report["changes"][0]["via_arg"], "ARG PY (line 1)",
+        "{report}"
+    );
+    // check evaluates with the build argument: the lock knows 3.12-slim, not 3.13-slim.
+    let (_, report) = workspace.json(&[
+        "check",
+        "--locked",
+        "--format",
+        "json",
+        "--build-arg",
+        "PY=3.13-slim",
+        "src",
+    ]);
+    let py008 = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PY008")
+        .count();
+    assert_eq!(py008, 1, "{report}");
+    let (code, _) = workspace.json(&["check", "--locked", "--format", "json", "src"]);
+    assert_eq!(code, Some(0));
 }
 
 #[test]
@@ -634,8 +740,10 @@ fn pinning_the_check_corpus_changes_only_reference_spans() {
             .unwrap()
             .display()
             .to_string();
+        // Uses of a shared ARG pinned by another line's edit add no digest of their own.
         let reported = changes
             .iter()
+            .filter(|c| c["covered_by"].is_null())
             .filter(|c| {
                 c["path"]
                     .as_str()

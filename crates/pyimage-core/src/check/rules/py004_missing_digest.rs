@@ -29,8 +29,53 @@ fn check(image: &ImageCheck<'_>) -> Option<Hit> {
                 shown(image),
                 image.environment
             ),
-            "append `@sha256:…` (see `pyimage resolve`)",
+            fix(image),
         )
         .decided("requirement", &image.settings.origin),
     )
+}
+
+/// Where the digest goes. After a variable part of the name or tag it would not follow a `--build-arg` (the old image
+/// would be built under the new tag), so the fix there is to move the whole reference into the ARG. Text after the
+/// last variable that starts with `/` means the variable names the registry host, where a digest after the reference
+/// is sound (a mirror serves the same digest).
+fn fix(image: &ImageCheck<'_>) -> String {
+    let written = image.written.trim_end();
+    let rest = after_last_variable(written);
+    match (image.uses_args, image.reference) {
+        (true, Some(reference)) if !rest.is_empty() && !rest.starts_with('/') => format!(
+            "move the whole reference into the ARG and pin its default: `ARG PY_IMAGE={}@sha256:…` + `FROM ${{PY_IMAGE}}` (a digest after `{written}` would not follow a --build-arg)",
+            reference.familiar_string()
+        ),
+        _ => "append `@sha256:…` (see `pyimage resolve`)".to_owned(),
+    }
+}
+
+/// The literal text after the last `$NAME` / `${…}` of `written` (all of it when there is none).
+fn after_last_variable(written: &str) -> &str {
+    let Some((_, variable)) = written.rsplit_once('$') else {
+        return written;
+    };
+    match variable.strip_prefix('{') {
+        Some(braced) => braced.split_once('}').map_or("", |(_, rest)| rest),
+        None => variable.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_'),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_last_variable;
+
+    #[test]
+    fn text_after_the_last_variable() {
+        assert_eq!(after_last_variable("python:${V}-slim"), "-slim");
+        assert_eq!(after_last_variable("python:$V-slim"), "-slim");
+        assert_eq!(after_last_variable("python:${PY}"), "");
+        assert_eq!(after_last_variable("python:$PY"), "");
+        assert_eq!(
+            after_last_variable("${R}/library/python:3.12"),
+            "/library/python:3.12"
+        );
+        assert_eq!(after_last_variable("python:3.12"), "python:3.12");
+    }
 }
