@@ -1,7 +1,7 @@
 """The image values PyYAML finds in YAML files, for the differential test in yaml_differential.rs.
 
 For each path given, prints one JSON line: {"path", "ok", "error", "images"}. A document whose top level has a
-`services` mapping is read as Compose (services.*.image); any other is read as Kubernetes (the `image` of every
+`services` mapping is read as Compose (services.*.image, except services that `build:` theirs); any other is read as Kubernetes (the `image` of every
 container, init container and ephemeral container of a pod spec, following the same objects as pyimage's locator).
 """
 
@@ -58,7 +58,8 @@ def kubernetes(obj, images, depth=0):
 
 def compose(doc, images):
     for service in doc["services"].values():
-        if isinstance(service, dict) and "image" in service:
+        # A service with `build:` names the image Compose builds, not a base image: pyimage does not report it.
+        if isinstance(service, dict) and "image" in service and "build" not in service:
             add(images, service["image"])
 
 

@@ -22,7 +22,7 @@ pub use error::{ErrorKind, ServiceError};
 pub use resolver::{Observed, Resolver};
 
 use pyimage_core::Reference;
-use pyimage_core::check::FileKind;
+use pyimage_core::check::{FileKind, Policy};
 
 /// A file the front end read, for a planner.
 #[derive(Debug, Clone)]
@@ -46,7 +46,8 @@ pub struct Rewrite<C> {
     pub changes: Vec<C>,
 }
 
-/// Whether `pin` and `update` manage this reference: the official Python image.
-pub fn is_python(reference: &Reference) -> bool {
-    reference.is_official("python")
+/// Whether `pin` and `update` manage this reference under `policy`: the official Python image, a declared mirror
+/// of it, an image derived from Python — exactly what `check --locked` (PY008) holds to the lock.
+pub fn manages(policy: &Policy) -> impl Fn(&Reference) -> bool + '_ {
+    move |reference| pyimage_core::check::rules::pinned_by_pyimage(reference, policy)
 }

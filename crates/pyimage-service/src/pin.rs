@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::ErrorKind;
 use crate::resolver::{CONCURRENCY, ObserveOptions, Observed, ReadConfig, Resolver, lock_entry};
-use crate::{Rewrite, SourceText, is_python};
+use crate::{Rewrite, SourceText, manages};
 
 /// What `pin` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +25,8 @@ pub struct PinOptions {
     pub exact_tag: bool,
     /// `--build-arg`s the Dockerfiles are evaluated with.
     pub build: ScanOptions,
+    /// The policy: which images are pinned (official, declared mirrors, derived from Python).
+    pub policy: pyimage_core::check::Policy,
 }
 
 /// One reference pinned.
@@ -104,9 +106,10 @@ pub async fn plan_pin(
         lock,
         ..PinPlan::default()
     };
+    let wanted = manages(&options.policy);
     let per_file: Vec<Vec<pin::Candidate>> = sources
         .iter()
-        .map(|source| pin::candidates(source.kind, &source.text, &options.build, &is_python))
+        .map(|source| pin::candidates(source.kind, &source.text, &options.build, &wanted))
         .collect();
 
     // Resolve each distinct reference once, concurrently.
@@ -122,7 +125,7 @@ pub async fn plan_pin(
     // digest) and recorded, so that `check --locked` vouches for every Python image after `pin`.
     let mut already: BTreeMap<String, Reference> = BTreeMap::new();
     for source in sources {
-        for site in pin::pinned_sites(source.kind, &source.text, &is_python) {
+        for site in pin::pinned_sites(source.kind, &source.text, &wanted) {
             let known = match plan.lock.lookup(&site.reference) {
                 LockMatch::Entry(entry) => {
                     Some(entry.digest.as_str()) == site.reference.digest().map(Digest::as_str)

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::error::ErrorKind;
 use crate::resolver::{CONCURRENCY, ObserveOptions, Observed, ReadConfig, Resolver, lock_entry};
-use crate::{Rewrite, SourceText, is_python};
+use crate::{Rewrite, SourceText, manages};
 
 /// The environment a file is in, and what its `update` policy allows.
 #[derive(Debug, Clone)]
@@ -190,22 +190,25 @@ fn always() -> ObserveOptions {
     }
 }
 
-/// Plans `update` over files already read (each with its environment), starting from the current lock.
+/// Plans `update` over files already read (each with its environment), starting from the current lock; `policy`
+/// says which images are pinned (official, declared mirrors, derived from Python).
 pub async fn plan_update(
     resolver: &Resolver,
     sources: &[(SourceText, FileEnvironment)],
     lock: Lock,
+    policy: &pyimage_core::check::Policy,
     resolved_at: &str,
 ) -> UpdatePlan {
     let mut plan = UpdatePlan {
         lock,
         ..UpdatePlan::default()
     };
+    let wanted = manages(policy);
     // Each distinct (reference, policy) is asked once.
     let mut sites = Vec::new();
     let mut unique: BTreeMap<(String, UpdatePolicy), Reference> = BTreeMap::new();
     for (index, (source, environment)) in sources.iter().enumerate() {
-        for site in pin::pinned_sites(source.kind, &source.text, &is_python) {
+        for site in pin::pinned_sites(source.kind, &source.text, &wanted) {
             if site.reference.tag().is_none() {
                 continue;
             }

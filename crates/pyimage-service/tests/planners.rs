@@ -4,8 +4,8 @@
 //! checked — without any front end in between.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
-use pyimage_core::check::FileKind;
 use pyimage_core::check::policy::UpdatePolicy;
+use pyimage_core::check::{FileKind, Policy};
 use pyimage_core::lock::Lock;
 use pyimage_core::moves::MoveKind;
 use pyimage_registry::{
@@ -131,7 +131,13 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
         })
         .collect();
     let before = resolver.client().stats();
-    let quiet = runtime.block_on(plan_update(&resolver, &pinned, plan.lock.clone(), NOW));
+    let quiet = runtime.block_on(plan_update(
+        &resolver,
+        &pinned,
+        plan.lock.clone(),
+        &Policy::default(),
+        NOW,
+    ));
     let after = resolver.client().stats();
     assert!(quiet.rewrites.is_empty(), "{:?}", quiet.rewrites);
     assert_eq!(quiet.failure, None, "{:?}", quiet.errors);
@@ -145,7 +151,13 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
     let rebuilt = advance.truth.digest("3.12-slim").unwrap().to_owned();
     assert_ne!(rebuilt, floating);
     let resolver = Resolver::new(client_for(&replica.registry_url()));
-    let moved = runtime.block_on(plan_update(&resolver, &pinned, plan.lock.clone(), NOW));
+    let moved = runtime.block_on(plan_update(
+        &resolver,
+        &pinned,
+        plan.lock.clone(),
+        &Policy::default(),
+        NOW,
+    ));
     assert_eq!(moved.failure, None, "{:?}", moved.errors);
     let changes: Vec<_> = moved.rewrites.iter().flat_map(|r| &r.changes).collect();
     assert!(!changes.is_empty());
@@ -169,7 +181,13 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
             (source.clone(), environment)
         })
         .collect();
-    let frozen = runtime.block_on(plan_update(&resolver, &held, plan.lock.clone(), NOW));
+    let frozen = runtime.block_on(plan_update(
+        &resolver,
+        &held,
+        plan.lock.clone(),
+        &Policy::default(),
+        NOW,
+    ));
     assert!(frozen.rewrites.is_empty());
 }
 

@@ -83,6 +83,7 @@ pub async fn run(
         platform,
         exact_tag: args.exact_tag,
         build: args.build.scan_options(),
+        policy: config.settings.policy.clone(),
     };
     let now = pyimage_service::clock::now_rfc3339();
     let plan = plan_pin(&resolver, &sources, lock, &options, &now).await;

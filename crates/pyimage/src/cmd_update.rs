@@ -97,7 +97,7 @@ pub async fn run(
         .collect::<Vec<_>>();
     let resolver = Resolver::new(client);
     let now = pyimage_service::clock::now_rfc3339();
-    let plan = plan_update(&resolver, &sources, lock, &now).await;
+    let plan = plan_update(&resolver, &sources, lock, policy, &now).await;
     let failure = if file_errors.is_empty() {
         plan.failure
     } else {

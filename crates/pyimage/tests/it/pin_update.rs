@@ -863,3 +863,60 @@ fn one_bad_file_never_stops_check_or_pin() {
     );
     assert!(workspace.read("pyimage.lock").contains("python:3.12-slim"));
 }
+
+/// The Harbor/Artifactory pull-through case: a declared mirror of `library/python` and an allowed third-party image
+/// on a private registry are resolved there, pinned and locked, and `check --locked` in prod is clean right after
+/// `pin` — the loop converges.
+#[test]
+fn mirrors_and_allowed_images_are_pinned_and_check_locked_converges() {
+    let replica = &shared().replica;
+    let truth = &shared().truth;
+    let mirror = replica
+        .mirror_tags("library/python", &["3.12-slim"])
+        .unwrap();
+    let vendor = replica
+        .mirror_tags("acme/beam_python3.12_sdk", &["3.12-slim"])
+        .unwrap();
+    let workspace = Workspace::new(replica, "pin-mirror");
+    let (mirror_host, vendor_host) = (mirror.host(), vendor.host());
+    let mut config = replica.pyimage_toml();
+    for host in [&mirror_host, &vendor_host] {
+        config.push_str(&format!(
+            "\n[registries.\"{host}\"]\nendpoint = \"http://{host}\"\ninsecure = true\n"
+        ));
+    }
+    config.push_str(&format!(
+        "\n[policy]\nmirrors = [\"{mirror_host}/library/python\"]\nallowed-sources = [\"{vendor_host}/acme/*\"]\n"
+    ));
+    std::fs::write(&workspace.config, config).unwrap();
+    std::fs::write(
+        workspace.dir.join("src/Dockerfile"),
+        format!(
+            "FROM {mirror_host}/library/python:3.12-slim AS build\nCOPY --from={vendor_host}/acme/beam_python3.12_sdk:3.12-slim /opt /opt\n"
+        ),
+    )
+    .unwrap();
+    let output = workspace.run(&["pin", "src"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let digest = truth.digest("3.12-slim").unwrap();
+    assert_eq!(
+        workspace.read("src/Dockerfile"),
+        format!(
+            "FROM {mirror_host}/library/python:3.12-slim@{digest} AS build\nCOPY --from={vendor_host}/acme/beam_python3.12_sdk:3.12-slim@{digest} /opt /opt\n"
+        )
+    );
+    let lock = workspace.read("pyimage.lock");
+    assert!(
+        lock.contains(&format!("registry = \"http://{mirror_host}\"")),
+        "{lock}"
+    );
+    let output = workspace.run(&["check", "--locked", "--env", "prod", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("PY008"), "{}", stdout(&output));
+}

@@ -241,6 +241,16 @@ impl Source {
         matches!(self, Source::OfficialPython | Source::Mirror(_))
     }
 
+    /// Whether `pyimage pin` resolves, pins and locks this kind of image — and so whether `check --locked` holds
+    /// it to the lock: the official image, a declared mirror, an image derived from Python (the allowed vendor
+    /// images of a real tree). Look-alikes are refused by PY005, never pinned.
+    pub fn is_pinned(&self) -> bool {
+        matches!(
+            self,
+            Source::OfficialPython | Source::Mirror(_) | Source::DerivedFromPython { .. }
+        )
+    }
+
     /// Any Python image, official or not.
     pub fn is_python(&self) -> bool {
         !matches!(self, Source::Other)
@@ -346,6 +356,12 @@ pub(crate) fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
         std::mem::swap(&mut previous, &mut current);
     }
     previous[b.len()].min(cap + 1)
+}
+
+/// Whether `pyimage pin` pins `reference` under `policy` (see [`Source::is_pinned`]): the one predicate `pin`,
+/// `update` and PY008 share, so that `pin` then `check --locked` always converges.
+pub fn pinned_by_pyimage(reference: &Reference, policy: &Policy) -> bool {
+    classify(reference, policy).is_pinned()
 }
 
 /// Decides what kind of source `reference` is: the official image, a declared mirror, a look-alike of it (a

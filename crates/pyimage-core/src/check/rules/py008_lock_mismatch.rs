@@ -23,7 +23,8 @@ matches it has not been verified.",
 fn check(image: &ImageCheck<'_>) -> Option<Hit> {
     let lock = image.lock?;
     let reference = image.reference?;
-    if !image.source.is_python() {
+    // Exactly the images `pin` records: anything else would ask for a pin that `pin` never makes.
+    if !image.source.is_pinned() {
         return None;
     }
     let locked = match lock.lookup(reference) {
