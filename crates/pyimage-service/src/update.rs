@@ -12,7 +12,7 @@ use pyimage_core::moves::{MoveKind, Observation, classify_move, newer_lines, new
 use pyimage_core::pin::{self, Edit};
 use pyimage_core::python::PythonTag;
 use pyimage_core::{Digest, Reference};
-use pyimage_registry::RegistryError;
+use pyimage_registry::{Platform, RegistryError};
 use serde::Serialize;
 
 use crate::error::ErrorKind;
@@ -109,7 +109,14 @@ async fn outlook(
     reference: &Reference,
     policy: UpdatePolicy,
     old_python: Option<String>,
+    platform: Option<Platform>,
 ) -> Result<Outlook, RegistryError> {
+    // A reference pinned to one platform's manifest (`pin --platform`) moves to that platform's new manifest,
+    // never to the index.
+    let options = ObserveOptions {
+        platform: platform.clone(),
+        ..always()
+    };
     let Some(tag_text) = reference.tag() else {
         return Ok(Outlook::default());
     };
@@ -137,7 +144,7 @@ async fn outlook(
             let next = unpinned
                 .with_tag(&newer.tag)
                 .unwrap_or_else(|_| unpinned.clone());
-            let target = resolver.observe(&next, &always()).await?;
+            let target = resolver.observe(&next, &options).await?;
             result.step = Some(Step {
                 new_tag: newer.tag.clone(),
                 target,
@@ -151,11 +158,15 @@ async fn outlook(
     if policy == UpdatePolicy::None {
         return Ok(result);
     }
-    // One HEAD decides whether anything moved; the index and config are read only for a tag that did.
-    if resolver.head(&unpinned).await?.digest == *pinned {
+    // One HEAD decides whether anything moved; the index and config are read only for a tag that did. A platform
+    // pin names a manifest inside the index, which a HEAD of the tag cannot show: its index is read.
+    if platform.is_none() && resolver.head(&unpinned).await?.digest == *pinned {
         return Ok(result);
     }
-    let target = resolver.observe(&unpinned, &always()).await?;
+    let target = resolver.observe(&unpinned, &options).await?;
+    if target.digest == *pinned {
+        return Ok(result);
+    }
     if old.python.is_none() {
         old.python = resolver.python_of_pinned(reference).await;
     }
@@ -222,15 +233,20 @@ pub async fn plan_update(
     let outlooks: HashMap<(String, UpdatePolicy), Result<Outlook, RegistryError>> =
         futures_util::stream::iter(unique)
             .map(|(key, reference)| {
-                let old_python = lock_ref
-                    .images
-                    .values()
-                    .find(|entry| {
-                        Some(entry.digest.as_str()) == reference.digest().map(Digest::as_str)
-                    })
-                    .and_then(|entry| entry.python.clone());
+                let entry = lock_ref.images.values().find(|entry| {
+                    Some(entry.digest.as_str()) == reference.digest().map(Digest::as_str)
+                });
+                let old_python = entry.and_then(|entry| entry.python.clone());
+                // Pinned to one platform when the locked digest is one of the entry's platform manifests.
+                let platform = entry.and_then(|entry| {
+                    entry
+                        .platforms
+                        .iter()
+                        .find(|(_, digest)| **digest == entry.digest)
+                        .and_then(|(platform, _)| Platform::parse(platform))
+                });
                 async move {
-                    let result = outlook(resolver, &reference, key.1, old_python).await;
+                    let result = outlook(resolver, &reference, key.1, old_python, platform).await;
                     (key, result)
                 }
             })

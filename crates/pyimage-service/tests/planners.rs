@@ -223,3 +223,64 @@ fn a_registry_nobody_answers_at_is_unreachable() {
     assert_eq!(plan.failure, Some(ErrorKind::Unreachable));
     assert_eq!(plan.failure.map(ErrorKind::exit_code), Some(3));
 }
+
+/// `pin --platform linux/arm64` pins one platform's manifest; `update` keeps it a platform pin: nothing moves while
+/// the tag stands still, and a rebuild moves it to the new arm64 manifest — never to the index digest.
+#[test]
+fn a_platform_pin_stays_a_platform_pin_through_update() {
+    let (replica, seeded) = Replica::start_seeded(newest_library_file().unwrap()).unwrap();
+    let arm64 = seeded.truth.tag("3.12-slim").unwrap().platform_digests()["linux/arm64/v8"].clone();
+    let runtime = runtime();
+    let resolver = Resolver::new(client_for(&replica.registry_url()));
+    let sources = vec![dockerfile("Dockerfile", "FROM python:3.12-slim\n")];
+    let options = PinOptions {
+        platform: pyimage_core::Platform::parse("linux/arm64"),
+        ..PinOptions::default()
+    };
+    let plan = runtime.block_on(plan_pin(
+        &resolver,
+        &sources,
+        Lock::default(),
+        &options,
+        NOW,
+    ));
+    assert_eq!(
+        plan.rewrites[0].new_text,
+        format!("FROM python:3.12-slim@{arm64}\n")
+    );
+    let pinned = vec![(
+        dockerfile("Dockerfile", &plan.rewrites[0].new_text),
+        FileEnvironment {
+            name: "prod".to_owned(),
+            update: UpdatePolicy::Digest,
+        },
+    )];
+    let quiet = runtime.block_on(plan_update(
+        &resolver,
+        &pinned,
+        plan.lock.clone(),
+        &Policy::default(),
+        NOW,
+    ));
+    assert!(quiet.rewrites.is_empty(), "{:?}", quiet.rewrites);
+    let advance = replica
+        .rebuild_where(|entry| entry.tags.iter().any(|t| t == "3.12-slim"))
+        .unwrap();
+    let rebuilt =
+        advance.truth.tag("3.12-slim").unwrap().platform_digests()["linux/arm64/v8"].clone();
+    assert_ne!(rebuilt, arm64);
+    let resolver = Resolver::new(client_for(&replica.registry_url()));
+    let moved = runtime.block_on(plan_update(
+        &resolver,
+        &pinned,
+        plan.lock.clone(),
+        &Policy::default(),
+        NOW,
+    ));
+    assert_eq!(moved.failure, None, "{:?}", moved.errors);
+    assert_eq!(
+        moved.rewrites[0].new_text,
+        format!("FROM python:3.12-slim@{rebuilt}\n")
+    );
+    assert_eq!(moved.lock.get("python:3.12-slim").unwrap().digest, rebuilt);
+}
