@@ -245,3 +245,32 @@ mod tests {
         assert_eq!(rules_of(&invalid), ["PY012"]);
     }
 }
+
+#[cfg(test)]
+mod one_finding_per_span {
+    use super::*;
+    use crate::check::{Date, FileKind, check_file};
+    use crate::dockerfile::ScanOptions;
+
+    #[test]
+    fn an_anchor_merged_into_three_services_is_one_finding() {
+        let policy = Policy {
+            environment_override: Some(("prod".into(), Origin::CommandLine("--env prod".into()))),
+            ..Policy::default()
+        };
+        let build = ScanOptions::default();
+        let context = CheckContext {
+            today: Date::ymd(2026, 11, 30),
+            lock: None,
+            build: &build,
+        };
+        let text = "x-base: &base\n  image: python:3.12-slim\nservices:\n  a:\n    <<: *base\n  b:\n    <<: *base\n  c:\n    <<: *base\n";
+        let report = check_file("compose.yaml", text, FileKind::Compose, &policy, &context);
+        let rules: Vec<(&str, usize)> = report
+            .findings
+            .iter()
+            .map(|f| (f.rule.id, f.file().line))
+            .collect();
+        assert_eq!(rules, [("PY004", 2)]);
+    }
+}

@@ -210,6 +210,16 @@ pub fn check_file(
         }
     }
 
+    // One finding per source span: a Compose anchor merged into three services is one image written once, so it
+    // is one finding, not three (the same reference in the same environment decides the same way).
+    let mut seen = BTreeSet::new();
+    raw.retain(|finding| {
+        seen.insert((
+            finding.rule.id,
+            finding.file().span.start,
+            finding.file().span.end,
+        ))
+    });
     // Configured ignores were applied by `evaluate_image`; inline suppressions are the file's own.
     let mut suppressions = suppress::find(text);
     let mut used_suppressions = vec![false; suppressions.len()];
