@@ -689,7 +689,9 @@ fn pinning_the_check_corpus_changes_only_reference_spans() {
     assert!(files.len() >= 40, "{} files", files.len());
     let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
 
-    let (_, report) = workspace.json(&["pin", "--format", "json", "src"]);
+    let pinned = workspace.run(&["pin", "--format", "json", "src"]);
+    let report = json(&pinned);
+    let pin_errors = stderr(&pinned);
     let changes = report["changes"].as_array().unwrap();
     assert!(
         changes.len() >= 30,
@@ -758,6 +760,48 @@ fn pinning_the_check_corpus_changes_only_reference_spans() {
         );
     }
     assert!(files_changed >= 15, "{files_changed} files changed");
+
+    // The loop converges: after `pin`, `check --locked` reports a reference only where `pin` said why it could not
+    // pin or record it (an unresolvable ARG, an interpolated value, a tag the registry does not have, a digest
+    // already in the file that the registry does not serve) — never silently.
+    let skipped: BTreeSet<(String, u64)> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let path = s["path"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("src/")
+                .to_owned();
+            (path, s["line"].as_u64().unwrap())
+        })
+        .collect();
+    let (_, checked) = workspace.json(&["check", "--locked", "--format", "json", "src"]);
+    let unexplained: Vec<String> = checked["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PY008")
+        .filter(|f| {
+            let path = f["path"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("src/")
+                .to_owned();
+            let reference = f["reference"].as_str().unwrap();
+            let unpinned = reference.split('@').next().unwrap();
+            let reported = [reference, unpinned]
+                .iter()
+                .any(|r| pin_errors.contains(&format!("{r}: cannot verify the pinned digest")));
+            !skipped.contains(&(path, f["line"].as_u64().unwrap())) && !reported
+        })
+        .map(|f| format!("{}:{} {}", f["path"], f["line"], f["message"]))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "PY008 after pin, not explained by pin: {unexplained:#?}\n{pin_errors}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
