@@ -263,12 +263,6 @@ pub struct Upstream {
     pub current: BTreeMap<String, TagNow>,
 }
 
-/// The lock entry that applies to an image: the reference as locked and its digest.
-struct LockedDigest {
-    reference: String,
-    digest: Digest,
-}
-
 /// A tag that moved away from the image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Moved {
@@ -366,18 +360,14 @@ pub fn decide(
         .and_then(entry_for)
         .or_else(|| names.tags.iter().find_map(entry_for));
     if let Some((entry, locked_digest)) = locked {
-        let lock = LockedDigest {
-            reference: entry.reference.clone(),
-            digest: locked_digest,
-        };
-        a.lock_entry = Some((lock.reference.clone(), lock.digest.clone()));
-        let matches = official.contains(&lock.digest);
+        a.lock_entry = Some((entry.reference.clone(), locked_digest.clone()));
+        let matches = official.contains(&locked_digest);
         a.locked = Some(matches);
         if !matches {
             a.reasons.push(format!(
                 "pyimage.lock pins {} to {}, the image is {}",
-                lock.reference,
-                lock.digest,
+                entry.reference,
+                locked_digest,
                 describe_digests(&names)
             ));
         }

@@ -12,7 +12,7 @@ use pyimage_registry::{
     ClientOptions, CredentialStore, RegistriesConfig, RegistryClient, RegistrySettings,
 };
 use pyimage_service::pin::{PinOptions, plan_pin};
-use pyimage_service::update::{FileEnvironment, plan_update};
+use pyimage_service::update::{FileEnvironment, UpdatePlan, plan_update};
 use pyimage_service::{ErrorKind, Resolver, SourceText};
 use pyimage_testkit::{Replica, newest_library_file};
 
@@ -42,6 +42,22 @@ fn dockerfile(shown: &str, text: &str) -> SourceText {
         kind: FileKind::Dockerfile,
         text: text.to_owned(),
     }
+}
+
+/// `plan_update` under the built-in policy, run to completion.
+fn update(
+    runtime: &tokio::runtime::Runtime,
+    resolver: &Resolver,
+    sources: &[(SourceText, FileEnvironment)],
+    lock: &Lock,
+) -> UpdatePlan {
+    runtime.block_on(plan_update(
+        resolver,
+        sources,
+        lock.clone(),
+        &Policy::default(),
+        NOW,
+    ))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -131,13 +147,7 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
         })
         .collect();
     let before = resolver.client().stats();
-    let quiet = runtime.block_on(plan_update(
-        &resolver,
-        &pinned,
-        plan.lock.clone(),
-        &Policy::default(),
-        NOW,
-    ));
+    let quiet = update(&runtime, &resolver, &pinned, &plan.lock);
     let after = resolver.client().stats();
     assert!(quiet.rewrites.is_empty(), "{:?}", quiet.rewrites);
     assert_eq!(quiet.failure, None, "{:?}", quiet.errors);
@@ -151,13 +161,7 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
     let rebuilt = advance.truth.digest("3.12-slim").unwrap().to_owned();
     assert_ne!(rebuilt, floating);
     let resolver = Resolver::new(client_for(&replica.registry_url()));
-    let moved = runtime.block_on(plan_update(
-        &resolver,
-        &pinned,
-        plan.lock.clone(),
-        &Policy::default(),
-        NOW,
-    ));
+    let moved = update(&runtime, &resolver, &pinned, &plan.lock);
     assert_eq!(moved.failure, None, "{:?}", moved.errors);
     let changes: Vec<_> = moved.rewrites.iter().flat_map(|r| &r.changes).collect();
     assert!(!changes.is_empty());
@@ -181,13 +185,7 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
             (source.clone(), environment)
         })
         .collect();
-    let frozen = runtime.block_on(plan_update(
-        &resolver,
-        &held,
-        plan.lock.clone(),
-        &Policy::default(),
-        NOW,
-    ));
+    let frozen = update(&runtime, &resolver, &held, &plan.lock);
     assert!(frozen.rewrites.is_empty());
 }
 
@@ -255,13 +253,7 @@ fn a_platform_pin_stays_a_platform_pin_through_update() {
             update: UpdatePolicy::Digest,
         },
     )];
-    let quiet = runtime.block_on(plan_update(
-        &resolver,
-        &pinned,
-        plan.lock.clone(),
-        &Policy::default(),
-        NOW,
-    ));
+    let quiet = update(&runtime, &resolver, &pinned, &plan.lock);
     assert!(quiet.rewrites.is_empty(), "{:?}", quiet.rewrites);
     let advance = replica
         .rebuild_where(|entry| entry.tags.iter().any(|t| t == "3.12-slim"))
@@ -270,13 +262,7 @@ fn a_platform_pin_stays_a_platform_pin_through_update() {
         advance.truth.tag("3.12-slim").unwrap().platform_digests()["linux/arm64/v8"].clone();
     assert_ne!(rebuilt, arm64);
     let resolver = Resolver::new(client_for(&replica.registry_url()));
-    let moved = runtime.block_on(plan_update(
-        &resolver,
-        &pinned,
-        plan.lock.clone(),
-        &Policy::default(),
-        NOW,
-    ));
+    let moved = update(&runtime, &resolver, &pinned, &plan.lock);
     assert_eq!(moved.failure, None, "{:?}", moved.errors);
     assert_eq!(
         moved.rewrites[0].new_text,
