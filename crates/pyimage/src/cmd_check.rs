@@ -60,9 +60,9 @@ pub struct CheckArgs {
     /// tag-only reference the lock does not know, is a finding.
     #[arg(long)]
     locked: bool,
-    /// The lock file for `--locked`.
-    #[arg(long, value_name = "FILE", default_value = pyimage_core::lock::LOCK_FILE_NAME)]
-    lock: PathBuf,
+    /// The lock file (default: `pyimage.lock` beside the `pyimage.toml` in use, else in the current directory).
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
     /// Today's date for end-of-life decisions (YYYY-MM-DD; default: the system clock). For reproducible runs.
     #[arg(long, value_name = "DATE", env = "PYIMAGE_TODAY")]
     today: Option<String>,
@@ -155,12 +155,13 @@ pub fn run(
             })
             .collect()
     };
+    let lock_path = loaded.lock_path(args.lock.as_deref());
     let lock = if args.locked {
-        Some(crate::files::read_lock(&args.lock).and_then(|lock| {
-            if lock.images.is_empty() && !args.lock.exists() {
+        Some(crate::files::read_lock(&lock_path).and_then(|lock| {
+            if lock.images.is_empty() && !lock_path.exists() {
                 anyhow::bail!(
                     "--locked: {} does not exist; create it with `pyimage pin`",
-                    args.lock.display()
+                    lock_path.display()
                 )
             }
             Ok(lock)

@@ -35,9 +35,9 @@ pub struct PinArgs {
     /// Write nothing; exit 1 when anything would change (for CI).
     #[arg(long)]
     check: bool,
-    /// The lock file to update.
-    #[arg(long, value_name = "FILE", default_value = pyimage_core::lock::LOCK_FILE_NAME)]
-    lock: PathBuf,
+    /// The lock file (default: `pyimage.lock` beside the `pyimage.toml` in use, else in the current directory).
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -72,7 +72,8 @@ pub async fn run(
             format!("--platform {text:?}: expected OS/ARCH[/VARIANT] such as linux/amd64")
         })?),
     };
-    let lock = files::read_lock(&args.lock)?;
+    let lock_path = config.lock_path(args.lock.as_deref());
+    let lock = files::read_lock(&lock_path)?;
     let old_lock_text = lock.render();
     // A file that cannot be found or read is reported and the rest is pinned; the exit code says so at the end.
     let mut errors = Vec::new();
@@ -134,16 +135,16 @@ pub async fn run(
     }
     let new_lock_text = plan.lock.render();
     if new_lock_text != old_lock_text {
-        report.lock = Some(args.lock.display().to_string());
+        report.lock = Some(lock_path.display().to_string());
         if args.dry_run {
-            let old = if args.lock.exists() {
+            let old = if lock_path.exists() {
                 old_lock_text.as_str()
             } else {
                 ""
             };
-            diffs.push_str(&write::unified_diff(&args.lock, old, &new_lock_text));
+            diffs.push_str(&write::unified_diff(&lock_path, old, &new_lock_text));
         } else if !args.check {
-            write::replace_atomically(&args.lock, &new_lock_text)?;
+            write::replace_atomically(&lock_path, &new_lock_text)?;
         }
     }
     match args.format {

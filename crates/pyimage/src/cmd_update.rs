@@ -33,9 +33,9 @@ pub struct UpdateArgs {
     /// Print a unified diff and write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// The lock file to update.
-    #[arg(long, value_name = "FILE", default_value = pyimage_core::lock::LOCK_FILE_NAME)]
-    lock: PathBuf,
+    /// The lock file (default: `pyimage.lock` beside the `pyimage.toml` in use, else in the current directory).
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -71,7 +71,8 @@ pub async fn run(
     config: &LoadedConfig,
 ) -> anyhow::Result<ExitCode> {
     let policy = &config.settings.policy;
-    let lock = files::read_lock(&args.lock)?;
+    let lock_path = config.lock_path(args.lock.as_deref());
+    let lock = files::read_lock(&lock_path)?;
     let old_lock_text = lock.render();
     // A file that cannot be found or read is reported and the rest is updated; the exit code says so at the end.
     let mut file_errors = Vec::new();
@@ -138,12 +139,12 @@ pub async fn run(
     if new_lock_text != old_lock_text {
         if args.dry_run {
             diffs.push_str(&write::unified_diff(
-                &args.lock,
+                &lock_path,
                 &old_lock_text,
                 &new_lock_text,
             ));
         } else {
-            write::replace_atomically(&args.lock, &new_lock_text)
+            write::replace_atomically(&lock_path, &new_lock_text)
                 .context("writing the lock file")?;
         }
     }

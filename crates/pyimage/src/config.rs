@@ -12,6 +12,9 @@ use pyimage_core::config::{Overrides, Settings};
 pub struct LoadedConfig {
     /// The file, if one was read.
     pub path: Option<PathBuf>,
+    /// Whether the file was found by searching up from the checked path (not named by `--config` or
+    /// `$PYIMAGE_CONFIG`): then it marks the project's root, and the lock sits beside it.
+    pub discovered: bool,
     /// Its text (snippets of `[[ignore]]` entries are shown from it).
     pub text: String,
     /// The validated settings (built-in defaults when there is no file).
@@ -21,7 +24,12 @@ pub struct LoadedConfig {
 impl LoadedConfig {
     /// The directory policy globs are relative to: the configuration file's directory, else the working directory.
     pub fn base_dir(&self, cwd: &Path) -> PathBuf {
-        match self.path.as_deref().and_then(Path::parent) {
+        match self
+            .path
+            .as_deref()
+            .filter(|_| self.discovered)
+            .and_then(Path::parent)
+        {
             Some(dir) if !dir.as_os_str().is_empty() => cwd.join(dir),
             _ => cwd.to_path_buf(),
         }
@@ -57,6 +65,27 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
     None
 }
 
+impl LoadedConfig {
+    /// The lock file: `--lock FILE` when given, else `pyimage.lock` beside a discovered configuration (as Cargo.lock
+    /// sits beside Cargo.toml, so `check --locked deploy/prod` from anywhere finds the repository's lock), else
+    /// `./pyimage.lock` (a configuration named by `--config` may live anywhere, e.g. outside the repository).
+    pub fn lock_path(&self, explicit: Option<&Path>) -> PathBuf {
+        if let Some(path) = explicit {
+            return path.to_path_buf();
+        }
+        let name = pyimage_core::lock::LOCK_FILE_NAME;
+        match self
+            .path
+            .as_deref()
+            .filter(|_| self.discovered)
+            .and_then(Path::parent)
+        {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
+            _ => PathBuf::from(name),
+        }
+    }
+}
+
 /// Finds, reads and validates the configuration for a run over `start` (the first path given, else the working
 /// directory), with command-line overrides. Every problem of the file is reported at once, each as
 /// `path:line:column: message`.
@@ -65,13 +94,13 @@ pub fn load(
     start: Option<&Path>,
     overrides: &Overrides,
 ) -> anyhow::Result<LoadedConfig> {
-    let (path, required) = match explicit {
-        Some(path) => (path.to_path_buf(), true),
+    let (path, required, discovered) = match explicit {
+        Some(path) => (path.to_path_buf(), true, false),
         None => match std::env::var_os("PYIMAGE_CONFIG").filter(|v| !v.is_empty()) {
-            Some(path) => (PathBuf::from(path), true),
+            Some(path) => (PathBuf::from(path), true, false),
             None => match discover(start.unwrap_or(Path::new("."))) {
-                Some(found) => (found, true),
-                None => (PathBuf::from("pyimage.toml"), false),
+                Some(found) => (found, true, true),
+                None => (PathBuf::from("pyimage.toml"), false, false),
             },
         },
     };
@@ -82,6 +111,7 @@ pub fn load(
             tracing::info!("no pyimage.toml found: built-in defaults");
             return Ok(LoadedConfig {
                 path: None,
+                discovered: false,
                 text: String::new(),
                 settings: Settings::builtin(overrides)?,
             });
@@ -93,6 +123,7 @@ pub fn load(
     let settings = Settings::parse(&text, &path.display().to_string(), overrides)?;
     Ok(LoadedConfig {
         path: Some(path),
+        discovered,
         text,
         settings,
     })

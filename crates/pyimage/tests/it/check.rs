@@ -455,6 +455,31 @@ fn configuration_is_found_from_the_checked_path_up_to_the_repository_root() {
         .map(|f| f["rule"].as_str().unwrap())
         .collect();
     assert_eq!(rules, ["PY004"], "prod requires a digest: {report:#}");
+    // The lock sits beside the discovered configuration: `check --locked deploy/prod` from elsewhere reads it.
+    std::fs::write(repo.join("pyimage.lock"), "version = 1\n").unwrap();
+    let output = pyimage_in(
+        elsewhere.path(),
+        &[
+            "check",
+            "--locked",
+            "--format",
+            "json",
+            repo.join("deploy/prod").to_str().unwrap(),
+        ],
+    );
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let locked: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        locked,
+        ["PY004", "PY008"],
+        "{report:#}\n{}",
+        stderr(&output)
+    );
     // Without a configuration up to the repository root, the built-in defaults apply (dev: no findings).
     std::fs::remove_file(repo.join("pyimage.toml")).unwrap();
     let output = pyimage_in(
