@@ -1,5 +1,6 @@
 //! `pyimage-testkit serve --from FILE`: starts the Docker Hub replica by hand, seeds it from a library file, prints
-//! how to use it, and runs until Ctrl-C or SIGTERM.
+//! how to use it, and runs until Ctrl-C or SIGTERM — or, with `--control`, until its standard input ends, taking
+//! one command per line (`rebuild [DIRECTORY-PREFIX]`, `replay FILE`) so a script (`scripts/demo`) can move tags.
 
 use std::path::PathBuf;
 
@@ -24,16 +25,34 @@ enum Command {
         /// Write the ground truth as JSON to this file.
         #[arg(long)]
         truth: Option<PathBuf>,
+        /// Write a pyimage.toml pointing docker.io at the replica to this file.
+        #[arg(long, value_name = "FILE")]
+        pyimage_toml: Option<PathBuf>,
+        /// Read commands from standard input, one per line, answering each with one line on standard output
+        /// (`ok …` or `error: …`), and stop at its end: `rebuild` (every entry: a Debian security rebuild),
+        /// `rebuild 3.12/` (entries whose directory starts with the prefix), `replay FILE` (a later library file).
+        #[arg(long)]
+        control: bool,
     },
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Serve { from, truth } => serve(from, truth),
+        Command::Serve {
+            from,
+            truth,
+            pyimage_toml,
+            control,
+        } => serve(from, truth, pyimage_toml, control),
     }
 }
 
-fn serve(from: Option<PathBuf>, truth_path: Option<PathBuf>) -> Result<()> {
+fn serve(
+    from: Option<PathBuf>,
+    truth_path: Option<PathBuf>,
+    toml_path: Option<PathBuf>,
+    control: bool,
+) -> Result<()> {
     let from = match from {
         Some(path) => path,
         None => pyimage_testkit::newest_library_file()?,
@@ -70,10 +89,47 @@ fn serve(from: Option<PathBuf>, truth_path: Option<PathBuf>) -> Result<()> {
         std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
         println!("ground truth written to {}", path.display());
     }
-    println!("serving until Ctrl-C or SIGTERM");
-    wait_for_signal()?;
+    if let Some(path) = toml_path {
+        std::fs::write(&path, replica.pyimage_toml())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if control {
+        println!("ready: reading commands from standard input");
+        run_commands(&replica)?;
+    } else {
+        println!("serving until Ctrl-C or SIGTERM");
+        wait_for_signal()?;
+    }
     drop(replica);
     println!("stopped");
+    Ok(())
+}
+
+/// Answers one line per command until standard input ends; a bad command is reported and the replica keeps serving.
+fn run_commands(replica: &Replica) -> Result<()> {
+    use std::io::{BufRead as _, Write as _};
+    let mut out = std::io::stdout();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("reading a command")?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match words.as_slice() {
+            [] => continue,
+            ["rebuild"] => replica.rebuild_all(),
+            ["rebuild", prefix] => {
+                replica.rebuild_where(|entry| entry.directory.starts_with(prefix))
+            }
+            ["replay", file] => replica.replay_file(file),
+            _ => Err(anyhow::anyhow!(
+                "unknown command {line:?}: use `rebuild`, `rebuild PREFIX` or `replay FILE`"
+            )),
+        };
+        match answer {
+            Ok(advance) => writeln!(out, "ok {} tags moved", advance.moves.len()),
+            Err(error) => writeln!(out, "error: {error:#}"),
+        }
+        .context("answering a command")?;
+        out.flush().context("answering a command")?;
+    }
     Ok(())
 }
 
