@@ -10,6 +10,7 @@ mod cmd_pin;
 mod cmd_provenance;
 mod cmd_ref;
 mod cmd_resolve;
+mod cmd_shell;
 mod cmd_tags;
 mod cmd_update;
 mod cmd_verify;
@@ -24,7 +25,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use pyimage_registry::{ClientOptions, CredentialStore, RegistryClient};
 use pyimage_service::ErrorKind;
 
@@ -72,6 +73,10 @@ enum Command {
     Verify(cmd_verify::VerifyArgs),
     /// Read an image's attestations (SLSA provenance, SBOM) and check them against official-images.
     Provenance(cmd_provenance::ProvenanceArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(cmd_shell::CompletionsArgs),
+    /// Print the man page, or write one page per command into a directory (`--out DIR`).
+    Man(cmd_shell::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +93,8 @@ fn main() -> ExitCode {
         }),
         Command::Check(args) => cmd_check::run(args, cli.config.as_deref(), cli.color),
         Command::Init(args) => cmd_init::run(args),
+        Command::Completions(args) => cmd_shell::completions(args, Cli::command()),
+        Command::Man(args) => cmd_shell::man(args, Cli::command()),
         Command::Verify(args) => cmd_verify::run(args, cli.config.as_deref()),
         Command::Provenance(args) => with_registry(&cli, None, None, async |client, _| {
             cmd_provenance::run(args, client).await

@@ -8,7 +8,7 @@
 //! Modules: [`check`] and [`check_hadolint`] (`pyimage check`, `init`), [`ref_tags`] (`ref`, offline `tags`),
 //! [`resolve`] (`resolve`, live `tags`), [`credentials`] (Docker client credentials), [`pin_update`] (`pin`,
 //! `update`, `check --locked`), [`verify_inspect`], [`verify_engine`] (`verify`) and [`verify_provenance`]
-//! (`provenance`).
+//! (`provenance`), [`shell`] (`completions`, `man`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
@@ -20,6 +20,7 @@ mod credentials;
 mod pin_update;
 mod ref_tags;
 mod resolve;
+mod shell;
 mod verify_engine;
 mod verify_inspect;
 mod verify_provenance;
