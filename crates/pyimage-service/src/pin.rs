@@ -109,7 +109,10 @@ pub async fn plan_pin(
     let wanted = manages(&options.policy);
     let per_file: Vec<Vec<pin::Candidate>> = sources
         .iter()
-        .map(|source| pin::candidates(source.kind, &source.text, &options.build, &wanted))
+        .map(|source| {
+            let build = source.scan_options(&options.build);
+            pin::candidates(source.kind, &source.text, &build, &wanted)
+        })
         .collect();
 
     // Resolve each distinct reference once, concurrently.
@@ -125,7 +128,8 @@ pub async fn plan_pin(
     // digest) and recorded, so that `check --locked` vouches for every Python image after `pin`.
     let mut already: BTreeMap<String, Reference> = BTreeMap::new();
     for source in sources {
-        for site in pin::pinned_sites(source.kind, &source.text, &wanted) {
+        let build = source.scan_options(&options.build);
+        for site in pin::pinned_sites(source.kind, &source.text, &build, &wanted) {
             let known = match plan.lock.lookup(&site.reference) {
                 LockMatch::Entry(entry) => {
                     Some(entry.digest.as_str()) == site.reference.digest().map(Digest::as_str)
@@ -239,7 +243,7 @@ pub async fn plan_pin(
             }
             edits.push(Edit::insert(
                 site.insert_at,
-                format!("@{}", observed.digest),
+                format!("{}{}", site.prefix, observed.digest),
             ));
             plan.lock
                 .insert(lock_entry(&key, &new_reference, observed, resolved_at));
