@@ -100,7 +100,8 @@ pub struct PinSite {
     pub prefix: String,
     /// The ARG whose default is edited, with the line of its declaration.
     pub via_arg: Option<(String, usize)>,
-    /// The byte range of the tag as written, when the whole reference is literal (for `--exact-tag`).
+    /// The byte range of the tag as written, when the whole reference is literal (for `--exact-tag`); empty, at
+    /// the end of the name, for an untagged reference.
     pub tag_range: Option<Range<usize>>,
     /// Other uses of the same ARG that evaluate to the same reference: this one edit pins them too, and they are not
     /// listed as candidates of their own.
@@ -207,8 +208,14 @@ fn evaluated_parts(
 fn tag_range(written: &str, start: usize) -> Option<Range<usize>> {
     let name_and_tag = written.split('@').next().unwrap_or(written);
     let slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
-    let colon = name_and_tag[slash..].rfind(':')? + slash;
-    Some(start + colon + 1..start + name_and_tag.len())
+    match name_and_tag[slash..].rfind(':') {
+        Some(colon) => Some(start + slash + colon + 1..start + name_and_tag.len()),
+        // Untagged (`latest`): an empty range where `:TAG` would go.
+        None if !written.contains('@') => {
+            Some(start + name_and_tag.len()..start + name_and_tag.len())
+        }
+        None => None,
+    }
 }
 
 fn dockerfile_candidates(

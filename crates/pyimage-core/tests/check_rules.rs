@@ -61,6 +61,7 @@ fn fixture_lock() -> Lock {
         python: Some("3.12.14".to_owned()),
         resolved_at: "2026-11-23T12:00:00Z".to_owned(),
         registry: "https://registry-1.docker.io".to_owned(),
+        faithful_copy: None,
         platforms: Default::default(),
     });
     lock
