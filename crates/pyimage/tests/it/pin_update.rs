@@ -519,6 +519,25 @@ fn exact_tag_and_platform_pins() {
             truth.digest("3.12-slim").unwrap()
         )
     );
+    // Untagged means `latest`: the most specific tag of latest's digest is written with the digest.
+    std::fs::write(workspace.dir.join("src/Dockerfile.latest"), "FROM python\n").unwrap();
+    let output = workspace.run(&["pin", "--exact-tag", "src/Dockerfile.latest"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    // `latest` is a shared tag (Linux and Windows): its most specific alias is the tag of the same digest with
+    // the most parts, per the seeder.
+    let latest = truth.tag("latest").unwrap();
+    let latest_tag = truth
+        .tags
+        .values()
+        .filter(|t| t.digest == latest.digest)
+        .max_by_key(|t| PythonTag::parse(&t.tag).specificity())
+        .unwrap()
+        .tag
+        .clone();
+    assert_eq!(
+        workspace.read("src/Dockerfile.latest"),
+        format!("FROM python:{latest_tag}@{}\n", latest.digest)
+    );
     let output = workspace.run(&["pin", "--platform", "linux/arm64", "src/compose.yaml"]);
     assert_eq!(output.status.code(), Some(0));
     let arm64 = &truth.tag("3.13-slim").unwrap().platform_digests()["linux/arm64/v8"];
@@ -994,6 +1013,8 @@ fn mirrors_and_allowed_images_are_pinned_and_check_locked_converges() {
         lock.contains(&format!("registry = \"http://{mirror_host}\"")),
         "{lock}"
     );
+    // The mirror serves Docker Hub's own digest: the lock says it is a faithful copy.
+    assert!(lock.contains("faithful_copy = true"), "{lock}");
     let output = workspace.run(&["check", "--locked", "--env", "prod", "src"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(!stdout(&output).contains("PY008"), "{}", stdout(&output));
