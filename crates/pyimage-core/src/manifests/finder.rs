@@ -297,7 +297,7 @@ impl<'a> Finder<'a> {
         }
         let registry = keys
             .registry
-            .and_then(|key| scalar_of(key))
+            .and_then(&scalar_of)
             .map(|(_, _, s)| s.value.clone())
             .filter(|r| !r.is_empty() && r != "~" && r != "null");
         let tag = scalar_of(keys.tag).filter(|(_, _, s)| !is_null(&s.value));
@@ -340,8 +340,9 @@ impl<'a> Finder<'a> {
         };
         let digest_span = digest.as_ref().and_then(|(_, _, d)| {
             let (span, how) = yaml::content_span(self.text, d);
-            (how.is_none() && d.style != saphyr_parser::ScalarStyle::Plain || !is_null(&d.value))
-                .then_some(span)
+            // A plain null (`digest:`) has no bytes to write into; quotes (`digest: ""`) do.
+            let quoted = d.style != saphyr_parser::ScalarStyle::Plain;
+            (how.is_none() && (quoted || !is_null(&d.value))).then_some(span)
         });
         let insert_digest = match &digest {
             Some((key, _, value)) => self.fill_digest(document, *key, value, digest_span),
