@@ -36,6 +36,7 @@
 mod finder;
 mod interpolate;
 mod json;
+mod maps;
 mod sites;
 mod yaml;
 

@@ -1,7 +1,8 @@
 //! Where images live in CI pipelines, Kustomizations, dev containers, Cloud Build and Helm values: each kind is a
 //! few key paths handed to [`Finder::literal`] or [`Finder::map`].
 
-use super::finder::{Dialect, Finder, MapKeys};
+use super::finder::{Dialect, Finder};
+use super::maps::MapKeys;
 use super::yaml::{Document, Node};
 use super::{ImageSite, ManifestKind};
 
