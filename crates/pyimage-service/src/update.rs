@@ -304,7 +304,7 @@ pub async fn plan_update(
         let Some(digest_range) = site.digest_range.clone() else {
             plan.failure = ErrorKind::worst(plan.failure, ErrorKind::Input);
             plan.errors.push(format!(
-                "{path}:{}: {}: the digest is not written literally; update it by hand",
+                "{path}:{}: {}: the digest is not written literally (or a --build-arg or --env-file value replaces the one written); update it by hand",
                 site.line, site.written
             ));
             continue;
