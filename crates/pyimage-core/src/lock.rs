@@ -54,6 +54,11 @@ pub struct LockedImage {
     pub resolved_at: String,
     /// The registry endpoint that answered.
     pub registry: String,
+    /// For a reference pinned through a declared mirror: whether `docker.io/library/python` serves the same
+    /// digest (a faithful copy, provable by content addressing), or not (the mirror's own build or a retag).
+    /// Absent for the official registry, and when Docker Hub could not be asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faithful_copy: Option<bool>,
     /// Platform (`os/arch[/variant]`) → platform manifest digest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub platforms: BTreeMap<String, String>,
@@ -237,6 +242,7 @@ mod tests {
             python: Some("3.12.14".to_owned()),
             resolved_at: "2026-11-23T12:00:00Z".to_owned(),
             registry: "https://registry-1.docker.io".to_owned(),
+            faithful_copy: None,
             platforms: BTreeMap::from([(
                 "linux/amd64".to_owned(),
                 format!("sha256:{}", "b".repeat(64)),

@@ -85,16 +85,23 @@ pub enum Refusal {
     /// The YAML scalar cannot be rewritten in place (block scalar, escapes).
     #[error("the value is written as a {0}, which pyimage does not rewrite")]
     NotRewritable(String),
+    /// An image map (Kustomize `images:`, Helm `image:`) where no `digest:` can be written.
+    #[error("no digest can be written here: {0}")]
+    NoDigestKey(String),
 }
 
 /// Where the digest (and optionally a new tag) goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinSite {
-    /// Byte offset where `@sha256:…` is inserted.
+    /// Byte offset where the digest is inserted.
     pub insert_at: usize,
+    /// What goes before the digest: `@` after a reference; nothing inside an empty `digest: ""`; a new
+    /// `\n  digest: ` line in an image map.
+    pub prefix: String,
     /// The ARG whose default is edited, with the line of its declaration.
     pub via_arg: Option<(String, usize)>,
-    /// The byte range of the tag as written, when the whole reference is literal (for `--exact-tag`).
+    /// The byte range of the tag as written, when the whole reference is literal (for `--exact-tag`); empty, at
+    /// the end of the name, for an untagged reference.
     pub tag_range: Option<Range<usize>>,
     /// Other uses of the same ARG that evaluate to the same reference: this one edit pins them too, and they are not
     /// listed as candidates of their own.
@@ -142,9 +149,22 @@ pub fn candidates(
         FileKind::Dockerfile => {
             dockerfile_candidates(text, &dockerfile::scan_with(text, build), build, wanted)
         }
-        FileKind::Compose => yaml_candidates(&manifests::scan_compose(text), wanted),
-        FileKind::Kubernetes => yaml_candidates(&manifests::scan_kubernetes(text), wanted),
+        other => match other.manifest() {
+            Some(manifest) => yaml_candidates(&scan_manifest(manifest, text, build), wanted),
+            None => Vec::new(),
+        },
     }
+}
+
+fn scan_manifest(
+    kind: manifests::ManifestKind,
+    text: &str,
+    build: &ScanOptions,
+) -> manifests::ManifestScan {
+    let inputs = manifests::ScanInputs {
+        variables: Some(&build.variables),
+    };
+    manifests::scan(kind, text, inputs)
 }
 
 /// Keeps a reference when it is wanted and lacks a digest; unresolvable references whose text mentions the wanted
@@ -188,8 +208,14 @@ fn evaluated_parts(
 fn tag_range(written: &str, start: usize) -> Option<Range<usize>> {
     let name_and_tag = written.split('@').next().unwrap_or(written);
     let slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
-    let colon = name_and_tag[slash..].rfind(':')? + slash;
-    Some(start + colon + 1..start + name_and_tag.len())
+    match name_and_tag[slash..].rfind(':') {
+        Some(colon) => Some(start + slash + colon + 1..start + name_and_tag.len()),
+        // Untagged (`latest`): an empty range where `:TAG` would go.
+        None if !written.contains('@') => {
+            Some(start + name_and_tag.len()..start + name_and_tag.len())
+        }
+        None => None,
+    }
 }
 
 fn dockerfile_candidates(
@@ -255,6 +281,7 @@ fn dockerfile_site(
     if let Some(verbatim) = image.verbatim_span {
         return Ok(Some(PinSite {
             insert_at: verbatim.end,
+            prefix: "@".to_owned(),
             via_arg: None,
             tag_range: text
                 .get(verbatim.range())
@@ -268,6 +295,7 @@ fn dockerfile_site(
         digest_after_variable(text, image)?;
         return Ok(Some(PinSite {
             insert_at: image.span.end,
+            prefix: "@".to_owned(),
             via_arg: None,
             tag_range: None,
             covers: Vec::new(),
@@ -316,6 +344,7 @@ fn dockerfile_site(
         .ok_or_else(|| Refusal::ArgDefaultNotLiteral(arg.name.clone()))?;
     Ok(Some(PinSite {
         insert_at: verbatim.end,
+        prefix: "@".to_owned(),
         via_arg: Some((arg.name.clone(), declaration.line)),
         tag_range: None,
         covers,
@@ -400,14 +429,25 @@ fn yaml_candidates(
             continue;
         }
         let (evaluated, reference, refusal) = evaluated_parts(&image.evaluation, &image.written);
-        let site = match (refusal, &image.not_rewritable) {
-            (Some(refusal), _) => Err(refusal),
-            (None, _) if image.value.contains('$') => {
+        let site = match (refusal, &image.not_rewritable, &image.form) {
+            (Some(refusal), _, _) => Err(refusal),
+            (None, _, _) if image.value.contains('$') => {
                 Err(Refusal::Interpolated(image.value.clone()))
             }
-            (None, Some(how)) => Err(Refusal::NotRewritable(format!("{how:?}").to_lowercase())),
-            (None, None) => Ok(PinSite {
+            (None, _, manifests::Written::Map(parts)) => match &parts.insert_digest {
+                Ok((at, prefix)) => Ok(PinSite {
+                    insert_at: *at,
+                    prefix: prefix.clone(),
+                    via_arg: None,
+                    tag_range: parts.tag.map(|span| span.range()),
+                    covers: Vec::new(),
+                }),
+                Err(why) => Err(Refusal::NoDigestKey(why.clone())),
+            },
+            (None, Some(how), _) => Err(Refusal::NotRewritable(format!("{how:?}").to_lowercase())),
+            (None, None, manifests::Written::Reference) => Ok(PinSite {
                 insert_at: image.span.end,
+                prefix: "@".to_owned(),
                 via_arg: None,
                 tag_range: tag_range(&image.written, image.span.start),
                 covers: Vec::new(),
@@ -446,6 +486,7 @@ pub struct PinnedSite {
 pub fn pinned_sites(
     kind: FileKind,
     text: &str,
+    build: &ScanOptions,
     wanted: &dyn Fn(&Reference) -> bool,
 ) -> Vec<PinnedSite> {
     // Each reference with the byte ranges its digest may be written in.
@@ -457,9 +498,10 @@ pub fn pinned_sites(
         places: Vec<Range<usize>>,
     }
     let mut regions: Vec<Region> = Vec::new();
+    let mut out = Vec::new();
     match kind {
         FileKind::Dockerfile => {
-            for image in dockerfile::scan(text).images {
+            for image in dockerfile::scan_with(text, build).images {
                 if image.kind == dockerfile::ImageKind::Syntax {
                     continue;
                 }
@@ -482,33 +524,51 @@ pub fn pinned_sites(
                 });
             }
         }
-        FileKind::Compose | FileKind::Kubernetes => {
-            let scan = if kind == FileKind::Compose {
-                manifests::scan_compose(text)
-            } else {
-                manifests::scan_kubernetes(text)
+        other => {
+            let Some(manifest) = other.manifest() else {
+                return Vec::new();
             };
             let mut seen = std::collections::BTreeSet::new();
-            for image in scan.images {
-                if image.not_rewritable.is_some()
-                    || !seen.insert((image.span.start, image.span.end))
-                {
+            for image in scan_manifest(manifest, text, build).images {
+                if !seen.insert((image.span.start, image.span.end)) {
                     continue;
                 }
                 let Some(reference) = image.reference().cloned() else {
                     continue;
+                };
+                let places = match &image.form {
+                    manifests::Written::Map(parts) => {
+                        // The digest and the tag have keys of their own.
+                        let (Some(digest), true) = (parts.digest, wanted(&reference)) else {
+                            continue;
+                        };
+                        if reference.digest().map(ToString::to_string).as_deref()
+                            == text.get(digest.range())
+                        {
+                            out.push(PinnedSite {
+                                line: image.line,
+                                column: image.column,
+                                written: image.written.clone(),
+                                reference,
+                                digest_range: Some(digest.range()),
+                                tag_range: parts.tag.map(|span| span.range()),
+                            });
+                        }
+                        continue;
+                    }
+                    manifests::Written::Reference if image.not_rewritable.is_some() => continue,
+                    manifests::Written::Reference => vec![image.span.range()],
                 };
                 regions.push(Region {
                     line: image.line,
                     column: image.column,
                     written: image.written.clone(),
                     reference,
-                    places: vec![image.span.range()],
+                    places,
                 });
             }
         }
     }
-    let mut out = Vec::new();
     for Region {
         line,
         column,
@@ -650,6 +710,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            ..ScanOptions::default()
         };
         candidates(FileKind::Dockerfile, text, &build, &python)
     }
@@ -821,7 +882,12 @@ mod tests {
         let text = format!(
             "ARG PY=3.12.13-slim@{digest}\nFROM python:${{PY}} AS a\nFROM python:3.13-slim@{digest}\n"
         );
-        let sites = pinned_sites(FileKind::Dockerfile, &text, &python);
+        let sites = pinned_sites(
+            FileKind::Dockerfile,
+            &text,
+            &ScanOptions::default(),
+            &python,
+        );
         assert_eq!(sites.len(), 2);
         let via_arg = &sites[0];
         assert_eq!(

@@ -33,8 +33,23 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Parses `os/architecture[/variant]`; `None` when a part is missing or empty, or there are more than three.
+    /// Parses `os/architecture[/variant][:os.version]`; `None` when a part is missing or empty, or there are more
+    /// than three. A Windows build after `:` (`windows/amd64:10.0.20348`) selects only images of that build (or of
+    /// a build it is a prefix of, component-wise: `10.0.20348` selects `10.0.20348.2461`).
     pub fn parse(text: &str) -> Option<Platform> {
+        let (text, os_version) = match text.split_once(':') {
+            Some((platform, version)) => {
+                let valid = !version.is_empty()
+                    && version
+                        .split('.')
+                        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+                if !valid {
+                    return None;
+                }
+                (platform, Some(version.to_owned()))
+            }
+            None => (text, None),
+        };
         let mut parts = text.split('/');
         let os = parts.next().filter(|s| !s.is_empty())?;
         let architecture = parts.next().filter(|s| !s.is_empty())?;
@@ -46,18 +61,30 @@ impl Platform {
             os: os.to_owned(),
             architecture: architecture.to_owned(),
             variant,
-            os_version: None,
+            os_version,
         })
     }
 
     /// Whether this (requested) platform selects `candidate`, with containerd's defaults: `linux/arm64` means
     /// `linux/arm64/v8`, `linux/arm` means `v7`; a request without variant matches the default variant only, so
-    /// `linux/arm` never silently picks a `v6` image. `os.version` is not compared: a Windows request names no build.
+    /// `linux/arm` never silently picks a `v6` image. `os.version` is compared only when the request names one
+    /// (`windows/amd64:10.0.20348`): the candidate's build must be it or start with it, component-wise.
     pub fn selects(&self, candidate: &Platform) -> bool {
         if self.os != candidate.os
             || normalize_arch(&self.architecture) != normalize_arch(&candidate.architecture)
         {
             return false;
+        }
+        if let Some(wanted) = &self.os_version {
+            let matches = candidate.os_version.as_deref().is_some_and(|offered| {
+                offered == wanted
+                    || offered
+                        .strip_prefix(wanted.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+            });
+            if !matches {
+                return false;
+            }
         }
         let wanted = self
             .variant
@@ -127,6 +154,27 @@ mod tests {
         assert!(platform("linux/x86_64").selects(&platform("linux/amd64")));
         assert!(platform("linux/i386").selects(&platform("linux/386")));
         assert!(!platform("windows/amd64").selects(&platform("linux/amd64")));
+    }
+
+    #[test]
+    fn a_windows_build_selects_its_images_only() {
+        let ltsc2022 = Platform {
+            os_version: Some("10.0.20348.2461".to_owned()),
+            ..platform("windows/amd64")
+        };
+        let ltsc2025 = Platform {
+            os_version: Some("10.0.26100.2894".to_owned()),
+            ..platform("windows/amd64")
+        };
+        let wanted = platform("windows/amd64:10.0.20348");
+        assert_eq!(wanted.os_version.as_deref(), Some("10.0.20348"));
+        assert!(wanted.selects(&ltsc2022));
+        assert!(!wanted.selects(&ltsc2025));
+        assert!(!platform("windows/amd64:10.0.2034").selects(&ltsc2022));
+        assert!(platform("windows/amd64:10.0.20348.2461").selects(&ltsc2022));
+        assert!(platform("windows/amd64").selects(&ltsc2025));
+        assert!(Platform::parse("windows/amd64:").is_none());
+        assert!(Platform::parse("windows/amd64:ltsc").is_none());
     }
 
     #[test]

@@ -656,6 +656,7 @@ mod tests {
             python: None,
             resolved_at: "2026-11-23T12:00:00Z".into(),
             registry: "https://registry-1.docker.io".into(),
+            faithful_copy: None,
             platforms: Default::default(),
         });
         let up = upstream(

@@ -61,6 +61,7 @@ fn fixture_lock() -> Lock {
         python: Some("3.12.14".to_owned()),
         resolved_at: "2026-11-23T12:00:00Z".to_owned(),
         registry: "https://registry-1.docker.io".to_owned(),
+        faithful_copy: None,
         platforms: Default::default(),
     });
     lock
@@ -92,10 +93,6 @@ fn run(dir: &Path, policy: &Policy, lock: Option<&Lock>) -> BTreeMap<String, Vec
     };
     let mut out = BTreeMap::new();
     for path in files(dir) {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let Some(kind) = FileKind::for_file_name(&name) else {
-            continue;
-        };
         let relative = path
             .strip_prefix(dir)
             .unwrap()
@@ -103,8 +100,14 @@ fn run(dir: &Path, policy: &Policy, lock: Option<&Lock>) -> BTreeMap<String, Vec
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
+        let Some(kind) = FileKind::for_path(&relative) else {
+            continue;
+        };
         let text = fs::read_to_string(&path).unwrap();
         let report = check_file(&relative, &text, kind, policy, &context);
+        if report.not_a_manifest {
+            continue;
+        }
         let mut lines: Vec<String> = report
             .findings
             .iter()
@@ -245,7 +248,7 @@ fn corpus() {
     let dir = testdata().join("corpus");
     let count = files(&dir)
         .iter()
-        .filter(|p| FileKind::for_file_name(&p.file_name().unwrap().to_string_lossy()).is_some())
+        .filter(|p| FileKind::for_path(&p.strip_prefix(&dir).unwrap().to_string_lossy()).is_some())
         .count();
     assert!(count >= 40, "corpus has {count} files, want at least 40");
     let actual = run(&dir, &base_policy(), None);

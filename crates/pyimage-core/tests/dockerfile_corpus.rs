@@ -264,6 +264,7 @@ fn platform_stage_index_and_unresolvable() {
     // With build arguments, the platform ARG resolves.
     let options = ScanOptions {
         build_args: BTreeMap::from([("TARGETARCH".to_owned(), "arm64".to_owned())]),
+        ..ScanOptions::default()
     };
     let with_args = dockerfile::scan_with(&text, &options);
     assert_eq!(with_args.images[2].text(), Some("arm64-tools"));
@@ -298,6 +299,7 @@ fn build_args_override_defaults() {
     let text = "ARG PYTHON=3.12\nFROM python:${PYTHON}-slim\n";
     let options = ScanOptions {
         build_args: BTreeMap::from([("PYTHON".to_owned(), "3.13".to_owned())]),
+        ..ScanOptions::default()
     };
     let scan = dockerfile::scan_with(text, &options);
     assert_eq!(scan.images[0].text(), Some("python:3.13-slim"));
@@ -305,6 +307,7 @@ fn build_args_override_defaults() {
     // Undeclared build args change nothing.
     let options = ScanOptions {
         build_args: BTreeMap::from([("OTHER".to_owned(), "x".to_owned())]),
+        ..ScanOptions::default()
     };
     assert_eq!(
         dockerfile::scan_with(text, &options).images[0].text(),

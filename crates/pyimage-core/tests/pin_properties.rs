@@ -74,7 +74,7 @@ fn check_insertions(kind: FileKind, text: &str) -> Result<(), TestCaseError> {
     let restored = pinned.replacen(&format!("@{DIGEST}"), "", usize::MAX);
     let original_without = text.replacen(&format!("@{DIGEST}"), "", usize::MAX);
     prop_assert_eq!(restored, original_without);
-    for site in pin::pinned_sites(kind, &pinned, &python) {
+    for site in pin::pinned_sites(kind, &pinned, &Default::default(), &python) {
         if let Some(range) = site.digest_range {
             prop_assert_eq!(
                 &pinned[range],
@@ -106,7 +106,7 @@ proptest! {
     fn planning_never_panics_on_any_text(text in any::<String>()) {
         for kind in [FileKind::Dockerfile, FileKind::Compose, FileKind::Kubernetes] {
             let _ = pin::candidates(kind, &text, &ScanOptions::default(), &python);
-            let _ = pin::pinned_sites(kind, &text, &python);
+            let _ = pin::pinned_sites(kind, &text, &Default::default(), &python);
         }
         let _ = Lock::parse(&text);
     }

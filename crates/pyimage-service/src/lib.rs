@@ -33,6 +33,26 @@ pub struct SourceText {
     pub kind: FileKind,
     /// Its full text as read; planners edit it byte-minimally and keep every other byte.
     pub text: String,
+    /// Compose interpolation variables for this file: the `.env` beside it, or the `--env-file`s (empty for
+    /// other kinds).
+    pub variables: std::collections::BTreeMap<String, String>,
+}
+
+impl SourceText {
+    /// The options this file is scanned with: the build arguments of the run and the file's own variables.
+    pub fn scan_options(
+        &self,
+        build: &pyimage_core::dockerfile::ScanOptions,
+    ) -> pyimage_core::dockerfile::ScanOptions {
+        pyimage_core::dockerfile::ScanOptions {
+            build_args: build.build_args.clone(),
+            variables: if self.variables.is_empty() {
+                build.variables.clone()
+            } else {
+                self.variables.clone()
+            },
+        }
+    }
 }
 
 /// The new text of one file, and what changed in it.

@@ -109,7 +109,10 @@ pub async fn plan_pin(
     let wanted = manages(&options.policy);
     let per_file: Vec<Vec<pin::Candidate>> = sources
         .iter()
-        .map(|source| pin::candidates(source.kind, &source.text, &options.build, &wanted))
+        .map(|source| {
+            let build = source.scan_options(&options.build);
+            pin::candidates(source.kind, &source.text, &build, &wanted)
+        })
         .collect();
 
     // Resolve each distinct reference once, concurrently.
@@ -125,7 +128,8 @@ pub async fn plan_pin(
     // digest) and recorded, so that `check --locked` vouches for every Python image after `pin`.
     let mut already: BTreeMap<String, Reference> = BTreeMap::new();
     for source in sources {
-        for site in pin::pinned_sites(source.kind, &source.text, &wanted) {
+        let build = source.scan_options(&options.build);
+        for site in pin::pinned_sites(source.kind, &source.text, &build, &wanted) {
             let known = match plan.lock.lookup(&site.reference) {
                 LockMatch::Entry(entry) => {
                     Some(entry.digest.as_str()) == site.reference.digest().map(Digest::as_str)
@@ -183,6 +187,25 @@ pub async fn plan_pin(
             .collect()
             .await;
 
+    // Pinned through a declared mirror: is the same digest served by `docker.io/library/python`? One HEAD each.
+    let mirrored: BTreeMap<String, Digest> = resolved
+        .iter()
+        .filter_map(|(text, observed)| {
+            let observed = observed.as_ref().ok()?;
+            let reference = Reference::parse_normalized(text).ok()?;
+            matches!(
+                pyimage_core::check::rules::classify(&reference, &options.policy),
+                pyimage_core::check::rules::Source::Mirror(_)
+            )
+            .then(|| (text.clone(), observed.digest.clone()))
+        })
+        .collect();
+    let faithful: HashMap<String, Option<bool>> = futures_util::stream::iter(mirrored)
+        .map(|(text, digest)| async move { (text, served_by_docker_hub(resolver, &digest).await) })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+
     for (index, (source, candidates)) in sources.iter().zip(&per_file).enumerate() {
         let mut edits = Vec::new();
         let mut changes = Vec::new();
@@ -216,18 +239,32 @@ pub async fn plan_pin(
             };
             let mut key = candidate.evaluated.clone();
             let mut new_reference = reference.clone();
+            let mut digest_prefix = site.prefix.clone();
             if let (Some(exact), Some(range)) = (&observed.exact_tag, &site.tag_range) {
                 let old_tag = source
                     .text
                     .get(range.clone())
                     .unwrap_or_default()
                     .to_owned();
-                edits.push(Edit {
-                    range: range.clone(),
-                    expected: old_tag.clone(),
-                    replacement: exact.clone(),
-                });
-                key = format!("{}{exact}", key.strip_suffix(&old_tag).unwrap_or(&key));
+                // An untagged reference (`latest`) gets `:TAG` where the tag would be, just before the digest.
+                let written_tag = if old_tag.is_empty() {
+                    format!(":{exact}")
+                } else {
+                    exact.clone()
+                };
+                if range.is_empty() && range.start == site.insert_at {
+                    digest_prefix = format!("{written_tag}{digest_prefix}");
+                } else {
+                    edits.push(Edit {
+                        range: range.clone(),
+                        expected: old_tag.clone(),
+                        replacement: written_tag.clone(),
+                    });
+                }
+                key = format!(
+                    "{}{written_tag}",
+                    key.strip_suffix(&old_tag).unwrap_or(&key)
+                );
                 new_reference = reference
                     .with_tag(exact)
                     .unwrap_or_else(|_| reference.clone());
@@ -239,10 +276,11 @@ pub async fn plan_pin(
             }
             edits.push(Edit::insert(
                 site.insert_at,
-                format!("@{}", observed.digest),
+                format!("{digest_prefix}{}", observed.digest),
             ));
-            plan.lock
-                .insert(lock_entry(&key, &new_reference, observed, resolved_at));
+            let mut entry = lock_entry(&key, &new_reference, observed, resolved_at);
+            entry.faithful_copy = faithful.get(&candidate.evaluated).copied().flatten();
+            plan.lock.insert(entry);
             let change = PinChange {
                 path: source.shown.clone(),
                 line: candidate.line,
@@ -301,4 +339,14 @@ pub async fn plan_pin(
         }
     }
     plan
+}
+
+/// Whether `docker.io/library/python` serves `digest` (HEAD by digest): `None` when Docker Hub cannot answer.
+async fn served_by_docker_hub(resolver: &Resolver, digest: &Digest) -> Option<bool> {
+    let official = Reference::parse_normalized(&format!("python@{digest}")).ok()?;
+    match resolver.head(&official).await {
+        Ok(_) => Some(true),
+        Err(RegistryError::NotFound { .. }) => Some(false),
+        Err(_) => None,
+    }
 }

@@ -176,7 +176,14 @@ impl Resolver {
         {
             python = Some(version.to_string());
         }
-        let exact_tag = match (&tag, options.exact_tag) {
+        // An untagged reference means `latest`, as Docker reads it.
+        let implied = tag.clone().or_else(|| {
+            reference
+                .digest()
+                .is_none()
+                .then(|| PythonTag::parse("latest"))
+        });
+        let exact_tag = match (&implied, options.exact_tag) {
             (Some(tag), true) if tag.float() != Float::Patch || tag.os.is_none() => {
                 self.most_specific_alias(reference, tag, &resolution.digest, python.as_deref())
                     .await?
@@ -269,6 +276,7 @@ pub fn lock_entry(
         python: observed.python.clone(),
         resolved_at: resolved_at.to_owned(),
         registry: observed.resolution.registry.clone(),
+        faithful_copy: None,
         platforms,
     }
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures_util::StreamExt;
 use pyimage_core::check::policy::UpdatePolicy;
+use pyimage_core::dockerfile::ScanOptions;
 use pyimage_core::lock::Lock;
 use pyimage_core::moves::{MoveKind, Observation, classify_move, newer_lines, newer_patch};
 use pyimage_core::pin::{self, Edit};
@@ -208,6 +209,7 @@ pub async fn plan_update(
     sources: &[(SourceText, FileEnvironment)],
     lock: Lock,
     policy: &pyimage_core::check::Policy,
+    build: &ScanOptions,
     resolved_at: &str,
 ) -> UpdatePlan {
     let mut plan = UpdatePlan {
@@ -219,7 +221,8 @@ pub async fn plan_update(
     let mut sites = Vec::new();
     let mut unique: BTreeMap<(String, UpdatePolicy), Reference> = BTreeMap::new();
     for (index, (source, environment)) in sources.iter().enumerate() {
-        for site in pin::pinned_sites(source.kind, &source.text, &wanted) {
+        let options = source.scan_options(build);
+        for site in pin::pinned_sites(source.kind, &source.text, &options, &wanted) {
             if site.reference.tag().is_none() {
                 continue;
             }
@@ -301,7 +304,7 @@ pub async fn plan_update(
         let Some(digest_range) = site.digest_range.clone() else {
             plan.failure = ErrorKind::worst(plan.failure, ErrorKind::Input);
             plan.errors.push(format!(
-                "{path}:{}: {}: the digest is not written literally; update it by hand",
+                "{path}:{}: {}: the digest is not written literally (or a --build-arg or --env-file value replaces the one written); update it by hand",
                 site.line, site.written
             ));
             continue;

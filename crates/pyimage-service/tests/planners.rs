@@ -41,6 +41,7 @@ fn dockerfile(shown: &str, text: &str) -> SourceText {
         shown: shown.to_owned(),
         kind: FileKind::Dockerfile,
         text: text.to_owned(),
+        variables: Default::default(),
     }
 }
 
@@ -56,6 +57,7 @@ fn update(
         sources,
         lock.clone(),
         &Policy::default(),
+        &Default::default(),
         NOW,
     ))
 }

@@ -75,6 +75,8 @@ struct Input {
     shown: String,
     kind: FileKind,
     source: Source,
+    /// Compose interpolation variables (`.env` beside the file, or `--env-file`).
+    variables: std::collections::BTreeMap<String, String>,
 }
 
 enum Source {
@@ -125,6 +127,7 @@ pub fn run(
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let base = loaded.base_dir(&cwd);
     let mut errors: Vec<FileError> = Vec::new();
+    let mut compose = args.build.compose_variables()?;
     let inputs = if let Some(name) = &args.stdin_filename {
         if !args.paths.is_empty() {
             bail!("--stdin-filename reads standard input: give no PATH");
@@ -133,22 +136,23 @@ pub fn run(
         std::io::stdin()
             .read_to_string(&mut text)
             .context("cannot read standard input as UTF-8")?;
-        let file_name = name.file_name().unwrap_or_default().to_string_lossy();
-        let Some(kind) = FileKind::for_file_name(&file_name) else {
+        let Some(kind) = FileKind::for_path(&name.to_string_lossy()) else {
             bail!(
-                "--stdin-filename {}: not a Dockerfile, Compose or YAML name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml)",
+                "--stdin-filename {}: not a Dockerfile, YAML or JSON name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml, *.json)",
                 name.display()
             );
         };
         vec![Input {
             shown: crate::files::relative(name, &base, &cwd),
             kind,
+            variables: compose.for_file(name, kind, &mut errors),
             source: Source::Text(text),
         }]
     } else {
         crate::files::discover(&args.paths, &loaded, &mut errors)?
             .into_iter()
             .map(|found| Input {
+                variables: compose.for_file(&found.path, found.kind, &mut errors),
                 shown: found.policy_path,
                 kind: found.kind,
                 source: Source::File(found.path),
@@ -187,6 +191,9 @@ pub fn run(
         match result {
             Err(error) => errors.push(error),
             Ok((report, text)) => {
+                if report.not_a_manifest {
+                    continue;
+                }
                 if report.error.is_none() {
                     outcome.files_scanned += 1;
                 }
@@ -281,6 +288,19 @@ fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Ch
             owned = crate::files::read(path)
                 .map_err(|message| FileError::file(input.shown.clone(), message))?;
             owned.as_str()
+        }
+    };
+    let build;
+    let context = if input.variables.is_empty() {
+        context
+    } else {
+        build = pyimage_core::dockerfile::ScanOptions {
+            build_args: context.build.build_args.clone(),
+            variables: input.variables.clone(),
+        };
+        &CheckContext {
+            build: &build,
+            ..*context
         }
     };
     let report = check_file(&input.shown, text, input.kind, policy, context);

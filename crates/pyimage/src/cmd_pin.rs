@@ -78,7 +78,8 @@ pub async fn run(
     // A file that cannot be found or read is reported and the rest is pinned; the exit code says so at the end.
     let mut errors = Vec::new();
     let found = files::discover(&args.paths, config, &mut errors)?;
-    let (found, sources) = files::read_all(found, &mut errors);
+    let mut variables = args.build.compose_variables()?;
+    let (found, sources) = files::read_all(found, &mut variables, &mut errors);
     let resolver = Resolver::new(client);
     let options = PinOptions {
         platform,

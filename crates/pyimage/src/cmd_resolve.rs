@@ -21,7 +21,8 @@ pub struct ResolveArgs {
     /// Image references (`python:3.12-slim`, `python@sha256:…`).
     #[arg(required = true, value_name = "REF")]
     references: Vec<String>,
-    /// Select one platform (`linux/arm64`, `linux/arm/v7`, `windows/amd64`), or `all` to list every platform.
+    /// Select one platform (`linux/arm64`, `linux/arm/v7`, `windows/amd64`, a Windows build with
+    /// `windows/amd64:10.0.20348`), or `all` to list every platform (Windows images show their os.version).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]|all")]
     platform: Option<String>,
     /// Also list the attestation manifests (SLSA provenance, SBOM) of the index.
@@ -59,7 +60,9 @@ pub fn request_from(platform: Option<&str>, attestations: bool) -> anyhow::Resul
         Some(text) => match Platform::parse(text) {
             Some(platform) => request.platform = Some(platform),
             None => {
-                bail!("--platform {text:?}: expected OS/ARCH[/VARIANT] such as linux/arm64, or all")
+                bail!(
+                    "--platform {text:?}: expected OS/ARCH[/VARIANT][:OS.VERSION] such as linux/arm64 or windows/amd64:10.0.20348, or all"
+                )
             }
         },
     }
@@ -155,8 +158,10 @@ fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
         if let Some(selected) = &r.platform {
             writeln!(
                 out,
-                "  platform      {} {}",
-                selected.platform, selected.digest
+                "  platform      {} {}{}",
+                selected.platform,
+                selected.digest,
+                os_version(&selected.platform)
             )?;
         }
         if let Some(platforms) = &r.platforms {
@@ -166,7 +171,13 @@ fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
                 } else {
                     "              "
                 };
-                writeln!(out, "{label}  {:<16} {}", p.platform.to_string(), p.digest)?;
+                writeln!(
+                    out,
+                    "{label}  {:<16} {}{}",
+                    p.platform.to_string(),
+                    p.digest,
+                    os_version(&p.platform)
+                )?;
             }
         }
         if let Some(attestations) = &r.attestations {
@@ -198,4 +209,13 @@ fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// ` (os.version 10.0.20348.2461)` for a Windows image, nothing for others.
+fn os_version(platform: &pyimage_core::platform::Platform) -> String {
+    platform
+        .os_version
+        .as_ref()
+        .map(|version| format!(" (os.version {version})"))
+        .unwrap_or_default()
 }

@@ -39,6 +39,8 @@ pub struct UpdateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    #[command(flatten)]
+    build: crate::build_args::BuildArgs,
 }
 
 impl UpdateArgs {
@@ -77,7 +79,8 @@ pub async fn run(
     // A file that cannot be found or read is reported and the rest is updated; the exit code says so at the end.
     let mut file_errors = Vec::new();
     let found = files::discover(&args.paths, config, &mut file_errors)?;
-    let (found, sources) = files::read_all(found, &mut file_errors);
+    let mut variables = args.build.compose_variables()?;
+    let (found, sources) = files::read_all(found, &mut variables, &mut file_errors);
     let sources = sources
         .into_iter()
         .zip(&found)
@@ -98,7 +101,15 @@ pub async fn run(
         .collect::<Vec<_>>();
     let resolver = Resolver::new(client);
     let now = pyimage_service::clock::now_rfc3339();
-    let plan = plan_update(&resolver, &sources, lock, policy, &now).await;
+    let plan = plan_update(
+        &resolver,
+        &sources,
+        lock,
+        policy,
+        &args.build.scan_options(),
+        &now,
+    )
+    .await;
     let failure = if file_errors.is_empty() {
         plan.failure
     } else {

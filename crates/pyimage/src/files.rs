@@ -95,15 +95,11 @@ pub fn discover(
     };
     for root in roots {
         if root.is_file() {
-            let name = root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            match FileKind::for_file_name(&name) {
+            match FileKind::for_path(&root.to_string_lossy()) {
                 Some(kind) => take(root, kind, true),
                 None => errors.push(FileError::file(
                     root.display().to_string(),
-                    "not a Dockerfile, Compose or YAML file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml)",
+                    "not a Dockerfile, YAML or JSON file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml, *.json)",
                 )),
             }
             continue;
@@ -128,7 +124,7 @@ pub fn discover(
     Ok(found)
 }
 
-/// The Dockerfiles, Compose files and Kubernetes manifests under a directory, in path order: `.gitignore` is
+/// The Dockerfiles, Compose files, Kubernetes manifests, CI pipelines… (see [`FileKind::for_path`]) under a directory, in path order: `.gitignore` is
 /// respected, hidden directories are searched (CI configuration lives there) except `.git`.
 pub fn walk(root: &Path) -> impl Iterator<Item = Result<(PathBuf, FileKind), ignore::Error>> {
     ignore::WalkBuilder::new(root)
@@ -143,7 +139,7 @@ pub fn walk(root: &Path) -> impl Iterator<Item = Result<(PathBuf, FileKind), ign
                 if !entry.file_type().is_some_and(|t| t.is_file()) {
                     return None;
                 }
-                let kind = FileKind::for_file_name(&entry.file_name().to_string_lossy())?;
+                let kind = FileKind::for_path(&entry.path().to_string_lossy())?;
                 Some(Ok((entry.into_path(), kind)))
             }
         })
@@ -174,6 +170,7 @@ pub fn read_lock(path: &Path) -> anyhow::Result<pyimage_core::lock::Lock> {
 /// `errors` and left out; the others are returned with the [`Found`] they came from.
 pub fn read_all(
     found: Vec<Found>,
+    variables: &mut crate::build_args::ComposeVariables,
     errors: &mut Vec<FileError>,
 ) -> (Vec<Found>, Vec<pyimage_service::SourceText>) {
     let mut kept = Vec::new();
@@ -185,6 +182,7 @@ pub fn read_all(
                     shown: file.path.display().to_string(),
                     kind: file.kind,
                     text,
+                    variables: variables.for_file(&file.path, file.kind, errors),
                 });
                 kept.push(file);
             }

@@ -27,27 +27,77 @@ pub use policy::{
 };
 pub use rules::{RULES, RuleMeta, find_rule};
 
-/// Which kind of file is checked.
+/// Which kind of file is checked: a Dockerfile, or one of the [`ManifestKind`]s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileKind {
     /// A Dockerfile or Containerfile.
     Dockerfile,
     /// A Compose file.
     Compose,
-    /// Kubernetes manifests.
+    /// Kubernetes manifests (YAML).
     Kubernetes,
+    /// A JSON file (a Kubernetes object when it has `apiVersion` and `kind`).
+    Json,
+    /// A GitHub Actions workflow.
+    GithubWorkflow,
+    /// A GitLab CI pipeline.
+    GitlabCi,
+    /// A Kustomize `kustomization.yaml`.
+    Kustomization,
+    /// A dev container definition.
+    Devcontainer,
+    /// A Google Cloud Build configuration.
+    CloudBuild,
+    /// A Helm chart's values.
+    HelmValues,
 }
 
 impl FileKind {
-    /// The kind a file name suggests (see [`dockerfile::is_dockerfile_name`], [`manifests::kind_for_file_name`]).
+    /// The kind a file name suggests (see [`FileKind::for_path`]).
     pub fn for_file_name(file_name: &str) -> Option<Self> {
-        if dockerfile::is_dockerfile_name(file_name) {
+        Self::for_path(file_name)
+    }
+
+    /// The kind a path suggests: a Dockerfile name ([`dockerfile::is_dockerfile_name`]), else
+    /// [`manifests::kind_for_path`] — the one classifier of every command.
+    pub fn for_path(path: &str) -> Option<Self> {
+        let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        if dockerfile::is_dockerfile_name(name) {
             return Some(FileKind::Dockerfile);
         }
-        manifests::kind_for_file_name(file_name).map(|kind| match kind {
+        manifests::kind_for_path(path).map(FileKind::from)
+    }
+
+    /// The manifest kind, for every kind but Dockerfiles.
+    pub fn manifest(self) -> Option<ManifestKind> {
+        Some(match self {
+            FileKind::Dockerfile => return None,
+            FileKind::Compose => ManifestKind::Compose,
+            FileKind::Kubernetes => ManifestKind::Kubernetes,
+            FileKind::Json => ManifestKind::Json,
+            FileKind::GithubWorkflow => ManifestKind::GithubWorkflow,
+            FileKind::GitlabCi => ManifestKind::GitlabCi,
+            FileKind::Kustomization => ManifestKind::Kustomization,
+            FileKind::Devcontainer => ManifestKind::Devcontainer,
+            FileKind::CloudBuild => ManifestKind::CloudBuild,
+            FileKind::HelmValues => ManifestKind::HelmValues,
+        })
+    }
+}
+
+impl From<ManifestKind> for FileKind {
+    fn from(kind: ManifestKind) -> Self {
+        match kind {
             ManifestKind::Compose => FileKind::Compose,
             ManifestKind::Kubernetes => FileKind::Kubernetes,
-        })
+            ManifestKind::Json => FileKind::Json,
+            ManifestKind::GithubWorkflow => FileKind::GithubWorkflow,
+            ManifestKind::GitlabCi => FileKind::GitlabCi,
+            ManifestKind::Kustomization => FileKind::Kustomization,
+            ManifestKind::Devcontainer => FileKind::Devcontainer,
+            ManifestKind::CloudBuild => FileKind::CloudBuild,
+            ManifestKind::HelmValues => FileKind::HelmValues,
+        }
     }
 }
 
@@ -66,6 +116,19 @@ pub enum SiteKind {
     Compose,
     /// A Kubernetes container's `image`.
     Kubernetes,
+    /// An image field of another kind of file (a workflow's container, a Kustomization's `images:` entry).
+    Manifest(ManifestKind),
+}
+
+impl SiteKind {
+    /// Where an image of a file of `kind` is used.
+    pub fn of_manifest(kind: ManifestKind) -> Self {
+        match kind {
+            ManifestKind::Compose => SiteKind::Compose,
+            ManifestKind::Kubernetes | ManifestKind::Json => SiteKind::Kubernetes,
+            other => SiteKind::Manifest(other),
+        }
+    }
 }
 
 /// What the check needs besides the policy.
@@ -115,6 +178,8 @@ pub struct FileReport {
     pub used_ignores: BTreeSet<usize>,
     /// Number of image references found.
     pub images: usize,
+    /// A JSON file that is no Kubernetes object (`package.json`): not a file pyimage checks.
+    pub not_a_manifest: bool,
 }
 
 /// Checks one file: every image reference it holds is decided by [`evaluate_image`] in the file's scope, located
@@ -172,13 +237,16 @@ pub fn check_file(
                 visit(use_, image.span, &image.args);
             }
         }
-        FileKind::Compose | FileKind::Kubernetes => {
-            let scan = if kind == FileKind::Compose {
-                manifests::scan_compose(text)
-            } else {
-                manifests::scan_kubernetes(text)
+        _ => {
+            let Some(manifest) = kind.manifest() else {
+                return report;
             };
+            let inputs = manifests::ScanInputs {
+                variables: Some(&context.build.variables),
+            };
+            let scan = manifests::scan(manifest, text, inputs);
             report.images = scan.images.len();
+            report.not_a_manifest = scan.not_a_manifest;
             if let Some(skipped) = scan.skipped {
                 report.skipped = Some(Skipped {
                     reason: skipped.reason,
@@ -193,11 +261,7 @@ pub fn check_file(
                     column: error.column,
                 });
             }
-            let site = if kind == FileKind::Compose {
-                SiteKind::Compose
-            } else {
-                SiteKind::Kubernetes
-            };
+            let site = SiteKind::of_manifest(manifest);
             for image in &scan.images {
                 let use_ = ImageUse {
                     site,

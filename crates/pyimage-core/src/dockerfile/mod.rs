@@ -117,8 +117,9 @@ pub enum Unresolvable {
         /// The name the `ENV` instruction sets.
         name: String,
     },
-    /// A Compose file interpolates `$NAME` from the environment or `.env`, which pyimage does not read.
-    #[error("{name} is interpolated by Compose from the environment")]
+    /// A Compose file interpolates `$NAME` from the environment or `.env`, and it is set in neither the `.env`
+    /// beside the file nor an `--env-file` (pyimage does not read the shell's environment).
+    #[error("{name} is interpolated by Compose and set in no .env or --env-file")]
     ComposeVariable {
         /// The name Compose would interpolate (`TAG` in `python:${TAG}`).
         name: String,
@@ -136,6 +137,15 @@ pub enum Unresolvable {
         name: String,
         /// The pattern operator: `#`, `%` or `/`.
         modifier: String,
+    },
+    /// A value the running system fills in: a GitHub Actions `${{ … }}` expression, a GitLab CI variable, a Cloud
+    /// Build substitution, an empty Helm tag.
+    #[error("{name} is {what}")]
+    Runtime {
+        /// The expression or variable as written (`${{ matrix.image }}`).
+        name: String,
+        /// Who fills it in.
+        what: String,
     },
     /// The word does not parse (unterminated quote, missing `}`); BuildKit would reject it.
     #[error("{message}")]
@@ -155,6 +165,7 @@ impl Unresolvable {
             | Unresolvable::EnvVariable { name }
             | Unresolvable::ComposeVariable { name }
             | Unresolvable::Required { name }
+            | Unresolvable::Runtime { name, .. }
             | Unresolvable::UnsupportedModifier { name, .. } => Some(name),
             Unresolvable::Syntax { .. } => None,
         }
@@ -420,6 +431,8 @@ pub enum ProblemKind {
 pub struct ScanOptions {
     /// `--build-arg NAME=value`: overrides the default of a declared `ARG` (and sets platform ARGs).
     pub build_args: BTreeMap<String, String>,
+    /// Compose interpolation variables: the `.env` beside a Compose file, or the `--env-file`s.
+    pub variables: BTreeMap<String, String>,
 }
 
 /// Everything found in one Dockerfile.

@@ -1,17 +1,31 @@
-//! Finding image references in Compose files and Kubernetes manifests, with the exact bytes each occupies.
+//! Finding image references in YAML and JSON files — Compose, Kubernetes, CI pipelines, Kustomize, dev
+//! containers, Cloud Build, Helm values — with the exact bytes each occupies.
 //!
-//! `pyimage check` reports the `image:` fields of Compose services and of Kubernetes containers where they are
-//! written, and may later rewrite them byte-minimally, so every [`ManifestImage`] carries the span of the scalar's
-//! content as written: for `image: "python:3.12"` the bytes inside the quotes, so a rewrite keeps the quotes. Values
-//! whose bytes are not their value (block scalars, escapes, folded lines) are reported but marked not rewritable.
+//! `pyimage check` reports every image where it is written, and `pin` rewrites it byte-minimally, so every
+//! [`ManifestImage`] carries the span of the scalar's content as written: for `image: "python:3.12"` the bytes
+//! inside the quotes, so a rewrite keeps the quotes. Values whose bytes are not their value (block scalars, escapes,
+//! folded lines) are reported but marked not rewritable. One classifier ([`kind_for_path`]) names the kind of a
+//! file from its path; one scanner ([`scan`]) reads every kind:
 //!
 //! * Compose: `services.<name>.image`, following `<<` merge keys and aliases (an `image: *ref` is reported where
-//!   the anchor defines it). Interpolation is evaluated with its defaults (`${VAR:-python:3.12}`); without a
-//!   default (`${VAR}`) the value is in the caller's environment and the reference is reported as unresolvable.
-//! * Kubernetes (multi-document): the `image` of every entry of `containers`, `initContainers` and
-//!   `ephemeralContainers` in a Pod's `spec`, in any `spec.template.spec` (Deployment, StatefulSet, DaemonSet,
-//!   ReplicaSet, Job, ReplicationController, and custom resources that embed a pod template), in a CronJob's
-//!   `spec.jobTemplate.spec.template.spec`, in a PodTemplate's `template.spec`, and in the `items` of `List` kinds.
+//!   the anchor defines it), interpolated with the variables of `.env` / `--env-file` and the defaults written
+//!   ([`interpolate`]). A service with `build:` names the image it builds there, not a base.
+//! * Kubernetes, YAML (multi-document) or JSON (an object with `apiVersion` and `kind`): the `image` of every
+//!   entry of `containers`, `initContainers` and `ephemeralContainers` in a Pod's `spec`, in any
+//!   `spec.template.spec`, in a CronJob's `spec.jobTemplate.spec.template.spec`, in a PodTemplate's
+//!   `template.spec`, and in the `items` of `List` kinds.
+//! * GitHub Actions workflows (`.github/workflows/*.yml`): `jobs.<job>.container` (a string or its `image`),
+//!   `jobs.<job>.services.<name>.image`, and `steps[].uses: docker://IMAGE`. A `${{ … }}` expression is filled in
+//!   by the runner: a reference built from one is unresolvable, never guessed.
+//! * GitLab CI (`.gitlab-ci.yml`): `image` and `services` at the top level, in `default` and in every job, each a
+//!   string or a mapping's `name`; `$VARIABLES` are the pipeline's.
+//! * Kustomize (`kustomization.yaml`): each entry of `images:` is the reference `newName` (else `name`) with
+//!   `:newTag` and `@digest`; pinning writes (or inserts) its `digest:` key.
+//! * Dev containers (`.devcontainer/devcontainer.json`, `.devcontainer.json`, JSON with comments): `image`.
+//! * Cloud Build (`cloudbuild.yaml`, `cloudbuild.json`): `steps[].name`; `$SUBSTITUTIONS` are the build's.
+//! * Helm values (`values.yaml`, `values-*.yaml`): at any depth, an `image:` string, or an `image:` map of
+//!   `registry`, `repository`, `tag` and `digest` (the shape Bitnami and `helm create` use); pinning writes an
+//!   existing `digest:` key only, since only the chart's templates know whether they read one.
 //!
 //! Templated files (Helm's `{{ … }}`) are not YAML until rendered: they are reported as skipped, with the reason,
 //! where a template action makes the YAML structure itself unparsable (a `{{- if … }}` line, an unquoted
@@ -19,11 +33,19 @@
 //! that parses is text: a ConfigMap holding Prometheus alert text or a workflow's `${{ github.sha }}` is checked.
 //! Invalid YAML is an error with a line and column, never a panic.
 
+mod finder;
+mod interpolate;
+mod json;
+mod maps;
+mod sites;
 mod yaml;
 
-use crate::dockerfile::{Evaluation, Span, Unresolvable};
+use std::collections::BTreeMap;
+
+use crate::dockerfile::{Evaluation, Span};
 use crate::reference::Reference;
 
+pub use interpolate::{DotenvError, interpolate, parse_dotenv};
 pub use yaml::NotRewritable;
 
 /// Which kind of manifest a file holds.
@@ -31,29 +53,114 @@ pub use yaml::NotRewritable;
 pub enum ManifestKind {
     /// A Compose file.
     Compose,
-    /// Kubernetes manifests.
+    /// Kubernetes manifests (YAML; a document with a top-level `services` mapping is read as Compose).
     Kubernetes,
+    /// A JSON file: a Kubernetes object when it has `apiVersion` and `kind`, otherwise not a manifest.
+    Json,
+    /// A GitHub Actions workflow.
+    GithubWorkflow,
+    /// A GitLab CI pipeline.
+    GitlabCi,
+    /// A Kustomize `kustomization.yaml`.
+    Kustomization,
+    /// A dev container definition (`devcontainer.json`).
+    Devcontainer,
+    /// A Google Cloud Build configuration.
+    CloudBuild,
+    /// A Helm chart's values.
+    HelmValues,
 }
 
-/// The manifest kind a file name suggests: Compose for `compose.yaml`, `compose.yml`, `docker-compose.yml`,
-/// `docker-compose.yaml` and their override variants (`compose.override.yaml`, `docker-compose.prod.yml`);
-/// Kubernetes for any other `.yaml` / `.yml`; `None` otherwise. ASCII case is ignored.
-pub fn kind_for_file_name(file_name: &str) -> Option<ManifestKind> {
-    let lower = file_name.to_ascii_lowercase();
-    let stem = lower
+impl ManifestKind {
+    /// A short name for messages (`GitHub workflow`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            ManifestKind::Compose => "Compose file",
+            ManifestKind::Kubernetes => "Kubernetes manifest",
+            ManifestKind::Json => "Kubernetes manifest (JSON)",
+            ManifestKind::GithubWorkflow => "GitHub workflow",
+            ManifestKind::GitlabCi => "GitLab CI pipeline",
+            ManifestKind::Kustomization => "Kustomization",
+            ManifestKind::Devcontainer => "dev container",
+            ManifestKind::CloudBuild => "Cloud Build configuration",
+            ManifestKind::HelmValues => "Helm values",
+        }
+    }
+}
+
+/// The manifest kind a path suggests (`/`-separated, relative or not; ASCII case is ignored), or `None`:
+///
+/// | kind | names |
+/// |---|---|
+/// | Dev container | `.devcontainer/**/devcontainer.json`, `.devcontainer.json` |
+/// | Cloud Build | `cloudbuild.yaml`, `cloudbuild.yml`, `cloudbuild.json`, `cloudbuild-*.yaml`, `cloudbuild.*.yaml` |
+/// | GitLab CI | `.gitlab-ci.yml`, `.gitlab-ci.yaml`, `*.gitlab-ci.yml` |
+/// | Kustomize | `kustomization.yaml`, `kustomization.yml`, `Kustomization` |
+/// | GitHub Actions | `.github/workflows/*.yml`, `.github/workflows/*.yaml` |
+/// | Helm values | `values.yaml`, `values.yml`, `values-*.yaml`, `values.*.yaml`, `values_*.yaml` |
+/// | Compose | `compose.yaml`, `docker-compose.yml`, … and their override variants (`compose.override.yaml`) |
+/// | Kubernetes | any other `.yaml` / `.yml` |
+/// | JSON | any other `.json` (read as Kubernetes when it holds `apiVersion` and `kind`) |
+pub fn kind_for_path(path: &str) -> Option<ManifestKind> {
+    let lower = path.replace('\\', "/").to_ascii_lowercase();
+    let mut parts = lower.rsplit('/');
+    let name = parts.next().unwrap_or("");
+    let parent = parts.next().unwrap_or("");
+    let grandparent = parts.next().unwrap_or("");
+    if name == ".devcontainer.json"
+        || (name == "devcontainer.json" && lower.split('/').any(|part| part == ".devcontainer"))
+    {
+        return Some(ManifestKind::Devcontainer);
+    }
+    if name == "kustomization" {
+        return Some(ManifestKind::Kustomization);
+    }
+    let (stem, json) = if let Some(stem) = name.strip_suffix(".json") {
+        (stem, true)
+    } else if let Some(stem) = name
         .strip_suffix(".yaml")
-        .or_else(|| lower.strip_suffix(".yml"))?;
-    let compose = ["compose", "docker-compose"].iter().any(|base| {
-        stem == *base
+        .or_else(|| name.strip_suffix(".yml"))
+    {
+        (stem, false)
+    } else {
+        return None;
+    };
+    let family = |base: &str| {
+        stem == base
             || stem
                 .strip_prefix(base)
-                .is_some_and(|rest| rest.starts_with('.'))
-    });
-    Some(if compose {
+                .is_some_and(|rest| rest.starts_with(['.', '-', '_']))
+    };
+    if family("cloudbuild") {
+        return Some(ManifestKind::CloudBuild);
+    }
+    if json {
+        return Some(ManifestKind::Json);
+    }
+    Some(if stem == ".gitlab-ci" || stem.ends_with(".gitlab-ci") {
+        ManifestKind::GitlabCi
+    } else if stem == "kustomization" {
+        ManifestKind::Kustomization
+    } else if parent == "workflows" && grandparent == ".github" {
+        ManifestKind::GithubWorkflow
+    } else if family("values") {
+        ManifestKind::HelmValues
+    } else if stem == "compose"
+        || stem == "docker-compose"
+        || ["compose.", "docker-compose."]
+            .iter()
+            .any(|base| stem.starts_with(base))
+    {
         ManifestKind::Compose
     } else {
         ManifestKind::Kubernetes
     })
+}
+
+/// The manifest kind a file name suggests (see [`kind_for_path`]; directories are not known, so a workflow or a
+/// `devcontainer.json` needs its path).
+pub fn kind_for_file_name(file_name: &str) -> Option<ManifestKind> {
+    kind_for_path(file_name)
 }
 
 /// Which container list a Kubernetes image is in.
@@ -103,6 +210,35 @@ pub enum ImageSite {
         /// The container's `name`.
         container: Option<String>,
     },
+    /// A field of another kind of file (a workflow's `jobs.test.container`, a Kustomization's `images[0]`): the
+    /// [`ManifestImage::path`] names it.
+    Field {
+        /// The kind of file.
+        kind: ManifestKind,
+    },
+}
+
+/// How the reference is written, which decides how it is pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// One scalar holds the whole reference (`image: python:3.12`): a digest goes right after it.
+    Reference,
+    /// The reference is assembled from keys of a map (Kustomize `images:` entries, Helm `image:` maps): the tag
+    /// and digest have keys of their own.
+    Map(MapParts),
+}
+
+/// The keys of an image map, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapParts {
+    /// The tag's content span (`newTag`, `tag`), when written literally.
+    pub tag: Option<Span>,
+    /// The digest's content span (`digest`), when the key is there and its value can be written in place (empty
+    /// quotes hold an empty span).
+    pub digest: Option<Span>,
+    /// Where a digest is written when there is none yet: at an offset, after a prefix (`"\n  digest: "` for a new
+    /// line, `" "` after a `digest:` with no value); or why it cannot be written.
+    pub insert_digest: Result<(usize, String), String>,
 }
 
 /// One image reference found in a manifest.
@@ -116,7 +252,7 @@ pub struct ManifestImage {
     pub document: usize,
     /// The scalar's content as written: inside the quotes for a quoted scalar, without a tag or anchor.
     pub span: Span,
-    /// `text[span]`.
+    /// `text[span]`; for a [`Written::Map`], the reference assembled from the map's keys as written.
     pub written: String,
     /// The YAML string value (after unquoting, escapes and folding).
     pub value: String,
@@ -124,6 +260,8 @@ pub struct ManifestImage {
     pub evaluation: Evaluation,
     /// Why replacing `span` would not replace the value exactly, if it would not.
     pub not_rewritable: Option<NotRewritable>,
+    /// One scalar, or a map of keys.
+    pub form: Written,
     /// 1-based line of `span.start`.
     pub line: usize,
     /// 1-based column of `span.start`, in characters.
@@ -206,28 +344,70 @@ pub struct ManifestScan {
     pub error: Option<YamlError>,
     /// Number of documents read.
     pub documents: usize,
+    /// Set for a JSON file that is not a Kubernetes object (`package.json`): nothing to check in it.
+    pub not_a_manifest: bool,
+    /// Whether any document was a Kubernetes object (had `apiVersion` and `kind`).
+    kubernetes_objects: bool,
 }
 
-/// Scans a Compose file.
+/// Inputs that change how values evaluate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanInputs<'a> {
+    /// Compose interpolation variables (`.env` beside the file, `--env-file`s).
+    pub variables: Option<&'a BTreeMap<String, String>>,
+}
+
+/// Scans a file of the given kind.
+pub fn scan(kind: ManifestKind, text: &str, inputs: ScanInputs<'_>) -> ManifestScan {
+    let empty = BTreeMap::new();
+    let variables = inputs.variables.unwrap_or(&empty);
+    let json = matches!(kind, ManifestKind::Json | ManifestKind::Devcontainer)
+        || (kind == ManifestKind::CloudBuild && text.trim_start().starts_with('{'));
+    if !json {
+        return scan_parsed(text, text, Some(kind), variables);
+    }
+    // `package.json`, `tsconfig.json`…: not read at all.
+    if kind == ManifestKind::Json && !(text.contains("\"apiVersion\"") && text.contains("\"kind\""))
+    {
+        return ManifestScan {
+            not_a_manifest: true,
+            ..ManifestScan::default()
+        };
+    }
+    let cleaned = json::yaml_compatible(text);
+    let mut scan = scan_parsed(text, &cleaned, Some(kind), variables);
+    if kind == ManifestKind::Json && scan.error.is_none() && !scan.kubernetes_objects {
+        scan.not_a_manifest = true;
+    }
+    scan
+}
+
+/// Scans a Compose file (no interpolation variables).
 pub fn scan_compose(text: &str) -> ManifestScan {
-    scan_as(text, Some(ManifestKind::Compose))
+    scan(ManifestKind::Compose, text, ScanInputs::default())
 }
 
 /// Scans a file of Kubernetes manifests (one or more documents).
 pub fn scan_kubernetes(text: &str) -> ManifestScan {
-    scan_as(text, Some(ManifestKind::Kubernetes))
+    scan_parsed(text, text, Some(ManifestKind::Kubernetes), &BTreeMap::new())
 }
 
 /// Scans a YAML file of either kind, deciding per document: a top-level `services` mapping is Compose, anything
 /// else is read as Kubernetes.
 pub fn scan_yaml(text: &str) -> ManifestScan {
-    scan_as(text, None)
+    scan_parsed(text, text, None, &BTreeMap::new())
 }
 
-fn scan_as(text: &str, kind: Option<ManifestKind>) -> ManifestScan {
+/// Scans `text`, parsing `parsed_text` (the same bytes, or a JSON copy with comments blanked).
+fn scan_parsed(
+    text: &str,
+    parsed_text: &str,
+    kind: Option<ManifestKind>,
+    variables: &BTreeMap<String, String>,
+) -> ManifestScan {
     let lines = crate::dockerfile::source::LineIndex::new(text);
-    let parsed = yaml::parse(text);
-    if let Some(at) = template_structure(text, &parsed) {
+    let parsed = yaml::parse(parsed_text);
+    if let Some(at) = template_structure(parsed_text, &parsed) {
         let (line, column) = lines.position(text, at);
         return ManifestScan {
             skipped: Some(Skipped {
@@ -250,28 +430,11 @@ fn scan_as(text: &str, kind: Option<ManifestKind>) -> ManifestScan {
         }),
         ..ManifestScan::default()
     };
-    let mut finder = Finder {
-        text,
-        lines: &lines,
-        images: Vec::new(),
-    };
+    let mut finder = finder::Finder::new(text, &lines, variables);
     for (index, document) in documents.iter().enumerate() {
-        let Some(root) = document.root else { continue };
-        let compose = match kind {
-            Some(kind) => kind == ManifestKind::Compose,
-            None => matches!(
-                document
-                    .get(root, "services")
-                    .and_then(|s| document.node(s)),
-                Some(yaml::Node::Mapping(_))
-            ),
-        };
-        if compose {
-            finder.compose(document, index, root);
-        } else {
-            finder.kubernetes_object(document, index, root, String::new(), 0);
-        }
+        finder.document(document, index, kind);
     }
+    scan.kubernetes_objects = finder.kubernetes_objects;
     scan.images = finder.images;
     scan
 }
@@ -307,233 +470,4 @@ fn template_structure(text: &str, parsed: &yaml::Parsed) -> Option<usize> {
     text.match_indices("{{")
         .map(|(at, _)| at)
         .find(|&at| !in_scalar(at) && !in_comment(at))
-}
-
-/// Longest chain of nested `List` items followed.
-const MAX_LIST_DEPTH: usize = 8;
-
-struct Finder<'a> {
-    text: &'a str,
-    lines: &'a crate::dockerfile::source::LineIndex,
-    images: Vec<ManifestImage>,
-}
-
-impl Finder<'_> {
-    fn compose(&mut self, document: &yaml::Document, index: usize, root: usize) {
-        let Some(services) = document.get(root, "services") else {
-            return;
-        };
-        for (service, node) in document.entries(services) {
-            let Some(image) = document.get(node, "image") else {
-                continue;
-            };
-            // With `build:`, `image:` names the image Compose builds and tags, not a base it pulls.
-            if document.get(node, "build").is_some() {
-                continue;
-            }
-            let site = ImageSite::ComposeService {
-                service: service.to_owned(),
-            };
-            let path = format!("services.{service}.image");
-            self.image(document, index, image, site, path, true);
-        }
-    }
-
-    fn kubernetes_object(
-        &mut self,
-        document: &yaml::Document,
-        index: usize,
-        object: usize,
-        prefix: String,
-        depth: usize,
-    ) {
-        let kind = document.get_str(object, "kind").map(str::to_owned);
-        let name = document
-            .get(object, "metadata")
-            .and_then(|metadata| document.get_str(metadata, "name"))
-            .map(str::to_owned);
-        if let Some(items) = document.get(object, "items")
-            && kind.as_deref().is_some_and(|k| k.ends_with("List"))
-        {
-            if depth < MAX_LIST_DEPTH {
-                for (position, &item) in document.sequence(items).iter().enumerate() {
-                    let item_prefix = format!("{prefix}items[{position}].");
-                    self.kubernetes_object(document, index, item, item_prefix, depth + 1);
-                }
-            }
-            return;
-        }
-        let mut pod_specs: Vec<(usize, String)> = Vec::new();
-        let spec = document.get(object, "spec");
-        if let Some(spec) = spec {
-            if kind.as_deref() == Some("Pod") {
-                pod_specs.push((spec, format!("{prefix}spec")));
-            }
-            if let Some(template_spec) = document
-                .get(spec, "template")
-                .and_then(|template| document.get(template, "spec"))
-            {
-                pod_specs.push((template_spec, format!("{prefix}spec.template.spec")));
-            }
-            if let Some(job_pod_spec) = document
-                .get(spec, "jobTemplate")
-                .and_then(|job| document.get(job, "spec"))
-                .and_then(|job_spec| document.get(job_spec, "template"))
-                .and_then(|template| document.get(template, "spec"))
-            {
-                pod_specs.push((
-                    job_pod_spec,
-                    format!("{prefix}spec.jobTemplate.spec.template.spec"),
-                ));
-            }
-        }
-        if kind.as_deref() == Some("PodTemplate")
-            && let Some(template_spec) = document
-                .get(object, "template")
-                .and_then(|template| document.get(template, "spec"))
-        {
-            pod_specs.push((template_spec, format!("{prefix}template.spec")));
-        }
-        for (pod_spec, path) in pod_specs {
-            for field in ContainerField::ALL {
-                let Some(list) = document.get(pod_spec, field.key()) else {
-                    continue;
-                };
-                for (position, &container) in document.sequence(list).iter().enumerate() {
-                    let Some(image) = document.get(container, "image") else {
-                        continue;
-                    };
-                    let site = ImageSite::KubernetesContainer {
-                        kind: kind.clone(),
-                        object: name.clone(),
-                        field,
-                        container: document.get_str(container, "name").map(str::to_owned),
-                    };
-                    let image_path = format!("{path}.{}[{position}].image", field.key());
-                    self.image(document, index, image, site, image_path, false);
-                }
-            }
-        }
-    }
-
-    fn image(
-        &mut self,
-        document: &yaml::Document,
-        index: usize,
-        node: usize,
-        site: ImageSite,
-        path: String,
-        compose: bool,
-    ) {
-        let Some(scalar) = document.scalar(node) else {
-            return;
-        };
-        // `image:` with no value (null) names nothing.
-        if scalar.value.is_empty() && scalar.style == saphyr_parser::ScalarStyle::Plain {
-            return;
-        }
-        let (span, not_rewritable) = yaml::content_span(self.text, scalar);
-        let (line, column) = self.lines.position(self.text, span.start);
-        let evaluation = if compose {
-            compose_evaluation(&scalar.value)
-        } else {
-            Evaluation::Resolved {
-                text: scalar.value.clone(),
-                reference: Reference::parse_normalized(&scalar.value),
-            }
-        };
-        self.images.push(ManifestImage {
-            site,
-            path,
-            document: index,
-            span,
-            written: self.text.get(span.range()).unwrap_or("").to_owned(),
-            value: scalar.value.clone(),
-            evaluation,
-            not_rewritable,
-            line,
-            column,
-        });
-    }
-}
-
-/// Compose interpolates `$VAR` / `${VAR…}` from the environment and `.env`, which pyimage does not read. As with
-/// Dockerfile ARGs, a value is evaluated with its defaults: `${VAR:-default}` and `${VAR-default}` give the
-/// default, `${VAR:+alt}` / `${VAR+alt}` give nothing (the variable is taken as unset); `$VAR`, `${VAR}` and
-/// `${VAR:?err}` have no value and make the reference unresolvable. `$$` is a literal `$`.
-fn compose_evaluation(value: &str) -> Evaluation {
-    match interpolate(value) {
-        Ok(text) => {
-            let reference = Reference::parse_normalized(&text);
-            Evaluation::Resolved { text, reference }
-        }
-        Err(unresolvable) => Evaluation::Unresolvable(unresolvable),
-    }
-}
-
-fn interpolate(value: &str) -> Result<String, Unresolvable> {
-    let mut text = String::new();
-    let mut rest = value;
-    while let Some(dollar) = rest.find('$') {
-        text.push_str(&rest[..dollar]);
-        let after = &rest[dollar + 1..];
-        if let Some(tail) = after.strip_prefix('$') {
-            text.push('$');
-            rest = tail;
-        } else if let Some(braced) = after.strip_prefix('{') {
-            let name_len = braced
-                .find(|c: char| c != '_' && !c.is_ascii_alphanumeric())
-                .unwrap_or(braced.len());
-            let name = braced[..name_len].to_owned();
-            let modifier = &braced[name_len..];
-            // The expression ends at the matching `}` (defaults may hold nested `${…}`).
-            let mut depth = 1usize;
-            let mut close = None;
-            for (offset, c) in modifier.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            close = Some(offset);
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let Some(close) = close else {
-                return Err(Unresolvable::ComposeVariable { name });
-            };
-            let operator = &modifier[..close];
-            if name.is_empty() {
-                return Err(Unresolvable::ComposeVariable { name });
-            }
-            if let Some(default) = operator
-                .strip_prefix(":-")
-                .or_else(|| operator.strip_prefix('-'))
-            {
-                text.push_str(&interpolate(default)?);
-            } else if operator.starts_with(":+") || operator.starts_with('+') {
-                // Unset variable: the alternative is not used.
-            } else if operator.starts_with(":?") || operator.starts_with('?') {
-                return Err(Unresolvable::Required { name });
-            } else {
-                return Err(Unresolvable::ComposeVariable { name });
-            }
-            rest = &modifier[close + 1..];
-        } else if after.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic()) {
-            let name_len = after
-                .find(|c: char| c != '_' && !c.is_ascii_alphanumeric())
-                .unwrap_or(after.len());
-            return Err(Unresolvable::ComposeVariable {
-                name: after[..name_len].to_owned(),
-            });
-        } else {
-            text.push('$');
-            rest = after;
-        }
-    }
-    text.push_str(rest);
-    Ok(text)
 }

@@ -135,6 +135,18 @@ impl Document {
     pub(crate) fn get_str(&self, index: usize, key: &str) -> Option<&str> {
         self.scalar(self.get(index, key)?).map(|s| s.value.as_str())
     }
+
+    /// The key node of `key` written in the mapping itself (merged keys are not written there), with its value.
+    pub(crate) fn own_entry(&self, index: usize, key: &str) -> Option<(usize, usize)> {
+        let Some(Node::Mapping(pairs)) = self.node(index) else {
+            return None;
+        };
+        pairs
+            .iter()
+            .rev()
+            .find(|&&(k, _)| self.scalar(k).is_some_and(|s| s.value == key))
+            .copied()
+    }
 }
 
 /// A YAML syntax error, positioned.

@@ -246,3 +246,69 @@ fn resolve_human_output_names_the_platform_of_each_attestation() {
         "{text}"
     );
 }
+
+/// A shared Windows tag (`3.13-windowsservercore`) names one image per Windows release: `--platform
+/// windows/amd64:10.0.20348` selects the ltsc2022 one by its `os.version`, and the human output shows it.
+#[test]
+fn resolve_selects_a_windows_build_by_os_version() {
+    let seeded = shared();
+    let (tag, image) = seeded
+        .truth
+        .tags
+        .values()
+        .filter(|t| {
+            t.images
+                .iter()
+                .filter(|i| i.platform.os == "windows")
+                .count()
+                >= 2
+        })
+        .find_map(|t| {
+            let image = t.images.iter().find(|i| {
+                i.platform
+                    .os_version
+                    .as_deref()
+                    .is_some_and(|v| v.starts_with("10.0.20348."))
+            })?;
+            Some((t.tag.clone(), image))
+        })
+        .expect("a shared Windows tag with an ltsc2022 image");
+    let reference = format!("python:{tag}");
+    let output = pyimage(
+        &seeded.config,
+        &[
+            "resolve",
+            "--format",
+            "json",
+            "--platform",
+            "windows/amd64:10.0.20348",
+            &reference,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = &json(&output)[0];
+    assert_eq!(
+        report["platform"]["digest"],
+        image.digest.as_str(),
+        "{report}"
+    );
+    let version = image.platform.os_version.clone().unwrap();
+    assert_eq!(
+        report["platform"]["platform"]["os.version"],
+        version.as_str()
+    );
+    let output = pyimage(
+        &seeded.config,
+        &[
+            "resolve",
+            "--platform",
+            "windows/amd64:10.0.20348",
+            &reference,
+        ],
+    );
+    assert!(
+        stdout(&output).contains(&format!("(os.version {version})")),
+        "{}",
+        stdout(&output)
+    );
+}

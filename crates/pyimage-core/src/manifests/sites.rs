@@ -1,0 +1,264 @@
+//! Where images live in CI pipelines, Kustomizations, dev containers, Cloud Build and Helm values: each kind is a
+//! few key paths handed to [`Finder::literal`] or [`Finder::map`].
+
+use super::finder::{Dialect, Finder};
+use super::maps::MapKeys;
+use super::yaml::{Document, Node};
+use super::{ImageSite, ManifestKind};
+
+const GITHUB: Dialect = Dialect::Runtime {
+    marker: "${{",
+    what: "a GitHub Actions expression, evaluated by the runner",
+};
+const GITLAB: Dialect = Dialect::Runtime {
+    marker: "$",
+    what: "a GitLab CI variable, set when the pipeline runs",
+};
+const CLOUD_BUILD: Dialect = Dialect::Runtime {
+    marker: "$",
+    what: "a Cloud Build substitution, set when the build runs",
+};
+const DEVCONTAINER: Dialect = Dialect::Runtime {
+    marker: "${",
+    what: "a dev container variable, set when the container is created",
+};
+
+/// Top-level GitLab CI keys that are not jobs.
+const GITLAB_GLOBALS: [&str; 6] = [
+    "variables",
+    "workflow",
+    "include",
+    "stages",
+    "spec",
+    "cache",
+];
+
+/// Deepest mapping a Helm values walk enters.
+const MAX_VALUES_DEPTH: usize = 32;
+
+fn field(kind: ManifestKind) -> ImageSite {
+    ImageSite::Field { kind }
+}
+
+impl Finder<'_> {
+    /// `jobs.<job>.container` (string or `image`), `jobs.<job>.services.<name>.image`, `steps[].uses: docker://…`.
+    pub(super) fn github_workflow(&mut self, document: &Document, index: usize, root: usize) {
+        let site = || field(ManifestKind::GithubWorkflow);
+        let Some(jobs) = document.get(root, "jobs") else {
+            return;
+        };
+        for (job, node) in document.entries(jobs) {
+            if let Some(container) = document.get(node, "container") {
+                match document.node(container) {
+                    Some(Node::Mapping(_)) => {
+                        if let Some(image) = document.get(container, "image") {
+                            let path = format!("jobs.{job}.container.image");
+                            self.literal(document, index, image, site(), path, GITHUB, "");
+                        }
+                    }
+                    _ => {
+                        let path = format!("jobs.{job}.container");
+                        self.literal(document, index, container, site(), path, GITHUB, "");
+                    }
+                }
+            }
+            if let Some(services) = document.get(node, "services") {
+                for (service, definition) in document.entries(services) {
+                    if let Some(image) = document.get(definition, "image") {
+                        let path = format!("jobs.{job}.services.{service}.image");
+                        self.literal(document, index, image, site(), path, GITHUB, "");
+                    }
+                }
+            }
+            if let Some(steps) = document.get(node, "steps") {
+                for (position, &step) in document.sequence(steps).iter().enumerate() {
+                    if let Some(uses) = document.get(step, "uses") {
+                        let path = format!("jobs.{job}.steps[{position}].uses");
+                        self.literal(document, index, uses, site(), path, GITHUB, "docker://");
+                    }
+                }
+            }
+        }
+    }
+
+    /// `image` and `services` (strings or mappings with `name`) at the top level, in `default` and in every job.
+    pub(super) fn gitlab_ci(&mut self, document: &Document, index: usize, root: usize) {
+        self.gitlab_job(document, index, root, "");
+        for (key, node) in document.entries(root) {
+            if GITLAB_GLOBALS.contains(&key)
+                || !matches!(document.node(node), Some(Node::Mapping(_)))
+            {
+                continue;
+            }
+            self.gitlab_job(document, index, node, &format!("{key}."));
+        }
+    }
+
+    fn gitlab_job(&mut self, document: &Document, index: usize, job: usize, prefix: &str) {
+        if let Some(image) = document.get(job, "image") {
+            self.gitlab_image(document, index, image, format!("{prefix}image"));
+        }
+        if let Some(services) = document.get(job, "services") {
+            for (position, &service) in document.sequence(services).iter().enumerate() {
+                self.gitlab_image(
+                    document,
+                    index,
+                    service,
+                    format!("{prefix}services[{position}]"),
+                );
+            }
+        }
+    }
+
+    fn gitlab_image(&mut self, document: &Document, index: usize, node: usize, path: String) {
+        let site = field(ManifestKind::GitlabCi);
+        match document.node(node) {
+            Some(Node::Mapping(_)) => {
+                if let Some(name) = document.get(node, "name") {
+                    self.literal(
+                        document,
+                        index,
+                        name,
+                        site,
+                        format!("{path}.name"),
+                        GITLAB,
+                        "",
+                    );
+                }
+            }
+            _ => self.literal(document, index, node, site, path, GITLAB, ""),
+        }
+    }
+
+    /// Each entry of `images:`: `newName` (else `name`), `newTag`, `digest`.
+    pub(super) fn kustomization(&mut self, document: &Document, index: usize, root: usize) {
+        const KEYS: MapKeys = MapKeys {
+            registry: None,
+            repository: &["newName", "name"],
+            tag: "newTag",
+            digest: "digest",
+            no_insert: None,
+            empty_tag: None,
+        };
+        let Some(images) = document.get(root, "images") else {
+            return;
+        };
+        for (position, &entry) in document.sequence(images).iter().enumerate() {
+            let path = format!("images[{position}]");
+            self.map(
+                document,
+                index,
+                entry,
+                field(ManifestKind::Kustomization),
+                path,
+                &KEYS,
+            );
+        }
+    }
+
+    /// The top-level `image` of a dev container.
+    pub(super) fn devcontainer(&mut self, document: &Document, index: usize, root: usize) {
+        if let Some(image) = document.get(root, "image") {
+            let site = field(ManifestKind::Devcontainer);
+            self.literal(
+                document,
+                index,
+                image,
+                site,
+                "image".to_owned(),
+                DEVCONTAINER,
+                "",
+            );
+        }
+    }
+
+    /// `steps[].name`: the builder image of each step.
+    pub(super) fn cloud_build(&mut self, document: &Document, index: usize, root: usize) {
+        let Some(steps) = document.get(root, "steps") else {
+            return;
+        };
+        for (position, &step) in document.sequence(steps).iter().enumerate() {
+            if let Some(name) = document.get(step, "name") {
+                let site = field(ManifestKind::CloudBuild);
+                let path = format!("steps[{position}].name");
+                self.literal(document, index, name, site, path, CLOUD_BUILD, "");
+            }
+        }
+    }
+
+    /// At any depth: `image: REF`, or an `image:` map with `repository` (and `registry`, `tag`, `digest`).
+    pub(super) fn helm_values(
+        &mut self,
+        document: &Document,
+        index: usize,
+        node: usize,
+        prefix: String,
+        depth: usize,
+    ) {
+        const KEYS: MapKeys = MapKeys {
+            registry: Some("registry"),
+            repository: &["repository"],
+            tag: "tag",
+            digest: "digest",
+            no_insert: Some(
+                "the chart's values have no `digest:` key, and only its templates know whether they would read one: pin the tag, or add digest support to the chart",
+            ),
+            empty_tag: Some(
+                "empty in the values: the chart's templates choose it (often the chart's appVersion)",
+            ),
+        };
+        if depth > MAX_VALUES_DEPTH {
+            return;
+        }
+        match document.node(node) {
+            Some(Node::Mapping(_)) => {
+                for (key, value) in document.entries(node) {
+                    let path = format!("{prefix}{key}");
+                    if key == "image" {
+                        let site = field(ManifestKind::HelmValues);
+                        match document.node(value) {
+                            Some(Node::Scalar(_)) => {
+                                self.literal(
+                                    document,
+                                    index,
+                                    value,
+                                    site,
+                                    path,
+                                    Dialect::Literal,
+                                    "",
+                                );
+                            }
+                            Some(Node::Mapping(_))
+                                if document.get(value, "repository").is_some() =>
+                            {
+                                self.map(document, index, value, site, path, &KEYS);
+                            }
+                            _ => self.helm_values(
+                                document,
+                                index,
+                                value,
+                                format!("{path}."),
+                                depth + 1,
+                            ),
+                        }
+                    } else {
+                        self.helm_values(document, index, value, format!("{path}."), depth + 1);
+                    }
+                }
+            }
+            Some(Node::Sequence(items)) => {
+                let prefix = prefix.trim_end_matches('.').to_owned();
+                for (position, &item) in items.iter().enumerate() {
+                    self.helm_values(
+                        document,
+                        index,
+                        item,
+                        format!("{prefix}[{position}]."),
+                        depth + 1,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
