@@ -10,6 +10,7 @@ mod cmd_pin;
 mod cmd_provenance;
 mod cmd_ref;
 mod cmd_resolve;
+mod cmd_serve;
 mod cmd_tags;
 mod cmd_update;
 mod cmd_verify;
@@ -72,6 +73,8 @@ enum Command {
     Verify(cmd_verify::VerifyArgs),
     /// Read an image's attestations (SLSA provenance, SBOM) and check them against official-images.
     Provenance(cmd_provenance::ProvenanceArgs),
+    /// Serve Kubernetes admission: validate and pin (AdmissionReview v1) and the ImagePolicyWebhook backend.
+    Serve(cmd_serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +97,9 @@ fn main() -> ExitCode {
         }),
         Command::Pin(args) => with_registry(&cli, args.start(), None, async |client, config| {
             cmd_pin::run(args, client, config).await
+        }),
+        Command::Serve(args) => with_registry(&cli, None, None, async |client, config| {
+            cmd_serve::run(args, client, config).await
         }),
         Command::Update(args) => with_registry(
             &cli,
