@@ -8,7 +8,8 @@
 //! Modules: [`check`] and [`check_hadolint`] (`pyimage check`, `init`), [`ref_tags`] (`ref`, offline `tags`),
 //! [`resolve`] (`resolve`, live `tags`), [`credentials`] (Docker client credentials), [`pin_update`] (`pin`,
 //! `update`, `check --locked`), [`verify_inspect`], [`verify_engine`] (`verify`) and [`verify_provenance`]
-//! (`provenance`).
+//! (`provenance`), [`serve`], [`serve_registry`] and [`serve_tls`] (`pyimage serve`, helpers in
+//! [`serve_support`]).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
@@ -20,6 +21,11 @@ mod credentials;
 mod pin_update;
 mod ref_tags;
 mod resolve;
+mod serve;
+mod serve_deploy;
+mod serve_registry;
+mod serve_support;
+mod serve_tls;
 mod verify_engine;
 mod verify_inspect;
 mod verify_provenance;
