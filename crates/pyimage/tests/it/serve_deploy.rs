@@ -8,10 +8,13 @@ use crate::support::{pyimage, stderr, stdout};
 #[test]
 fn the_dockerfile_and_the_deploy_manifests_pass_check_in_prod() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let output = pyimage()
-        .today()
-        .current_dir(&root)
-        .run(&["check", "--env", "prod", "Dockerfile", "deploy/kubernetes"]);
+    let output = pyimage().today().current_dir(&root).run(&[
+        "check",
+        "--env",
+        "prod",
+        "Dockerfile",
+        "deploy/kubernetes",
+    ]);
     assert!(output.status.success(), "{}", stdout(&output));
     let text = format!("{}{}", stdout(&output), stderr(&output));
     assert!(text.contains("0 errors, 0 warnings"), "{text}");
@@ -25,6 +28,9 @@ fn the_dockerfile_and_the_deploy_manifests_pass_check_in_prod() {
         "timeoutSeconds:",
         "failurePolicy:",
     ] {
-        assert!(webhooks.contains(required), "webhooks.yaml lacks {required}");
+        assert!(
+            webhooks.contains(required),
+            "webhooks.yaml lacks {required}"
+        );
     }
 }

@@ -91,11 +91,13 @@ fn mutate_pins_from_the_registry_with_one_head_per_tag_per_ttl() {
         );
     }
     let heads = head_count(&mirror.process().log()) - heads_before;
+    let log = mirror.process().log();
     assert_eq!(
         heads,
         tags.len(),
-        "{admissions} admissions of {} tags cost one HEAD per tag",
-        tags.len()
+        "{admissions} admissions of {} tags cost one HEAD per tag; the log ends:\n{}",
+        tags.len(),
+        log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
     );
     let (_, metrics) = curl_get(&format!("{}/metrics", server.url), None);
     assert!(
@@ -160,9 +162,14 @@ fn mutate_pins_from_the_registry_with_one_head_per_tag_per_ttl() {
     assert_eq!(head_count(&mirror.process().log()), before);
 }
 
+/// Manifest HEADs the registry answered, from its log (one `response completed` line per request).
 fn head_count(log: &str) -> usize {
     log.lines()
-        .filter(|line| line.contains("HEAD /v2/library/python/manifests/"))
+        .filter(|line| {
+            line.contains("response completed")
+                && line.contains("http.request.method=HEAD")
+                && line.contains("/v2/library/python/manifests/")
+        })
         .count()
 }
 

@@ -1,7 +1,7 @@
 //! `pyimage serve` certificate rotation: the certificate and key are replaced while a connection is open (as
 //! cert-manager renews them); new handshakes get the new certificate and the open connection keeps working.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{Read as _, Write as _};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -49,19 +49,28 @@ fn a_rotated_certificate_is_served_without_dropping_connections() {
     let output = client.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(output).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
+        let mut output = output;
+        let mut buffer = [0u8; 4096];
+        while let Ok(read) = output.read(&mut buffer) {
+            if read == 0
+                || tx
+                    .send(String::from_utf8_lossy(&buffer[..read]).into_owned())
+                    .is_err()
+            {
                 break;
             }
         }
     });
     let request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    // An answer is complete when its body (`ok`, no newline) has arrived after the status line.
     let answered = |rx: &mpsc::Receiver<String>| {
         let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = String::new();
         while Instant::now() < deadline {
-            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
-                && line.trim() == "ok"
-            {
+            if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(200)) {
+                seen.push_str(&chunk);
+            }
+            if seen.contains("HTTP/1.1 200") && seen.ends_with("\r\n\r\nok") {
                 return true;
             }
         }
