@@ -2,8 +2,9 @@
 //! a TTL cache with one HEAD in flight per tag. Registry traffic grows with the distinct tags seen per TTL, not
 //! with the number of admissions: concurrent admissions of one tag share one HEAD, and later ones reuse its answer.
 //!
-//! A HEAD runs in its own task, so a request that gives up at its deadline does not cancel it: the answer still
-//! lands in the cache for the next admission.
+//! A failed HEAD is remembered for a few seconds, so a registry outage does not turn every admission into a
+//! request. A HEAD runs in its own task, so a request that gives up at its deadline does not cancel it: the
+//! answer still lands in the cache for the next admission.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,9 +20,20 @@ use crate::metrics::Metrics;
 type Lookup = Shared<BoxFuture<'static, Result<String, String>>>;
 
 enum Slot {
-    Ready { digest: String, at: Instant },
+    Ready {
+        digest: String,
+        at: Instant,
+    },
+    /// A failed lookup, remembered for [`RETRY_AFTER`] so that an outage costs one HEAD per tag per interval.
+    Failed {
+        why: String,
+        at: Instant,
+    },
     Pending(Lookup),
 }
+
+/// How long a failed lookup is answered from memory before the registry is asked again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Where a digest came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +91,9 @@ impl Digests {
                     self.metrics.cache_hits.inc();
                     return Ok((digest.clone(), DigestSource::Cache));
                 }
+                Some(Slot::Failed { why, at }) if at.elapsed() < RETRY_AFTER.min(self.ttl) => {
+                    return Err(why.clone());
+                }
                 Some(Slot::Pending(lookup)) => lookup.clone(),
                 _ => {
                     let lookup = self.start(key.clone(), reference.clone());
@@ -90,7 +105,7 @@ impl Digests {
         lookup.await.map(|digest| (digest, DigestSource::Registry))
     }
 
-    /// Starts one HEAD in its own task; when it ends, the cache holds its answer (or forgets the tag on failure).
+    /// Starts one HEAD in its own task; when it ends, the cache holds its answer (a failure for [`RETRY_AFTER`]).
     fn start(&self, key: String, reference: Reference) -> Lookup {
         let resolver = self.resolver.clone();
         let slots = Arc::clone(&self.slots);
@@ -113,8 +128,12 @@ impl Digests {
                             },
                         );
                     }
-                    Err(_) => {
-                        slots.remove(&key);
+                    Err(why) => {
+                        let failed = Slot::Failed {
+                            why: why.clone(),
+                            at: Instant::now(),
+                        };
+                        slots.insert(key, failed);
                     }
                 }
             }
