@@ -19,6 +19,7 @@
 //! * [`dockerfile`] and [`manifests`]: image locators with byte spans; [`text`] and [`time`]: positions and dates.
 #![deny(missing_docs)]
 
+pub mod admission;
 pub mod check;
 pub mod config;
 pub mod digest;

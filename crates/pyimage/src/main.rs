@@ -10,6 +10,7 @@ mod cmd_pin;
 mod cmd_provenance;
 mod cmd_ref;
 mod cmd_resolve;
+mod cmd_serve;
 mod cmd_shell;
 mod cmd_tags;
 mod cmd_update;
@@ -77,6 +78,8 @@ enum Command {
     Completions(cmd_shell::CompletionsArgs),
     /// Print the man page, or write one page per command into a directory (`--out DIR`).
     Man(cmd_shell::ManArgs),
+    /// Serve Kubernetes admission: validate and pin (AdmissionReview v1) and the ImagePolicyWebhook backend.
+    Serve(cmd_serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +104,9 @@ fn main() -> ExitCode {
         }),
         Command::Pin(args) => with_registry(&cli, args.start(), None, async |client, config| {
             cmd_pin::run(args, client, config).await
+        }),
+        Command::Serve(args) => with_registry(&cli, None, None, async |client, config| {
+            cmd_serve::run(args, client, config).await
         }),
         Command::Update(args) => with_registry(
             &cli,

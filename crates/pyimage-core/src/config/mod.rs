@@ -9,6 +9,7 @@
 //! The caller finds and reads the file (and renders the diagnostics); nothing here touches the file system.
 
 pub mod registries;
+pub mod serve;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +27,7 @@ use crate::python::Float;
 use crate::text::line_column;
 
 pub use registries::{RegistriesConfig, RegistrySettings};
+pub use serve::{RegistryFailure, ServeSettings};
 
 /// One problem in the configuration (or on the command line that overrides it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +85,8 @@ pub struct Settings {
     pub registries: RegistriesConfig,
     /// `[policy] exclude`: path globs never checked when walking directories.
     pub exclude: Vec<globset::GlobMatcher>,
+    /// `[serve]`: the admission webhook server.
+    pub serve: ServeSettings,
 }
 
 impl Settings {
@@ -310,6 +314,7 @@ impl<'a> Reader<'a> {
                 "namespaces",
                 "rules",
                 "ignore",
+                "serve",
             ],
             "pyimage.toml",
         );
@@ -348,6 +353,11 @@ impl<'a> Reader<'a> {
             for (entry, span) in self.tables(value, "ignore") {
                 self.ignore(entry, span, &mut settings.policy);
             }
+        }
+        if let Some(value) = document.get("serve")
+            && let Some(table) = self.table(value, "[serve]")
+        {
+            settings.serve = self.serve(table);
         }
     }
 

@@ -8,7 +8,8 @@
 //! Modules: [`check`] and [`check_hadolint`] (`pyimage check`, `init`), [`ref_tags`] (`ref`, offline `tags`),
 //! [`resolve`] (`resolve`, live `tags`), [`credentials`] (Docker client credentials), [`pin_update`] (`pin`,
 //! `update`, `check --locked`), [`verify_inspect`], [`verify_engine`] (`verify`) and [`verify_provenance`]
-//! (`provenance`), [`shell`] (`completions`, `man`).
+//! (`provenance`), [`shell`] (`completions`, `man`), [`serve`], [`serve_registry`] and [`serve_tls`] (`pyimage serve`,
+//! helpers in [`serve_support`]), [`generated`] and [`places`] (generated trees, new file kinds).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
@@ -22,6 +23,11 @@ mod pin_update;
 mod places;
 mod ref_tags;
 mod resolve;
+mod serve;
+mod serve_deploy;
+mod serve_registry;
+mod serve_support;
+mod serve_tls;
 mod shell;
 mod verify_engine;
 mod verify_inspect;

@@ -117,6 +117,11 @@ impl Pyimage {
         child.wait_with_output().expect("pyimage runs")
     }
 
+    /// The command with `args`, to spawn with the caller's own stdio.
+    pub fn command_for_spawn(self, args: &[&str]) -> Command {
+        self.args(args).command
+    }
+
     /// Starts with `args` and returns at once; stdout and stderr are discarded.
     pub fn spawn_quiet(self, args: &[&str]) -> Child {
         self.args(args)

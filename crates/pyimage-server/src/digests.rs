@@ -1,0 +1,149 @@
+//! Where the mutating webhook gets a tag's index digest: `pyimage.lock` when configured, else the registry through
+//! a TTL cache with one HEAD in flight per tag. Registry traffic grows with the distinct tags seen per TTL, not
+//! with the number of admissions: concurrent admissions of one tag share one HEAD, and later ones reuse its answer.
+//!
+//! A failed HEAD is remembered for a few seconds, so a registry outage does not turn every admission into a
+//! request. A HEAD runs in its own task, so a request that gives up at its deadline does not cancel it: the
+//! answer still lands in the cache for the next admission.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::future::{BoxFuture, FutureExt as _, Shared};
+use pyimage_core::Reference;
+use pyimage_core::lock::{Lock, LockMatch};
+use pyimage_service::resolver::Resolver;
+
+use crate::metrics::Metrics;
+
+type Lookup = Shared<BoxFuture<'static, Result<String, String>>>;
+
+enum Slot {
+    Ready {
+        digest: String,
+        at: Instant,
+    },
+    /// A failed lookup, remembered for [`RETRY_AFTER`] so that an outage costs one HEAD per tag per interval.
+    Failed {
+        why: String,
+        at: Instant,
+    },
+    Pending(Lookup),
+}
+
+/// How long a failed lookup is answered from memory before the registry is asked again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Where a digest came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestSource {
+    /// The configured lock.
+    Lock,
+    /// The cache (an earlier HEAD within the TTL).
+    Cache,
+    /// A HEAD to the registry (this request's, or one in flight it joined).
+    Registry,
+}
+
+/// Digests by normalized `repository:tag`.
+pub struct Digests {
+    lock: Option<Lock>,
+    resolver: Resolver,
+    ttl: Duration,
+    slots: Arc<Mutex<HashMap<String, Slot>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Digests {
+    /// A digest source over a lock (optional) and a resolver, caching registry answers for `ttl`.
+    pub fn new(
+        lock: Option<Lock>,
+        resolver: Resolver,
+        ttl: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Digests {
+            lock,
+            resolver,
+            ttl,
+            slots: Arc::default(),
+            metrics,
+        }
+    }
+
+    /// The index digest `reference` (with a tag, no digest) points at, and where it came from; the error says why
+    /// the registry could not tell.
+    pub async fn digest(&self, reference: &Reference) -> Result<(String, DigestSource), String> {
+        if let Some(lock) = &self.lock
+            && let LockMatch::Entry(entry) = lock.lookup(reference)
+        {
+            return Ok((entry.digest.clone(), DigestSource::Lock));
+        }
+        let key = reference.to_string();
+        let lookup = {
+            let mut slots = self
+                .slots
+                .lock()
+                .map_err(|_| "digest cache poisoned".to_owned())?;
+            match slots.get(&key) {
+                Some(Slot::Ready { digest, at }) if at.elapsed() < self.ttl => {
+                    self.metrics.cache_hits.inc();
+                    return Ok((digest.clone(), DigestSource::Cache));
+                }
+                Some(Slot::Failed { why, at }) if at.elapsed() < RETRY_AFTER.min(self.ttl) => {
+                    return Err(why.clone());
+                }
+                Some(Slot::Pending(lookup)) => lookup.clone(),
+                _ => {
+                    let lookup = self.start(key.clone(), reference.clone());
+                    slots.insert(key, Slot::Pending(lookup.clone()));
+                    lookup
+                }
+            }
+        };
+        lookup.await.map(|digest| (digest, DigestSource::Registry))
+    }
+
+    /// Starts one HEAD in its own task; when it ends, the cache holds its answer (a failure for [`RETRY_AFTER`]).
+    fn start(&self, key: String, reference: Reference) -> Lookup {
+        let resolver = self.resolver.clone();
+        let slots = Arc::clone(&self.slots);
+        let metrics = Arc::clone(&self.metrics);
+        let task = tokio::spawn(async move {
+            let outcome = resolver
+                .head(&reference)
+                .await
+                .map(|resolution| resolution.digest.to_string())
+                .map_err(|error| format!("{reference}: {error}"));
+            metrics.registry_lookup(outcome.is_ok());
+            if let Ok(mut slots) = slots.lock() {
+                match &outcome {
+                    Ok(digest) => {
+                        slots.insert(
+                            key,
+                            Slot::Ready {
+                                digest: digest.clone(),
+                                at: Instant::now(),
+                            },
+                        );
+                    }
+                    Err(why) => {
+                        let failed = Slot::Failed {
+                            why: why.clone(),
+                            at: Instant::now(),
+                        };
+                        slots.insert(key, failed);
+                    }
+                }
+            }
+            outcome
+        });
+        async move {
+            task.await
+                .unwrap_or_else(|error| Err(format!("registry lookup failed: {error}")))
+        }
+        .boxed()
+        .shared()
+    }
+}

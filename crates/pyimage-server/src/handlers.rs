@@ -1,0 +1,385 @@
+//! The HTTP handlers: a few lines each over the core's admission decisions and the digest source.
+//! Wrong content type → 415, a body that is not the expected review → 400 (the server stays up), an environment
+//! the configuration does not have → 404.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pyimage_core::admission::{
+    AdmissionRequest, AdmissionResponse, AdmissionReview, AdmissionReviewResponse, ImageReview,
+    ImageReviewResponse, Status, json_patch, judge, pinned_image, pins_needed, review_images,
+    shorten, validate_response,
+};
+use pyimage_core::check::{CheckContext, Policy};
+use pyimage_core::config::RegistryFailure;
+use pyimage_core::dockerfile::ScanOptions;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::state::AppState;
+
+type Shared = State<Arc<AppState>>;
+
+/// An answer that is not a review: a status and a line of text.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+/// Counts and logs a refusal.
+fn refuse(state: &AppState, status: StatusCode, kind: &str, message: String) -> Refusal {
+    state.metrics.error(kind);
+    tracing::debug!(%status, "{message}");
+    Refusal(status, message)
+}
+
+fn json_response(value: &impl Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+    }
+}
+
+/// The body as `T`, or the answer refusing it.
+fn parse<T: DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, Refusal> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return Err(refuse(
+            state,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content-type",
+            format!("expected Content-Type: application/json, got {content_type:?}"),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|error| {
+        refuse(
+            state,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("malformed review: {error}"),
+        )
+    })
+}
+
+/// The AdmissionReview v1 request of the body, or the answer refusing it.
+fn admission_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<AdmissionRequest, Refusal> {
+    let review: AdmissionReview = parse(state, headers, body)?;
+    if review.api_version != "admission.k8s.io/v1" || review.kind != "AdmissionReview" {
+        return Err(refuse(
+            state,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!(
+                "expected an admission.k8s.io/v1 AdmissionReview, got {:?} {:?}",
+                review.api_version, review.kind
+            ),
+        ));
+    }
+    review.request.ok_or_else(|| {
+        refuse(
+            state,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "the AdmissionReview has no request".to_owned(),
+        )
+    })
+}
+
+fn policy<'a>(state: &'a AppState, environment: Option<&str>) -> Result<&'a Policy, Refusal> {
+    state.policy_for(environment).ok_or_else(|| {
+        let known: Vec<&str> = state.forced.keys().map(String::as_str).collect();
+        refuse(
+            state,
+            StatusCode::NOT_FOUND,
+            "environment",
+            format!(
+                "unknown environment {:?}: the configuration has {}",
+                environment.unwrap_or_default(),
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+static NO_BUILD_ARGS: ScanOptions = ScanOptions {
+    build_args: std::collections::BTreeMap::new(),
+};
+
+fn context() -> CheckContext<'static> {
+    CheckContext {
+        today: pyimage_service::clock::today(),
+        lock: None,
+        build: &NO_BUILD_ARGS,
+    }
+}
+
+fn decision_of(response: &AdmissionResponse) -> &'static str {
+    match (response.allowed, response.patch.is_some()) {
+        (false, _) => "deny",
+        (true, true) => "patch",
+        (true, false) => "allow",
+    }
+}
+
+/// `POST /validate`.
+pub async fn validate(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    validate_in(&state, None, &headers, &body)
+}
+
+/// `POST /validate/{environment}`.
+pub async fn validate_env(
+    State(state): Shared,
+    Path(environment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    validate_in(&state, Some(&environment), &headers, &body)
+}
+
+fn validate_in(
+    state: &AppState,
+    environment: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let start = Instant::now();
+    let outcome = (|| {
+        let policy = policy(state, environment)?;
+        let request = admission_request(state, headers, body)?;
+        let judged = judge(&request, policy, &context());
+        Ok::<_, Refusal>(validate_response(&request, &judged))
+    })();
+    match outcome {
+        Ok(response) => {
+            state.metrics.request(
+                "validate",
+                decision_of(&response),
+                start.elapsed().as_secs_f64(),
+            );
+            json_response(&AdmissionReviewResponse::new(response))
+        }
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// `POST /mutate`.
+pub async fn mutate(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    mutate_in(&state, None, &headers, &body).await
+}
+
+/// `POST /mutate/{environment}`.
+pub async fn mutate_env(
+    State(state): Shared,
+    Path(environment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    mutate_in(&state, Some(&environment), &headers, &body).await
+}
+
+async fn mutate_in(
+    state: &AppState,
+    environment: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let start = Instant::now();
+    let (policy, request) = match (
+        policy(state, environment),
+        admission_request(state, headers, body),
+    ) {
+        (Ok(policy), Ok(request)) => (policy, request),
+        (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
+    };
+    let needs = pins_needed(&request, policy, |name| state.mutates(policy, name));
+    let lookups = futures_util::future::join_all(
+        needs
+            .iter()
+            .map(|need| state.digests.digest(&need.reference)),
+    );
+    // Leave a tenth of the deadline to answer in.
+    let budget = state.serve.deadline.mul_f64(0.9);
+    let results = match tokio::time::timeout(budget, lookups).await {
+        Ok(results) => results,
+        Err(_) => {
+            state.metrics.error("deadline");
+            let why = format!(
+                "the registry did not answer within {} ms",
+                budget.as_millis()
+            );
+            needs.iter().map(|_| Err(why.clone())).collect()
+        }
+    };
+    let mut edits = Vec::new();
+    let mut failures = Vec::new();
+    for (need, result) in needs.iter().zip(results) {
+        match result {
+            Ok((digest, _)) => {
+                edits.push((need.image.pointer.clone(), pinned_image(need, &digest)))
+            }
+            Err(why) => failures.push(format!(
+                "{} {:?} image {}: {why}",
+                need.image.slot.noun(),
+                need.image.name,
+                need.image.image
+            )),
+        }
+    }
+    let mut response = AdmissionResponse {
+        uid: request.uid.clone(),
+        allowed: true,
+        ..AdmissionResponse::default()
+    };
+    if !failures.is_empty() {
+        state.metrics.error("registry");
+        tracing::warn!(object = %request.describe_object(), "no digest to pin: {}", failures.join("; "));
+        match state.serve.on_registry_failure {
+            RegistryFailure::Allow => {
+                response.warnings = failures
+                    .iter()
+                    .map(|failure| shorten(&format!("pyimage: not pinned, {failure}"), 120))
+                    .collect();
+            }
+            RegistryFailure::Deny => {
+                response.allowed = false;
+                response.status = Some(Status {
+                    status: "Failure",
+                    code: 403,
+                    reason: "Forbidden",
+                    message: shorten(
+                        &format!(
+                            "pyimage could not pin {} (on-registry-failure = \"deny\"): {}",
+                            request.describe_object(),
+                            failures.join("; ")
+                        ),
+                        pyimage_core::admission::MAX_MESSAGE,
+                    ),
+                });
+            }
+        }
+    }
+    if response.allowed
+        && let Some(patch) = json_patch(&edits)
+    {
+        response.patch = Some(patch);
+        response.patch_type = Some("JSONPatch");
+        let pinned: Vec<&str> = edits.iter().map(|(_, image)| image.as_str()).collect();
+        response
+            .audit_annotations
+            .insert("pinned".into(), shorten(&pinned.join(", "), 1000));
+    }
+    state.metrics.request(
+        "mutate",
+        decision_of(&response),
+        start.elapsed().as_secs_f64(),
+    );
+    json_response(&AdmissionReviewResponse::new(response))
+}
+
+/// `POST /imagepolicy`.
+pub async fn imagepolicy(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    imagepolicy_in(&state, None, &headers, &body)
+}
+
+/// `POST /imagepolicy/{environment}`.
+pub async fn imagepolicy_env(
+    State(state): Shared,
+    Path(environment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    imagepolicy_in(&state, Some(&environment), &headers, &body)
+}
+
+fn imagepolicy_in(
+    state: &AppState,
+    environment: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let start = Instant::now();
+    let policy = match policy(state, environment) {
+        Ok(policy) => policy,
+        Err(refused) => return refused.into_response(),
+    };
+    let review: ImageReview = match parse(state, headers, body) {
+        Ok(review) => review,
+        Err(refused) => return refused.into_response(),
+    };
+    if review.api_version != "imagepolicy.k8s.io/v1alpha1" || review.kind != "ImageReview" {
+        return refuse(
+            state,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!(
+                "expected an imagepolicy.k8s.io/v1alpha1 ImageReview, got {:?} {:?}",
+                review.api_version, review.kind
+            ),
+        )
+        .into_response();
+    }
+    let decision = review_images(&review, policy, &context());
+    if let Some(reason) = &decision.break_glass {
+        state.metrics.break_glass.inc();
+        tracing::warn!(
+            namespace = %review.spec.namespace,
+            reason = %reason,
+            "break-glass: images the policy denies were allowed"
+        );
+    }
+    let label = match (&decision.break_glass, decision.status.allowed) {
+        (Some(_), _) => "break-glass",
+        (None, true) => "allow",
+        (None, false) => "deny",
+    };
+    state
+        .metrics
+        .request("imagepolicy", label, start.elapsed().as_secs_f64());
+    json_response(&ImageReviewResponse::new(decision.status))
+}
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the configuration is loaded and the listener bound.
+pub async fn readyz(State(state): Shared) -> Response {
+    if state.ready.load(Ordering::Relaxed) {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting").into_response()
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): Shared) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,128 @@
+//! `pyimage serve`: Kubernetes admission over HTTPS. `POST /validate` and `/mutate` answer AdmissionReview v1,
+//! `POST /imagepolicy` ImageReview v1alpha1 (each with a `/…/ENV` form forcing an environment), `GET /healthz`,
+//! `/readyz` and `/metrics`. The decisions are the core's ([`pyimage_core::admission`]), so the webhook decides as
+//! `check` does; this crate adds HTTP, TLS with certificate rotation, digests (lock, then a TTL cache over
+//! single-flight HEADs), deadlines and metrics.
+
+mod digests;
+mod handlers;
+mod metrics;
+mod state;
+mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum_server::tls_rustls::RustlsConfig;
+
+pub use digests::{DigestSource, Digests};
+pub use metrics::Metrics;
+pub use state::{AppState, ServerOptions, TlsFiles};
+
+/// The largest request body accepted: an AdmissionReview carries the object and the old object, each at most the
+/// API server's 3 MiB.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+/// How long open requests get to finish after a shutdown signal.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The certificate or key could not be read.
+    #[error("cannot load the TLS certificate {cert} and key {key}: {source}")]
+    Tls {
+        /// The certificate file.
+        cert: String,
+        /// The key file.
+        key: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The listener failed.
+    #[error("cannot serve on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// What failed.
+        source: std::io::Error,
+    },
+}
+
+/// The routes over a state.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/validate", post(handlers::validate))
+        .route("/validate/{environment}", post(handlers::validate_env))
+        .route("/mutate", post(handlers::mutate))
+        .route("/mutate/{environment}", post(handlers::mutate_env))
+        .route("/imagepolicy", post(handlers::imagepolicy))
+        .route(
+            "/imagepolicy/{environment}",
+            post(handlers::imagepolicy_env),
+        )
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(handlers::metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then lets open requests finish (at most [`GRACE`]). `on_listen` is told the
+/// bound address (the port, when `:0` was asked for).
+pub async fn run(
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listen: impl FnOnce(SocketAddr, bool) + Send + 'static,
+) -> Result<(), ServerError> {
+    pyimage_registry::install_crypto_provider();
+    let state = Arc::new(AppState::new(&options));
+    let app = router(Arc::clone(&state)).into_make_service();
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(GRACE));
+    });
+    let watcher = handle.clone();
+    let tls = options.tls.is_some();
+    tokio::spawn(async move {
+        if let Some(addr) = watcher.listening().await {
+            state.ready.store(true, Ordering::Relaxed);
+            on_listen(addr, tls);
+        }
+    });
+    let addr = options.listen;
+    let served = match &options.tls {
+        Some(files) => {
+            let config = RustlsConfig::from_pem_file(&files.cert, &files.key)
+                .await
+                .map_err(|source| ServerError::Tls {
+                    cert: files.cert.display().to_string(),
+                    key: files.key.display().to_string(),
+                    source,
+                })?;
+            tokio::spawn(tls::watch(
+                config.clone(),
+                files.clone(),
+                options.reload_every,
+            ));
+            axum_server::bind_rustls(addr, config)
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        None => {
+            tracing::warn!(
+                "serving plain HTTP on {addr}: the API server requires HTTPS; give --tls-cert and --tls-key"
+            );
+            axum_server::bind(addr).handle(handle).serve(app).await
+        }
+    };
+    served.map_err(|source| ServerError::Listen { addr, source })
+}

@@ -1,0 +1,105 @@
+//! What every request reads: the policy (and one copy per forced environment), `[serve]`, the digest source,
+//! metrics and readiness. Built once from the loaded configuration.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use pyimage_core::admission::forced_environment;
+use pyimage_core::check::Policy;
+use pyimage_core::config::{ServeSettings, Settings};
+use pyimage_core::lock::Lock;
+use pyimage_service::resolver::Resolver;
+
+use crate::digests::Digests;
+use crate::metrics::Metrics;
+
+/// The certificate and key files of the TLS listener (PEM), re-read when they change.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+/// Everything `pyimage serve` needs to start.
+pub struct ServerOptions {
+    /// The validated configuration.
+    pub settings: Settings,
+    /// The lock digests come from first, when `[serve] lock` names one.
+    pub lock: Option<Lock>,
+    /// The registry, for digests the lock does not have.
+    pub resolver: Resolver,
+    /// Where to listen (`[serve] listen` or `--listen`).
+    pub listen: SocketAddr,
+    /// TLS files; plain HTTP without them.
+    pub tls: Option<TlsFiles>,
+    /// How often the TLS files are checked for changes.
+    pub reload_every: Duration,
+}
+
+/// The shared state of the handlers.
+pub struct AppState {
+    /// The policy, environments by namespace.
+    pub policy: Policy,
+    /// The policy with every scope forced to one environment, by environment (`/validate/ENV`).
+    pub forced: BTreeMap<String, Policy>,
+    /// `[serve]`.
+    pub serve: ServeSettings,
+    /// Digests for the mutating webhook.
+    pub digests: Digests,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Set once the listener is bound.
+    pub ready: AtomicBool,
+}
+
+impl AppState {
+    /// The state for these options.
+    pub fn new(options: &ServerOptions) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let policy = options.settings.policy.clone();
+        let forced = policy
+            .environments
+            .keys()
+            .filter_map(|name| {
+                let forced = forced_environment(&policy, name, &format!("/…/{name}"))?;
+                Some((name.clone(), forced))
+            })
+            .collect();
+        AppState {
+            forced,
+            serve: options.settings.serve.clone(),
+            digests: Digests::new(
+                options.lock.clone(),
+                options.resolver.clone(),
+                options.settings.serve.cache_ttl,
+                Arc::clone(&metrics),
+            ),
+            metrics,
+            policy,
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    /// The policy for a request: forced to `environment` when the path names one, `None` if it is not configured.
+    pub fn policy_for(&self, environment: Option<&str>) -> Option<&Policy> {
+        match environment {
+            Some(name) => self.forced.get(name),
+            None => Some(&self.policy),
+        }
+    }
+
+    /// Whether the mutating webhook pins in `environment` of `policy`.
+    pub fn mutates(&self, policy: &Policy, environment: &str) -> bool {
+        let requires_digest = policy
+            .environments
+            .get(environment)
+            .is_some_and(|settings| settings.digest);
+        self.serve.mutates(environment, requires_digest)
+    }
+}

@@ -1,0 +1,111 @@
+//! `pyimage serve`: the Kubernetes admission webhook and ImagePolicyWebhook backend (pyimage-server), with the
+//! configuration's policy, `[serve]` settings and lock. Stops gracefully on SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use pyimage_registry::RegistryClient;
+use pyimage_server::{ServerOptions, TlsFiles};
+use pyimage_service::Resolver;
+
+use crate::config::LoadedConfig;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: `[serve] listen`, else 0.0.0.0:8443).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// PEM certificate chain to serve HTTPS with (re-read when the file changes).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// How often the certificate files are checked for changes, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
+    tls_reload_ms: u64,
+}
+
+/// Runs the server until SIGTERM or Ctrl-C.
+pub async fn run(
+    args: &ServeArgs,
+    client: RegistryClient,
+    config: &LoadedConfig,
+) -> anyhow::Result<ExitCode> {
+    let settings = config.settings.clone();
+    let listen = match args.listen {
+        Some(addr) => addr,
+        None => settings.serve.listen.parse().with_context(|| {
+            format!(
+                "[serve] listen = {:?} is not an address",
+                settings.serve.listen
+            )
+        })?,
+    };
+    let lock = match &settings.serve.lock {
+        Some(written) => {
+            let base = config
+                .path
+                .as_deref()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new(""));
+            let path = base.join(written);
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("[serve] lock = {written:?}: cannot read {}", path.display())
+            })?;
+            let lock = pyimage_core::lock::Lock::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Some(lock)
+        }
+        None => None,
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    let options = ServerOptions {
+        settings,
+        lock,
+        resolver: Resolver::new(client),
+        listen,
+        tls,
+        reload_every: Duration::from_millis(args.tls_reload_ms.max(50)),
+    };
+    pyimage_server::run(options, shutdown_signal(), |addr, tls| {
+        let scheme = if tls { "https" } else { "http" };
+        eprintln!("pyimage serve: listening on {scheme}://{addr}");
+    })
+    .await?;
+    eprintln!("pyimage serve: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM (Kubernetes stopping the Pod) or Ctrl-C.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
