@@ -472,6 +472,20 @@ impl RegistryClient {
             realm: realm_for_errors.clone(),
             detail: format!("realm is not a URL: {e}"),
         })?;
+        // A registry reached over HTTPS must not make us send credentials (or take tokens) in clear text: a
+        // plain-HTTP realm is only followed for a registry configured `insecure = true`.
+        let insecure = self.inner.config.settings(registry).insecure
+            || (endpoint.mirror && self.inner.config.settings(&endpoint.host_port()).insecure);
+        if url.scheme() != "https" && !insecure {
+            return Err(RegistryError::Token {
+                realm: realm_for_errors,
+                detail: format!(
+                    "{} asks for a token over plain HTTP; refused (credentials would travel in clear text). \
+                     Only a registry configured with insecure = true may use an http:// realm",
+                    endpoint.display()
+                ),
+            });
+        }
         {
             let mut query = url.query_pairs_mut();
             if let Some(service) = &key.service {
