@@ -942,3 +942,33 @@ async fn unreachable_registry_is_reported_after_retries() {
     // then it gave up.
     assert_eq!(client.stats().retries, 3);
 }
+
+/// Issue 15 #9: a token server answering `expires_in` ≥ 2^63 must not overflow `Instant + Duration` (a panic):
+/// the lifetime is clamped and the token is used.
+#[tokio::test]
+async fn absurd_token_lifetime_is_clamped_not_a_panic() {
+    let (index, _) = index_and_manifest();
+    let digest = sha256(&index);
+    let server = with_own_token_server(move |seen, _| {
+        if seen.path.starts_with("/token") {
+            return Some(reply(
+                200,
+                &[],
+                r#"{"token":"t","expires_in":18446744073709551615}"#,
+            ));
+        }
+        (seen.authorization.as_deref() == Some("Bearer t") && seen.path != "/v2/").then(|| {
+            reply(
+                200,
+                &[("Content-Type", INDEX), ("Docker-Content-Digest", &digest)],
+                index.clone(),
+            )
+        })
+    })
+    .await;
+    let client = client(&server.url());
+    client
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap();
+}
