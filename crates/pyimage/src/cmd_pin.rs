@@ -96,10 +96,10 @@ pub async fn run(
     let now = pyimage_service::clock::now_rfc3339();
     let plan = plan_pin(&resolver, &sources, lock, &options, &now).await;
     for error in &errors {
-        eprintln!("pyimage: error: {error}");
+        crate::render::terminal::eprintln(format_args!("pyimage: error: {error}"));
     }
     for error in &plan.errors {
-        eprintln!("pyimage: {error}");
+        crate::render::terminal::eprintln(format_args!("pyimage: {error}"));
     }
     let failure = if errors.is_empty() {
         plan.failure
@@ -227,7 +227,7 @@ fn lock_key(change: &PinChange) -> String {
 }
 
 fn print_human(report: &PinReport, args: &PinArgs, diffs: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     if args.dry_run {
         write!(out, "{diffs}")?;
     }

@@ -173,7 +173,7 @@ pub async fn run(
 
 /// A report fit to paste as a pull-request body.
 fn print_human(report: &UpdateReport, diffs: &str, dry_run: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     if dry_run {
         write!(out, "{diffs}")?;
     }
@@ -221,7 +221,7 @@ fn print_human(report: &UpdateReport, diffs: &str, dry_run: bool) -> anyhow::Res
         }
     }
     for error in &report.errors {
-        eprintln!("pyimage: {error}");
+        crate::render::terminal::eprintln(format_args!("pyimage: {error}"));
     }
     Ok(())
 }

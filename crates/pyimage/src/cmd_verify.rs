@@ -139,7 +139,7 @@ fn read_inspect(path: &Path) -> anyhow::Result<(String, Vec<pyimage_engine::Imag
 }
 
 fn print_human(output: &Output<'_>) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     for (i, report) in output.images.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -152,7 +152,7 @@ fn print_human(output: &Output<'_>) -> anyhow::Result<()> {
         writeln!(out, "{}{id}", report.input)?;
         if let Some(error) = &report.error {
             writeln!(out, "  error         {error}")?;
-            eprintln!("pyimage: {}: {error}", report.input);
+            crate::render::terminal::eprintln(format_args!("pyimage: {}: {error}", report.input));
             continue;
         }
         if let Some(a) = &report.assessment {
