@@ -93,3 +93,25 @@ fn many_stages_scan_in_linear_work() {
     );
     assert_eq!(scan.stages.len(), 50_001);
 }
+
+#[test]
+fn deeply_nested_compose_defaults_are_an_error_not_a_stack_overflow() {
+    let depth = 20_000;
+    let value = format!("{}python:3.12{}", "${A:-".repeat(depth), "}".repeat(depth));
+    let scan = pyimage_core::manifests::scan_compose(&format!(
+        "services:\n  app:\n    image: \"{value}\"\n"
+    ));
+    let image = &scan.images[0];
+    match &image.evaluation {
+        Evaluation::Unresolvable(Unresolvable::Syntax { message }) => {
+            assert!(message.contains("nested"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let shallow = pyimage_core::manifests::scan_compose(
+        "services:\n  app:\n    image: ${A:-${B:-python:3.12}}\n",
+    );
+    assert!(
+        matches!(&shallow.images[0].evaluation, Evaluation::Resolved { text, .. } if text == "python:3.12")
+    );
+}

@@ -9,7 +9,7 @@
 use super::Unresolvable;
 
 /// Deepest `${A:-${B:-…}}` nesting evaluated (BuildKit's own parser recurses too; real files nest two or three).
-pub(crate) const MAX_NESTING: usize = 32;
+pub const MAX_NESTING: usize = 32;
 
 /// Longest word expanded, in bytes: a reference is at most a few hundred bytes, so anything this long is refused
 /// before its parts are built.

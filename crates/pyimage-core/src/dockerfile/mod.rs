@@ -17,6 +17,7 @@
 //! input: what BuildKit would reject is reported as a [`Problem`], and scanning goes on.
 
 mod expand;
+pub use expand::MAX_NESTING;
 mod scan;
 pub(crate) mod source;
 mod words;

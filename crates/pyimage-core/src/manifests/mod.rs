@@ -472,6 +472,18 @@ fn compose_evaluation(value: &str) -> Evaluation {
 }
 
 fn interpolate(value: &str) -> Result<String, Unresolvable> {
+    interpolate_nested(value, 0)
+}
+
+/// [`interpolate`] inside `depth` enclosing defaults: nesting is bounded (as in Dockerfiles) so a hostile file is
+/// an error, not a stack overflow.
+fn interpolate_nested(value: &str, nesting: usize) -> Result<String, Unresolvable> {
+    let limit = crate::dockerfile::MAX_NESTING;
+    if nesting > limit {
+        return Err(Unresolvable::Syntax {
+            message: format!("substitutions nested more than {limit} deep: not evaluated"),
+        });
+    }
     let mut text = String::new();
     let mut rest = value;
     while let Some(dollar) = rest.find('$') {
@@ -513,7 +525,7 @@ fn interpolate(value: &str) -> Result<String, Unresolvable> {
                 .strip_prefix(":-")
                 .or_else(|| operator.strip_prefix('-'))
             {
-                text.push_str(&interpolate(default)?);
+                text.push_str(&interpolate_nested(default, nesting + 1)?);
             } else if operator.starts_with(":+") || operator.starts_with('+') {
                 // Unset variable: the alternative is not used.
             } else if operator.starts_with(":?") || operator.starts_with('?') {
