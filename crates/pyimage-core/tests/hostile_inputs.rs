@@ -115,3 +115,24 @@ fn deeply_nested_compose_defaults_are_an_error_not_a_stack_overflow() {
         matches!(&shallow.images[0].evaluation, Evaluation::Resolved { text, .. } if text == "python:3.12")
     );
 }
+
+/// Issue 15 #8: 15 levels of `<<: [*a, *a, …]` in about a kilobyte ran past 60 s: each merged mapping is now read
+/// once per lookup, whatever the number of aliases to it.
+#[test]
+fn yaml_merge_key_bomb_is_linear() {
+    let mut text = String::from("x0: &a0 {image: python:3.12}\n");
+    for level in 1..=15 {
+        let aliases = vec![format!("*a{}", level - 1); 10].join(", ");
+        text.push_str(&format!("x{level}: &a{level}\n  <<: [{aliases}]\n"));
+    }
+    text.push_str("services:\n  app:\n    <<: *a15\n");
+    assert!(text.len() < 2000, "{}", text.len());
+    let started = Instant::now();
+    let scan = pyimage_core::manifests::scan_compose(&text);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(scan.images.len(), 1, "{scan:?}");
+}
