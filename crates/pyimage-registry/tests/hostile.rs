@@ -972,3 +972,32 @@ async fn absurd_token_lifetime_is_clamped_not_a_panic() {
         .await
         .unwrap();
 }
+
+/// Issue 15 #10: a registry that pages its tag list forever (1 MiB pages, each naming a new next page) is cut
+/// off by a total size, not after thousands of pages and gigabytes.
+#[tokio::test]
+async fn never_ending_tag_list_stops_at_a_total_size() {
+    let tags: Vec<String> = (0..60_000).map(|i| format!("t{i:010}")).collect();
+    let page = serde_json::json!({"name": "library/python", "tags": tags}).to_string();
+    let served = std::sync::atomic::AtomicUsize::new(0);
+    let server = Hostile::start(move |seen, _| match seen.path.as_str() {
+        "/v2/" => reply(200, &[], "{}"),
+        _ => {
+            let n = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let next = format!(r#"</v2/library/python/tags/list?n=1000&last=p{n}>; rel="next""#);
+            reply(
+                200,
+                &[("Content-Type", "application/json"), ("Link", &next)],
+                page.clone(),
+            )
+        }
+    })
+    .await;
+    let error = client(&server.url())
+        .list_tags(&python("python"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::TooLarge { .. }), "{error}");
+    let pages = server.count("/v2/library/python/tags/list");
+    assert!(pages <= 40, "{pages} pages read");
+}

@@ -183,7 +183,7 @@ fn read_inspect(path: &Path) -> anyhow::Result<(String, Vec<pyimage_engine::Imag
             .context("cannot read --inspect from standard input")?;
         ("standard input".to_owned(), bytes)
     } else {
-        let bytes = std::fs::read(path)
+        let bytes = crate::files::read_regular(path, 64 * 1024 * 1024)
             .with_context(|| format!("cannot read --inspect {}", path.display()))?;
         (path.display().to_string(), bytes)
     };

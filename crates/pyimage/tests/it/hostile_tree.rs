@@ -238,3 +238,61 @@ fn root_pin_keeps_owner_and_group() {
     );
     assert!(tree.lock_text().contains("3.12-slim"));
 }
+
+/// Issue 15 #17 and #10: a symlinked Dockerfile and a FIFO named like one are reported (not read, not passed over
+/// in silence: `check` fails), and a lock or configuration that is a FIFO or `/dev/zero` is an error naming it —
+/// never a hang or a read until memory runs out.
+#[test]
+fn fifos_devices_and_symlinks_are_reported_not_read() {
+    let tree = Tree::new("special");
+    tree.write("Dockerfile", "FROM python:3.12-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\n");
+    std::fs::write(tree.outside.join("Dockerfile"), DOCKERFILE).unwrap();
+    std::fs::create_dir_all(tree.repo.join("link")).unwrap();
+    std::os::unix::fs::symlink(
+        tree.outside.join("Dockerfile"),
+        tree.repo.join("link/Dockerfile"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(tree.repo.join("fifo")).unwrap();
+    let fifo = tree.repo.join("fifo/Dockerfile");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let check = pyimage()
+        .current_dir(&tree.repo)
+        .today()
+        .run(&["check", "."]);
+    let shown = format!("{}{}", stdout(&check), stderr(&check));
+    assert_ne!(check.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("link/Dockerfile") && shown.contains("symlink"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("fifo/Dockerfile") && shown.contains("not a regular file"),
+        "{shown}"
+    );
+
+    let lock = pyimage().current_dir(&tree.repo).today().run(&[
+        "check",
+        "--locked",
+        "--lock",
+        "/dev/zero",
+        "Dockerfile",
+    ]);
+    assert_eq!(lock.status.code(), Some(2), "{}", stderr(&lock));
+    assert!(stderr(&lock).contains("/dev/zero"), "{}", stderr(&lock));
+
+    let config = pyimage()
+        .config(&fifo)
+        .current_dir(&tree.repo)
+        .run(&["check", "Dockerfile"]);
+    assert_eq!(config.status.code(), Some(2), "{}", stderr(&config));
+    assert!(
+        stderr(&config).contains("not a regular file"),
+        "{}",
+        stderr(&config)
+    );
+}
