@@ -148,6 +148,9 @@ pub(crate) struct TokenResponse {
 /// The distribution spec's default token lifetime when `expires_in` is absent (and its minimum).
 pub const DEFAULT_TOKEN_SECONDS: u64 = 60;
 
+/// The longest a token is cached, whatever `expires_in` says.
+pub const MAX_TOKEN_SECONDS: u64 = 24 * 60 * 60;
+
 impl TokenResponse {
     pub(crate) fn into_token(self, realm: &str) -> Result<(Token, u64), RegistryError> {
         let token = self
@@ -158,10 +161,11 @@ impl TokenResponse {
                 realm: realm.to_owned(),
                 detail: "the answer has neither token nor access_token".to_owned(),
             })?;
+        // A token server's number is clamped: `Instant + 2^63 s` overflows (a panic), and no token lives a day.
         let lifetime = self
             .expires_in
             .unwrap_or(DEFAULT_TOKEN_SECONDS)
-            .max(DEFAULT_TOKEN_SECONDS);
+            .clamp(DEFAULT_TOKEN_SECONDS, MAX_TOKEN_SECONDS);
         Ok((Token(token), lifetime))
     }
 }

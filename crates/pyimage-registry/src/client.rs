@@ -263,7 +263,7 @@ impl RegistryClient {
             // reqwest drops Authorization when a redirect leaves the host; we also never follow more than 5.
             .redirect(reqwest::redirect::Policy::limited(5));
         if let Some(ca_file) = &settings.ca_file {
-            let pem = std::fs::read(ca_file).map_err(|e| {
+            let pem = read_ca_file(ca_file).map_err(|e| {
                 RegistryError::Config(format!(
                     "[registries.\"{registry}\"] ca_file {}: {e}",
                     ca_file.display()
@@ -472,6 +472,20 @@ impl RegistryClient {
             realm: realm_for_errors.clone(),
             detail: format!("realm is not a URL: {e}"),
         })?;
+        // A registry reached over HTTPS must not make us send credentials (or take tokens) in clear text: a
+        // plain-HTTP realm is only followed for a registry configured `insecure = true`.
+        let insecure = self.inner.config.settings(registry).insecure
+            || (endpoint.mirror && self.inner.config.settings(&endpoint.host_port()).insecure);
+        if url.scheme() != "https" && !insecure {
+            return Err(RegistryError::Token {
+                realm: realm_for_errors,
+                detail: format!(
+                    "{} asks for a token over plain HTTP; refused (credentials would travel in clear text). \
+                     Only a registry configured with insecure = true may use an http:// realm",
+                    endpoint.display()
+                ),
+            });
+        }
         {
             let mut query = url.query_pairs_mut();
             if let Some(service) = &key.service {
@@ -860,6 +874,29 @@ impl RegistryClient {
             RegistryError::Config(format!("no endpoint configured for {registry}"))
         }))
     }
+}
+
+/// Reads a CA bundle: a regular file of at most 1 MiB (a FIFO would block, `/dev/zero` never ends).
+fn read_ca_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    const LIMIT: u64 = 1024 * 1024;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a FIFO or device is never read)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(LIMIT + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > LIMIT {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("more than the {LIMIT} bytes a CA bundle may have"),
+        ));
+    }
+    Ok(bytes)
 }
 
 pub(crate) fn join(endpoint: &Endpoint, path: &str) -> Result<url::Url, RegistryError> {

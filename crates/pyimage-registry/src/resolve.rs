@@ -77,6 +77,10 @@ struct TagsPage {
 /// Largest number of `tags/list` pages followed before concluding the registry is looping.
 const MAX_TAG_PAGES: usize = 10_000;
 
+/// Most bytes of tag list read over all pages (Docker Hub's python repository lists ~10k tags in under 1 MiB): an
+/// endless list of 4 MiB pages stops here instead of after gigabytes.
+const MAX_TAG_LIST_BYTES: u64 = 32 * 1024 * 1024;
+
 impl RegistryClient {
     /// Resolves a reference: HEAD the tag (or digest); GET the index only if `request` needs it.
     pub async fn resolve(
@@ -266,6 +270,7 @@ impl RegistryClient {
         let mut tags = Vec::new();
         let mut name = repository.to_owned();
         let mut seen_urls = std::collections::HashSet::new();
+        let mut total = 0u64;
         for _ in 0..MAX_TAG_PAGES {
             if !seen_urls.insert(url.to_string()) {
                 return Err(RegistryError::BadHeader {
@@ -313,6 +318,14 @@ impl RegistryClient {
                 self.options().request_timeout,
             )
             .await?;
+            total += body.len() as u64;
+            if total > MAX_TAG_LIST_BYTES {
+                return Err(RegistryError::TooLarge {
+                    endpoint: endpoint.display(),
+                    what: what.clone(),
+                    limit: MAX_TAG_LIST_BYTES,
+                });
+            }
             let page: TagsPage =
                 serde_json::from_slice(&body).map_err(|e| RegistryError::InvalidManifest {
                     endpoint: endpoint.display(),

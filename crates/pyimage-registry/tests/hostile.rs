@@ -942,3 +942,62 @@ async fn unreachable_registry_is_reported_after_retries() {
     // then it gave up.
     assert_eq!(client.stats().retries, 3);
 }
+
+/// Issue 15 #9: a token server answering `expires_in` ≥ 2^63 must not overflow `Instant + Duration` (a panic):
+/// the lifetime is clamped and the token is used.
+#[tokio::test]
+async fn absurd_token_lifetime_is_clamped_not_a_panic() {
+    let (index, _) = index_and_manifest();
+    let digest = sha256(&index);
+    let server = with_own_token_server(move |seen, _| {
+        if seen.path.starts_with("/token") {
+            return Some(reply(
+                200,
+                &[],
+                r#"{"token":"t","expires_in":18446744073709551615}"#,
+            ));
+        }
+        (seen.authorization.as_deref() == Some("Bearer t") && seen.path != "/v2/").then(|| {
+            reply(
+                200,
+                &[("Content-Type", INDEX), ("Docker-Content-Digest", &digest)],
+                index.clone(),
+            )
+        })
+    })
+    .await;
+    let client = client(&server.url());
+    client
+        .resolve(&python("python:3.12"), &ResolveRequest::default())
+        .await
+        .unwrap();
+}
+
+/// Issue 15 #10: a registry that pages its tag list forever (1 MiB pages, each naming a new next page) is cut
+/// off by a total size, not after thousands of pages and gigabytes.
+#[tokio::test]
+async fn never_ending_tag_list_stops_at_a_total_size() {
+    let tags: Vec<String> = (0..60_000).map(|i| format!("t{i:010}")).collect();
+    let page = serde_json::json!({"name": "library/python", "tags": tags}).to_string();
+    let served = std::sync::atomic::AtomicUsize::new(0);
+    let server = Hostile::start(move |seen, _| match seen.path.as_str() {
+        "/v2/" => reply(200, &[], "{}"),
+        _ => {
+            let n = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let next = format!(r#"</v2/library/python/tags/list?n=1000&last=p{n}>; rel="next""#);
+            reply(
+                200,
+                &[("Content-Type", "application/json"), ("Link", &next)],
+                page.clone(),
+            )
+        }
+    })
+    .await;
+    let error = client(&server.url())
+        .list_tags(&python("python"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::TooLarge { .. }), "{error}");
+    let pages = server.count("/v2/library/python/tags/list");
+    assert!(pages <= 40, "{pages} pages read");
+}

@@ -43,7 +43,12 @@ fn run(dir: &Path, args: &[&str]) {
 
 /// A CA and a server certificate for 127.0.0.1 signed by it (openssl), then the registry.
 fn start_tls_registry() -> TlsRegistry {
-    let dir = std::env::temp_dir().join(format!("pyimage-tls-{}", std::process::id()));
+    start_tls_registry_with("plain", None)
+}
+
+/// The same, named `name` (one directory per registry), with a token realm when given.
+fn start_tls_registry_with(name: &str, token_realm: Option<&str>) -> TlsRegistry {
+    let dir = std::env::temp_dir().join(format!("pyimage-tls-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("certs")).unwrap();
     run(
@@ -108,12 +113,18 @@ fn start_tls_registry() -> TlsRegistry {
         .local_addr()
         .unwrap()
         .port();
-    let config = format!(
+    let mut config = format!(
         "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {cert}\n    key: {key}\n",
         data = dir.join("data").display(),
         cert = dir.join("server.crt").display(),
         key = dir.join("server.key").display(),
     );
+    if let Some(realm) = token_realm {
+        config.push_str(&format!(
+            "auth:\n  token:\n    realm: {realm}\n    service: registry.docker.io\n    issuer: pyimage-test\n    rootcertbundle: {bundle}\n",
+            bundle = dir.join("certs/ca.crt").display()
+        ));
+    }
     std::fs::write(dir.join("config.yml"), config).unwrap();
     let child = Command::new("docker-registry")
         .arg("serve")
@@ -136,6 +147,14 @@ fn start_tls_registry() -> TlsRegistry {
 }
 
 fn client(host: &str, ca_file: Option<PathBuf>) -> RegistryClient {
+    client_with(host, ca_file, CredentialStore::anonymous())
+}
+
+fn client_with(
+    host: &str,
+    ca_file: Option<PathBuf>,
+    credentials: CredentialStore,
+) -> RegistryClient {
     let mut config = RegistriesConfig::default();
     config.hosts.insert(
         host.to_owned(),
@@ -148,7 +167,7 @@ fn client(host: &str, ca_file: Option<PathBuf>) -> RegistryClient {
         max_retries: 0,
         ..ClientOptions::default()
     };
-    RegistryClient::new(config, CredentialStore::anonymous(), options).unwrap()
+    RegistryClient::new(config, credentials, options).unwrap()
 }
 
 #[test]
@@ -226,4 +245,49 @@ fn private_tls_registry_is_trusted_through_ca_file_only() {
         )
         .unwrap_err();
     assert!(error.to_string().contains("bogus.pem"), "{error}");
+}
+
+/// Issue 15 #1: an HTTPS registry (not `insecure`) whose challenge names a plain-HTTP token realm must not get the
+/// user's Basic credentials sent in clear text there: the token request is refused, naming the realm, and the
+/// realm never sees a request.
+#[test]
+fn https_registry_with_a_plain_http_token_realm_gets_no_credentials() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The "token server": a plain TCP listener that records whether anyone connected.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let realm = format!("http://{}/token", listener.local_addr().unwrap());
+    let registry = start_tls_registry_with("realm", Some(&realm));
+    let config = registry.dir.join("docker-config.json");
+    // base64("alice:pa55word-xyz")
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"YWxpY2U6cGE1NXdvcmQteHl6"}}}}}}"#,
+            registry.host
+        ),
+    )
+    .unwrap();
+    let reference =
+        Reference::parse_normalized(&format!("{}/library/python:3.12-slim", registry.host))
+            .unwrap();
+    let client = client_with(
+        &registry.host,
+        Some(registry.dir.join("certs/ca.crt")),
+        CredentialStore::from_file(&config),
+    );
+    let error = runtime
+        .block_on(client.resolve(&reference, &ResolveRequest::default()))
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::Token { .. }), "{error}");
+    let shown = error.to_string();
+    assert!(shown.contains(&realm), "names the realm: {shown}");
+    assert!(shown.contains("plain HTTP"), "{shown}");
+    assert!(
+        listener.accept().is_err(),
+        "the plain-HTTP realm was contacted"
+    );
 }

@@ -121,9 +121,7 @@ fn policy<'a>(state: &'a AppState, environment: Option<&str>) -> Result<&'a Poli
     })
 }
 
-static NO_BUILD_ARGS: ScanOptions = ScanOptions {
-    build_args: std::collections::BTreeMap::new(),
-};
+static NO_BUILD_ARGS: ScanOptions = ScanOptions::NONE;
 
 fn context() -> CheckContext<'static> {
     CheckContext {

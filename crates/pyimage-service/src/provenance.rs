@@ -121,6 +121,11 @@ impl Index {
         Ok(Index { parsed, single })
     }
 
+    /// Whether the digest named a single-platform manifest rather than an index.
+    pub fn is_single(&self) -> bool {
+        self.single
+    }
+
     /// Platform images (attestation manifests excluded).
     pub fn platforms(&self) -> impl Iterator<Item = &PlatformManifest> {
         self.parsed.platforms.iter()

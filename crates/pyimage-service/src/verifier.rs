@@ -334,9 +334,76 @@ async fn verify_one(
             }
             Err(error) => report.notes.push(format!("provenance not read: {error}")),
         }
+        // Attestations that could not be read vouch for nothing: not ok when the image must be official-current.
+        if report.provenance.is_none() && request.requirement == Requirement::OfficialCurrent {
+            report.ok = false;
+            report.notes.push(
+                "--require official-current: the attestations could not be read, so the image is not vouched for"
+                    .to_owned(),
+            );
+        }
+    }
+    // The engine (or inspect file) says which image this is; Docker Hub's manifest says which config it has.
+    if (assessment.official || assessment.faithful_copy == Some(true))
+        && let Some(digest) = &assessment.digest
+    {
+        let problem = match image_id_check(client, &local, digest).await {
+            Ok(problem) => problem,
+            Err(error) => Some(format!("the image ID could not be cross-checked: {error}")),
+        };
+        if let Some(problem) = problem {
+            report.ok = false;
+            report.notes.push(problem);
+        }
     }
     report.assessment = Some(assessment);
     report
+}
+
+/// Whether the image ID (the digest of its config) is the config of the platform manifest Docker Hub serves under
+/// `digest` for the image's platform: a problem to report when not (a lying engine or inspect file).
+async fn image_id_check(
+    client: &RegistryClient,
+    local: &LocalImage,
+    digest: &pyimage_core::Digest,
+) -> Result<Option<String>, RegistryError> {
+    let repository = official_repository()?;
+    let index = Index::fetch(client, &repository, digest).await?;
+    let manifest_digest = if index.is_single() {
+        digest.clone()
+    } else {
+        let Some(platform) = &local.platform else {
+            return Ok(Some(format!(
+                "the image names no platform, so its ID {} cannot be matched with index {digest}",
+                local.id
+            )));
+        };
+        match index.select(platform) {
+            Some(entry) => entry.digest.clone(),
+            None => {
+                return Ok(Some(format!(
+                    "index {digest} has no {platform} image, so the image ID {} is not one it serves",
+                    local.id
+                )));
+            }
+        }
+    };
+    let manifest = client.fetch_manifest(&repository, &manifest_digest).await?;
+    let config = serde_json::from_slice::<serde_json::Value>(&manifest.body)
+        .ok()
+        .and_then(|v| v["config"]["digest"].as_str().map(str::to_owned));
+    Ok(match config {
+        Some(config) if config == local.id => None,
+        Some(config) => Some(format!(
+            "the image ID {} is not the config {config} of manifest {manifest_digest}, which docker.io/library/python \
+             serves under {digest}: the engine or inspect file does not describe that image",
+            local.id
+        )),
+        None => Some(format!(
+            "manifest {manifest_digest} names no config digest to compare the image ID {} with",
+            local.id
+        )),
+    })
 }
 
 /// The attestations of the image's platform in the index it was pulled as; for a stale image, also what changed

@@ -255,13 +255,15 @@ pub fn run(
         }
         CheckFormat::Json => render::json(&outcome, config_shown)?,
         CheckFormat::Sarif => render::sarif(&outcome, config_shown)?,
-        CheckFormat::Github => render::github(&outcome, config_shown),
+        CheckFormat::Github => {
+            render::terminal::escape(&render::github(&outcome, config_shown)).into_owned()
+        }
     };
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(rendered.as_bytes())?;
     stdout.flush()?;
     for error in &outcome.errors {
-        eprintln!("pyimage: error: {error}");
+        crate::render::terminal::eprintln(format_args!("pyimage: error: {error}"));
     }
     if !outcome.errors.is_empty() {
         return Ok(ExitCode::from(ErrorKind::Input.exit_code()));

@@ -1,5 +1,6 @@
 //! `pyimage init`: writes a commented default `pyimage.toml` (refuses to overwrite one without `--force`).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,6 +31,7 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     }
     std::fs::write(&args.output, TEMPLATE)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
-    println!("wrote {}", args.output.display());
+    let mut out = crate::render::terminal::stdout();
+    writeln!(out, "wrote {}", args.output.display())?;
     Ok(ExitCode::SUCCESS)
 }

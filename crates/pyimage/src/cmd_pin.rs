@@ -73,8 +73,15 @@ pub async fn run(
         })?),
     };
     let lock_path = config.lock_path(args.lock.as_deref());
+    // Concurrent runs take turns from reading the lock to writing it: neither loses the other's entries.
+    let _turn = if args.dry_run || args.check {
+        None
+    } else {
+        Some(write::lock_directory(&lock_path)?)
+    };
     let lock = files::read_lock(&lock_path)?;
     let old_lock_text = lock.render();
+    let old_lock = lock.clone();
     // A file that cannot be found or read is reported and the rest is pinned; the exit code says so at the end.
     let mut errors = Vec::new();
     let found = files::discover(&args.paths, config, &mut errors)?;
@@ -90,10 +97,10 @@ pub async fn run(
     let now = pyimage_service::clock::now_rfc3339();
     let plan = plan_pin(&resolver, &sources, lock, &options, &now).await;
     for error in &errors {
-        eprintln!("pyimage: error: {error}");
+        crate::render::terminal::eprintln(format_args!("pyimage: error: {error}"));
     }
     for error in &plan.errors {
-        eprintln!("pyimage: {error}");
+        crate::render::terminal::eprintln(format_args!("pyimage: {error}"));
     }
     let failure = if errors.is_empty() {
         plan.failure
@@ -108,6 +115,12 @@ pub async fn run(
         lock: None,
     };
     let mut diffs = String::new();
+    let mut lock = plan.lock;
+    // Files written (path, old text, new text), to roll back if the lock cannot be written; the lock keys of
+    // the changes in written files, and those of files left as they were.
+    let mut written: Vec<(PathBuf, String, String)> = Vec::new();
+    let (mut kept_keys, mut dropped_keys) = (Vec::new(), Vec::new());
+    let mut failure = failure;
     for rewrite in plan.rewrites {
         let (file, source) = (&found[rewrite.index], &sources[rewrite.index]);
         if args.dry_run {
@@ -116,25 +129,49 @@ pub async fn run(
                 &source.text,
                 &rewrite.new_text,
             ));
-        } else if !args.check
-            && write::write_atomically(&file.path, &source.text, &rewrite.new_text)?
-                == WriteOutcome::ChangedSinceRead
-        {
-            report
-                .skipped
-                .extend(rewrite.changes.into_iter().map(|change| PinSkip {
-                    path: change.path,
-                    line: change.line,
-                    column: change.column,
-                    reference: change.reference,
-                    reason: "the file changed since pyimage read it; run pin again".to_owned(),
-                }));
-            continue;
+        } else if !args.check {
+            let reason = match write::write_atomically(&file.path, &source.text, &rewrite.new_text)
+            {
+                Ok(WriteOutcome::Written) => None,
+                Ok(WriteOutcome::ChangedSinceRead) => {
+                    Some("the file changed since pyimage read it; run pin again".to_owned())
+                }
+                Ok(WriteOutcome::NotReplaced(reason)) => Some(reason),
+                Err(error) => Some(format!("{error:#}")),
+            };
+            if let Some(reason) = reason {
+                failure = ErrorKind::worst(failure, ErrorKind::Input);
+                dropped_keys.extend(rewrite.changes.iter().map(lock_key));
+                report
+                    .skipped
+                    .extend(rewrite.changes.into_iter().map(|change| PinSkip {
+                        path: change.path,
+                        line: change.line,
+                        column: change.column,
+                        reference: change.reference,
+                        reason: reason.clone(),
+                    }));
+                continue;
+            }
+            written.push((file.path.clone(), source.text.clone(), rewrite.new_text));
         }
+        kept_keys.extend(rewrite.changes.iter().map(lock_key));
         report.files_changed += 1;
         report.changes.extend(rewrite.changes);
     }
-    let new_lock_text = plan.lock.render();
+    // A reference whose file was not written gets no lock entry (unless another written file pins it too).
+    for key in dropped_keys {
+        if kept_keys.contains(&key) {
+            continue;
+        }
+        match old_lock.get(&key) {
+            Some(entry) => lock.insert(entry.clone()),
+            None => {
+                lock.images.remove(&key);
+            }
+        }
+    }
+    let new_lock_text = lock.render();
     if new_lock_text != old_lock_text {
         report.lock = Some(lock_path.display().to_string());
         if args.dry_run {
@@ -144,8 +181,28 @@ pub async fn run(
                 ""
             };
             diffs.push_str(&write::unified_diff(&lock_path, old, &new_lock_text));
-        } else if !args.check {
-            write::replace_atomically(&lock_path, &new_lock_text)?;
+        } else if !args.check
+            && let Err(error) = write::replace_atomically(&lock_path, &new_lock_text)
+        {
+            // The files and the lock go together: put the files back as they were.
+            let mut unrestored = Vec::new();
+            for (path, old, new) in &written {
+                if !matches!(
+                    write::write_atomically(path, new, old),
+                    Ok(WriteOutcome::Written)
+                ) {
+                    unrestored.push(path.display().to_string());
+                }
+            }
+            let restored = if unrestored.is_empty() {
+                format!("the {} file(s) pinned were restored", written.len())
+            } else {
+                format!("could not restore {}", unrestored.join(", "))
+            };
+            return Err(error.context(format!(
+                "cannot write the lock {}; {restored}",
+                lock_path.display()
+            )));
         }
     }
     match args.format {
@@ -162,8 +219,16 @@ pub async fn run(
     })
 }
 
+/// The lock entry a change recorded: what it pinned, without the digest.
+fn lock_key(change: &PinChange) -> String {
+    change
+        .pinned
+        .rsplit_once('@')
+        .map_or(change.pinned.clone(), |(key, _)| key.to_owned())
+}
+
 fn print_human(report: &PinReport, args: &PinArgs, diffs: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     if args.dry_run {
         write!(out, "{diffs}")?;
     }

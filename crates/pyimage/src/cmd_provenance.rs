@@ -110,7 +110,7 @@ pub async fn run(args: &ProvenanceArgs, client: RegistryClient) -> anyhow::Resul
 }
 
 fn print_human(output: &Output<'_>) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     for (i, report) in output.references.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -118,7 +118,7 @@ fn print_human(output: &Output<'_>) -> anyhow::Result<()> {
         writeln!(out, "{}", report.input)?;
         if let Some(error) = &report.error {
             writeln!(out, "  error         {error}")?;
-            eprintln!("pyimage: {}: {error}", report.input);
+            crate::render::terminal::eprintln(format_args!("pyimage: {}: {error}", report.input));
             continue;
         }
         if let Some(digest) = &report.digest {

@@ -82,7 +82,7 @@ pub fn run(args: &RefArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_human(reports: &[RefReport]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     for (index, r) in reports.iter().enumerate() {
         if index > 0 {
             writeln!(out)?;
@@ -90,7 +90,7 @@ fn print_human(reports: &[RefReport]) -> anyhow::Result<()> {
         writeln!(out, "{}", r.input)?;
         if let Some(error) = &r.error {
             writeln!(out, "  error       {error}")?;
-            eprintln!("pyimage: {:?}: {error}", r.input);
+            crate::render::terminal::eprintln(format_args!("pyimage: {:?}: {error}", r.input));
             continue;
         }
         writeln!(out, "  normalized  {}", or_dash(r.normalized.as_deref()))?;

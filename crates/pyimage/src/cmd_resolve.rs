@@ -137,7 +137,7 @@ pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<E
 }
 
 fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     for (index, report) in reports.iter().enumerate() {
         if index > 0 {
             writeln!(out)?;
@@ -145,7 +145,7 @@ fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
         writeln!(out, "{}", report.input)?;
         if let Some(error) = &report.error {
             writeln!(out, "  error         {error}")?;
-            eprintln!("pyimage: {:?}: {error}", report.input);
+            crate::render::terminal::eprintln(format_args!("pyimage: {:?}: {error}", report.input));
             continue;
         }
         let Some(r) = &report.resolution else {

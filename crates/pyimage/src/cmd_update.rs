@@ -74,6 +74,12 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let policy = &config.settings.policy;
     let lock_path = config.lock_path(args.lock.as_deref());
+    // Concurrent runs take turns from reading the lock to writing it (see `write::lock_directory`).
+    let _turn = if args.dry_run {
+        None
+    } else {
+        Some(write::lock_directory(&lock_path)?)
+    };
     let lock = files::read_lock(&lock_path)?;
     let old_lock_text = lock.render();
     // A file that cannot be found or read is reported and the rest is updated; the exit code says so at the end.
@@ -135,13 +141,19 @@ pub async fn run(
             for change in &mut changes {
                 change.applied = false;
             }
-        } else if write::write_atomically(&file.path, &source.text, &rewrite.new_text)?
-            == WriteOutcome::ChangedSinceRead
-        {
-            for change in &mut changes {
-                change.applied = false;
-                change.note =
-                    Some("the file changed since pyimage read it; run update again".to_owned());
+        } else {
+            let note = match write::write_atomically(&file.path, &source.text, &rewrite.new_text)? {
+                WriteOutcome::Written => None,
+                WriteOutcome::ChangedSinceRead => {
+                    Some("the file changed since pyimage read it; run update again".to_owned())
+                }
+                WriteOutcome::NotReplaced(reason) => Some(reason),
+            };
+            if let Some(note) = note {
+                for change in &mut changes {
+                    change.applied = false;
+                    change.note = Some(note.clone());
+                }
             }
         }
         report.changes.extend(changes);
@@ -172,7 +184,7 @@ pub async fn run(
 
 /// A report fit to paste as a pull-request body.
 fn print_human(report: &UpdateReport, diffs: &str, dry_run: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     if dry_run {
         write!(out, "{diffs}")?;
     }
@@ -220,7 +232,7 @@ fn print_human(report: &UpdateReport, diffs: &str, dry_run: bool) -> anyhow::Res
         }
     }
     for error in &report.errors {
-        eprintln!("pyimage: {error}");
+        crate::render::terminal::eprintln(format_args!("pyimage: {error}"));
     }
     Ok(())
 }

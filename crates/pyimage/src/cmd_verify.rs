@@ -44,12 +44,21 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// Take the word of a `docker.io` endpoint other than Docker Hub's own even though the `pyimage.toml` that
+    /// names it was found in the checked directory (a repository must not choose who vouches for "official").
+    #[arg(long)]
+    trust_docker_io_endpoint: bool,
 }
 
 #[derive(Serialize)]
 struct Output<'a> {
     require: &'a str,
     source: String,
+    /// Who answered for Docker Hub (`https://registry-1.docker.io` unless configured otherwise).
+    docker_hub_endpoint: String,
+    /// Loud warnings (a `docker.io` endpoint that is not Docker Hub's own).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
     signature: &'a str,
     official_images: String,
     images: Vec<ImageVerification>,
@@ -93,6 +102,10 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
     if let Some(hub) = registries.hosts.get_mut("docker.io") {
         hub.mirrors.clear();
     }
+    let (docker_hub_endpoint, warnings) = docker_hub_trust(&registries, &loaded, args)?;
+    for warning in &warnings {
+        crate::render::terminal::eprintln(format_args!("pyimage: warning: {warning}"));
+    }
     let client = crate::registry_client(registries, loaded.path.as_deref())?;
     crate::block_on(async {
         let record = if args.no_provenance {
@@ -110,6 +123,8 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
         let output = Output {
             require: &args.require,
             source: verification.source,
+            docker_hub_endpoint,
+            warnings,
             signature: NO_SIGNATURE_NOTE,
             official_images: record.describe(),
             images: verification.images,
@@ -122,6 +137,44 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
     })
 }
 
+/// Who answers for Docker Hub, and the warnings that go with it. A `docker.io` endpoint other than Docker Hub's own
+/// is refused when the `pyimage.toml` naming it was discovered in the checked directory (the repository would pick
+/// its own judge), unless `--trust-docker-io-endpoint`; named with `--config`/`PYIMAGE_CONFIG`, it is used with a
+/// warning in every format.
+fn docker_hub_trust(
+    registries: &pyimage_core::config::RegistriesConfig,
+    loaded: &crate::config::LoadedConfig,
+    args: &VerifyArgs,
+) -> anyhow::Result<(String, Vec<String>)> {
+    let hub = pyimage_core::config::registries::DOCKER_HUB_API;
+    let endpoint = registries
+        .endpoints("docker.io")?
+        .into_iter()
+        .rfind(|e| !e.mirror)
+        .map_or_else(|| hub.to_owned(), |e| e.display());
+    if endpoint == hub {
+        return Ok((endpoint, Vec::new()));
+    }
+    let config = loaded.path.as_deref().map_or_else(
+        || "the configuration".to_owned(),
+        |p| p.display().to_string(),
+    );
+    if loaded.discovered && !args.trust_docker_io_endpoint {
+        anyhow::bail!(
+            "{config} points docker.io at {endpoint}, not Docker Hub ({hub}): verify does not let a pyimage.toml \
+             found in the checked directory choose who vouches for \"official\". Pass --trust-docker-io-endpoint, \
+             or name a configuration outside the tree with --config or PYIMAGE_CONFIG"
+        );
+    }
+    Ok((
+        endpoint.clone(),
+        vec![format!(
+            "docker.io is answered by {endpoint} (set in {config}), not by Docker Hub ({hub}): \"official\" means \
+             only that this endpoint serves the digest"
+        )],
+    ))
+}
+
 fn read_inspect(path: &Path) -> anyhow::Result<(String, Vec<pyimage_engine::ImageInspect>)> {
     let (what, bytes) = if path == Path::new("-") {
         let mut bytes = Vec::new();
@@ -130,7 +183,7 @@ fn read_inspect(path: &Path) -> anyhow::Result<(String, Vec<pyimage_engine::Imag
             .context("cannot read --inspect from standard input")?;
         ("standard input".to_owned(), bytes)
     } else {
-        let bytes = std::fs::read(path)
+        let bytes = crate::files::read_regular(path, 64 * 1024 * 1024)
             .with_context(|| format!("cannot read --inspect {}", path.display()))?;
         (path.display().to_string(), bytes)
     };
@@ -139,7 +192,7 @@ fn read_inspect(path: &Path) -> anyhow::Result<(String, Vec<pyimage_engine::Imag
 }
 
 fn print_human(output: &Output<'_>) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     for (i, report) in output.images.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -152,7 +205,7 @@ fn print_human(output: &Output<'_>) -> anyhow::Result<()> {
         writeln!(out, "{}{id}", report.input)?;
         if let Some(error) = &report.error {
             writeln!(out, "  error         {error}")?;
-            eprintln!("pyimage: {}: {error}", report.input);
+            crate::render::terminal::eprintln(format_args!("pyimage: {}: {error}", report.input));
             continue;
         }
         if let Some(a) = &report.assessment {
@@ -205,6 +258,10 @@ fn print_human(output: &Output<'_>) -> anyhow::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "images from: {}", output.source)?;
+    writeln!(out, "docker.io answered by: {}", output.docker_hub_endpoint)?;
+    for warning in &output.warnings {
+        writeln!(out, "WARNING: {warning}")?;
+    }
     writeln!(out, "official-images: {}", output.official_images)?;
     writeln!(out, "note: {}", output.signature)?;
     Ok(())

@@ -105,7 +105,11 @@ pub fn load(
         },
     };
     tracing::info!(config = %path.display(), "configuration");
-    let text = match std::fs::read_to_string(&path) {
+    let read = crate::files::read_regular(&path, 1024 * 1024).and_then(|bytes| {
+        String::from_utf8(bytes)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+    });
+    let text = match read {
         Ok(text) => text,
         Err(error) if !required && error.kind() == std::io::ErrorKind::NotFound => {
             tracing::info!("no pyimage.toml found: built-in defaults");

@@ -113,7 +113,10 @@ pub fn discover(
         }
         for entry in walk(&root) {
             match entry {
-                Ok((path, kind)) => take(path, kind, false),
+                Ok(Walked::File(path, kind)) => take(path, kind, false),
+                Ok(Walked::NotRegular(path, why)) => {
+                    errors.push(FileError::file(path.display().to_string(), why))
+                }
                 Err(error) => errors.push(FileError::file(
                     root.display().to_string(),
                     format!("cannot walk: {error}"),
@@ -124,9 +127,19 @@ pub fn discover(
     Ok(found)
 }
 
-/// The Dockerfiles, Compose files, Kubernetes manifests, CI pipelines… (see [`FileKind::for_path`]) under a directory, in path order: `.gitignore` is
-/// respected, hidden directories are searched (CI configuration lives there) except `.git`.
-pub fn walk(root: &Path) -> impl Iterator<Item = Result<(PathBuf, FileKind), ignore::Error>> {
+/// What the walker met under a known file name.
+pub enum Walked {
+    /// A regular file to work on.
+    File(PathBuf, FileKind),
+    /// A symlink, FIFO, socket or device with a Dockerfile/Compose/YAML name: not read (a symlink may lead out
+    /// of the tree, a FIFO blocks), but reported so that `check --locked .` does not pass over it in silence.
+    NotRegular(PathBuf, String),
+}
+
+/// The Dockerfiles, Compose files, Kubernetes manifests, CI pipelines… (see [`FileKind::for_path`]) under a
+/// directory, in path order: `.gitignore` is respected, hidden directories are searched (CI configuration lives
+/// there) except `.git`. Symlinks are not followed.
+pub fn walk(root: &Path) -> impl Iterator<Item = Result<Walked, ignore::Error>> {
     ignore::WalkBuilder::new(root)
         .hidden(false)
         .require_git(false)
@@ -136,18 +149,68 @@ pub fn walk(root: &Path) -> impl Iterator<Item = Result<(PathBuf, FileKind), ign
         .filter_map(|entry| match entry {
             Err(error) => Some(Err(error)),
             Ok(entry) => {
-                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                let file_type = entry.file_type()?;
+                if file_type.is_dir() {
                     return None;
                 }
                 let kind = FileKind::for_path(&entry.path().to_string_lossy())?;
-                Some(Ok((entry.into_path(), kind)))
+                if file_type.is_file() {
+                    return Some(Ok(Walked::File(entry.into_path(), kind)));
+                }
+                let why = if file_type.is_symlink() {
+                    let target = std::fs::read_link(entry.path())
+                        .map(|t| t.display().to_string())
+                        .unwrap_or_else(|_| "?".to_owned());
+                    format!(
+                        "skipped: a symlink (to {target}), not followed; name its target to check or pin it"
+                    )
+                } else {
+                    "skipped: not a regular file (a FIFO, socket or device is never read)".to_owned()
+                };
+                Some(Ok(Walked::NotRegular(entry.into_path(), why)))
             }
         })
 }
 
+/// Largest file pyimage reads to check or pin (a Dockerfile or manifest this large is not one).
+pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads at most `limit` bytes of a regular file: a FIFO (which would block), a device such as `/dev/zero`
+/// (which never ends) or anything larger than `limit` is an error saying so.
+pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a FIFO or device is never read)",
+        ));
+    }
+    if metadata.len() > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "{} bytes, more than the {limit} pyimage reads",
+                metadata.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("more than the {limit} bytes pyimage reads"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Reads a file as UTF-8 text; the error says what is wrong (the caller names the file).
 pub fn read(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let bytes = read_regular(path, MAX_SOURCE_BYTES).map_err(|e| format!("cannot read: {e}"))?;
     String::from_utf8(bytes).map_err(|e| {
         format!(
             "not UTF-8 text (invalid byte at offset {}): save it as UTF-8, or exclude it with [policy] exclude",
@@ -158,9 +221,13 @@ pub fn read(path: &Path) -> Result<String, String> {
 
 /// Reads `pyimage.lock` (an empty lock when the file does not exist); a malformed lock names the file and line.
 pub fn read_lock(path: &Path) -> anyhow::Result<pyimage_core::lock::Lock> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => pyimage_core::lock::Lock::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+    match read_regular(path, MAX_SOURCE_BYTES) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
+            pyimage_core::lock::Lock::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
         Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -202,8 +269,10 @@ pub async fn load_record(client: &RegistryClient, arg: Option<&str>) -> anyhow::
     if source.starts_with("https://") || source.starts_with("http://") {
         return Ok(Record::fetch(client, source).await?);
     }
-    let text = std::fs::read_to_string(source)
+    let bytes = read_regular(Path::new(source), MAX_SOURCE_BYTES)
         .with_context(|| format!("cannot read --official-images {source}"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("--official-images {source}: not UTF-8 text"))?;
     Ok(Record::from_text(&text, source)?)
 }
 

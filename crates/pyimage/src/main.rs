@@ -120,7 +120,7 @@ fn main() -> ExitCode {
         // `pyimage check | head`: the reader is gone; there is nobody to tell.
         Err(error) if is_closed_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("pyimage: error: {error:#}");
+            crate::render::terminal::eprintln(format_args!("pyimage: error: {error:#}"));
             ExitCode::from(error_kind(&error).exit_code())
         }
     }

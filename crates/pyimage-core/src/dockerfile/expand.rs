@@ -8,6 +8,17 @@
 
 use super::Unresolvable;
 
+/// Deepest `${A:-${B:-…}}` nesting evaluated (BuildKit's own parser recurses too; real files nest two or three).
+pub const MAX_NESTING: usize = 32;
+
+/// Longest word expanded, in bytes: a reference is at most a few hundred bytes, so anything this long is refused
+/// before its parts are built.
+pub(crate) const MAX_WORD: usize = 16 * 1024;
+
+/// Largest value an expansion may produce: `ARG A1=${A0}${A0}` chains double at every line, and without this
+/// bound 24 lines asked for gigabytes.
+pub(crate) const MAX_EXPANSION: usize = 64 * 1024;
+
 /// How a `${NAME<op>word}` substitution treats its word.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Modifier {
@@ -68,11 +79,24 @@ pub(crate) fn expand(
     escape: char,
     lookup: &dyn Fn(&str) -> Lookup,
 ) -> Expansion {
+    let end = end.min(line.len());
+    if end.saturating_sub(start) > MAX_WORD {
+        return Expansion {
+            value: Err(Unresolvable::Syntax {
+                message: format!(
+                    "a word of {} bytes is longer than {MAX_WORD}: not expanded (no image reference is that long)",
+                    end - start
+                ),
+            }),
+            reads: Vec::new(),
+        };
+    }
     let mut parser = WordParser {
         line,
         pos: start,
-        end: end.min(line.len()),
+        end,
         escape,
+        depth: 0,
     };
     let mut reads = Vec::new();
     let value = match parser.parse(None) {
@@ -87,6 +111,21 @@ struct WordParser<'a> {
     pos: usize,
     end: usize,
     escape: char,
+    /// How many `${…}` words enclose the position.
+    depth: usize,
+}
+
+/// Appends literal text, merging it into the previous literal (one part per run of text, not per character).
+fn push_literal(parts: &mut Vec<Part>, text: &str) {
+    if let Some(Part::Literal(last)) = parts.last_mut() {
+        last.push_str(text);
+    } else {
+        parts.push(Part::Literal(text.to_owned()));
+    }
+}
+
+fn push_char(parts: &mut Vec<Part>, c: char) {
+    push_literal(parts, c.encode_utf8(&mut [0; 4]));
 }
 
 impl WordParser<'_> {
@@ -116,13 +155,23 @@ impl WordParser<'_> {
             match c {
                 c if c == self.escape => {
                     if let Some(next) = self.bump() {
-                        parts.push(Part::Literal(next.to_string()));
+                        push_char(&mut parts, next);
                     }
                 }
-                '\'' => parts.push(Part::Literal(self.single_quoted()?)),
-                '"' => parts.extend(self.double_quoted()?),
-                '$' => parts.push(self.dollar()?),
-                c => parts.push(Part::Literal(c.to_string())),
+                '\'' => push_literal(&mut parts, &self.single_quoted()?),
+                '"' => {
+                    for part in self.double_quoted()? {
+                        match part {
+                            Part::Literal(text) => push_literal(&mut parts, &text),
+                            variable => parts.push(variable),
+                        }
+                    }
+                }
+                '$' => match self.dollar()? {
+                    Part::Literal(text) => push_literal(&mut parts, &text),
+                    variable => parts.push(variable),
+                },
+                c => push_char(&mut parts, c),
             }
         }
     }
@@ -158,11 +207,11 @@ impl WordParser<'_> {
                 Some(c) if c == self.escape => match self.peek() {
                     Some(next) if next == '"' || next == '$' || next == self.escape => {
                         self.bump();
-                        parts.push(Part::Literal(next.to_string()));
+                        push_char(&mut parts, next);
                     }
-                    _ => parts.push(Part::Literal(c.to_string())),
+                    _ => push_char(&mut parts, c),
                 },
-                Some(c) => parts.push(Part::Literal(c.to_string())),
+                Some(c) => push_char(&mut parts, c),
             }
         }
     }
@@ -204,7 +253,14 @@ impl WordParser<'_> {
                     modifier: None,
                 });
             };
+            if self.depth >= MAX_NESTING {
+                return Err(format!(
+                    "substitutions nested more than {MAX_NESTING} deep: not evaluated"
+                ));
+            }
+            self.depth += 1;
             let word = self.parse(Some('}'))?;
+            self.depth -= 1;
             self.bump();
             return Ok(Part::Variable {
                 name,
@@ -265,6 +321,13 @@ fn evaluate(
                 });
                 out.push_str(&evaluate_variable(name, modifier.as_ref(), lookup, reads)?);
             }
+        }
+        if out.len() > MAX_EXPANSION {
+            return Err(Unresolvable::Syntax {
+                message: format!(
+                    "expands to more than {MAX_EXPANSION} bytes: not evaluated (a chain of ARGs that double?)"
+                ),
+            });
         }
     }
     Ok(out)

@@ -17,6 +17,7 @@
 //! input: what BuildKit would reject is reported as a [`Problem`], and scanning goes on.
 
 mod expand;
+pub use expand::MAX_NESTING;
 mod scan;
 pub(crate) mod source;
 mod words;
@@ -433,6 +434,14 @@ pub struct ScanOptions {
     pub build_args: BTreeMap<String, String>,
     /// Compose interpolation variables: the `.env` beside a Compose file, or the `--env-file`s.
     pub variables: BTreeMap<String, String>,
+}
+
+impl ScanOptions {
+    /// No build arguments and no Compose variables: what a webhook or a report knows of a build (nothing).
+    pub const NONE: ScanOptions = ScanOptions {
+        build_args: BTreeMap::new(),
+        variables: BTreeMap::new(),
+    };
 }
 
 /// Everything found in one Dockerfile.

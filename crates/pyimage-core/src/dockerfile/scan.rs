@@ -77,6 +77,8 @@ struct Scanner<'a> {
     out: DockerfileScan,
     global: Scope,
     stage_scope: Scope,
+    /// Stage name (lowercase) → index of the first stage with that name: lookups stay linear in stage count.
+    stage_names: std::collections::HashMap<String, usize>,
 }
 
 pub(super) fn scan(text: &str, options: &ScanOptions) -> DockerfileScan {
@@ -94,6 +96,7 @@ pub(super) fn scan(text: &str, options: &ScanOptions) -> DockerfileScan {
         },
         global: Scope::new(),
         stage_scope: Scope::new(),
+        stage_names: std::collections::HashMap::new(),
     };
     for name in PLATFORM_ARGS {
         let binding = scanner.platform_binding(name);
@@ -444,12 +447,7 @@ impl Scanner<'_> {
                         span,
                     );
                 }
-                if self
-                    .out
-                    .stages
-                    .iter()
-                    .any(|s| s.name.as_deref() == Some(lower.as_str()))
-                {
+                if self.stage_names.contains_key(&lower) {
                     self.problem(
                         ProblemKind::DuplicateStageName {
                             name: lower.clone(),
@@ -485,11 +483,7 @@ impl Scanner<'_> {
                         return Some(StageBase::Scratch);
                     }
                     let lower = value.to_lowercase();
-                    self.out
-                        .stages
-                        .iter()
-                        .find(|s| s.name.as_deref() == Some(lower.as_str()))
-                        .map(|s| StageBase::Stage(s.index))
+                    self.stage_names.get(&lower).map(|&i| StageBase::Stage(i))
                 });
                 match stage_ref {
                     Some(base) => base,
@@ -508,6 +502,9 @@ impl Scanner<'_> {
                 }
             }
         };
+        if let Some(name) = &name {
+            self.stage_names.entry(name.clone()).or_insert(index);
+        }
         self.out.stages.push(Stage {
             index,
             name,
@@ -571,13 +568,7 @@ impl Scanner<'_> {
                 }
                 return;
             }
-            let lower = value.to_lowercase();
-            if self
-                .out
-                .stages
-                .iter()
-                .any(|s| s.name.as_deref() == Some(lower.as_str()))
-            {
+            if self.stage_names.contains_key(&value.to_lowercase()) {
                 return;
             }
         }

@@ -17,6 +17,22 @@ pub fn interpolate(
     value: &str,
     variables: &BTreeMap<String, String>,
 ) -> Result<String, Unresolvable> {
+    interpolate_nested(value, variables, 0)
+}
+
+/// [`interpolate`] inside `nesting` enclosing defaults: nesting is bounded (as in Dockerfiles) so a hostile file is
+/// an error, not a stack overflow.
+fn interpolate_nested(
+    value: &str,
+    variables: &BTreeMap<String, String>,
+    nesting: usize,
+) -> Result<String, Unresolvable> {
+    let limit = crate::dockerfile::MAX_NESTING;
+    if nesting > limit {
+        return Err(Unresolvable::Syntax {
+            message: format!("substitutions nested more than {limit} deep: not evaluated"),
+        });
+    }
     let mut text = String::new();
     let mut rest = value;
     while let Some(dollar) = rest.find('$') {
@@ -62,20 +78,20 @@ pub fn interpolate(
             } else if let Some(default) = operator.strip_prefix(":-") {
                 match value.filter(|_| non_empty) {
                     Some(value) => text.push_str(value),
-                    None => text.push_str(&interpolate(default, variables)?),
+                    None => text.push_str(&interpolate_nested(default, variables, nesting + 1)?),
                 }
             } else if let Some(default) = operator.strip_prefix('-') {
                 match value {
                     Some(value) => text.push_str(value),
-                    None => text.push_str(&interpolate(default, variables)?),
+                    None => text.push_str(&interpolate_nested(default, variables, nesting + 1)?),
                 }
             } else if let Some(alternative) = operator.strip_prefix(":+") {
                 if non_empty {
-                    text.push_str(&interpolate(alternative, variables)?);
+                    text.push_str(&interpolate_nested(alternative, variables, nesting + 1)?);
                 }
             } else if let Some(alternative) = operator.strip_prefix('+') {
                 if set {
-                    text.push_str(&interpolate(alternative, variables)?);
+                    text.push_str(&interpolate_nested(alternative, variables, nesting + 1)?);
                 }
             } else if operator.starts_with(":?") {
                 match value.filter(|_| non_empty) {

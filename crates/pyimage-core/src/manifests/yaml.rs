@@ -84,11 +84,20 @@ impl Document {
     /// The entries of a mapping, in order (keys as scalars only).
     pub(crate) fn entries(&self, index: usize) -> Vec<(&str, usize)> {
         let mut out = Vec::new();
-        self.collect_entries(index, 0, &mut out);
+        let mut merged = std::collections::HashSet::new();
+        self.collect_entries(index, 0, &mut out, &mut merged);
         out
     }
 
-    fn collect_entries<'a>(&'a self, index: usize, depth: usize, out: &mut Vec<(&'a str, usize)>) {
+    /// `merged` holds the mappings already merged in: merging one again adds nothing (its keys are all set by
+    /// then), and skipping it keeps `<<: [*a, *a, …]` bombs linear.
+    fn collect_entries<'a>(
+        &'a self,
+        index: usize,
+        depth: usize,
+        out: &mut Vec<(&'a str, usize)>,
+        merged_before: &mut std::collections::HashSet<usize>,
+    ) {
         let Some(Node::Mapping(pairs)) = self.node(index) else {
             return;
         };
@@ -111,8 +120,11 @@ impl Document {
                     _ => vec![source],
                 };
                 for source in sources {
+                    if !merged_before.insert(source) {
+                        continue;
+                    }
                     let mut inherited = Vec::new();
-                    self.collect_entries(source, depth + 1, &mut inherited);
+                    self.collect_entries(source, depth + 1, &mut inherited, merged_before);
                     for (key, value) in inherited {
                         if !out.iter().any(|(k, _)| *k == key) {
                             out.push((key, value));

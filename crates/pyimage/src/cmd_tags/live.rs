@@ -40,7 +40,7 @@ pub async fn run_live(args: &TagsArgs, client: RegistryClient) -> anyhow::Result
         Ok(reference) if reference.tag().is_none() && reference.digest().is_none() => reference,
         Ok(_) => bail!("{input:?}: give a repository without tag or digest"),
         Err(error) => {
-            eprintln!("pyimage: {input:?}: {error}");
+            crate::render::terminal::eprintln(format_args!("pyimage: {input:?}: {error}"));
             return Ok(ExitCode::from(ErrorKind::Input.exit_code()));
         }
     };
@@ -48,7 +48,10 @@ pub async fn run_live(args: &TagsArgs, client: RegistryClient) -> anyhow::Result
     let listing = match resolver.tag_digests(&repository).await {
         Ok(listing) => listing,
         Err(error) => {
-            eprintln!("pyimage: {}: {error}", repository.name());
+            crate::render::terminal::eprintln(format_args!(
+                "pyimage: {}: {error}",
+                repository.name()
+            ));
             return Ok(ExitCode::from(ErrorKind::of_registry(&error).exit_code()));
         }
     };
@@ -92,13 +95,13 @@ pub async fn run_live(args: &TagsArgs, client: RegistryClient) -> anyhow::Result
         Format::Human => print_live(&view)?,
     }
     for error in &view.errors {
-        eprintln!("pyimage: {error}");
+        crate::render::terminal::eprintln(format_args!("pyimage: {error}"));
     }
     Ok(worst.map_or(ExitCode::SUCCESS, |kind| ExitCode::from(kind.exit_code())))
 }
 
 fn print_live(view: &LiveView) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     writeln!(
         out,
         "{} ({} tags, {} images, from {})",

@@ -123,7 +123,9 @@ pub fn run_offline(args: &TagsArgs) -> anyhow::Result<ExitCode> {
             },
             None => {
                 all_found = false;
-                eprintln!("pyimage: tag {tag:?} is not listed in {path}");
+                crate::render::terminal::eprintln(format_args!(
+                    "pyimage: tag {tag:?} is not listed in {path}"
+                ));
                 TagView {
                     tag: tag.clone(),
                     found: false,
@@ -148,7 +150,7 @@ pub fn run_offline(args: &TagsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_entries(views: &[EntryView<'_>]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     let width = views
         .iter()
         .filter_map(|v| v.most_specific.map(str::len))
@@ -183,7 +185,7 @@ fn print_entries(views: &[EntryView<'_>]) -> anyhow::Result<()> {
 }
 
 fn print_families(views: &[TagView<'_>]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::terminal::stdout();
     for (index, view) in views.iter().enumerate() {
         if index > 0 {
             writeln!(out)?;

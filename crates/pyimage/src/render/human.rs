@@ -1,10 +1,12 @@
 //! Human output of `pyimage check`: one annotated source snippet per finding (the offending span underlined, the
-//! ARG defaults it was built from labelled, the settings that decided it), then a summary.
+//! ARG defaults it was built from labelled, the settings that decided it), then a summary. What comes from files
+//! is escaped ([`super::terminal`]) before pyimage's own colours are added.
 
 use std::fmt::Write as _;
 
 use pyimage_core::check::Severity;
 
+use super::terminal::escape as esc;
 use super::{Outcome, decision_text};
 
 /// Human output: one annotated snippet per finding, then a summary.
@@ -29,7 +31,7 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
                 code,
                 &format!("{level}[{} {}]", finding.rule.id, finding.rule.name)
             ),
-            finding.message
+            esc(&finding.message)
         );
         let text = outcome.texts.get(&finding.file().path);
         let lines: Vec<&str> = text.map(|t| t.split('\n').collect()).unwrap_or_default();
@@ -45,7 +47,7 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
         let _ = writeln!(
             out,
             "{pad}--> {}:{}:{}",
-            finding.file().path,
+            esc(&finding.file().path),
             finding.file().line,
             finding.file().column
         );
@@ -81,12 +83,12 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
                 let source = source.trim_start_matches('\u{feff}');
                 let available = source.chars().count().saturating_sub(column - 1).max(1);
                 let width = width.min(available);
-                let _ = writeln!(out, "{line:>gutter$} | {source}");
+                let _ = writeln!(out, "{line:>gutter$} | {}", esc(source));
                 let underline = mark.to_string().repeat(width);
                 let label = if message.is_empty() {
                     String::new()
                 } else {
-                    format!(" {message}")
+                    format!(" {}", esc(&message))
                 };
                 let _ = writeln!(
                     out,
@@ -99,16 +101,25 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
             let _ = writeln!(out, "{pad} |");
         }
         if let Some(environment) = &finding.environment {
-            let _ = writeln!(out, "{pad} = environment: {environment}");
+            let _ = writeln!(out, "{pad} = environment: {}", esc(environment));
         }
         for decision in &finding.decided_by {
-            let _ = writeln!(out, "{pad} = {}", decision_text(decision, config_path));
+            let _ = writeln!(
+                out,
+                "{pad} = {}",
+                esc(&decision_text(decision, config_path))
+            );
         }
-        let _ = writeln!(out, "{pad} = fix: {}", finding.fix);
+        let _ = writeln!(out, "{pad} = fix: {}", esc(&finding.fix));
         out.push('\n');
     }
     for (path, line, column, reason) in &outcome.skipped {
-        let _ = writeln!(out, "skipped: {path}:{line}:{column}: {reason}");
+        let _ = writeln!(
+            out,
+            "skipped: {}:{line}:{column}: {}",
+            esc(path),
+            esc(reason)
+        );
     }
     let errors = outcome
         .findings

@@ -5,6 +5,7 @@
 mod human;
 mod machine;
 pub mod rules;
+pub mod terminal;
 
 pub use human::human;
 pub use machine::{github, json, sarif};

@@ -19,6 +19,8 @@ mod check;
 mod check_hadolint;
 mod credentials;
 mod generated;
+mod hostile_output;
+mod hostile_tree;
 mod pin_update;
 mod places;
 mod ref_tags;

@@ -140,6 +140,7 @@ fn mutate_pins_from_the_registry_with_one_head_per_tag_per_ttl() {
         resolved_at: "2026-11-23T12:00:00Z".into(),
         registry: mirror.url(),
         platforms: Default::default(),
+        faithful_copy: None,
     });
     write(dir.path(), "pyimage.lock", &lock.render());
     let config = write(

@@ -15,7 +15,8 @@ fn fixture(name: &str) -> PathBuf {
     testdata("verify").join(name)
 }
 
-/// The fixture with `{{digest:TAG}}` replaced by the shared replica's digest of TAG, written to `dir`.
+/// The fixture with `{{digest:TAG}}` replaced by the shared replica's digest of TAG (and `{{config:TAG}}` by the
+/// config digest of its linux/amd64 image), written to `dir`.
 fn instantiate(seeded: &Shared, dir: &Path, name: &str) -> PathBuf {
     let mut text = std::fs::read_to_string(fixture(name)).unwrap();
     while let Some(start) = text.find("{{digest:") {
@@ -23,6 +24,19 @@ fn instantiate(seeded: &Shared, dir: &Path, name: &str) -> PathBuf {
         let tag = &text[start + "{{digest:".len()..end];
         let digest = seeded.truth.digest(tag).unwrap().to_owned();
         text.replace_range(start..end + 2, &digest);
+    }
+    while let Some(start) = text.find("{{config:") {
+        let end = start + text[start..].find("}}").unwrap();
+        let tag = &text[start + "{{config:".len()..end];
+        let config = seeded
+            .truth
+            .tag(tag)
+            .unwrap()
+            .image("linux/amd64")
+            .unwrap()
+            .config_digest
+            .clone();
+        text.replace_range(start..end + 2, &config);
     }
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -165,4 +179,102 @@ fn unreachable_engine_and_registry_are_exit_code_3() {
             .unwrap()
             .contains("http://127.0.0.1:9")
     );
+}
+
+/// Issue 15 #4: an inspect file that names the official digest but an image ID that is not the config of the
+/// platform manifest Docker Hub serves is a lie: not ok, and the note names both.
+#[test]
+fn an_image_id_that_is_not_the_served_config_fails() {
+    let seeded = shared();
+    let dir = tempdir("verify-lying-id");
+    let official = instantiate(seeded, dir.path(), "podman-official.json");
+    let honest = std::fs::read_to_string(&official).unwrap();
+    let real = seeded
+        .truth
+        .tag("3.12-slim")
+        .unwrap()
+        .image("linux/amd64")
+        .unwrap()
+        .config_digest
+        .clone();
+    let forged = format!("sha256:{}", "ab".repeat(32));
+    std::fs::write(&official, honest.replace(&real, &forged)).unwrap();
+    let (code, output) = verify(
+        &seeded.config,
+        &[
+            "--format",
+            "json",
+            "--no-provenance",
+            "--inspect",
+            official.to_str().unwrap(),
+        ],
+    );
+    let out = images(&output);
+    assert_eq!(code, Some(1), "{out:#?}");
+    assert_eq!(out[0]["ok"], false);
+    let notes = out[0]["notes"].to_string();
+    assert!(notes.contains(&forged) && notes.contains(&real), "{notes}");
+}
+
+/// Issue 15 #3: verify names who answered for Docker Hub; a `pyimage.toml` discovered in the checked directory
+/// that points `docker.io` elsewhere is refused unless `--trust-docker-io-endpoint`; named with `--config`, it is
+/// used with a warning in every format.
+#[test]
+fn a_docker_io_endpoint_that_is_not_docker_hub_is_named_and_not_trusted_from_the_tree() {
+    let seeded = shared();
+    let dir = tempdir("verify-endpoint");
+    let official = instantiate(seeded, dir.path(), "podman-official.json");
+    std::fs::copy(&seeded.config, dir.path().join("pyimage.toml")).unwrap();
+    let endpoint = seeded.replica.registry_url();
+    let args = [
+        "--format",
+        "json",
+        "--no-provenance",
+        "--inspect",
+        official.to_str().unwrap(),
+    ];
+    let discovered = pyimage()
+        .current_dir(dir.path())
+        .args(["verify"])
+        .run(&args);
+    assert_eq!(discovered.status.code(), Some(2), "{}", stdout(&discovered));
+    let message = stderr(&discovered);
+    assert!(
+        message.contains(&endpoint) && message.contains("--trust-docker-io-endpoint"),
+        "{message}"
+    );
+
+    let trusted = pyimage()
+        .current_dir(dir.path())
+        .args(["verify", "--trust-docker-io-endpoint"])
+        .run(&args);
+    assert_eq!(trusted.status.code(), Some(0), "{}", stderr(&trusted));
+    let report = json(&trusted);
+    assert_eq!(
+        report["docker_hub_endpoint"],
+        endpoint.trim_end_matches('/')
+    );
+    assert!(
+        report["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("not by Docker Hub"),
+        "{report:#}"
+    );
+    assert!(stderr(&trusted).contains("warning"), "{}", stderr(&trusted));
+
+    let (code, human) = verify(
+        &seeded.config,
+        &["--no-provenance", "--inspect", official.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{}", stderr(&human));
+    let text = stdout(&human);
+    assert!(
+        text.contains(&format!(
+            "docker.io answered by: {}",
+            endpoint.trim_end_matches('/')
+        )),
+        "{text}"
+    );
+    assert!(text.contains("WARNING"), "{text}");
 }

@@ -149,9 +149,7 @@ pub(super) fn policy() -> Policy {
     policy
 }
 
-pub(super) static BUILD: ScanOptions = ScanOptions {
-    build_args: std::collections::BTreeMap::new(),
-};
+pub(super) static BUILD: ScanOptions = ScanOptions::NONE;
 
 pub(super) fn context() -> CheckContext<'static> {
     CheckContext {

@@ -1,0 +1,298 @@
+//! Hostile neighbours of `pin` (issue 15): symlinks planted in the tree and at the temporary file names, a symlinked
+//! Dockerfile, a lock that cannot be written, stale temporary files of a killed run, concurrent runs and files
+//! owned by another user. Every test runs the real binary against the shared replica on a real file tree.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use tempfile::TempDir;
+
+use crate::support::{pyimage, shared, stderr, stdout, tempdir};
+
+/// A repository (`repo/`, with the shared replica's `pyimage.toml`) beside an `outside/` directory it must never
+/// write into.
+struct Tree {
+    _temp: TempDir,
+    repo: PathBuf,
+    outside: PathBuf,
+}
+
+impl Tree {
+    fn new(label: &str) -> Tree {
+        let temp = tempdir(label);
+        let repo = temp.path().join("repo");
+        let outside = temp.path().join("outside");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::copy(&shared().config, repo.join("pyimage.toml")).unwrap();
+        Tree {
+            _temp: temp,
+            repo,
+            outside,
+        }
+    }
+
+    fn write(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.repo.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn pin(&self, args: &[&str]) -> Output {
+        let mut all = vec!["pin"];
+        all.extend_from_slice(args);
+        pyimage().current_dir(&self.repo).today().run(&all)
+    }
+
+    fn lock_text(&self) -> String {
+        std::fs::read_to_string(self.repo.join("pyimage.lock")).unwrap_or_default()
+    }
+
+    /// Names in `repo/` (and `dir` below it) that look like temporary files.
+    fn temporaries(&self, dir: &str) -> Vec<String> {
+        std::fs::read_dir(self.repo.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".tmp"))
+            .collect()
+    }
+}
+
+const DOCKERFILE: &str = "FROM python:3.12-slim\n";
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .file_type()
+        .is_symlink()
+}
+
+/// Issue 15 #2: the old temporary names were predictable (`.Dockerfile.pyimage-<pid>.tmp`,
+/// `.pyimage.lock.<pid>.tmp`) and opened with `File::create`, which follows a planted symlink. Symlinks planted at
+/// those names for the next pids (the window pyimage's pid falls in) must leave the files they point to untouched,
+/// and `Dockerfile` and `pyimage.lock` must end as regular files.
+#[test]
+fn planted_symlinks_at_temporary_names_are_not_followed() {
+    let tree = Tree::new("planted");
+    let dockerfile = tree.write("Dockerfile", DOCKERFILE);
+    let victim = tree.outside.join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let window = last + 1..last + 3000;
+    for pid in window.clone() {
+        for name in [
+            format!(".Dockerfile.pyimage-{pid}.tmp"),
+            format!(".pyimage.lock.{pid}.tmp"),
+        ] {
+            std::os::unix::fs::symlink(&victim, tree.repo.join(name)).unwrap();
+        }
+    }
+    let child = pyimage()
+        .current_dir(&tree.repo)
+        .today()
+        .spawn_quiet(&["pin", "Dockerfile"]);
+    assert!(
+        window.contains(&child.id()),
+        "pyimage's pid {} fell outside the planted window {window:?}",
+        child.id()
+    );
+    let status = child.wait_with_output().unwrap().status;
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious\n",
+        "a file outside the repository was overwritten (pin exited {status})"
+    );
+    assert!(status.success(), "{status}");
+    assert!(!is_symlink(&dockerfile), "Dockerfile became a symlink");
+    assert!(!is_symlink(&tree.repo.join("pyimage.lock")));
+    assert!(
+        std::fs::read_to_string(&dockerfile)
+            .unwrap()
+            .contains("@sha256:")
+    );
+}
+
+/// Issue 15 #2 and #16: a Dockerfile that is itself a symlink (here to a file outside the repository) is reported
+/// and not replaced nor written through; its reference gets no lock entry and the run does not exit 0.
+#[test]
+fn symlinked_dockerfile_is_reported_not_replaced() {
+    let tree = Tree::new("symlinked");
+    let target = tree.outside.join("Dockerfile");
+    std::fs::write(&target, DOCKERFILE).unwrap();
+    let link = tree.repo.join("Dockerfile");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let output = tree.pin(&["Dockerfile"]);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), DOCKERFILE);
+    assert!(is_symlink(&link), "the symlink was replaced");
+    assert_ne!(output.status.code(), Some(0), "{}", stdout(&output));
+    let shown = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(shown.contains("symlink"), "{shown}");
+    assert!(
+        !tree.lock_text().contains("3.12-slim"),
+        "a lock entry for a file not written:\n{}",
+        tree.lock_text()
+    );
+}
+
+/// Issue 15 #14: when the lock cannot be written (here: `pyimage.lock` is a dangling symlink out of the tree, which
+/// is not replaced nor written through), the files already pinned are put back, the run fails naming the lock, and
+/// no temporary file is left; a temporary file a killed run left (older than an hour) is removed.
+#[test]
+fn failed_lock_write_rolls_the_files_back_and_leaves_no_temporary() {
+    let tree = Tree::new("rollback");
+    let dockerfile = tree.write("Dockerfile", DOCKERFILE);
+    let stale = tree.repo.join(".Dockerfile.pyimage-Ab12Cd.tmp");
+    let file = std::fs::File::create(&stale).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+        .unwrap();
+    drop(file);
+    let nowhere = tree.outside.join("nowhere");
+    std::os::unix::fs::symlink(&nowhere, tree.repo.join("pyimage.lock")).unwrap();
+    let output = tree.pin(&["Dockerfile"]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("pyimage.lock"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!nowhere.exists(), "written through the lock's symlink");
+    assert!(is_symlink(&tree.repo.join("pyimage.lock")));
+    assert_eq!(std::fs::read_to_string(&dockerfile).unwrap(), DOCKERFILE);
+    assert_eq!(tree.temporaries("."), Vec::<String>::new());
+}
+
+/// Issue 15 #13: two `pin`s of different files at once both exit 0, and the lock has the entries of both.
+#[test]
+fn concurrent_pins_keep_every_lock_entry() {
+    let tree = Tree::new("concurrent");
+    let tags = shared()
+        .truth
+        .tags
+        .values()
+        .filter(|t| !t.shared && t.in_file && t.tag.ends_with("-slim") && t.tag.starts_with("3."))
+        .map(|t| t.tag.clone())
+        .take(16)
+        .collect::<Vec<_>>();
+    assert!(tags.len() >= 8, "{tags:?}");
+    let (first, second): (Vec<_>, Vec<_>) = tags.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    for (group, name) in [(&first, "a"), (&second, "b")] {
+        for (i, tag) in group.iter() {
+            tree.write(
+                &format!("{name}/d{i}/Dockerfile"),
+                &format!("FROM python:{tag}\n"),
+            );
+        }
+    }
+    let runs = ["a", "b"].map(|dir| {
+        pyimage()
+            .current_dir(&tree.repo)
+            .today()
+            .spawn_quiet(&["pin", dir])
+    });
+    for run in runs {
+        let status = run.wait_with_output().unwrap().status;
+        assert!(status.success(), "{status}");
+    }
+    let lock = tree.lock_text();
+    for tag in &tags {
+        assert!(
+            lock.contains(&format!("\"python:{tag}\"")),
+            "python:{tag} lost from the lock:\n{lock}"
+        );
+    }
+}
+
+/// Issue 15 #15: a `pin` run as root keeps the owner and group of a file owned by another user (and of the lock).
+#[test]
+fn root_pin_keeps_owner_and_group() {
+    let tree = Tree::new("owner");
+    let dockerfile = tree.write("Dockerfile", DOCKERFILE);
+    let lock = tree.write("pyimage.lock", "version = 1\n");
+    let chowned = std::os::unix::fs::chown(&dockerfile, Some(4321), Some(4322))
+        .and_then(|()| std::os::unix::fs::chown(&lock, Some(4321), Some(4322)));
+    if chowned.is_err() {
+        // Not root: nobody can give a file away, so there is nothing to keep.
+        return;
+    }
+    let output = tree.pin(&["Dockerfile"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for path in [&dockerfile, &lock] {
+        let metadata = std::fs::metadata(path).unwrap();
+        assert_eq!(
+            (metadata.uid(), metadata.gid()),
+            (4321, 4322),
+            "{}",
+            path.display()
+        );
+    }
+    assert!(
+        std::fs::read_to_string(&dockerfile)
+            .unwrap()
+            .contains("@sha256:")
+    );
+    assert!(tree.lock_text().contains("3.12-slim"));
+}
+
+/// Issue 15 #17 and #10: a symlinked Dockerfile and a FIFO named like one are reported (not read, not passed over
+/// in silence: `check` fails), and a lock or configuration that is a FIFO or `/dev/zero` is an error naming it —
+/// never a hang or a read until memory runs out.
+#[test]
+fn fifos_devices_and_symlinks_are_reported_not_read() {
+    let tree = Tree::new("special");
+    tree.write("Dockerfile", "FROM python:3.12-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\n");
+    std::fs::write(tree.outside.join("Dockerfile"), DOCKERFILE).unwrap();
+    std::fs::create_dir_all(tree.repo.join("link")).unwrap();
+    std::os::unix::fs::symlink(
+        tree.outside.join("Dockerfile"),
+        tree.repo.join("link/Dockerfile"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(tree.repo.join("fifo")).unwrap();
+    let fifo = tree.repo.join("fifo/Dockerfile");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let check = pyimage()
+        .current_dir(&tree.repo)
+        .today()
+        .run(&["check", "."]);
+    let shown = format!("{}{}", stdout(&check), stderr(&check));
+    assert_ne!(check.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("link/Dockerfile") && shown.contains("symlink"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("fifo/Dockerfile") && shown.contains("not a regular file"),
+        "{shown}"
+    );
+
+    let lock = pyimage().current_dir(&tree.repo).today().run(&[
+        "check",
+        "--locked",
+        "--lock",
+        "/dev/zero",
+        "Dockerfile",
+    ]);
+    assert_eq!(lock.status.code(), Some(2), "{}", stderr(&lock));
+    assert!(stderr(&lock).contains("/dev/zero"), "{}", stderr(&lock));
+
+    let config = pyimage()
+        .config(&fifo)
+        .current_dir(&tree.repo)
+        .run(&["check", "Dockerfile"]);
+    assert_eq!(config.status.code(), Some(2), "{}", stderr(&config));
+    assert!(
+        stderr(&config).contains("not a regular file"),
+        "{}",
+        stderr(&config)
+    );
+}
