@@ -19,7 +19,7 @@
 //!
 //! Modules: [`registry`] (the process), [`token`] (the token server), [`content`] (what is built per entry),
 //! [`oci`] (manifests and blobs), [`platform`], [`client`] (the seeder's registry client), [`truth`] (ground
-//! truth), [`tamper`] (hostile content), [`replica`] and [`plain`] (the handles tests use), [`postgres`] (a throwaway
+//! truth), [`tamper`] (hostile content), [`sbom`] (the SPDX package lists), [`replica`] and [`plain`] (the handles tests use), [`postgres`] (a throwaway
 //! PostgreSQL server for the history store's tests).
 
 pub mod client;
@@ -30,6 +30,7 @@ pub mod platform;
 pub mod postgres;
 pub mod registry;
 pub mod replica;
+pub mod sbom;
 pub mod tamper;
 pub mod token;
 pub mod truth;
