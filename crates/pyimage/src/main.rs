@@ -5,6 +5,7 @@
 
 mod build_args;
 mod cmd_check;
+mod cmd_history;
 mod cmd_init;
 mod cmd_pin;
 mod cmd_provenance;
@@ -13,11 +14,13 @@ mod cmd_resolve;
 mod cmd_tags;
 mod cmd_update;
 mod cmd_verify;
+mod cmd_watch;
 mod config;
 mod files;
 mod output;
 mod provenance_text;
 mod render;
+mod store;
 mod write;
 
 use std::path::PathBuf;
@@ -72,6 +75,10 @@ enum Command {
     Verify(cmd_verify::VerifyArgs),
     /// Read an image's attestations (SLSA provenance, SBOM) and check them against official-images.
     Provenance(cmd_provenance::ProvenanceArgs),
+    /// Poll tags and record every move in the history store, explained and announced (webhooks).
+    Watch(cmd_watch::WatchArgs),
+    /// The recorded history of tags: each move's digests, kind, Python and package changes.
+    History(cmd_history::HistoryArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +102,15 @@ fn main() -> ExitCode {
         Command::Pin(args) => with_registry(&cli, args.start(), None, async |client, config| {
             cmd_pin::run(args, client, config).await
         }),
+        Command::Watch(args) => with_registry(&cli, args.start(), None, async |client, config| {
+            cmd_watch::run(args, client, config).await
+        }),
+        Command::History(args) => config::load(
+            cli.config.as_deref(),
+            None,
+            &pyimage_core::config::Overrides::default(),
+        )
+        .and_then(|config| block_on(cmd_history::run(args, &config))),
         Command::Update(args) => with_registry(
             &cli,
             args.start(),

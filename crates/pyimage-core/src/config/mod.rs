@@ -9,6 +9,7 @@
 //! The caller finds and reads the file (and renders the diagnostics); nothing here touches the file system.
 
 pub mod registries;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +27,7 @@ use crate::python::Float;
 use crate::text::line_column;
 
 pub use registries::{RegistriesConfig, RegistrySettings};
+pub use store::StoreSettings;
 
 /// One problem in the configuration (or on the command line that overrides it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +85,8 @@ pub struct Settings {
     pub registries: RegistriesConfig,
     /// `[policy] exclude`: path globs never checked when walking directories.
     pub exclude: Vec<globset::GlobMatcher>,
+    /// `[store]`: the history store of `watch` and `history`.
+    pub store: StoreSettings,
 }
 
 impl Settings {
@@ -310,9 +314,15 @@ impl<'a> Reader<'a> {
                 "namespaces",
                 "rules",
                 "ignore",
+                "store",
             ],
             "pyimage.toml",
         );
+        if let Some(value) = document.get("store")
+            && let Some(table) = self.table(value, "[store]")
+        {
+            settings.store = self.store(table);
+        }
         // Environments first: [[paths]] and [[namespaces]] are checked against them afterwards.
         if let Some(value) = document.get("environments")
             && let Some(table) = self.table(value, "[environments]")

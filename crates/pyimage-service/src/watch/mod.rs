@@ -9,6 +9,7 @@
 
 pub mod facts;
 pub mod notify;
+pub mod targets;
 
 use futures_util::StreamExt as _;
 use pyimage_core::{Digest, Platform, Reference};
@@ -131,8 +132,13 @@ impl Watcher {
             .await
             .map_err(store_error)?;
         let known = last.as_ref().map(|e| e.to_digest.clone());
-        // Unchanged (or a tag that never existed and still does not): an observation, no GET.
-        if known.as_ref() == Some(&seen.digest) || (known.is_none() && digest.is_none()) {
+        if known.is_none() && digest.is_none() {
+            return Err(ServiceError::input(format!(
+                "{reference}: the registry does not have this tag and the history never saw it (a typo?)"
+            )));
+        }
+        // Unchanged: an observation, no GET.
+        if known.as_ref() == Some(&seen.digest) {
             self.store.observe(&seen).await.map_err(store_error)?;
             return Ok(Outcome::Unchanged);
         }

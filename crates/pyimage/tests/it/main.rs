@@ -7,8 +7,8 @@
 //!
 //! Modules: [`check`] and [`check_hadolint`] (`pyimage check`, `init`), [`ref_tags`] (`ref`, offline `tags`),
 //! [`resolve`] (`resolve`, live `tags`), [`credentials`] (Docker client credentials), [`pin_update`] (`pin`,
-//! `update`, `check --locked`), [`verify_inspect`], [`verify_engine`] (`verify`) and [`verify_provenance`]
-//! (`provenance`).
+//! `update`, `check --locked`), [`verify_inspect`], [`verify_engine`] (`verify`), [`verify_provenance`]
+//! (`provenance`) and [`watch_history`] (`watch`, `history`, on SQLite and PostgreSQL).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
@@ -23,3 +23,4 @@ mod resolve;
 mod verify_engine;
 mod verify_inspect;
 mod verify_provenance;
+mod watch_history;
