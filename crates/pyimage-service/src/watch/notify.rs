@@ -32,7 +32,7 @@ pub struct Payload {
     pub observed_at: String,
     /// Per-platform manifest digests after the move (never the index digest).
     pub platforms: std::collections::BTreeMap<String, String>,
-    /// The base image digest after, and the build commit after.
+    /// The base image digest after the move.
     pub base_digest: Option<String>,
     /// The docker-library/python commit after.
     pub commit: Option<String>,
