@@ -232,8 +232,22 @@ impl Store {
             Backend::Sqlite => 1,
             Backend::Postgres => 4,
         };
+        let sqlite = url.backend == Backend::Sqlite;
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            // SQLite: write-ahead log and one sync per checkpoint rather than per commit (a quiet poll records an
+            // observation per tag); a committed event survives a killed watcher either way.
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        use sqlx::Executor as _;
+                        connection
+                            .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .acquire_timeout(std::time::Duration::from_secs(30))
             .connect(&url.driver_url)
             .await
