@@ -14,7 +14,8 @@
 //! * [`check`]: the base-image policy (rules, environments, suppressions, findings) and [`check::evaluate_image`],
 //!   the one per-image decision of `check` and admission.
 //! * [`config`]: `pyimage.toml` text → validated settings, with every diagnostic.
-//! * [`moves`]: what kind of move a tag made ([`moves::classify_move`]) and the alias-family questions.
+//! * [`moves`]: what kind of move a tag made ([`moves::classify_move`]) and the alias-family questions;
+//!   [`sbom`]: the packages of an SPDX SBOM and what changed between two.
 //! * [`lock`] and [`pin`]: `pyimage.lock` and byte-minimal pinning edits.
 //! * [`dockerfile`] and [`manifests`]: image locators with byte spans; [`text`] and [`time`]: positions and dates.
 #![deny(missing_docs)]
@@ -35,6 +36,7 @@ pub mod platform;
 pub mod provenance;
 pub mod python;
 pub mod reference;
+pub mod sbom;
 pub mod text;
 pub mod time;
 pub mod verify;

@@ -6,6 +6,7 @@
 //! * [`pin`] and [`update`]: the planners of `pyimage pin` and `pyimage update` — edits and lock changes.
 //! * [`provenance`] and [`verifier`]: attestations and the official-images record; is a local image the official
 //!   one.
+//! * [`watch`]: the watcher — poll tags, record every move in the history store, explain it, notify.
 //! * [`error`]: one classification of failures (input, unreachable, policy) and their exit codes.
 //! * [`clock`]: the wall clock, read in one place.
 #![deny(missing_docs)]
@@ -17,6 +18,7 @@ pub mod provenance;
 pub mod resolver;
 pub mod update;
 pub mod verifier;
+pub mod watch;
 
 pub use error::{ErrorKind, ServiceError};
 pub use resolver::{Observed, Resolver};

@@ -61,9 +61,9 @@ pub struct BaseImage {
     /// `docker.io/library/debian:trixie-slim`, `mcr.microsoft.com/windows/servercore:ltsc2022`.
     pub name: String,
     /// Package URL name and version for provenance materials (`debian`, `trixie-slim`).
-    purl: (String, String),
+    pub(crate) purl: (String, String),
     /// Whether the base is Alpine (decides the SBOM's C library).
-    alpine: bool,
+    pub(crate) alpine: bool,
 }
 
 impl BaseImage {
@@ -162,6 +162,8 @@ pub struct BuiltEntry {
     pub base_digest: String,
     /// Build number of this entry (1 when first built; each rebuild of the same entry adds one).
     pub build: u32,
+    /// The base-image epoch it was built at (decides the base digest and the SBOM's package versions).
+    pub epoch: u32,
     /// `org.opencontainers.image.created`.
     pub created: String,
     /// Per-platform images, in `Architectures` order.
@@ -226,6 +228,7 @@ pub fn build_entry(entry: &Entry, build: u32, epoch: u32) -> Result<BuiltEntry> 
         base_name: base.name.clone(),
         base_digest,
         build,
+        epoch,
         created,
         images: Vec::new(),
         index: Blob::new(crate::oci::OCI_INDEX, Vec::new()),
@@ -428,7 +431,7 @@ fn build_attestation(
         "_type": "https://in-toto.io/Statement/v0.1",
         "predicateType": SPDX_DOCUMENT,
         "subject": subject,
-        "predicate": spdx_document(entry, base, platform, image_hex),
+        "predicate": crate::sbom::spdx_document(entry, base, platform, image_hex),
     });
     let provenance = Blob::json(IN_TOTO, &provenance);
     let sbom = Blob::json(IN_TOTO, &sbom);
@@ -470,103 +473,6 @@ fn build_attestation(
         sbom,
         provenance,
         descriptor,
-    })
-}
-
-fn spdx_document(
-    entry: &BuiltEntry,
-    base: &BaseImage,
-    platform: &Platform,
-    image_hex: &str,
-) -> serde_json::Value {
-    let version = &entry.python_version;
-    let mut packages = vec![(
-        "python",
-        version.clone(),
-        format!("pkg:generic/python@{version}?download_url=https://www.python.org/ftp/python/"),
-        "PSF-2.0",
-    )];
-    if base.alpine {
-        packages.extend([
-            (
-                "musl",
-                "1.2.5-r10".to_owned(),
-                "pkg:apk/alpine/musl@1.2.5-r10".to_owned(),
-                "MIT",
-            ),
-            (
-                "openssl",
-                "3.5.4-r0".to_owned(),
-                "pkg:apk/alpine/openssl@3.5.4-r0".to_owned(),
-                "Apache-2.0",
-            ),
-            (
-                "ca-certificates",
-                "20250911-r0".to_owned(),
-                "pkg:apk/alpine/ca-certificates@20250911-r0".to_owned(),
-                "MPL-2.0",
-            ),
-        ]);
-    } else {
-        packages.extend([
-            (
-                "libc6",
-                "2.41-12".to_owned(),
-                "pkg:deb/debian/libc6@2.41-12".to_owned(),
-                "LGPL-2.1",
-            ),
-            (
-                "openssl",
-                "3.5.4-1~deb13u1".to_owned(),
-                "pkg:deb/debian/openssl@3.5.4-1~deb13u1".to_owned(),
-                "Apache-2.0",
-            ),
-            (
-                "ca-certificates",
-                "20250419".to_owned(),
-                "pkg:deb/debian/ca-certificates@20250419".to_owned(),
-                "MPL-2.0",
-            ),
-        ]);
-    }
-    let packages: Vec<_> = packages
-        .into_iter()
-        .map(|(name, version, purl, license)| {
-            json!({
-                "name": name,
-                "SPDXID": format!("SPDXRef-Package-{name}"),
-                "versionInfo": version,
-                "downloadLocation": "NOASSERTION",
-                "filesAnalyzed": false,
-                "licenseConcluded": "NOASSERTION",
-                "licenseDeclared": license,
-                "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}],
-            })
-        })
-        .collect();
-    let relationships: Vec<_> = packages
-        .iter()
-        .map(|package| {
-            json!({
-                "spdxElementId": "SPDXRef-DOCUMENT",
-                "relationshipType": "DESCRIBES",
-                "relatedSpdxElement": package["SPDXID"],
-            })
-        })
-        .collect();
-    json!({
-        "spdxVersion": "SPDX-2.3",
-        "dataLicense": "CC0-1.0",
-        "SPDXID": "SPDXRef-DOCUMENT",
-        "name": format!("sbom-python-{}-{}", entry.most_specific_tag, platform.key().replace('/', "-")),
-        "documentNamespace": format!("https://docker.com/docker-scout/pkg:docker/python@{}-{image_hex}", entry.most_specific_tag),
-        "creationInfo": {
-            "created": entry.created,
-            "creators": ["Tool: pyimage-testkit", "Organization: docker-library (simulated)"],
-            "licenseListVersion": "3.25",
-        },
-        "packages": packages,
-        "relationships": relationships,
     })
 }
 

@@ -19,15 +19,18 @@
 //!
 //! Modules: [`registry`] (the process), [`token`] (the token server), [`content`] (what is built per entry),
 //! [`oci`] (manifests and blobs), [`platform`], [`client`] (the seeder's registry client), [`truth`] (ground
-//! truth), [`tamper`] (hostile content), [`replica`] and [`plain`] (the handles tests use).
+//! truth), [`tamper`] (hostile content), [`sbom`] (the SPDX package lists), [`replica`] and [`plain`] (the handles tests use), [`postgres`] (a throwaway
+//! PostgreSQL server for the history store's tests).
 
 pub mod client;
 pub mod content;
 pub mod oci;
 pub mod plain;
 pub mod platform;
+pub mod postgres;
 pub mod registry;
 pub mod replica;
+pub mod sbom;
 pub mod tamper;
 pub mod token;
 pub mod truth;
@@ -44,6 +47,7 @@ use pyimage_core::Library;
 pub use oci::Blob;
 pub use plain::PlainRegistry;
 pub use platform::Platform;
+pub use postgres::Postgres;
 pub use registry::RegistryProcess;
 pub use replica::{PYTHON_REPOSITORY, Replica};
 pub use tamper::{Tamper, Tampered};

@@ -69,6 +69,14 @@ pub struct ComposeVariables {
 }
 
 impl ComposeVariables {
+    /// No `--env-file`: each Compose file takes the `.env` beside it, as `docker compose` does.
+    pub fn beside_each_file() -> Self {
+        ComposeVariables {
+            given: None,
+            by_directory: HashMap::new(),
+        }
+    }
+
     /// The variables for the file at `path` (empty for kinds other than Compose).
     pub fn for_file(
         &mut self,

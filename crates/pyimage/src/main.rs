@@ -5,6 +5,7 @@
 
 mod build_args;
 mod cmd_check;
+mod cmd_history;
 mod cmd_init;
 mod cmd_pin;
 mod cmd_provenance;
@@ -15,11 +16,13 @@ mod cmd_shell;
 mod cmd_tags;
 mod cmd_update;
 mod cmd_verify;
+mod cmd_watch;
 mod config;
 mod files;
 mod output;
 mod provenance_text;
 mod render;
+mod store;
 mod write;
 
 use std::path::PathBuf;
@@ -80,6 +83,10 @@ enum Command {
     Man(cmd_shell::ManArgs),
     /// Serve Kubernetes admission: validate and pin (AdmissionReview v1) and the ImagePolicyWebhook backend.
     Serve(cmd_serve::ServeArgs),
+    /// Poll tags and record every move in the history store, explained and announced (webhooks).
+    Watch(cmd_watch::WatchArgs),
+    /// The recorded history of tags: each move's digests, kind, Python and package changes.
+    History(cmd_history::HistoryArgs),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +115,15 @@ fn main() -> ExitCode {
         Command::Serve(args) => with_registry(&cli, None, None, async |client, config| {
             cmd_serve::run(args, client, config).await
         }),
+        Command::Watch(args) => with_registry(&cli, args.start(), None, async |client, config| {
+            cmd_watch::run(args, client, config).await
+        }),
+        Command::History(args) => config::load(
+            cli.config.as_deref(),
+            None,
+            &pyimage_core::config::Overrides::default(),
+        )
+        .and_then(|config| block_on(cmd_history::run(args, &config))),
         Command::Update(args) => with_registry(
             &cli,
             args.start(),

@@ -10,6 +10,7 @@
 
 pub mod registries;
 pub mod serve;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -28,6 +29,7 @@ use crate::text::line_column;
 
 pub use registries::{RegistriesConfig, RegistrySettings};
 pub use serve::{RegistryFailure, ServeSettings};
+pub use store::StoreSettings;
 
 /// One problem in the configuration (or on the command line that overrides it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +89,8 @@ pub struct Settings {
     pub exclude: Vec<globset::GlobMatcher>,
     /// `[serve]`: the admission webhook server.
     pub serve: ServeSettings,
+    /// `[store]`: the history store of `watch` and `history`.
+    pub store: StoreSettings,
 }
 
 impl Settings {
@@ -315,9 +319,15 @@ impl<'a> Reader<'a> {
                 "rules",
                 "ignore",
                 "serve",
+                "store",
             ],
             "pyimage.toml",
         );
+        if let Some(value) = document.get("store")
+            && let Some(table) = self.table(value, "[store]")
+        {
+            settings.store = self.store(table);
+        }
         // Environments first: [[paths]] and [[namespaces]] are checked against them afterwards.
         if let Some(value) = document.get("environments")
             && let Some(table) = self.table(value, "[environments]")

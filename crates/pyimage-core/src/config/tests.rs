@@ -232,3 +232,30 @@ fn misspelt_rule_names_get_a_suggestion() {
         ["--deny lates: no such rule; did you mean PY002 (latest)?"]
     );
 }
+
+#[test]
+fn store_section() {
+    let settings = Settings::parse(
+        "[store]\nurl = \"postgres://pyimage@db/pyimage\"\n",
+        "pyimage.toml",
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        settings.store.url.as_deref(),
+        Some("postgres://pyimage@db/pyimage")
+    );
+    let error = Settings::parse(
+        "[store]\nurl = \"mysql://db\"\nretention = 3\n",
+        "pyimage.toml",
+        &Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("pyimage.toml:2:7"), "{error}");
+    assert!(
+        error.contains("is not sqlite:PATH or postgres://"),
+        "{error}"
+    );
+    assert!(error.contains("retention"), "{error}");
+}

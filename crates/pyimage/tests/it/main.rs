@@ -9,7 +9,8 @@
 //! [`resolve`] (`resolve`, live `tags`), [`credentials`] (Docker client credentials), [`pin_update`] (`pin`,
 //! `update`, `check --locked`), [`verify_inspect`], [`verify_engine`] (`verify`) and [`verify_provenance`]
 //! (`provenance`), [`shell`] (`completions`, `man`), [`serve`], [`serve_registry`] and [`serve_tls`] (`pyimage serve`,
-//! helpers in [`serve_support`]), [`generated`] and [`places`] (generated trees, new file kinds).
+//! helpers in [`serve_support`]), [`generated`] and [`places`] (generated trees, new file kinds),
+//! [`watch_history`] (`watch`, `history`, on SQLite and PostgreSQL).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
@@ -34,3 +35,4 @@ mod shell;
 mod verify_engine;
 mod verify_inspect;
 mod verify_provenance;
+mod watch_history;

@@ -1,0 +1,124 @@
+//! Reading the history: one tag's timeline, every move since a time, one tag's observations. These are the queries
+//! `pyimage history` and the drift page ask; each is served by an index (`(repository, tag, seq)` primary key,
+//! `events_by_time`, `observations_by_tag`).
+
+use serde_json::Value;
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use crate::{Event, Observation, Store, StoreError};
+
+/// The columns of an event, in [`event_of`]'s order.
+macro_rules! event_columns {
+    () => {
+        "repository, tag, seq, kind, from_digest, to_digest, python_from, python_to, observed_at, source, state, \
+         changes"
+    };
+}
+
+/// Reads an event row selected with [`event_columns`].
+pub(crate) fn event_of(row: &AnyRow) -> Result<Event, sqlx::Error> {
+    let json = |text: String| serde_json::from_str(&text).unwrap_or(Value::Null);
+    Ok(Event {
+        repository: row.try_get(0)?,
+        tag: row.try_get(1)?,
+        seq: row.try_get(2)?,
+        kind: row.try_get(3)?,
+        from_digest: row.try_get(4)?,
+        to_digest: row.try_get(5)?,
+        python_from: row.try_get(6)?,
+        python_to: row.try_get(7)?,
+        observed_at: row.try_get(8)?,
+        source: row.try_get(9)?,
+        state: json(row.try_get(10)?),
+        changes: json(row.try_get(11)?),
+    })
+}
+
+impl Store {
+    /// The events of one tag, oldest first; with `since` (RFC 3339 UTC), only those observed at or after it.
+    pub async fn timeline(
+        &self,
+        repository: &str,
+        tag: &str,
+        since: Option<&str>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE repository = $1 AND tag = $2 AND observed_at >= $3 ORDER BY seq"
+        ))
+        .bind(repository)
+        .bind(tag)
+        .bind(since.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error("reading a tag's timeline"))?;
+        rows.iter()
+            .map(event_of)
+            .collect::<Result<_, _>>()
+            .map_err(self.error("reading a tag's timeline"))
+    }
+
+    /// Every event observed at or after `since` (RFC 3339 UTC), oldest first, at most `limit`.
+    pub async fn moves_since(&self, since: &str, limit: i64) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE observed_at >= $1 ORDER BY observed_at, repository, tag, seq LIMIT $2"
+        ))
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error("reading moves since a time"))?;
+        rows.iter()
+            .map(event_of)
+            .collect::<Result<_, _>>()
+            .map_err(self.error("reading moves since a time"))
+    }
+
+    /// The tags with at least one event: `(repository, tag)`, sorted.
+    pub async fn tags(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT DISTINCT repository, tag FROM events ORDER BY repository, tag")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.error("listing tags"))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(self.error("listing tags"))
+    }
+
+    /// The observations of one tag, oldest first.
+    pub async fn observations(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Vec<Observation>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT repository, tag, digest, platforms, observed_at, source FROM observations \
+             WHERE repository = $1 AND tag = $2 ORDER BY observed_at",
+        )
+        .bind(repository)
+        .bind(tag)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error("reading observations"))?;
+        rows.iter()
+            .map(|r| {
+                let platforms: Option<String> = r.try_get(3)?;
+                Ok(Observation {
+                    repository: r.try_get(0)?,
+                    tag: r.try_get(1)?,
+                    digest: r.try_get(2)?,
+                    platforms: platforms.and_then(|p| serde_json::from_str(&p).ok()),
+                    observed_at: r.try_get(4)?,
+                    source: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(self.error("reading observations"))
+    }
+}

@@ -1,0 +1,347 @@
+//! `pyimage history [REF...]`: the timeline of each tag from the history store `pyimage watch` fills — every move
+//! with its digests, kind, Python versions, base image, commit and package changes — and, with `--lock`, how far
+//! each locked reference is behind its tag. Reads the store only; asks no registry.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+use pyimage_core::Reference;
+use pyimage_service::watch::notify::Payload;
+use pyimage_service::watch::{Changes, TagState, targets};
+use pyimage_store::{Event, Store};
+use serde::Serialize;
+
+use crate::config::LoadedConfig;
+use crate::output::{or_dash, print_json};
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// Tags to show (`python:3.12-slim`); default: every tag in the store.
+    #[arg(value_name = "REF")]
+    references: Vec<String>,
+    /// Only moves observed at or after this time (`2026-08-01` or `2026-08-01T12:00:00Z`).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// The history store: `sqlite:PATH` or `postgres://…` (default: [store] url, else
+    /// $XDG_DATA_HOME/pyimage/history.db).
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// For each reference of this lock file: is its pinned digest still where the tag points, and if not, since
+    /// when it is stale and how many moves behind.
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: HistoryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum HistoryFormat {
+    Human,
+    Json,
+    Csv,
+}
+
+/// `2026-08-01` → `2026-08-01T00:00:00Z`; an RFC 3339 UTC time as it is.
+fn since(text: &str) -> anyhow::Result<String> {
+    let bytes = text.as_bytes();
+    let date = bytes.len() >= 10
+        && bytes[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    match (date, text.len()) {
+        (true, 10) => Ok(format!("{text}T00:00:00Z")),
+        (true, 20) if text.ends_with('Z') && bytes[10] == b'T' => Ok(text.to_owned()),
+        _ => bail!(
+            "--since {text:?}: expected a date (2026-08-01) or a UTC time (2026-08-01T12:00:00Z)"
+        ),
+    }
+}
+
+pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
+    let since = args.since.as_deref().map(since).transpose()?;
+    let store = crate::store::open(&crate::store::url(args.store.as_deref(), config)?).await?;
+    if let Some(lock) = &args.lock {
+        return staleness(&store, lock, args.format).await;
+    }
+    let tags: Vec<(String, String)> = if args.references.is_empty() {
+        store
+            .tags()
+            .await
+            .map_err(pyimage_service::watch::store_error)?
+    } else {
+        let mut tags = Vec::new();
+        for text in &args.references {
+            let reference = Reference::parse_normalized(text)
+                .ok()
+                .and_then(|r| targets::tag_of(&r))
+                .with_context(|| {
+                    format!("{text:?} is not a tagged image reference (python:3.12-slim)")
+                })?;
+            tags.push((
+                reference.repository().to_string(),
+                reference.tag().unwrap_or("latest").to_owned(),
+            ));
+        }
+        tags
+    };
+    let mut events = Vec::new();
+    for (repository, tag) in &tags {
+        let timeline = store
+            .timeline(repository, tag, since.as_deref())
+            .await
+            .map_err(pyimage_service::watch::store_error)?;
+        if timeline.is_empty() && !args.references.is_empty() {
+            eprintln!(
+                "pyimage: {repository}:{tag}: no moves recorded (is `pyimage watch` running with this store?)"
+            );
+        }
+        events.extend(timeline);
+    }
+    store.close().await;
+    match args.format {
+        HistoryFormat::Json => print_json(&events.iter().map(Shown::of).collect::<Vec<_>>())?,
+        HistoryFormat::Csv => csv(&events),
+        HistoryFormat::Human => human(&events),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An event as `history --format json` prints it.
+#[derive(Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    payload: Payload,
+    seq: i64,
+    source: &'a str,
+    base_image: Option<String>,
+    changes: Changes,
+}
+
+impl<'a> Shown<'a> {
+    fn of(event: &'a Event) -> Shown<'a> {
+        let state: TagState = serde_json::from_value(event.state.clone()).unwrap_or_default();
+        Shown {
+            payload: Payload::of(event),
+            seq: event.seq,
+            source: &event.source,
+            base_image: state.base_name,
+            changes: serde_json::from_value(event.changes.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+fn familiar(repository: &str, tag: &str) -> String {
+    format!(
+        "{}:{tag}",
+        repository
+            .strip_prefix("docker.io/library/")
+            .unwrap_or(repository)
+    )
+}
+
+fn human(events: &[Event]) {
+    let mut current = None;
+    for event in events {
+        let name = familiar(&event.repository, &event.tag);
+        if current.as_ref() != Some(&name) {
+            println!("{name}");
+            current = Some(name);
+        }
+        let python = match (&event.python_from, &event.python_to) {
+            (Some(a), Some(b)) if a != b => format!("Python {a} → {b}"),
+            (_, Some(b)) => format!("Python {b}"),
+            _ => "Python unknown".to_owned(),
+        };
+        println!(
+            "  #{} {} {}  {python}",
+            event.seq, event.observed_at, event.kind
+        );
+        if let Some(from) = &event.from_digest {
+            println!("      from {from}");
+        }
+        println!("      to   {}", or_dash(event.to_digest.as_deref()));
+        let changes: Changes = serde_json::from_value(event.changes.clone()).unwrap_or_default();
+        for (platform, change) in &changes.platforms {
+            println!(
+                "      {platform} {} → {}",
+                or_dash(change.from.as_deref()),
+                or_dash(change.to.as_deref())
+            );
+        }
+        if let Some(base) = &changes.base_digest {
+            println!(
+                "      base image {} → {}",
+                or_dash(base.from.as_deref()),
+                or_dash(base.to.as_deref())
+            );
+        }
+        if let Some(commit) = &changes.commit {
+            println!(
+                "      commit {} → {}",
+                or_dash(commit.from.as_deref()),
+                or_dash(commit.to.as_deref())
+            );
+        }
+        if !changes.packages.is_empty() {
+            println!(
+                "      packages ({}): {} changed",
+                or_dash(changes.packages_platform.as_deref()),
+                changes.packages.len()
+            );
+            for change in &changes.packages {
+                println!("        {}", change.describe());
+            }
+        }
+    }
+}
+
+fn csv(events: &[Event]) {
+    println!("repository,tag,seq,observed_at,kind,from,to,python_from,python_to,packages_changed");
+    for event in events {
+        let changes: Changes = serde_json::from_value(event.changes.clone()).unwrap_or_default();
+        let field = |v: &Option<String>| v.clone().unwrap_or_default();
+        println!(
+            "{},{},{},{},{},{},{},{},{},{}",
+            event.repository,
+            event.tag,
+            event.seq,
+            event.observed_at,
+            event.kind,
+            field(&event.from_digest),
+            field(&event.to_digest),
+            field(&event.python_from),
+            field(&event.python_to),
+            changes.packages.len()
+        );
+    }
+}
+
+/// How a locked reference stands against its tag's recorded history.
+#[derive(Serialize)]
+struct Standing {
+    reference: String,
+    pinned: String,
+    /// `current`, `stale`, or `unknown` (the store never saw the pinned digest or the tag).
+    status: &'static str,
+    current: Option<String>,
+    stale_since: Option<String>,
+    moves_behind: Option<usize>,
+}
+
+async fn staleness(
+    store: &Store,
+    lock_path: &std::path::Path,
+    format: HistoryFormat,
+) -> anyhow::Result<ExitCode> {
+    let lock = crate::files::read_lock(lock_path)?;
+    let mut rows = Vec::new();
+    for entry in lock.images.values() {
+        let Some(reference) = Reference::parse_normalized(&entry.normalized)
+            .ok()
+            .and_then(|r| targets::tag_of(&r))
+        else {
+            continue;
+        };
+        let timeline = store
+            .timeline(
+                &reference.repository().to_string(),
+                reference.tag().unwrap_or("latest"),
+                None,
+            )
+            .await
+            .map_err(pyimage_service::watch::store_error)?;
+        let current = timeline.last().and_then(|e| e.to_digest.clone());
+        // The lock may hold a platform digest (pin --platform): match either the index or a platform manifest.
+        let holds = |e: &Event| {
+            e.to_digest.as_deref() == Some(entry.digest.as_str())
+                || serde_json::from_value::<TagState>(e.state.clone())
+                    .is_ok_and(|s| s.platforms.values().any(|d| *d == entry.digest))
+        };
+        let position = timeline.iter().rposition(holds);
+        let (status, stale_since, behind) = match position {
+            Some(i) if i + 1 == timeline.len() => ("current", None, Some(0)),
+            Some(i) => (
+                "stale",
+                Some(timeline[i + 1].observed_at.clone()),
+                Some(timeline.len() - 1 - i),
+            ),
+            None => ("unknown", None, None),
+        };
+        rows.push(Standing {
+            reference: entry.reference.clone(),
+            pinned: entry.digest.clone(),
+            status,
+            current,
+            stale_since,
+            moves_behind: behind,
+        });
+    }
+    store.close().await;
+    match format {
+        HistoryFormat::Json => print_json(&rows)?,
+        HistoryFormat::Csv => {
+            println!("reference,pinned,status,current,stale_since,moves_behind");
+            for r in &rows {
+                println!(
+                    "{},{},{},{},{},{}",
+                    r.reference,
+                    r.pinned,
+                    r.status,
+                    r.current.clone().unwrap_or_default(),
+                    r.stale_since.clone().unwrap_or_default(),
+                    r.moves_behind.map(|n| n.to_string()).unwrap_or_default()
+                );
+            }
+        }
+        HistoryFormat::Human => {
+            for r in &rows {
+                match r.status {
+                    "current" => println!("{}: current ({})", r.reference, r.pinned),
+                    "stale" => println!(
+                        "{}: stale since {}, {} move(s) behind; the tag now points at {}",
+                        r.reference,
+                        or_dash(r.stale_since.as_deref()),
+                        r.moves_behind.unwrap_or(0),
+                        or_dash(r.current.as_deref())
+                    ),
+                    _ => println!(
+                        "{}: unknown (the store never saw {} for this tag)",
+                        r.reference, r.pinned
+                    ),
+                }
+            }
+        }
+    }
+    let stale = rows.iter().any(|r| r.status == "stale");
+    Ok(if stale {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_dates_and_utc_times() {
+        assert_eq!(
+            since("2026-08-01").ok().as_deref(),
+            Some("2026-08-01T00:00:00Z")
+        );
+        assert_eq!(
+            since("2026-08-01T12:00:00Z").ok().as_deref(),
+            Some("2026-08-01T12:00:00Z")
+        );
+        assert!(since("yesterday").is_err());
+        assert!(since("2026-08-01T12:00:00+02:00").is_err());
+    }
+}

@@ -1,0 +1,329 @@
+//! `pyimage watch` and `pyimage history` against the Docker Hub replica, rebuilt and replayed between polls, with
+//! the history in SQLite and in a real PostgreSQL (started by the test), and webhooks received by a small HTTP
+//! server in the test (one that answers, one that is down). Expectations come from the seeder's ground truth and
+//! the replica's SBOM package lists.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use pyimage_testkit::{Replica, library_file};
+use serde_json::Value;
+
+use crate::support::{json, pyimage, stderr, stdout, tempdir};
+
+/// 3.12.13 in the first, 3.12.14 in the second.
+const BEFORE: &str = "2026-08-04T164533-a3abd8e72539.txt";
+const AFTER: &str = "2026-08-13T122654-73f6781860cc.txt";
+
+/// A webhook receiver: answers 200 to every POST and keeps the bodies.
+fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&bodies);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok()
+                && let Ok(value) = serde_json::from_slice(&body)
+            {
+                kept.lock().unwrap().push(value);
+            }
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
+}
+
+fn watch_once(config: &Path, store: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["watch", "--once", "--store", store];
+    args.extend_from_slice(extra);
+    let output = pyimage().config(config).run(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    output
+}
+
+#[test]
+fn watch_records_rebuilds_and_patches_and_history_explains_them() {
+    let (replica, _) = Replica::start_seeded(library_file(BEFORE)).unwrap();
+    let temp = tempdir("watch");
+    let dir = temp.path();
+    let config = dir.join("pyimage.toml");
+    std::fs::write(&config, replica.pyimage_toml()).unwrap();
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("app/Dockerfile"),
+        "FROM python:3.12-slim\nFROM python:3.13-slim AS other\n",
+    )
+    .unwrap();
+    let store = format!("sqlite:{}", dir.join("state/history.db").display());
+    let (hook, received) = receiver();
+    let down = {
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/down", closed.local_addr().unwrap())
+    };
+    // The lock pins 3.12-slim as it is now, for `history --lock` later.
+    let pinned = pyimage()
+        .config(&config)
+        .current_dir(dir)
+        .run(&["pin", "app"]);
+    assert_eq!(pinned.status.code(), Some(0), "{}", stderr(&pinned));
+
+    // First poll: tags from the Dockerfile (the locator of check) and one named; each is new.
+    let app = dir.join("app").display().to_string();
+    let first = watch_once(&config, &store, &[&app, "python:3.12", "--notify", &hook]);
+    let lines = stdout(&first);
+    assert_eq!(lines.lines().count(), 3, "{lines}");
+    assert!(lines.lines().all(|l| l.contains(" new-tag ")), "{lines}");
+
+    // A Debian rebuild of 3.12-slim only.
+    let rebuilt = replica
+        .rebuild_where(|e| e.directory == "3.12/slim-trixie")
+        .unwrap();
+    let second = watch_once(
+        &config,
+        &store,
+        &[
+            &app,
+            "python:3.12",
+            "--notify",
+            &hook,
+            "--notify",
+            &down,
+            "--notify-retries",
+            "0",
+        ],
+    );
+    assert!(
+        stdout(&second).starts_with("python:3.12-slim rebuild sha256:"),
+        "{}",
+        stdout(&second)
+    );
+    // A tag the registry never had is an error, not a quiet poll.
+    let missing =
+        pyimage()
+            .config(&config)
+            .run(&["watch", "--once", "--store", &store, "python:3.99-nope"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    // A new official-images file: 3.12.13 → 3.12.14.
+    let replayed = replica.replay_file(library_file(AFTER)).unwrap();
+    let third = watch_once(&config, &store, &[&app, "python:3.12", "--notify", "-"]);
+    let payloads: Vec<Value> = stdout(&third)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let moved: Vec<&str> = ["3.12-slim", "3.13-slim", "3.12"]
+        .into_iter()
+        .filter(|t| replayed.moved(t).is_some())
+        .collect();
+    assert_eq!(payloads.len(), moved.len(), "{payloads:#?}");
+
+    // history: the exact moves, with kinds, digests, Python versions and the package diff.
+    let output = pyimage().config(&config).run(&[
+        "history",
+        "python:3.12-slim",
+        "--store",
+        &store,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let history = json(&output);
+    let events = history.as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["new-tag", "rebuild", "patch"]);
+    let rebuild = &events[1];
+    let truth = rebuilt.moved("3.12-slim").unwrap();
+    assert_eq!(rebuild["from"].as_str(), truth.old_digest.as_deref());
+    assert_eq!(rebuild["to"].as_str(), Some(truth.new_digest.as_str()));
+    assert_eq!(rebuild["python_from"], "3.12.13");
+    assert_eq!(rebuild["python_to"], "3.12.13");
+    assert_eq!(
+        rebuild["platforms"]["linux/amd64"].as_str(),
+        rebuilt
+            .truth
+            .tag("3.12-slim")
+            .unwrap()
+            .image("linux/amd64")
+            .map(|i| i.digest.as_str())
+    );
+    let base = pyimage_testkit::content::BaseImage::for_directory("3.12/slim-trixie");
+    let list = |epoch| -> std::collections::BTreeMap<String, String> {
+        pyimage_testkit::sbom::packages(&base, false, "3.12.13", epoch)
+            .into_iter()
+            .map(|p| (p.name, p.version))
+            .collect()
+    };
+    let expected = serde_json::to_value(pyimage_core::sbom::diff(&list(0), &list(1))).unwrap();
+    assert_eq!(rebuild["packages"], expected);
+    assert!(rebuild["changes"]["base_digest"]["to"].is_string());
+    let patch = &events[2];
+    assert_eq!(
+        (patch["python_from"].as_str(), patch["python_to"].as_str()),
+        (Some("3.12.13"), Some("3.12.14"))
+    );
+    assert_eq!(patch["to"].as_str(), replayed.truth.digest("3.12-slim"));
+
+    // The human timeline names the move and what changed.
+    let human = pyimage()
+        .config(&config)
+        .run(&["history", "python:3.12-slim", "--store", &store]);
+    let text = stdout(&human);
+    assert!(
+        text.contains("#2 ") && text.contains(" rebuild  Python 3.12.13"),
+        "{text}"
+    );
+    assert!(text.contains("packages (linux/amd64):"), "{text}");
+    assert!(text.contains("Python 3.12.13 → 3.12.14"), "{text}");
+    // CSV and --since.
+    let csv = pyimage().config(&config).run(&[
+        "history",
+        "--store",
+        &store,
+        "--format",
+        "csv",
+        "--since",
+        "2000-01-01",
+    ]);
+    assert!(
+        stdout(&csv).starts_with("repository,tag,seq,observed_at,kind,"),
+        "{}",
+        stdout(&csv)
+    );
+    let none = pyimage().config(&config).run(&[
+        "history",
+        "--store",
+        &store,
+        "--since",
+        "2999-01-01",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json(&none), serde_json::json!([]));
+
+    // The lock pinned 3.12-slim before both moves: stale, two moves behind.
+    let lock = pyimage().config(&config).current_dir(dir).run(&[
+        "history",
+        "--store",
+        &store,
+        "--lock",
+        "pyimage.lock",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(lock.status.code(), Some(1), "{}", stderr(&lock));
+    let rows = json(&lock);
+    let slim = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reference"] == "python:3.12-slim")
+        .unwrap();
+    assert_eq!(slim["status"], "stale");
+    assert_eq!(slim["moves_behind"], 2);
+
+    // Webhooks: the answering receiver got every move of the first two polls; the dead one was counted.
+    let bodies = received.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 4, "{bodies:#?}");
+    let hooked = bodies.iter().find(|b| b["kind"] == "rebuild").unwrap();
+    assert_eq!(hooked["from"].as_str(), truth.old_digest.as_deref());
+    assert_eq!(hooked["packages"], expected);
+    assert!(
+        hooked["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("python:3.12-slim rebuild")
+    );
+    assert!(
+        stderr(&second).contains("1 notification(s) could not be delivered"),
+        "{}",
+        stderr(&second)
+    );
+}
+
+#[test]
+fn two_watchers_on_one_postgres_record_each_move_once() {
+    let server = pyimage_testkit::Postgres::start().unwrap();
+    let (replica, _) = Replica::start_seeded(library_file(BEFORE)).unwrap();
+    let temp = tempdir("watch-pg");
+    let config = temp.path().join("pyimage.toml");
+    std::fs::write(&config, replica.pyimage_toml()).unwrap();
+    let url = server.url();
+    let tags = [
+        "python:3.12-slim",
+        "python:3.12",
+        "python:3.12-alpine",
+        "python:3.13-slim",
+    ];
+    let mut args = vec!["watch", "--interval", "1s", "--store", url.as_str()];
+    args.extend(tags);
+    let watchers: Vec<_> = (0..2)
+        .map(|_| pyimage().config(&config).spawn_quiet(&args))
+        .collect();
+    let settle = || std::thread::sleep(std::time::Duration::from_secs(4));
+    settle();
+    let mut expected: std::collections::BTreeMap<&str, usize> =
+        tags.iter().map(|t| (*t, 1)).collect();
+    for round in 0..2 {
+        let advance = if round == 0 {
+            replica
+                .rebuild_where(|e| e.directory.starts_with("3.12/"))
+                .unwrap()
+        } else {
+            replica.replay_file(library_file(AFTER)).unwrap()
+        };
+        for tag in tags {
+            if advance.moved(tag.trim_start_matches("python:")).is_some() {
+                *expected.get_mut(tag).unwrap() += 1;
+            }
+        }
+        settle();
+    }
+    for mut watcher in watchers {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &watcher.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(
+            watcher.wait().unwrap().code(),
+            Some(0),
+            "a watcher stops cleanly on SIGTERM"
+        );
+    }
+    for tag in tags {
+        let output = pyimage()
+            .config(&config)
+            .run(&["history", tag, "--store", &url, "--format", "json"]);
+        let events = json(&output);
+        let events = events.as_array().unwrap();
+        assert_eq!(events.len(), expected[tag], "{tag}: {events:#?}");
+        for (i, event) in events.iter().enumerate() {
+            assert_eq!(event["seq"], i + 1, "{tag}");
+            if i > 0 {
+                assert_eq!(
+                    event["from"],
+                    events[i - 1]["to"],
+                    "{tag}: each move starts where the last ended"
+                );
+            }
+        }
+    }
+}
