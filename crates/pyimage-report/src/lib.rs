@@ -15,6 +15,7 @@ mod svg;
 pub use html::render;
 pub use palette::{KIND_COLOURS, contrast_ratio, palette};
 pub use pyimage_core::moves::MoveKind;
+pub use pyimage_core::sbom::{Change, PackageChange};
 
 /// Everything one page shows. Sections that are `None` or empty are left out.
 #[derive(Debug, Clone, Default)]
@@ -66,29 +67,6 @@ pub struct TagMove {
     pub python_after: Option<String>,
     /// Package-level changes from the SBOM attestations, most notable first.
     pub packages: Vec<PackageChange>,
-}
-
-/// One package that changed between two images.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageChange {
-    /// The package (`openssl`).
-    pub name: String,
-    /// The version before; `None` when the package was added.
-    pub before: Option<String>,
-    /// The version after; `None` when the package was removed.
-    pub after: Option<String>,
-}
-
-impl PackageChange {
-    /// `openssl 3.0.15-1~deb12u1 → 3.0.16-1~deb12u1`, `+ libfoo 1.2`, `− libbar 0.9`.
-    pub fn describe(&self) -> String {
-        match (&self.before, &self.after) {
-            (Some(before), Some(after)) => format!("{} {before} → {after}", self.name),
-            (None, Some(after)) => format!("+ {} {after}", self.name),
-            (Some(before), None) => format!("− {} {before}", self.name),
-            (None, None) => self.name.clone(),
-        }
-    }
 }
 
 /// The pins of one lock file (or of the images admission saw) against the current digests.

@@ -6,11 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use pyimage_testkit::browser::Browser;
 
 use pyimage_report::{
-    AdmissionDecision, AdmissionSection, MoveKind, Outcome, PackageChange, RegistryHealth, Report,
-    StalePin, StaleSection, TagMove, Timeline,
+    AdmissionDecision, AdmissionSection, Change, MoveKind, Outcome, PackageChange, RegistryHealth,
+    Report, StalePin, StaleSection, TagMove, Timeline,
 };
 
 /// Unix seconds of a `YYYY-MM-DD` date at noon UTC.
@@ -26,6 +27,15 @@ fn noon(date: &str) -> u64 {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     u64::try_from(days * 86_400 + 43_200).unwrap()
+}
+
+fn upgraded(name: &str, from: &str, to: &str) -> PackageChange {
+    PackageChange {
+        name: name.into(),
+        change: Change::Upgraded,
+        from: Some(from.into()),
+        to: Some(to.into()),
+    }
 }
 
 /// `python:3.12-slim`'s real history: one move per row of repo-info's record (rows on the same day an hour apart).
@@ -54,26 +64,10 @@ fn history() -> Timeline {
         };
         let packages = if fields[6].contains("base-image rebuild") {
             vec![
-                PackageChange {
-                    name: "openssl".into(),
-                    before: Some("3.5.1-1".into()),
-                    after: Some("3.5.1-1+deb13u1".into()),
-                },
-                PackageChange {
-                    name: "libc6".into(),
-                    before: Some("2.41-12".into()),
-                    after: Some("2.41-12+deb13u1".into()),
-                },
-                PackageChange {
-                    name: "tzdata".into(),
-                    before: Some("2025b-4".into()),
-                    after: Some("2025b-4+deb13u1".into()),
-                },
-                PackageChange {
-                    name: "libgnutls30t64".into(),
-                    before: Some("3.8.9-3".into()),
-                    after: Some("3.8.9-3+deb13u1".into()),
-                },
+                upgraded("openssl", "3.5.1-1", "3.5.1-1+deb13u1"),
+                upgraded("libc6", "2.41-12", "2.41-12+deb13u1"),
+                upgraded("tzdata", "2025b-4", "2025b-4+deb13u1"),
+                upgraded("libgnutls30t64", "3.8.9-3", "3.8.9-3+deb13u1"),
             ]
         } else {
             Vec::new()
@@ -185,126 +179,17 @@ fn report() -> Report {
 
 /// The output folder of this test (kept after the run: CI collects it).
 fn output_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pyimage-report");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn chromium() -> Command {
-    let mut command = Command::new("chromium");
-    command.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-    ]);
-    // A profile of its own: concurrent test runs never share Chromium's lock files.
-    let profile = tempfile::tempdir().unwrap();
-    command.arg(format!("--user-data-dir={}", profile.path().display()));
-    std::mem::forget(profile);
-    command
-}
-
-/// Headless Chromium will not make a window narrower than this; narrower screens are a frame of that width inside it.
-const MIN_WINDOW: u32 = 500;
-
-/// A page that shows `page_name` in a frame `width` CSS pixels wide (a phone's layout viewport: media queries and
-/// overflow behave as on a 390 px screen) and copies the frame's `data-layout` to its own root element.
-fn framed(page_name: &str, width: u32, name: &str) -> PathBuf {
-    let wrapper = format!(
-        "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"{page_name}\" title=\"page\" \
-         style=\"width:{width}px;height:2200px;border:0;display:block\" \
-         onload=\"document.documentElement.dataset.layout = this.contentDocument.documentElement.dataset.layout || ''\">\
-         </iframe></body></html>"
-    );
-    let path = output_dir().join(format!("{name}-frame.html"));
-    std::fs::write(&path, wrapper).unwrap();
-    path
-}
-
-/// The DOM Chromium built, after the page's layout ran, with a probe script appended (to a test-only copy: the page
-/// itself has none) that records layout facts in `<html data-layout>`.
-fn dump_dom(page: &str, width: u32, name: &str) -> String {
-    let probe = "<script>document.documentElement.dataset.layout = JSON.stringify({\
-        scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,\
-        svgWidths: [...document.querySelectorAll('svg.timeline')].map(s => Math.round(s.getBoundingClientRect().width)),\
-        h1: document.querySelector('h1').getBoundingClientRect().height});</script>";
-    let probe_name = format!("{name}-probe.html");
-    std::fs::write(
-        output_dir().join(&probe_name),
-        page.replace("</body>", &format!("{probe}</body>")),
-    )
-    .unwrap();
-    let frame = framed(&probe_name, width, name);
-    let output = chromium()
-        .arg(format!("--window-size={},1200", width.max(MIN_WINDOW)))
-        .arg("--allow-file-access-from-files")
-        .arg("--dump-dom")
-        .arg(format!("file://{}", frame.display()))
-        .output()
-        .expect("chromium runs (Debian package chromium; scripts/test installs it)");
-    assert!(output.status.success(), "{output:?}");
-    let dom = String::from_utf8(output.stdout).unwrap();
-    // The frame's own DOM, for the content assertions.
-    let direct = chromium()
-        .arg(format!("--window-size={},1200", width.max(MIN_WINDOW)))
-        .arg("--dump-dom")
-        .arg(format!(
-            "file://{}",
-            output_dir().join(&probe_name).display()
-        ))
-        .output()
-        .unwrap();
-    assert!(direct.status.success(), "{direct:?}");
-    format!(
-        "{}\n<!-- frame -->\n{dom}",
-        String::from_utf8(direct.stdout).unwrap()
-    )
-}
-
-/// A screenshot of the page at `width` CSS pixels (framed when narrower than a headless window can be).
-fn screenshot(page_path: &Path, width: u32, name: &str) -> PathBuf {
-    let png = output_dir().join(format!("{name}.png"));
-    let _ = std::fs::remove_file(&png);
-    let target = if width < MIN_WINDOW {
-        framed(
-            &page_path.file_name().unwrap().to_string_lossy(),
-            width,
-            name,
-        )
-    } else {
-        page_path.to_path_buf()
-    };
-    let output = chromium()
-        .arg(format!("--window-size={},2200", width.max(MIN_WINDOW)))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", target.display()))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[1..4], b"PNG");
-    let png_width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-    assert_eq!(png_width, width.max(MIN_WINDOW), "{}", png.display());
-    png
-}
-
-fn layout(dom: &str) -> serde_json::Value {
-    let framed = &dom[dom.find("<!-- frame -->").unwrap()..];
-    let start = framed.find("data-layout=\"").expect("the probe ran") + "data-layout=\"".len();
-    let dom = framed;
-    let end = start + dom[start..].find('"').unwrap();
-    serde_json::from_str(&dom[start..end].replace("&quot;", "\"")).unwrap()
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pyimage-report")
 }
 
 #[test]
 fn chromium_reads_the_drift_page_of_a_real_tag_history() {
     let page = pyimage_report::render(&report());
+    let browser = Browser::new(&output_dir()).unwrap();
     let path = output_dir().join("drift.html");
     std::fs::write(&path, &page).unwrap();
-    let dom = dump_dom(&page, 1280, "drift-1280");
+    let wide = browser.render(&page, 1280, "drift-1280").unwrap();
+    let dom = &wide.dom;
 
     // The real history: nine digests, eight moves, one of them the 3.12.13 → 3.12.14 patch; seven rebuilds.
     assert!(dom.contains("data-tag=\"python:3.12-slim\" data-moves=\"8\" data-moves-30d=\"6\" data-moves-90d=\"8\""), "{dom}");
@@ -346,11 +231,11 @@ fn chromium_reads_the_drift_page_of_a_real_tag_history() {
     assert!(dom.contains("<tr data-environment=\"prod\"><td>prod</td><td>0</td><td>0</td><td>1</td><td>1</td></tr>"), "{dom}");
     assert!(dom.contains("data-outcome=\"denied\""));
 
-    let wide = layout(&dom);
+    let wide = &wide.layout;
     assert_eq!(wide["scrollWidth"], wide["innerWidth"], "{wide}");
     assert!(wide["svgWidths"][0].as_u64().unwrap() > 900, "{wide}");
 
-    let narrow = layout(&dump_dom(&page, 390, "drift-390"));
+    let narrow = browser.render(&page, 390, "drift-390").unwrap().layout;
     assert_eq!(narrow["innerWidth"], 390, "{narrow}");
     assert!(
         narrow["scrollWidth"].as_u64().unwrap() <= 390,
@@ -360,8 +245,8 @@ fn chromium_reads_the_drift_page_of_a_real_tag_history() {
     let svg_width = narrow["svgWidths"][0].as_u64().unwrap();
     assert_eq!(svg_width, 34 * 16, "{narrow}");
 
-    screenshot(&path, 1280, "drift-1280");
-    screenshot(&path, 390, "drift-390");
+    browser.screenshot(&path, 1280, "drift-1280").unwrap();
+    browser.screenshot(&path, 390, "drift-390").unwrap();
 }
 
 #[test]

@@ -2,7 +2,8 @@
 
 use pyimage_core::check::Date;
 
-fn unix_seconds() -> u64 {
+/// Now, in seconds since the Unix epoch.
+pub fn unix_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod clock;
+pub mod drift;
 pub mod error;
 pub mod pin;
 pub mod provenance;

@@ -22,6 +22,7 @@
 //! truth), [`tamper`] (hostile content), [`sbom`] (the SPDX package lists), [`replica`] and [`plain`] (the handles tests use), [`postgres`] (a throwaway
 //! PostgreSQL server for the history store's tests).
 
+pub mod browser;
 pub mod client;
 pub mod content;
 pub mod oci;

@@ -1,6 +1,7 @@
 //! `pyimage history [REF...]`: the timeline of each tag from the history store `pyimage watch` fills — every move
 //! with its digests, kind, Python versions, base image, commit and package changes — and, with `--lock`, how far
-//! each locked reference is behind its tag. Reads the store only; asks no registry.
+//! each locked reference is behind its tag; `--format html` is the drift page as one self-contained file (a CI
+//! artifact). Reads the store only; asks no registry.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use pyimage_core::Reference;
+use pyimage_service::drift;
 use pyimage_service::watch::notify::Payload;
 use pyimage_service::watch::{Changes, TagState, targets};
 use pyimage_store::{Event, Store};
@@ -32,7 +34,8 @@ pub struct HistoryArgs {
     /// when it is stale and how many moves behind.
     #[arg(long, value_name = "FILE")]
     lock: Option<PathBuf>,
-    /// Output format.
+    /// Output format: `html` is the drift page (timelines, and stale pins with `--lock`) as one file that needs no
+    /// network to open.
     #[arg(long, value_enum, default_value = "human")]
     format: HistoryFormat,
 }
@@ -42,6 +45,7 @@ enum HistoryFormat {
     Human,
     Json,
     Csv,
+    Html,
 }
 
 /// `2026-08-01` → `2026-08-01T00:00:00Z`; an RFC 3339 UTC time as it is.
@@ -66,7 +70,11 @@ fn since(text: &str) -> anyhow::Result<String> {
 
 pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let since = args.since.as_deref().map(since).transpose()?;
-    let store = crate::store::open(&crate::store::url(args.store.as_deref(), config)?).await?;
+    let url = crate::store::url(args.store.as_deref(), config)?;
+    let store = crate::store::open(&url).await?;
+    if args.format == HistoryFormat::Html {
+        return page(args, &store, &url.shown).await;
+    }
     if let Some(lock) = &args.lock {
         return staleness(&store, lock, args.format).await;
     }
@@ -76,20 +84,7 @@ pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Ex
             .await
             .map_err(pyimage_service::watch::store_error)?
     } else {
-        let mut tags = Vec::new();
-        for text in &args.references {
-            let reference = Reference::parse_normalized(text)
-                .ok()
-                .and_then(|r| targets::tag_of(&r))
-                .with_context(|| {
-                    format!("{text:?} is not a tagged image reference (python:3.12-slim)")
-                })?;
-            tags.push((
-                reference.repository().to_string(),
-                reference.tag().unwrap_or("latest").to_owned(),
-            ));
-        }
-        tags
+        named_tags(&args.references)?
     };
     let mut events = Vec::new();
     for (repository, tag) in &tags {
@@ -109,7 +104,56 @@ pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Ex
         HistoryFormat::Json => print_json(&events.iter().map(Shown::of).collect::<Vec<_>>())?,
         HistoryFormat::Csv => csv(&events),
         HistoryFormat::Human => human(&events),
+        HistoryFormat::Html => unreachable_html(),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `(repository, tag)` of each reference named on the command line.
+fn named_tags(references: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut tags = Vec::new();
+    for text in references {
+        let reference = Reference::parse_normalized(text)
+            .ok()
+            .and_then(|r| targets::tag_of(&r))
+            .with_context(|| {
+                format!("{text:?} is not a tagged image reference (python:3.12-slim)")
+            })?;
+        tags.push((
+            reference.repository().to_string(),
+            reference.tag().unwrap_or("latest").to_owned(),
+        ));
+    }
+    Ok(tags)
+}
+
+/// The HTML format is answered by [`page`] before events are read.
+fn unreachable_html() {}
+
+/// `--format html`: the drift page of the named tags (or all), with the lock's stale pins when `--lock` is given.
+async fn page(args: &HistoryArgs, store: &Store, shown_store: &str) -> anyhow::Result<ExitCode> {
+    let tags = named_tags(&args.references)?;
+    let timelines = drift::timelines(store, &tags).await?;
+    let stale = match &args.lock {
+        Some(lock_path) => {
+            let lock = crate::files::read_lock(lock_path)?;
+            let standings = drift::standings(store, &lock).await?;
+            Some(drift::stale_section(
+                &lock_path.display().to_string(),
+                &standings,
+            ))
+        }
+        None => None,
+    };
+    store.close().await;
+    let page = drift::page(
+        &format!("the history store {shown_store}"),
+        timelines,
+        stale,
+        None,
+    );
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, page.as_bytes()).context("writing the page")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -223,66 +267,13 @@ fn csv(events: &[Event]) {
     }
 }
 
-/// How a locked reference stands against its tag's recorded history.
-#[derive(Serialize)]
-struct Standing {
-    reference: String,
-    pinned: String,
-    /// `current`, `stale`, or `unknown` (the store never saw the pinned digest or the tag).
-    status: &'static str,
-    current: Option<String>,
-    stale_since: Option<String>,
-    moves_behind: Option<usize>,
-}
-
 async fn staleness(
     store: &Store,
     lock_path: &std::path::Path,
     format: HistoryFormat,
 ) -> anyhow::Result<ExitCode> {
     let lock = crate::files::read_lock(lock_path)?;
-    let mut rows = Vec::new();
-    for entry in lock.images.values() {
-        let Some(reference) = Reference::parse_normalized(&entry.normalized)
-            .ok()
-            .and_then(|r| targets::tag_of(&r))
-        else {
-            continue;
-        };
-        let timeline = store
-            .timeline(
-                &reference.repository().to_string(),
-                reference.tag().unwrap_or("latest"),
-                None,
-            )
-            .await
-            .map_err(pyimage_service::watch::store_error)?;
-        let current = timeline.last().and_then(|e| e.to_digest.clone());
-        // The lock may hold a platform digest (pin --platform): match either the index or a platform manifest.
-        let holds = |e: &Event| {
-            e.to_digest.as_deref() == Some(entry.digest.as_str())
-                || serde_json::from_value::<TagState>(e.state.clone())
-                    .is_ok_and(|s| s.platforms.values().any(|d| *d == entry.digest))
-        };
-        let position = timeline.iter().rposition(holds);
-        let (status, stale_since, behind) = match position {
-            Some(i) if i + 1 == timeline.len() => ("current", None, Some(0)),
-            Some(i) => (
-                "stale",
-                Some(timeline[i + 1].observed_at.clone()),
-                Some(timeline.len() - 1 - i),
-            ),
-            None => ("unknown", None, None),
-        };
-        rows.push(Standing {
-            reference: entry.reference.clone(),
-            pinned: entry.digest.clone(),
-            status,
-            current,
-            stale_since,
-            moves_behind: behind,
-        });
-    }
+    let rows = drift::standings(store, &lock).await?;
     store.close().await;
     match format {
         HistoryFormat::Json => print_json(&rows)?,
@@ -300,7 +291,7 @@ async fn staleness(
                 );
             }
         }
-        HistoryFormat::Human => {
+        HistoryFormat::Human | HistoryFormat::Html => {
             for r in &rows {
                 match r.status {
                     "current" => println!("{}: current ({})", r.reference, r.pinned),

@@ -10,7 +10,8 @@
 //! `update`, `check --locked`), [`verify_inspect`], [`verify_engine`] (`verify`) and [`verify_provenance`]
 //! (`provenance`), [`shell`] (`completions`, `man`), [`serve`], [`serve_registry`] and [`serve_tls`] (`pyimage serve`,
 //! helpers in [`serve_support`]), [`generated`] and [`places`] (generated trees, new file kinds),
-//! [`watch_history`] (`watch`, `history`, on SQLite and PostgreSQL).
+//! [`watch_history`] (`watch`, `history`, on SQLite and PostgreSQL), [`drift_page`] (`history --format html` in
+//! Chromium).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
@@ -19,6 +20,7 @@ mod support;
 mod check;
 mod check_hadolint;
 mod credentials;
+mod drift_page;
 mod generated;
 mod hostile_output;
 mod hostile_tree;

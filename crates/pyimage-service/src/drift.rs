@@ -1,0 +1,246 @@
+//! What the drift page and `pyimage history --lock` show, read from the history store once for both: each tag's
+//! timeline (its moves, with Python and package changes) and how every pinned reference of a lock stands against
+//! its tag (current, stale since when and how many moves behind, or unknown). `pyimage history --format html` and
+//! `pyimage serve`'s page render the same [`pyimage_report::Report`].
+
+use pyimage_core::Reference;
+use pyimage_core::lock::Lock;
+use pyimage_core::moves::MoveKind;
+use pyimage_core::time::parse_rfc3339_utc;
+use pyimage_report::{AdmissionSection, Report, StalePin, StaleSection, TagMove, Timeline};
+use pyimage_store::{Event, Store};
+use serde::Serialize;
+
+use crate::error::ServiceError;
+use crate::watch::{Changes, TagState, store_error, targets};
+
+/// The drift page, made now: the timelines, the stale pins and (from a server) the admission summary, with a line
+/// saying where the data came from.
+pub fn page(
+    source: &str,
+    timelines: Vec<Timeline>,
+    stale: Option<StaleSection>,
+    admission: Option<AdmissionSection>,
+) -> String {
+    pyimage_report::render(&Report {
+        title: "Python image drift".to_owned(),
+        source: source.to_owned(),
+        generated_at: crate::clock::unix_seconds(),
+        timelines,
+        stale,
+        admission,
+    })
+}
+
+/// How a locked reference stands against its tag's recorded history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    /// The reference as written in the lock.
+    pub reference: String,
+    /// The digest it is pinned to.
+    pub pinned: String,
+    /// `current`, `stale`, or `unknown` (the store never saw the pinned digest or the tag).
+    pub status: &'static str,
+    /// Where the tag points now, as last recorded.
+    pub current: Option<String>,
+    /// When the tag first moved away from the pinned digest (RFC 3339 UTC).
+    pub stale_since: Option<String>,
+    /// How many moves the tag made since.
+    pub moves_behind: Option<usize>,
+}
+
+/// Every pinned reference of `lock` against the store's history, in the lock's order.
+pub async fn standings(store: &Store, lock: &Lock) -> Result<Vec<Standing>, ServiceError> {
+    let mut rows = Vec::new();
+    for entry in lock.images.values() {
+        let Some(reference) = Reference::parse_normalized(&entry.normalized)
+            .ok()
+            .and_then(|r| targets::tag_of(&r))
+        else {
+            continue;
+        };
+        let timeline = store
+            .timeline(
+                &reference.repository().to_string(),
+                reference.tag().unwrap_or("latest"),
+                None,
+            )
+            .await
+            .map_err(store_error)?;
+        let current = timeline.last().and_then(|e| e.to_digest.clone());
+        // The lock may hold a platform digest (pin --platform): match either the index or a platform manifest.
+        let holds = |e: &Event| {
+            e.to_digest.as_deref() == Some(entry.digest.as_str())
+                || serde_json::from_value::<TagState>(e.state.clone())
+                    .is_ok_and(|s| s.platforms.values().any(|d| *d == entry.digest))
+        };
+        let (status, stale_since, moves_behind) = match timeline.iter().rposition(holds) {
+            Some(i) if i + 1 == timeline.len() => ("current", None, Some(0)),
+            Some(i) => (
+                "stale",
+                timeline.get(i + 1).map(|next| next.observed_at.clone()),
+                Some(timeline.len() - 1 - i),
+            ),
+            None => ("unknown", None, None),
+        };
+        rows.push(Standing {
+            reference: entry.reference.clone(),
+            pinned: entry.digest.clone(),
+            status,
+            current,
+            stale_since,
+            moves_behind,
+        });
+    }
+    Ok(rows)
+}
+
+/// The stale-pins section of the page for these standings (`source` names the lock).
+pub fn stale_section(source: &str, standings: &[Standing]) -> StaleSection {
+    StaleSection {
+        source: source.to_owned(),
+        pins: standings
+            .iter()
+            .map(|standing| StalePin {
+                reference: standing.reference.clone(),
+                pinned_digest: standing.pinned.clone(),
+                current_digest: standing.current.clone(),
+                stale_since: standing.stale_since.as_deref().and_then(parse_rfc3339_utc),
+                moves_behind: standing.moves_behind.unwrap_or(0),
+            })
+            .collect(),
+    }
+}
+
+/// The timelines of the given tags (`(repository, tag)`; every tag in the store when empty), oldest move first.
+/// A tag's first event (`new-tag`) starts its timeline; `removed` shows as a move to no digest.
+pub async fn timelines(
+    store: &Store,
+    tags: &[(String, String)],
+) -> Result<Vec<Timeline>, ServiceError> {
+    let tags = if tags.is_empty() {
+        store.tags().await.map_err(store_error)?
+    } else {
+        tags.to_vec()
+    };
+    let mut timelines = Vec::new();
+    for (repository, tag) in &tags {
+        let events = store
+            .timeline(repository, tag, None)
+            .await
+            .map_err(store_error)?;
+        if let Some(timeline) = timeline_of(repository, tag, &events) {
+            timelines.push(timeline);
+        }
+    }
+    Ok(timelines)
+}
+
+/// One tag's events as a page timeline; `None` when there are none.
+pub fn timeline_of(repository: &str, tag: &str, events: &[Event]) -> Option<Timeline> {
+    let first = events.first()?;
+    let first_seen = parse_rfc3339_utc(&first.observed_at).unwrap_or(0);
+    let moves = events
+        .iter()
+        .filter(|event| event.kind != "new-tag")
+        .map(|event| {
+            let changes: Changes =
+                serde_json::from_value(event.changes.clone()).unwrap_or_default();
+            TagMove {
+                at: parse_rfc3339_utc(&event.observed_at).unwrap_or(first_seen),
+                kind: kind_of(&event.kind),
+                old_digest: event.from_digest.clone(),
+                new_digest: event
+                    .to_digest
+                    .clone()
+                    .unwrap_or_else(|| "(tag removed)".to_owned()),
+                python_before: event.python_from.clone(),
+                python_after: event.python_to.clone(),
+                packages: changes.packages,
+            }
+        })
+        .collect();
+    let last = events.last()?;
+    Some(Timeline {
+        reference: familiar(repository, tag),
+        first_seen,
+        current_digest: last.to_digest.clone(),
+        current_python: last.python_to.clone(),
+        moves,
+    })
+}
+
+/// The store's event kind as the page's move kind (`removed` and anything unknown are "other").
+fn kind_of(kind: &str) -> MoveKind {
+    match kind {
+        "rebuild" => MoveKind::Rebuild,
+        "patch" => MoveKind::Patch,
+        "newer-line" => MoveKind::NewerLine,
+        _ => MoveKind::Other,
+    }
+}
+
+/// `python:3.12-slim` for `docker.io/library/python` and `3.12-slim`; other repositories in full.
+pub fn familiar(repository: &str, tag: &str) -> String {
+    format!(
+        "{}:{tag}",
+        repository
+            .strip_prefix("docker.io/library/")
+            .unwrap_or(repository)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: i64, kind: &str, from: Option<&str>, to: Option<&str>, at: &str) -> Event {
+        Event {
+            repository: "docker.io/library/python".into(),
+            tag: "3.12-slim".into(),
+            seq,
+            kind: kind.into(),
+            from_digest: from.map(str::to_owned),
+            to_digest: to.map(str::to_owned),
+            python_from: Some("3.12.13".into()),
+            python_to: Some("3.12.14".into()),
+            observed_at: at.into(),
+            source: "test".into(),
+            state: serde_json::Value::Null,
+            changes: serde_json::json!({"platforms": {}, "packages": [
+                {"name": "openssl", "change": "upgraded", "from": "3.5.1-1", "to": "3.5.1-1+deb13u1"}
+            ]}),
+        }
+    }
+
+    #[test]
+    fn the_first_event_starts_the_timeline_and_later_ones_are_moves() {
+        let events = [
+            event(1, "new-tag", None, Some("sha256:a"), "2026-08-05T12:00:00Z"),
+            event(
+                2,
+                "patch",
+                Some("sha256:a"),
+                Some("sha256:b"),
+                "2026-08-13T12:00:00Z",
+            ),
+            event(3, "removed", Some("sha256:b"), None, "2026-09-01T12:00:00Z"),
+        ];
+        let timeline = timeline_of("docker.io/library/python", "3.12-slim", &events).unwrap();
+        assert_eq!(timeline.reference, "python:3.12-slim");
+        assert_eq!(
+            timeline.first_seen,
+            parse_rfc3339_utc("2026-08-05T12:00:00Z").unwrap()
+        );
+        assert_eq!(timeline.moves.len(), 2);
+        assert_eq!(timeline.moves[0].kind, MoveKind::Patch);
+        assert_eq!(
+            timeline.moves[0].packages[0].describe(),
+            "openssl 3.5.1-1 → 3.5.1-1+deb13u1"
+        );
+        assert_eq!(timeline.moves[1].kind, MoveKind::Other);
+        assert_eq!(timeline.moves[1].new_digest, "(tag removed)");
+        assert_eq!(timeline.current_digest, None);
+        assert!(timeline_of("r", "t", &[]).is_none());
+    }
+}
