@@ -53,6 +53,7 @@ pub struct Digests {
     ttl: Duration,
     slots: Arc<Mutex<HashMap<String, Slot>>>,
     metrics: Arc<Metrics>,
+    recent: Arc<crate::recent::Recent>,
 }
 
 impl Digests {
@@ -62,6 +63,7 @@ impl Digests {
         resolver: Resolver,
         ttl: Duration,
         metrics: Arc<Metrics>,
+        recent: Arc<crate::recent::Recent>,
     ) -> Self {
         Digests {
             lock,
@@ -69,6 +71,7 @@ impl Digests {
             ttl,
             slots: Arc::default(),
             metrics,
+            recent,
         }
     }
 
@@ -110,13 +113,21 @@ impl Digests {
         let resolver = self.resolver.clone();
         let slots = Arc::clone(&self.slots);
         let metrics = Arc::clone(&self.metrics);
+        let recent = Arc::clone(&self.recent);
         let task = tokio::spawn(async move {
+            let started = Instant::now();
             let outcome = resolver
                 .head(&reference)
                 .await
                 .map(|resolution| resolution.digest.to_string())
                 .map_err(|error| format!("{reference}: {error}"));
             metrics.registry_lookup(outcome.is_ok());
+            let took = started.elapsed().as_millis();
+            let detail = match &outcome {
+                Ok(_) => format!("HEAD {reference} answered in {took} ms"),
+                Err(why) => format!("{why} (after {took} ms)"),
+            };
+            recent.registry(reference.domain(), outcome.is_ok(), detail);
             if let Ok(mut slots) = slots.lock() {
                 match &outcome {
                     Ok(digest) => {

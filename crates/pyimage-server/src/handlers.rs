@@ -165,6 +165,12 @@ fn validate_in(
         let policy = policy(state, environment)?;
         let request = admission_request(state, headers, body)?;
         let judged = judge(&request, policy, &context());
+        state.recent.record_judged(
+            request.namespace.as_deref().unwrap_or_default(),
+            &request.describe_object(),
+            policy,
+            &judged,
+        );
         Ok::<_, Refusal>(validate_response(&request, &judged))
     })();
     match outcome {
@@ -276,6 +282,7 @@ async fn mutate_in(
             }
         }
     }
+    record_pins(state, &request, policy, &needs, &edits);
     if response.allowed
         && let Some(patch) = json_patch(&edits)
     {
@@ -292,6 +299,37 @@ async fn mutate_in(
         start.elapsed().as_secs_f64(),
     );
     json_response(&AdmissionReviewResponse::new(response))
+}
+
+/// Records each image the mutating webhook pinned, for the page.
+fn record_pins(
+    state: &AppState,
+    request: &AdmissionRequest,
+    policy: &Policy,
+    needs: &[pyimage_core::admission::PinNeed],
+    edits: &[(String, String)],
+) {
+    let namespace = request.namespace.as_deref().unwrap_or_default();
+    let (environment, _) =
+        policy.environment_of(&pyimage_core::admission::namespace_scope(namespace));
+    let object = request.describe_object();
+    for need in needs {
+        let Some((_, pinned)) = edits
+            .iter()
+            .find(|(pointer, _)| *pointer == need.image.pointer)
+        else {
+            continue;
+        };
+        state.recent.record(pyimage_report::AdmissionDecision {
+            at: pyimage_service::clock::unix_seconds(),
+            namespace: namespace.to_owned(),
+            environment: environment.to_owned(),
+            object: format!("{object} ({} {})", need.image.slot.noun(), need.image.name),
+            image: pinned.clone(),
+            outcome: pyimage_report::Outcome::Patched,
+            rule: None,
+        });
+    }
 }
 
 /// `POST /imagepolicy`.
@@ -344,6 +382,27 @@ fn imagepolicy_in(
             reason = %reason,
             "break-glass: images the policy denies were allowed"
         );
+    }
+    let (environment, _) = policy.environment_of(&pyimage_core::admission::namespace_scope(
+        &review.spec.namespace,
+    ));
+    for container in &review.spec.containers {
+        state.recent.record(pyimage_report::AdmissionDecision {
+            at: pyimage_service::clock::unix_seconds(),
+            namespace: review.spec.namespace.clone(),
+            environment: environment.to_owned(),
+            object: "ImageReview".to_owned(),
+            image: container.image.clone(),
+            outcome: if decision.status.allowed {
+                pyimage_report::Outcome::Allowed
+            } else {
+                pyimage_report::Outcome::Denied
+            },
+            rule: decision
+                .break_glass
+                .as_ref()
+                .map(|_| "break-glass".to_owned()),
+        });
     }
     let label = match (&decision.break_glass, decision.status.allowed) {
         (Some(_), _) => "break-glass",

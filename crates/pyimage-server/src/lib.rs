@@ -7,6 +7,8 @@
 mod digests;
 mod handlers;
 mod metrics;
+mod page;
+mod recent;
 mod state;
 mod tls;
 
@@ -54,9 +56,14 @@ pub enum ServerError {
     },
 }
 
-/// The routes over a state.
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+/// The routes over a state; the page (`GET /`) too unless it has a listener of its own.
+pub fn router(state: Arc<AppState>, with_page: bool) -> Router {
+    let router = if with_page {
+        Router::new().route("/", get(page::page))
+    } else {
+        Router::new()
+    };
+    router
         .route("/validate", post(handlers::validate))
         .route("/validate/{environment}", post(handlers::validate_env))
         .route("/mutate", post(handlers::mutate))
@@ -82,7 +89,26 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     pyimage_registry::install_crypto_provider();
     let state = Arc::new(AppState::new(&options));
-    let app = router(Arc::clone(&state)).into_make_service();
+    let app = router(Arc::clone(&state), options.page_listen.is_none()).into_make_service();
+    if let Some(page_addr) = options.page_listen {
+        // The page on a listener of its own: the admission port need not expose it.
+        let page_app = Router::new()
+            .route("/", get(page::page))
+            .with_state(Arc::clone(&state))
+            .into_make_service();
+        let listener = tokio::net::TcpListener::bind(page_addr)
+            .await
+            .map_err(|source| ServerError::Listen {
+                addr: page_addr,
+                source,
+            })?;
+        tracing::info!("serving the page on http://{page_addr}/");
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, page_app).await {
+                tracing::error!("the page listener stopped: {error}");
+            }
+        });
+    }
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {

@@ -16,6 +16,7 @@ use pyimage_service::resolver::Resolver;
 
 use crate::digests::Digests;
 use crate::metrics::Metrics;
+use crate::recent::Recent;
 
 /// The certificate and key files of the TLS listener (PEM), re-read when they change.
 #[derive(Debug, Clone)]
@@ -40,6 +41,12 @@ pub struct ServerOptions {
     pub tls: Option<TlsFiles>,
     /// How often the TLS files are checked for changes.
     pub reload_every: Duration,
+    /// The history store the page reads tag timelines from (none: the page shows admission only).
+    pub store: Option<pyimage_store::Store>,
+    /// Where the lock of `lock` was read from, as the page names it.
+    pub lock_shown: Option<String>,
+    /// Serve the page (`GET /`) on this plain-HTTP address of its own instead of the admission listener.
+    pub page_listen: Option<SocketAddr>,
 }
 
 /// The shared state of the handlers.
@@ -56,12 +63,19 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set once the listener is bound.
     pub ready: AtomicBool,
+    /// The last decisions and registry lookups, for the page.
+    pub recent: Arc<Recent>,
+    /// The history store, for the page.
+    pub store: Option<pyimage_store::Store>,
+    /// The lock (and its name) whose pins the page compares with the store.
+    pub lock: Option<(String, Lock)>,
 }
 
 impl AppState {
     /// The state for these options.
     pub fn new(options: &ServerOptions) -> Self {
         let metrics = Arc::new(Metrics::default());
+        let recent = Arc::new(Recent::default());
         let policy = options.settings.policy.clone();
         let forced = policy
             .environments
@@ -79,10 +93,20 @@ impl AppState {
                 options.resolver.clone(),
                 options.settings.serve.cache_ttl,
                 Arc::clone(&metrics),
+                Arc::clone(&recent),
             ),
             metrics,
             policy,
             ready: AtomicBool::new(false),
+            recent,
+            store: options.store.clone(),
+            lock: options.lock.clone().map(|lock| {
+                let shown = options
+                    .lock_shown
+                    .clone()
+                    .unwrap_or_else(|| "pyimage.lock".to_owned());
+                (shown, lock)
+            }),
         }
     }
 

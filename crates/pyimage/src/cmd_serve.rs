@@ -1,5 +1,6 @@
 //! `pyimage serve`: the Kubernetes admission webhook and ImagePolicyWebhook backend (pyimage-server), with the
-//! configuration's policy, `[serve]` settings and lock. Stops gracefully on SIGTERM or Ctrl-C.
+//! configuration's policy, `[serve]` settings and lock, and the drift page at `/` (or on `--page-listen`). Stops
+//! gracefully on SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,14 @@ pub struct ServeArgs {
     /// PEM private key of the certificate.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve the drift page (`GET /`) on this plain-HTTP address of its own, so the admission port need not expose
+    /// it (default: `/` of the admission listener).
+    #[arg(long, value_name = "ADDR")]
+    page_listen: Option<SocketAddr>,
+    /// The history store the page reads (`sqlite:PATH`, `postgres://…`); default: `--store`, `PYIMAGE_STORE` or
+    /// `[store] url` when one is given — without one the page shows admissions only.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
     /// How often the certificate files are checked for changes, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     tls_reload_ms: u64,
@@ -46,6 +55,7 @@ pub async fn run(
             )
         })?,
     };
+    let mut lock_shown = None;
     let lock = match &settings.serve.lock {
         Some(written) => {
             let base = config
@@ -59,6 +69,7 @@ pub async fn run(
             })?;
             let lock = pyimage_core::lock::Lock::parse(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            lock_shown = Some(written.clone());
             Some(lock)
         }
         None => None,
@@ -70,6 +81,15 @@ pub async fn run(
         }),
         _ => None,
     };
+    // Only a store someone named: serving must not create a database in $XDG_DATA_HOME on its own.
+    let named_store = args.store.is_some()
+        || std::env::var("PYIMAGE_STORE").is_ok_and(|v| !v.is_empty())
+        || settings.store.url.is_some();
+    let store = if named_store {
+        Some(crate::store::open(&crate::store::url(args.store.as_deref(), config)?).await?)
+    } else {
+        None
+    };
     let options = ServerOptions {
         settings,
         lock,
@@ -77,6 +97,9 @@ pub async fn run(
         listen,
         tls,
         reload_every: Duration::from_millis(args.tls_reload_ms.max(50)),
+        store,
+        lock_shown,
+        page_listen: args.page_listen,
     };
     pyimage_server::run(options, shutdown_signal(), |addr, tls| {
         let scheme = if tls { "https" } else { "http" };

@@ -10,8 +10,8 @@
 //! `update`, `check --locked`), [`verify_inspect`], [`verify_engine`] (`verify`) and [`verify_provenance`]
 //! (`provenance`), [`shell`] (`completions`, `man`), [`serve`], [`serve_registry`] and [`serve_tls`] (`pyimage serve`,
 //! helpers in [`serve_support`]), [`generated`] and [`places`] (generated trees, new file kinds),
-//! [`watch_history`] (`watch`, `history`, on SQLite and PostgreSQL), [`drift_page`] (`history --format html` in
-//! Chromium).
+//! [`watch_history`] (`watch`, `history`, on SQLite and PostgreSQL), [`drift_page`] and [`serve_page`] (the drift page
+//! from `history --format html` and from `serve`, in Chromium).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
@@ -30,6 +30,7 @@ mod ref_tags;
 mod resolve;
 mod serve;
 mod serve_deploy;
+mod serve_page;
 mod serve_registry;
 mod serve_support;
 mod serve_tls;

@@ -1,0 +1,65 @@
+//! `GET /`: the drift page, read-only — the history store's tag timelines and the lock's stale pins (when a store
+//! is configured) and what admission decided lately, rendered by the same code as `pyimage history --format html`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pyimage_service::drift;
+
+use crate::state::AppState;
+
+/// `GET /`.
+pub async fn page(State(state): State<Arc<AppState>>) -> Response {
+    let (source, timelines, stale) = match &state.store {
+        Some(store) => {
+            let timelines = match drift::timelines(store, &[]).await {
+                Ok(timelines) => timelines,
+                Err(error) => return unavailable(&error.to_string()),
+            };
+            let stale = match &state.lock {
+                Some((shown, lock)) => match drift::standings(store, lock).await {
+                    Ok(standings) => Some(drift::stale_section(shown, &standings)),
+                    Err(error) => return unavailable(&error.to_string()),
+                },
+                None => None,
+            };
+            (
+                format!(
+                    "the history store {} and this server's admissions",
+                    store.url().shown
+                ),
+                timelines,
+                stale,
+            )
+        }
+        None => (
+            "this server's admissions (no history store configured: [store] url)".to_owned(),
+            Vec::new(),
+            None,
+        ),
+    };
+    let html = drift::page(&source, timelines, stale, Some(state.recent.section()));
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // Nothing on the page loads anything: say so to the browser too.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+            ),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+fn unavailable(why: &str) -> Response {
+    tracing::warn!("the page could not read the history store: {why}");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("the history store cannot be read: {why}"),
+    )
+        .into_response()
+}

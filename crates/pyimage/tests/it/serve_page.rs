@@ -1,0 +1,157 @@
+//! The page `pyimage serve` shows at `/`, on a listener of its own (`--page-listen`): the history store that
+//! `pyimage watch` filled from the replica (a rebuild recorded), the lock's pins against it, and the decisions the
+//! server just made (a denial, a patch) with the registry's health — read in headless Chromium, at 1280 and 390 px.
+
+use std::path::PathBuf;
+
+use pyimage_testkit::browser::Browser;
+use pyimage_testkit::{Replica, library_file};
+
+use crate::serve_support::{Server, curl, curl_get, response_of, review, write};
+use crate::support::{pyimage, stderr, tempdir};
+
+#[test]
+fn the_served_page_shows_history_stale_pins_and_admissions() {
+    let (replica, _) =
+        Replica::start_seeded(library_file("2026-08-04T164533-a3abd8e72539.txt")).unwrap();
+    let temp = tempdir("serve-page");
+    let dir = temp.path();
+    let store = format!("sqlite:{}", dir.join("history.db").display());
+    let config = write(
+        dir,
+        "pyimage.toml",
+        &format!(
+            "{}\n[[namespaces]]\nmatch = \"prod-*\"\nenvironment = \"prod\"\n\n[serve]\nlock = \"pyimage.lock\"\n\n[store]\nurl = \"{store}\"\n",
+            replica.pyimage_toml()
+        ),
+    );
+    write(dir, "Dockerfile", "FROM python:3.12-slim\n");
+    let pinned = pyimage()
+        .config(&config)
+        .current_dir(dir)
+        .run(&["pin", "Dockerfile"]);
+    assert_eq!(pinned.status.code(), Some(0), "{}", stderr(&pinned));
+    let dockerfile = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    let locked = dockerfile.trim().rsplit('@').next().unwrap().to_owned();
+    let watch = || {
+        let output = pyimage()
+            .config(&config)
+            .run(&["watch", "--once", "python:3.12-slim"]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    };
+    watch();
+    replica
+        .rebuild_where(|e| e.directory == "3.12/slim-trixie")
+        .unwrap();
+    watch();
+
+    let page_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let page_addr = format!("127.0.0.1:{page_port}");
+    let server = Server::start(&config, &["--page-listen", &page_addr]);
+    // One denial (an end-of-life Python in prod) and one pin on admission.
+    let mut denied = review("pod_creation_with_init_container.json");
+    denied["request"]["namespace"] = "prod-shop".into();
+    denied["request"]["object"]["spec"]["containers"][0]["image"] = "python:3.9-slim".into();
+    let (status, body) = curl(
+        &format!("{}/validate", server.url),
+        None,
+        "application/json",
+        denied.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(response_of(&body)["allowed"], false, "{body}");
+    let mut patched = review("pod_creation_with_init_container.json");
+    patched["request"]["namespace"] = "prod-shop".into();
+    patched["request"]["object"]["spec"]["containers"][0]["image"] = "python:3.12-slim".into();
+    let (status, body) = curl(
+        &format!("{}/mutate", server.url),
+        None,
+        "application/json",
+        patched.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(response_of(&body)["patchType"], "JSONPatch", "{body}");
+
+    // A tag the lock does not have: the registry is asked (one HEAD), and the page says it answered.
+    patched["request"]["object"]["spec"]["containers"][0]["image"] = "python:3.13-slim".into();
+    let (status, body) = curl(
+        &format!("{}/mutate", server.url),
+        None,
+        "application/json",
+        patched.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(response_of(&body)["patchType"], "JSONPatch", "{body}");
+
+    // The page is on its own listener only.
+    let (status, _) = curl_get(&format!("{}/", server.url), None);
+    assert_eq!(status, 404, "the admission port does not serve the page");
+    let (status, page) = curl_get(&format!("http://{page_addr}/"), None);
+    assert_eq!(status, 200, "{page}");
+
+    let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-page");
+    let browser = Browser::new(&out_dir).unwrap();
+    let path = out_dir.join("served.html");
+    std::fs::write(&path, &page).unwrap();
+    let wide = browser.render(&page, 1280, "served-1280").unwrap();
+    let dom = &wide.dom;
+    let current = replica
+        .ground_truth()
+        .unwrap()
+        .digest("3.12-slim")
+        .unwrap()
+        .to_owned();
+    assert!(
+        dom.contains(&format!("data-tag=\"python:3.12-slim\" data-moves=\"1\" data-moves-30d=\"1\" data-moves-90d=\"1\" data-current=\"{current}\"")),
+        "timeline"
+    );
+    assert_eq!(
+        dom.matches("<g class=\"mark\" data-kind=\"rebuild\"")
+            .count(),
+        1
+    );
+    assert!(
+        dom.contains(
+            "data-reference=\"python:3.12-slim\" data-status=\"stale\" data-moves-behind=\"1\""
+        ),
+        "stale pin"
+    );
+    assert!(dom.contains("data-outcome=\"denied\""), "denial");
+    assert!(dom.contains("python:3.9-slim"));
+    assert!(
+        dom.contains("<td>PY004, PY006</td>"),
+        "the rules that denied"
+    );
+    assert!(dom.contains("data-outcome=\"patched\""), "patch");
+    // Mutate pins from the lock first: the digest locked before the rebuild, not the current one.
+    assert_ne!(locked, current);
+    assert!(
+        dom.contains(&format!("python:3.12-slim@{locked}")),
+        "the pinned image: {locked}"
+    );
+    assert!(
+        dom.contains("<tr data-environment=\"prod\">"),
+        "counts per environment"
+    );
+    assert!(
+        dom.contains("data-registry=\"docker.io\""),
+        "registry health"
+    );
+    assert!(
+        dom.contains("class=\"good\">answers</span>"),
+        "the registry answered"
+    );
+    let narrow = browser.render(&page, 390, "served-390").unwrap().layout;
+    assert!(
+        narrow["scrollWidth"].as_u64().unwrap() <= 390,
+        "overflows 390 px: {narrow}"
+    );
+    browser.screenshot(&path, 1280, "served-1280").unwrap();
+    browser.screenshot(&path, 390, "served-390").unwrap();
+    let (exit, log) = server.terminate();
+    assert!(exit.success(), "{log}");
+}
