@@ -183,7 +183,11 @@ fn shared_parameters(policy: &Policy, today: Option<Date>) -> Result<Map<String,
             .collect::<Result<Vec<_>, String>>()
     };
     let mut ignores = Vec::new();
-    for ignore in policy.ignores.iter().filter(|ignore| ignore.paths.is_empty()) {
+    for ignore in policy
+        .ignores
+        .iter()
+        .filter(|ignore| ignore.paths.is_empty())
+    {
         let images = ignore
             .images
             .iter()
@@ -216,7 +220,10 @@ fn shared_parameters(policy: &Policy, today: Option<Date>) -> Result<Map<String,
     let mut parameters = Map::new();
     parameters.insert("level".into(), json!("deny"));
     parameters.insert("severities".into(), Value::Object(severities));
-    parameters.insert("mirrors".into(), json!(sources(&policy.mirrors, "mirrors")?));
+    parameters.insert(
+        "mirrors".into(),
+        json!(sources(&policy.mirrors, "mirrors")?),
+    );
     parameters.insert(
         "allowedSources".into(),
         json!(sources(&policy.allowed_sources, "allowed-sources")?),

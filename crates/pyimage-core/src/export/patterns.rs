@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 /// `?` any one character) to an anchored regex. Globs using classes (`[…]`), alternations (`{…}`), escapes or
 /// `**` are refused: their globset meaning is not reproduced exactly here, and an inexact export is worse than none.
 pub fn glob_regex(glob: &str) -> Result<String, String> {
-    if let Some(bad) = glob.chars().find(|c| matches!(c, '[' | ']' | '{' | '}' | '\\')) {
+    if let Some(bad) = glob
+        .chars()
+        .find(|c| matches!(c, '[' | ']' | '{' | '}' | '\\'))
+    {
         return Err(format!(
             "glob {glob:?} uses `{bad}`, which the Gatekeeper export cannot translate exactly; write it with `*` and `?` only"
         ));

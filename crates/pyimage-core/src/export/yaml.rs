@@ -69,10 +69,7 @@ fn push_indent(out: &mut String, indent: usize) {
 }
 
 fn key_text(key: &str) -> String {
-    let plain = key
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
+    let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));

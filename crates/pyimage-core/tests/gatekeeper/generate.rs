@@ -27,33 +27,126 @@ impl Rng {
 const DIGEST: &str = "sha256:97490e383c4cffb12825431fa24e3d2b70e39fd691a8e33c46bf4c18edca3998";
 
 const NAMES: &[&str] = &[
-    "python", "library/python", "docker.io/python", "docker.io/library/python", "index.docker.io/library/python",
-    "index.docker.io/python", "registry-1.docker.io/library/python", "localhost/python", "localhost:5000/python",
-    "registry.example.com/dockerhub/library/python", "mirror.example.com/python", "mirror.example.com/python-evil",
-    "registry.example.com/dockerhub/library/python-evil", "python-evil", "library/python-evil", "python3",
-    "library/python3", "bitnami/python", "someone/python3.12", "pyhton", "pythn", "ptyhon", "pyth0n", "pythonn",
-    "pyton", "pytho", "pyth", "xpython", "cpython", "tiangolo/uvicorn-gunicorn", "apache/beam_python3.12_sdk",
-    "apache/beam_python3.8_sdk", "gcr.io/dataflow-templates-base/python39-template-launcher-base",
-    "ghcr.io/astral-sh/uv", "rapidsai/base", "example.com/tools/app-py3.10", "someone/numpy3", "node", "debian",
-    "alpine", "ghcr.io/acme/app", "ghcr.io/acme/tools/x", "ghcr.io/acmex/app", "quay.io/someone/tool",
-    "myregistry.io.malicious.com/python", "myregistry.io/python", "docker.io/library/debian", "nginx",
-    "ghcr.io/acme/python-base", "foo_bar.com/x", "[::1]:5000/python",
+    "python",
+    "library/python",
+    "docker.io/python",
+    "docker.io/library/python",
+    "index.docker.io/library/python",
+    "index.docker.io/python",
+    "registry-1.docker.io/library/python",
+    "localhost/python",
+    "localhost:5000/python",
+    "registry.example.com/dockerhub/library/python",
+    "mirror.example.com/python",
+    "mirror.example.com/python-evil",
+    "registry.example.com/dockerhub/library/python-evil",
+    "python-evil",
+    "library/python-evil",
+    "python3",
+    "library/python3",
+    "bitnami/python",
+    "someone/python3.12",
+    "pyhton",
+    "pythn",
+    "ptyhon",
+    "pyth0n",
+    "pythonn",
+    "pyton",
+    "pytho",
+    "pyth",
+    "xpython",
+    "cpython",
+    "tiangolo/uvicorn-gunicorn",
+    "apache/beam_python3.12_sdk",
+    "apache/beam_python3.8_sdk",
+    "gcr.io/dataflow-templates-base/python39-template-launcher-base",
+    "ghcr.io/astral-sh/uv",
+    "rapidsai/base",
+    "example.com/tools/app-py3.10",
+    "someone/numpy3",
+    "node",
+    "debian",
+    "alpine",
+    "ghcr.io/acme/app",
+    "ghcr.io/acme/tools/x",
+    "ghcr.io/acmex/app",
+    "quay.io/someone/tool",
+    "myregistry.io.malicious.com/python",
+    "myregistry.io/python",
+    "docker.io/library/debian",
+    "nginx",
+    "ghcr.io/acme/python-base",
+    "foo_bar.com/x",
+    "[::1]:5000/python",
 ];
 
 const TAGS: &[&str] = &[
-    "", "latest", "3", "3-slim", "3.12", "3.12-slim", "3.12.14", "3.12.14-slim-bookworm", "3.13.9-alpine3.22",
-    "3.15.0rc1", "3.15.0a7-slim", "3.15-rc", "3.15-rc-slim", "rc", "rc-slim-buster", "slim", "bookworm",
-    "alpine3.20", "3.9", "3.9-slim", "3.9.25", "3.8.20", "2.7", "3.10", "3.10.19", "3.11-slim", "3.12-slimm",
-    "3.12.14.1", "99999999999.1", "3.4294967296", "3.12.0b99999999999", "03.12", "python3.11", "python3.9-slim",
-    "py312", "24.10-cuda12.5-py312", "0.5-python3.12-trixie-slim", "python3", "3.05", "2.60.0", "1", "20",
-    "12", "v1.2.3", "Python3.9", "py3.8", "numpy38",
+    "",
+    "latest",
+    "3",
+    "3-slim",
+    "3.12",
+    "3.12-slim",
+    "3.12.14",
+    "3.12.14-slim-bookworm",
+    "3.13.9-alpine3.22",
+    "3.15.0rc1",
+    "3.15.0a7-slim",
+    "3.15-rc",
+    "3.15-rc-slim",
+    "rc",
+    "rc-slim-buster",
+    "slim",
+    "bookworm",
+    "alpine3.20",
+    "3.9",
+    "3.9-slim",
+    "3.9.25",
+    "3.8.20",
+    "2.7",
+    "3.10",
+    "3.10.19",
+    "3.11-slim",
+    "3.12-slimm",
+    "3.12.14.1",
+    "99999999999.1",
+    "3.4294967296",
+    "3.12.0b99999999999",
+    "03.12",
+    "python3.11",
+    "python3.9-slim",
+    "py312",
+    "24.10-cuda12.5-py312",
+    "0.5-python3.12-trixie-slim",
+    "python3",
+    "3.05",
+    "2.60.0",
+    "1",
+    "20",
+    "12",
+    "v1.2.3",
+    "Python3.9",
+    "py3.8",
+    "numpy38",
 ];
 
 const BROKEN: &[&str] = &[
-    "Python:3.12", "python:", "python@sha256:abc", ":3.12", "", "python:3.12 ", "UPPER/python:3", "a//b",
+    "Python:3.12",
+    "python:",
+    "python@sha256:abc",
+    ":3.12",
+    "",
+    "python:3.12 ",
+    "UPPER/python:3",
+    "a//b",
     "python@sha512:97490e383c4cffb12825431fa24e3d2b70e39fd691a8e33c46bf4c18edca399897490e383c4cffb12825431fa24e3d2b",
-    "97490e383c4cffb12825431fa24e3d2b70e39fd691a8e33c46bf4c18edca3998", "python:-slim", "-python:3",
-    "localhost:/python", "example.com:abc/python", "pYthon", "python::3",
+    "97490e383c4cffb12825431fa24e3d2b70e39fd691a8e33c46bf4c18edca3998",
+    "python:-slim",
+    "-python:3",
+    "localhost:/python",
+    "example.com:abc/python",
+    "pYthon",
+    "python::3",
 ];
 
 /// `count` references: names × tags × digest, plus invalid text now and then.
@@ -91,7 +184,12 @@ pub const KINDS: &[(&str, &str)] = &[
     ("batch/v1", "CronJob"),
 ];
 
-const FIELDS: &[&str] = &["containers", "initContainers", "ephemeralContainers", "volumes"];
+const FIELDS: &[&str] = &[
+    "containers",
+    "initContainers",
+    "ephemeralContainers",
+    "volumes",
+];
 
 /// An object of `kind` whose pod spec holds `images`, spread over the container lists and image volumes.
 pub fn object(kind: usize, images: &[String]) -> Value {
@@ -111,11 +209,19 @@ pub fn object(kind: usize, images: &[String]) -> Value {
             .push(entry);
     }
     // A volume without an image and a container without one are not images.
-    spec.entry("volumes").or_insert_with(|| json!([])).as_array_mut().expect("a list").push(json!({"name": "data", "emptyDir": {}}));
+    spec.entry("volumes")
+        .or_insert_with(|| json!([]))
+        .as_array_mut()
+        .expect("a list")
+        .push(json!({"name": "data", "emptyDir": {}}));
     let pod = json!({"metadata": {"labels": {"app": "x"}}, "spec": spec});
     let body = match kind {
-        "Pod" => return json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "p"}, "spec": pod["spec"]}),
-        "PodTemplate" => return json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "t"}, "template": pod}),
+        "Pod" => {
+            return json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "p"}, "spec": pod["spec"]});
+        }
+        "PodTemplate" => {
+            return json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "t"}, "template": pod});
+        }
         "CronJob" => json!({"schedule": "* * * * *", "jobTemplate": {"spec": {"template": pod}}}),
         _ => json!({"template": pod}),
     };
@@ -128,9 +234,12 @@ pub fn images_of(object: &Value) -> Vec<String> {
         "Pod" => &object["spec"],
         "PodTemplate" => &object["template"]["spec"],
         "CronJob" => &object["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
-            &object["spec"]["template"]["spec"]
-        }
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "Job" => &object["spec"]["template"]["spec"],
         _ => return Vec::new(),
     };
     let mut images = Vec::new();

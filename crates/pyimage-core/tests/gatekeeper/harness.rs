@@ -42,7 +42,8 @@ pub fn export_parsed(policy: &Policy, target: &Target) -> (Export, Parsed) {
     let yaml = export.to_yaml("pyimage.toml");
     let documents: Vec<Value> = yaml_serde::Deserializer::from_str(&yaml)
         .map(|document| {
-            serde::Deserialize::deserialize(document).unwrap_or_else(|e| panic!("YAML: {e}\n{yaml}"))
+            serde::Deserialize::deserialize(document)
+                .unwrap_or_else(|e| panic!("YAML: {e}\n{yaml}"))
         })
         .collect();
     let template = &documents[0];
@@ -55,11 +56,17 @@ pub fn export_parsed(policy: &Policy, target: &Target) -> (Export, Parsed) {
     let target_spec = &template["spec"]["targets"][0];
     assert_eq!(target_spec["target"], "admission.k8s.gatekeeper.sh");
     let rego = target_spec["rego"].as_str().expect("rego").to_owned();
-    assert_eq!(rego, export.rego, "the block scalar holds the module unchanged");
+    assert_eq!(
+        rego, export.rego,
+        "the block scalar holds the module unchanged"
+    );
     let mut parameters = Vec::new();
     let mut names = BTreeSet::new();
     for constraint in &documents[1..] {
-        assert_eq!(constraint["apiVersion"], "constraints.gatekeeper.sh/v1beta1");
+        assert_eq!(
+            constraint["apiVersion"],
+            "constraints.gatekeeper.sh/v1beta1"
+        );
         assert_eq!(constraint["kind"], kind);
         let name = constraint["metadata"]["name"].as_str().expect("name");
         assert!(
@@ -111,9 +118,7 @@ pub fn rego_denials(
     let mut out = BTreeSet::new();
     for parameters in constraints {
         let input = json!({"review": review, "parameters": parameters});
-        engine
-            .set_input_json(&input.to_string())
-            .expect("input");
+        engine.set_input_json(&input.to_string()).expect("input");
         let value = engine
             .eval_rule("data.pyimagepolicy.violation".into())
             .unwrap_or_else(|error| panic!("evaluation failed: {error}\ninput: {input}"));
@@ -124,7 +129,9 @@ pub fn rego_denials(
             let rule = details["rule"].as_str().expect("rule").to_owned();
             let image = details["image"].as_str().expect("image").to_owned();
             assert!(
-                msg.contains(&rule) && msg.contains("fix: ") && msg.contains(details["where"].as_str().unwrap_or("?")),
+                msg.contains(&rule)
+                    && msg.contains("fix: ")
+                    && msg.contains(details["where"].as_str().unwrap_or("?")),
                 "message names the container, rule and fix: {msg}"
             );
             out.insert((rule, image));
@@ -143,7 +150,13 @@ pub fn core_denials(images: &[String], scope: &Scope, policy: &Policy) -> BTreeS
     };
     let mut out = BTreeSet::new();
     for image in images {
-        let decision = pyimage_core::check::evaluate_reference(image, SiteKind::Kubernetes, scope, policy, &context);
+        let decision = pyimage_core::check::evaluate_reference(
+            image,
+            SiteKind::Kubernetes,
+            scope,
+            policy,
+            &context,
+        );
         for finding in decision.reported() {
             if finding.severity == Severity::Deny {
                 out.insert((finding.rule.id.to_owned(), image.clone()));
@@ -156,16 +169,26 @@ pub fn core_denials(images: &[String], scope: &Scope, policy: &Policy) -> BTreeS
 /// The policy with every scope forced into `environment` (what `--env` means).
 pub fn forced(policy: &Policy, environment: &str) -> Policy {
     let mut policy = policy.clone();
-    policy.environment_override = Some((environment.to_owned(), Origin::CommandLine(format!("--env {environment}"))));
+    policy.environment_override = Some((
+        environment.to_owned(),
+        Origin::CommandLine(format!("--env {environment}")),
+    ));
     policy
 }
 
 /// Wraps an object into the AdmissionRequest Gatekeeper passes as `input.review`.
 pub fn review(object: &Value, namespace: &str) -> Value {
     let kind = object["kind"].as_str().unwrap_or_default();
-    let (group, version) = match object["apiVersion"].as_str().unwrap_or("v1").split_once('/') {
+    let (group, version) = match object["apiVersion"]
+        .as_str()
+        .unwrap_or("v1")
+        .split_once('/')
+    {
         Some((group, version)) => (group.to_owned(), version.to_owned()),
-        None => (String::new(), object["apiVersion"].as_str().unwrap_or("v1").to_owned()),
+        None => (
+            String::new(),
+            object["apiVersion"].as_str().unwrap_or("v1").to_owned(),
+        ),
     };
     json!({
         "uid": "00000000-0000-0000-0000-000000000000",

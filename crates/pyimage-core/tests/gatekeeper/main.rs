@@ -86,7 +86,10 @@ PY011 = "deny"
 "#;
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 fn namespaces() -> Vec<(&'static str, BTreeMap<String, String>)> {
@@ -103,15 +106,25 @@ fn namespaces() -> Vec<(&'static str, BTreeMap<String, String>)> {
 }
 
 /// Compares the two deciders on `objects` for `policy`, every environment (`--env`) and the namespace mapping.
-fn compare(policy: &Policy, objects: &[Value]) -> usize {
-    let namespaces = namespaces();
+fn compare(policy: &Policy, objects: &[Value], rules_seen: &mut BTreeSet<String>) -> usize {
+    let all_namespaces = namespaces();
     let mut compared = 0;
-    let mut targets: Vec<Target> = policy.environments.keys().cloned().map(Target::Environment).collect();
+    let mut targets: Vec<Target> = policy
+        .environments
+        .keys()
+        .cloned()
+        .map(Target::Environment)
+        .collect();
     targets.push(Target::Namespaces);
     for target in &targets {
         let (_, parsed) = export_parsed(policy, target);
         let mut engine = engine(&parsed.rego, false);
-        for (namespace, namespace_labels) in &namespaces {
+        // `--env` ignores the namespace; the mapping is compared in every namespace.
+        let namespaces = match target {
+            Target::Environment(_) => &all_namespaces[..1],
+            Target::Namespaces => &all_namespaces[..],
+        };
+        for (namespace, namespace_labels) in namespaces {
             let data = inventory(&[(namespace, namespace_labels.clone())]);
             let scope = Scope::Namespace {
                 name: (*namespace).to_owned(),
@@ -126,12 +139,14 @@ fn compare(policy: &Policy, objects: &[Value]) -> usize {
                 let rego = rego_denials(&mut engine, &review, &parsed.parameters, &data);
                 let core = core_denials(&images_of(object), &scope, &oracle_policy);
                 assert_eq!(
-                    rego, core,
+                    rego,
+                    core,
                     "\ntarget {target:?}, namespace {namespace:?} {namespace_labels:?}\nobject {object}\n\
                      only Rego: {:?}\nonly core: {:?}",
                     rego.difference(&core).collect::<Vec<_>>(),
                     core.difference(&rego).collect::<Vec<_>>()
                 );
+                rules_seen.extend(rego.into_iter().map(|(rule, _)| rule));
                 compared += 1;
             }
         }
@@ -151,12 +166,24 @@ fn generated_objects(seed: u64, references_count: usize) -> Vec<Value> {
 
 #[test]
 fn generated_objects_decide_like_the_core() {
-    let objects = generated_objects(0x5eed, 600);
+    let objects = generated_objects(0x5eed, 400);
+    let mut rules_seen = BTreeSet::new();
     for text in ["", MAPPED, STRICT] {
         let settings = settings(text);
-        let compared = compare(&settings.policy, &objects);
+        let compared = compare(&settings.policy, &objects, &mut rules_seen);
         assert!(compared > 100, "{compared}");
     }
+    // Every rule the export enforces was exercised, denying something somewhere.
+    let expected = [
+        "PY001", "PY002", "PY003", "PY004", "PY005", "PY006", "PY007", "PY011", "PY012", "PY015",
+    ];
+    assert_eq!(
+        rules_seen,
+        expected
+            .map(str::to_owned)
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+    );
 }
 
 #[test]
@@ -167,28 +194,49 @@ fn every_name_and_tag_decides_like_the_core() {
     let all = references(&mut rng, 3000);
     let distinct: BTreeSet<String> = all.into_iter().collect();
     let distinct: Vec<String> = distinct.into_iter().collect();
-    let objects: Vec<Value> = distinct.chunks(8).enumerate().map(|(i, c)| object(i, c)).collect();
+    let objects: Vec<Value> = distinct
+        .chunks(8)
+        .enumerate()
+        .map(|(i, c)| object(i, c))
+        .collect();
     let (_, parsed) = export_parsed(&settings.policy, &Target::Environment("prod".into()));
     let mut engine = engine(&parsed.rego, false);
     let policy = forced(&settings.policy, "prod");
-    let scope = Scope::Namespace { name: "x".into(), labels: BTreeMap::new() };
+    let scope = Scope::Namespace {
+        name: "x".into(),
+        labels: BTreeMap::new(),
+    };
     let data = inventory(&[]);
     for object in &objects {
         let rego = rego_denials(&mut engine, &review(object, "x"), &parsed.parameters, &data);
-        assert_eq!(rego, core_denials(&images_of(object), &scope, &policy), "{object}");
+        assert_eq!(
+            rego,
+            core_denials(&images_of(object), &scope, &policy),
+            "{object}"
+        );
     }
 }
 
 #[test]
 fn real_admission_payloads_decide_like_the_core() {
     let settings = settings(MAPPED);
-    for file in ["kube-rs-webhook-body.json", "kubewarden-unprivileged-pod.json", "kubernetes-api-admissionreview.json"] {
-        let path = format!("{}/tests/gatekeeper/testdata/{file}", env!("CARGO_MANIFEST_DIR"));
+    for file in [
+        "kube-rs-webhook-body.json",
+        "kubewarden-unprivileged-pod.json",
+        "kubernetes-api-admissionreview.json",
+    ] {
+        let path = format!(
+            "{}/tests/gatekeeper/testdata/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let payload: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
         let review = payload.get("request").cloned().unwrap_or(payload);
         let namespace = review["namespace"].as_str().unwrap_or_default().to_owned();
-        let scope = Scope::Namespace { name: namespace.clone(), labels: BTreeMap::new() };
+        let scope = Scope::Namespace {
+            name: namespace.clone(),
+            labels: BTreeMap::new(),
+        };
         for target in [Target::Environment("prod".into()), Target::Namespaces] {
             let (_, parsed) = export_parsed(&settings.policy, &target);
             let mut engine = engine(&parsed.rego, false);
@@ -199,8 +247,14 @@ fn real_admission_payloads_decide_like_the_core() {
             let rego = rego_denials(&mut engine, &review, &parsed.parameters, &inventory(&[]));
             let core = core_denials(&images_of(&review["object"]), &scope, &policy);
             assert_eq!(rego, core, "{file} {target:?}");
-            if file != "kubernetes-api-admissionreview.json" && matches!(target, Target::Environment(_)) {
-                assert!(!rego.is_empty(), "{file}: prod denies {:?}", images_of(&review["object"]));
+            if file != "kubernetes-api-admissionreview.json"
+                && matches!(target, Target::Environment(_))
+            {
+                assert!(
+                    !rego.is_empty(),
+                    "{file}: prod denies {:?}",
+                    images_of(&review["object"])
+                );
             }
         }
     }
@@ -210,43 +264,82 @@ fn real_admission_payloads_decide_like_the_core() {
 fn the_prefix_pitfall_does_not_exist() {
     // gatekeeper-library's k8sallowedrepos matches by prefix: `python` admits `python-evil`, `myregistry.io` admits
     // `myregistry.io.malicious.com`. Here sources are whole names.
-    let settings = settings("[policy]\nallowed-sources = [\"myregistry.io/*\"]\nmirrors = [\"myregistry.io/python\"]\n");
+    let settings = settings(
+        "[policy]\nallowed-sources = [\"myregistry.io/*\"]\nmirrors = [\"myregistry.io/python\"]\n",
+    );
     let (_, parsed) = export_parsed(&settings.policy, &Target::Environment("dev".into()));
     let mut engine = engine(&parsed.rego, false);
-    let images: Vec<String> = ["python-evil:3.12", "myregistry.io.malicious.com/python:3.12", "myregistry.io.malicious.com/tool:1", "myregistry.io/python:3.12", "myregistry.io/tool:1"]
-        .map(str::to_owned)
-        .to_vec();
+    let images: Vec<String> = [
+        "python-evil:3.12",
+        "myregistry.io.malicious.com/python:3.12",
+        "myregistry.io.malicious.com/tool:1",
+        "myregistry.io/python:3.12",
+        "myregistry.io/tool:1",
+    ]
+    .map(str::to_owned)
+    .to_vec();
     let object = object(0, &images);
-    let denied = rego_denials(&mut engine, &review(&object, "x"), &parsed.parameters, &inventory(&[]));
+    let denied = rego_denials(
+        &mut engine,
+        &review(&object, "x"),
+        &parsed.parameters,
+        &inventory(&[]),
+    );
     let denied_images: BTreeSet<&str> = denied.iter().map(|(_, image)| image.as_str()).collect();
     assert_eq!(
         denied_images,
-        BTreeSet::from(["python-evil:3.12", "myregistry.io.malicious.com/python:3.12", "myregistry.io.malicious.com/tool:1"])
+        BTreeSet::from([
+            "python-evil:3.12",
+            "myregistry.io.malicious.com/python:3.12",
+            "myregistry.io.malicious.com/tool:1"
+        ])
     );
 }
 
 #[test]
 fn the_module_compiles_as_gatekeeper_templates_default_rego_and_uses_the_clock_without_today() {
     let settings = settings("");
-    let export = gatekeeper::export(&settings.policy, &Target::Environment("dev".into()), None).expect("export");
+    let export = gatekeeper::export(&settings.policy, &Target::Environment("dev".into()), None)
+        .expect("export");
     // Gatekeeper evaluates template Rego as v0 unless told otherwise; `import rego.v1` makes the module both.
     engine(&export.rego, true);
     let mut engine = engine(&export.rego, false);
     let object = object(0, &["python:3.8".to_owned(), "python:3.14".to_owned()]);
-    let denied = rego_denials(&mut engine, &review(&object, "x"), &[export.constraints[0].parameters.clone()], &inventory(&[]));
+    let denied = rego_denials(
+        &mut engine,
+        &review(&object, "x"),
+        &[export.constraints[0].parameters.clone()],
+        &inventory(&[]),
+    );
     // 3.8 ended in 2024, 3.14 ends in 2030-10: true on any clock this test will run on.
-    assert_eq!(denied, BTreeSet::from([("PY006".to_owned(), "python:3.8".to_owned())]));
+    assert_eq!(
+        denied,
+        BTreeSet::from([("PY006".to_owned(), "python:3.8".to_owned())])
+    );
 }
 
 #[test]
 fn exports_that_cannot_be_exact_are_refused() {
-    let error = gatekeeper::export(&settings("[rules]\nPY010 = \"deny\"\n").policy, &Target::Namespaces, None)
-        .expect_err("PY010 is not exported");
+    let error = gatekeeper::export(
+        &settings("[rules]\nPY010 = \"deny\"\n").policy,
+        &Target::Namespaces,
+        None,
+    )
+    .expect_err("PY010 is not exported");
     assert!(error.contains("PY010"), "{error}");
-    let error = gatekeeper::export(&settings("[[namespaces]]\nmatch = \"team-[ab]\"\nenvironment = \"prod\"\n").policy, &Target::Namespaces, None)
-        .expect_err("classes are refused");
+    let error = gatekeeper::export(
+        &settings("[[namespaces]]\nmatch = \"team-[ab]\"\nenvironment = \"prod\"\n").policy,
+        &Target::Namespaces,
+        None,
+    )
+    .expect_err("classes are refused");
     assert!(error.contains("team-[ab]"), "{error}");
-    let error = gatekeeper::export(&settings("").policy, &Target::Environment("qa".into()), None).expect_err("unknown env");
+    let error = gatekeeper::export(
+        &settings("").policy,
+        &Target::Environment("qa".into()),
+        None,
+    )
+    .expect_err("unknown env");
     assert!(error.contains("qa") && error.contains("prod"), "{error}");
     let _ = KINDS;
 }
