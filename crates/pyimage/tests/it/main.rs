@@ -17,6 +17,7 @@ mod support;
 mod check;
 mod check_hadolint;
 mod credentials;
+mod export;
 mod pin_update;
 mod ref_tags;
 mod resolve;
