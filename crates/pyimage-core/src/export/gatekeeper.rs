@@ -1,7 +1,7 @@
 //! `pyimage export gatekeeper`: the policy of `pyimage.toml` as an OPA Gatekeeper ConstraintTemplate and
 //! Constraints, for clusters that already run Gatekeeper instead of pyimage's admission webhook.
 //!
-//! The template's Rego (`policy.rego` beside this file) decides every image of a Pod-bearing object (Pod,
+//! The template's Rego (`policy.rego` and `model.rego` beside this file, one module) decides every image of a Pod-bearing object (Pod,
 //! PodTemplate, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob; containers,
 //! init containers, ephemeral containers and image volumes) the way [`crate::check::evaluate_reference`] does in a
 //! namespace: Docker's reference grammar and normalisation, exact-name source matching (no prefix bypass), the
@@ -79,7 +79,8 @@ pub fn rego() -> String {
             format!("\t{},", quoted.join(", "))
         })
         .collect();
-    include_str!("policy.rego").replace("@TYPOSQUAT@", &lines.join("\n"))
+    let module = format!("{}\n{}", include_str!("policy.rego"), include_str!("model.rego"));
+    module.replace("@TYPOSQUAT@", &lines.join("\n"))
 }
 
 /// Builds the export of `policy` for `target`; `today` fixes the end-of-life date (otherwise the Rego uses the
