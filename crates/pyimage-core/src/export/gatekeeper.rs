@@ -11,9 +11,8 @@
 //! table, and an optional fixed `today`.
 //!
 //! Each Constraint enforces the rules whose configured severity is `deny` (`enforcementAction: deny`); warn-level
-//! rules are left out. Rules the Rego does not implement (PY010 unknown tag parts) must not be configured `deny`:
-//! the export refuses rather than enforce less than `pyimage check`. PY008 (lock) and PY009 (ARGs) never apply to
-//! admission.
+//! rules are left out. Every image rule that can fire in admission is implemented; PY008 (lock) and PY009 (ARGs)
+//! never apply to admission.
 //!
 //! With [`Target::Namespaces`] there is one Constraint per `[[namespaces]]` entry plus one for the default
 //! environment; each carries the whole ordered list of entries and its own index, and the Rego applies it only when
@@ -24,7 +23,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::check::eol::EOL_TABLE;
-use crate::check::policy::{EnvSettings, Policy, Severity};
+use crate::check::policy::{EnvSettings, Policy};
 use crate::check::{Date, RULES};
 
 use super::patterns::{glob_regex, typosquat_alternatives};
@@ -36,9 +35,6 @@ pub const TEMPLATE_NAME: &str = "pyimagepolicy";
 pub const CONSTRAINT_KIND: &str = "PyimagePolicy";
 /// Gatekeeper's admission target.
 pub const TARGET: &str = "admission.k8s.gatekeeper.sh";
-
-/// Rules the Rego does not implement; exporting them at `deny` is refused.
-const NOT_EXPORTED: &[&str] = &["PY010"];
 
 /// Which Constraints to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +75,11 @@ pub fn rego() -> String {
             format!("\t{},", quoted.join(", "))
         })
         .collect();
-    let module = format!("{}\n{}", include_str!("policy.rego"), include_str!("model.rego"));
+    let module = format!(
+        "{}\n{}",
+        include_str!("policy.rego"),
+        include_str!("model.rego")
+    );
     module.replace("@TYPOSQUAT@", &lines.join("\n"))
 }
 
@@ -165,12 +165,6 @@ fn shared_parameters(policy: &Policy, today: Option<Date>) -> Result<Map<String,
     let mut severities = Map::new();
     for rule in RULES.iter().filter(|rule| rule.check.is_some()) {
         let (severity, _) = policy.severity(rule);
-        if severity == Severity::Deny && NOT_EXPORTED.contains(&rule.id) {
-            return Err(format!(
-                "{} ({}) is configured deny, but the Gatekeeper export does not implement it; set it to warn in [rules] to export",
-                rule.id, rule.name
-            ));
-        }
         severities.insert(rule.id.into(), json!(severity.as_str()));
     }
     let sources = |patterns: &[crate::check::SourcePattern], what: &str| {

@@ -301,3 +301,63 @@ eol_line(ref, src) := [v.major, v.minor] if {
 	src.kind == "derived"
 	src.line != null
 }
+
+# Whether every part of the tag is one docker-library uses, in its order: [version] [-rc] [-variant] [-os].
+tag_recognised(ref) := true if {
+	tag_text(ref) == "latest"
+} else := true if {
+	parts := split(tag_text(ref), "-")
+	rest := array.slice(parts, consumed_parts(parts), count(parts))
+	known_rest(rest)
+} else := false
+
+consumed_parts(parts) := 2 if {
+	v := version(parts[0])
+	v.minor != null
+	v.patch == null
+	count(parts) > 1
+	parts[1] == "rc"
+} else := 1 if {
+	version(parts[0])
+} else := 1 if {
+	parts[0] == "rc"
+} else := 0
+
+known_rest(rest) if count(rest) == 0
+
+known_rest(rest) if {
+	count(rest) == 1
+	rest[0] in {"slim", "alpine", "windowsservercore", "nanoserver", "onbuild"}
+}
+
+known_rest(rest) if {
+	count(rest) == 1
+	alpine_release(rest[0])
+}
+
+known_rest(rest) if {
+	count(rest) == 1
+	rest[0] in debian_codenames
+}
+
+known_rest(rest) if {
+	count(rest) == 2
+	rest[0] == "slim"
+	rest[1] in debian_codenames
+}
+
+known_rest(rest) if {
+	count(rest) == 2
+	rest[0] in {"windowsservercore", "nanoserver"}
+	rest[1] in windows_releases
+}
+
+alpine_release(part) if {
+	m := regex.find_all_string_submatch_n(`^alpine(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`, part, 1)[0]
+	u32(m[1])
+	u32(m[2])
+}
+
+debian_codenames := {"wheezy", "jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky", "duke"}
+
+windows_releases := {"ltsc2016", "ltsc2019", "ltsc2022", "ltsc2025", "1709", "1803", "1809", "sac2016"}

@@ -81,8 +81,8 @@ invalid_finding(image) := {
 rule_findings(ref, src, shown) := {f |
 	some f in [
 		py001(ref, src, shown), py002(ref, src, shown), py003(ref, src, shown), py004(ref, src, shown),
-		py005(ref, src, shown), py006(ref, src, shown), py007(ref, src, shown), py011(ref, src, shown),
-		py015(ref, src, shown),
+		py005(ref, src, shown), py006(ref, src, shown), py007(ref, src, shown), py010(ref, src, shown),
+		py011(ref, src, shown), py015(ref, src, shown),
 	]
 	f != null
 }
@@ -133,6 +133,11 @@ py007(ref, src, shown) := hit("PY007", ref, shown, sprintf("%s is a pre-release 
 	official_like(src)
 	prerelease(python_tag(ref))
 	input.parameters.prerelease != true
+} else := null
+
+py010(ref, src, shown) := hit("PY010", ref, shown, sprintf("%s: tag parts not used by docker-library", [shown]), "use a published tag (`pyimage tags --from FILE` lists them), or write its parts in docker-library's order (version, rc, variant, OS)") if {
+	official_like(src)
+	tag_recognised(ref) == false
 } else := null
 
 py011(ref, src, shown) := hit("PY011", ref, shown, sprintf("%s is not from an allowed source (%s)", [shown, concat(", ", [p.pattern | some p in input.parameters.allowedSources])]), "use an allowed registry, or add this repository to [policy] allowed-sources") if {

@@ -82,11 +82,15 @@ fn writes_the_template_and_one_constraint_per_namespace_entry_plus_the_default()
 fn refuses_what_it_cannot_export_exactly() {
     let dir = tempdir("export-refused");
     let config = dir.path().join("pyimage.toml");
-    std::fs::write(&config, "[rules]\nPY010 = \"deny\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "[[namespaces]]\nmatch = \"team-[ab]\"\nenvironment = \"prod\"\n",
+    )
+    .unwrap();
     let output = pyimage().config(&config).run(&["export", "gatekeeper"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("PY010") && stderr(&output).contains("pyimage.toml"),
+        stderr(&output).contains("team-[ab]") && stderr(&output).contains("pyimage.toml"),
         "{}",
         stderr(&output)
     );
