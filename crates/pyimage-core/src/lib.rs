@@ -14,6 +14,7 @@
 //! * [`check`]: the base-image policy (rules, environments, suppressions, findings) and [`check::evaluate_image`],
 //!   the one per-image decision of `check` and admission.
 //! * [`config`]: `pyimage.toml` text → validated settings, with every diagnostic.
+//! * [`export`]: the policy written for other enforcement points (a Gatekeeper ConstraintTemplate and Constraints).
 //! * [`moves`]: what kind of move a tag made ([`moves::classify_move`]) and the alias-family questions;
 //!   [`sbom`]: the packages of an SPDX SBOM and what changed between two.
 //! * [`lock`] and [`pin`]: `pyimage.lock` and byte-minimal pinning edits.
@@ -25,6 +26,7 @@ pub mod check;
 pub mod config;
 pub mod digest;
 pub mod dockerfile;
+pub mod export;
 pub mod grammar;
 pub mod lock;
 pub mod manifests;

@@ -5,6 +5,7 @@
 
 mod build_args;
 mod cmd_check;
+mod cmd_export;
 mod cmd_history;
 mod cmd_init;
 mod cmd_pin;
@@ -77,6 +78,8 @@ enum Command {
     Verify(cmd_verify::VerifyArgs),
     /// Read an image's attestations (SLSA provenance, SBOM) and check them against official-images.
     Provenance(cmd_provenance::ProvenanceArgs),
+    /// Export the policy for another enforcement point (`export gatekeeper`: OPA Gatekeeper).
+    Export(cmd_export::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(cmd_shell::CompletionsArgs),
     /// Print the man page, or write one page per command into a directory (`--out DIR`).
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         }),
         Command::Check(args) => cmd_check::run(args, cli.config.as_deref(), cli.color),
         Command::Init(args) => cmd_init::run(args),
+        Command::Export(args) => cmd_export::run(args, cli.config.as_deref()),
         Command::Completions(args) => cmd_shell::completions(args, Cli::command()),
         Command::Man(args) => cmd_shell::man(args, Cli::command()),
         Command::Verify(args) => cmd_verify::run(args, cli.config.as_deref()),

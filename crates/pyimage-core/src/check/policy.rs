@@ -170,6 +170,11 @@ impl SourcePattern {
         })
     }
 
+    /// The glob actually matched against repository names (`python` → `docker.io/library/python`).
+    pub fn normalized(&self) -> String {
+        normalize_pattern(&self.written)
+    }
+
     /// Whether the repository of `reference` matches.
     pub fn matches(&self, reference: &Reference) -> bool {
         self.matcher.is_match(reference.name())

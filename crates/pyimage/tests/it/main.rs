@@ -21,6 +21,7 @@ mod check;
 mod check_hadolint;
 mod credentials;
 mod drift_page;
+mod export;
 mod generated;
 mod hostile_output;
 mod hostile_tree;

@@ -1,0 +1,92 @@
+//! `pyimage export gatekeeper [--env ENV | --namespaces]`: the policy of `pyimage.toml` as an OPA Gatekeeper
+//! ConstraintTemplate and Constraints (see `pyimage_core::export::gatekeeper`), on stdout or into `--output FILE`
+//! (written atomically).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, Subcommand};
+use pyimage_core::check::Date;
+use pyimage_core::config::Overrides;
+use pyimage_core::export::gatekeeper::{self, Target};
+
+/// Arguments of `pyimage export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    format: ExportFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportFormat {
+    /// An OPA Gatekeeper ConstraintTemplate (Rego) and Constraints enforcing the deny-level rules of `check`.
+    Gatekeeper(GatekeeperArgs),
+}
+
+/// Arguments of `pyimage export gatekeeper`.
+#[derive(Debug, Args)]
+struct GatekeeperArgs {
+    /// One Constraint applying this environment's requirements in every namespace.
+    #[arg(long, value_name = "ENV", conflicts_with = "namespaces")]
+    env: Option<String>,
+    /// One Constraint per `[[namespaces]]` entry plus one for the default environment, first match wins (the
+    /// default when `--env` is not given).
+    #[arg(long)]
+    namespaces: bool,
+    /// Fix the date end-of-life decisions use (`YYYY-MM-DD`); without it the policy reads the cluster's clock.
+    #[arg(long, value_name = "DATE")]
+    today: Option<String>,
+    /// Write to FILE (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// Runs `pyimage export`.
+pub fn run(args: &ExportArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let ExportFormat::Gatekeeper(args) = &args.format;
+    let loaded = crate::config::load(config, None, &Overrides::default())?;
+    let today = match &args.today {
+        Some(text) => Some(
+            Date::parse(text)
+                .filter(|date| date.day.is_some())
+                .ok_or_else(|| anyhow!("--today {text:?} is not a date: write YYYY-MM-DD"))?,
+        ),
+        None => None,
+    };
+    let target = match &args.env {
+        Some(environment) => Target::Environment(environment.clone()),
+        None => Target::Namespaces,
+    };
+    let shown = loaded.path.as_deref().map_or_else(
+        || "the built-in policy (no pyimage.toml)".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let export = gatekeeper::export(&loaded.settings.policy, &target, today)
+        .map_err(|error| anyhow!("cannot export {shown} to Gatekeeper: {error}"))?;
+    let yaml = export.to_yaml(&shown);
+    match &args.output {
+        Some(path) => {
+            crate::write::replace_atomically(path, &yaml)?;
+            eprintln!(
+                "wrote {} (1 ConstraintTemplate, {} Constraint{})",
+                path.display(),
+                export.constraints.len(),
+                if export.constraints.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            );
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(yaml.as_bytes())
+                .and_then(|()| stdout.flush())
+                .context("cannot write to stdout")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

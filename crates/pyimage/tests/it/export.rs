@@ -1,0 +1,119 @@
+//! `pyimage export gatekeeper`: the binary writes exactly what `pyimage_core::export::gatekeeper` generates from
+//! the configuration it finds (stdout, or `--output FILE`), and refuses what it cannot export exactly. What the
+//! Rego decides is proven by pyimage-core's differential test against regorus.
+
+use pyimage_core::check::Date;
+use pyimage_core::config::{Overrides, Settings};
+use pyimage_core::export::gatekeeper::{self, Target};
+
+use crate::support::{pyimage, stderr, stdout, tempdir};
+
+const CONFIG: &str = "\
+[policy]
+mirrors = [\"registry.example.com/dockerhub/library/python\"]
+
+[[namespaces]]
+match = \"prod-*\"
+environment = \"prod\"
+
+[[namespaces]]
+labels = { tier = \"test\" }
+environment = \"test\"
+";
+
+#[test]
+fn writes_the_template_and_one_constraint_per_namespace_entry_plus_the_default() {
+    let dir = tempdir("export");
+    let config = dir.path().join("pyimage.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let output = pyimage().config(&config).run(&[
+        "export",
+        "gatekeeper",
+        "--namespaces",
+        "--today",
+        "2026-11-30",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let settings =
+        Settings::parse(CONFIG, &config.display().to_string(), &Overrides::default()).unwrap();
+    let expected = gatekeeper::export(
+        &settings.policy,
+        &Target::Namespaces,
+        Some(Date::ymd(2026, 11, 30)),
+    )
+    .unwrap()
+    .to_yaml(&config.display().to_string());
+    assert_eq!(stdout(&output), expected);
+    assert_eq!(expected.matches("\n---\n").count(), 3, "3 Constraints");
+    assert!(
+        expected.contains("name: \"pyimage-ns-1-prod\"")
+            && expected.contains("name: \"pyimage-ns-default-dev\"")
+    );
+    assert!(
+        expected.contains("sync Namespaces into Gatekeeper"),
+        "label selectors need the inventory"
+    );
+
+    // The same bytes into a file; `--env` is one Constraint.
+    let file = dir.path().join("gatekeeper.yaml");
+    let output = pyimage()
+        .config(&config)
+        .args(["export", "gatekeeper", "--env", "prod", "--output"])
+        .args([&file])
+        .run(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("1 Constraint)"),
+        "{}",
+        stderr(&output)
+    );
+    let written = std::fs::read_to_string(dir.path().join("gatekeeper.yaml")).unwrap();
+    assert_eq!(written.matches("\n---\n").count(), 1);
+    assert!(
+        written.contains("name: \"pyimage-prod\"") && written.contains("environment: \"prod\"")
+    );
+    assert!(
+        !written.contains("today:"),
+        "without --today the cluster's clock decides"
+    );
+}
+
+#[test]
+fn refuses_what_it_cannot_export_exactly() {
+    let dir = tempdir("export-refused");
+    let config = dir.path().join("pyimage.toml");
+    std::fs::write(
+        &config,
+        "[[namespaces]]\nmatch = \"team-[ab]\"\nenvironment = \"prod\"\n",
+    )
+    .unwrap();
+    let output = pyimage().config(&config).run(&["export", "gatekeeper"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("team-[ab]") && stderr(&output).contains("pyimage.toml"),
+        "{}",
+        stderr(&output)
+    );
+
+    std::fs::write(&config, "").unwrap();
+    let output = pyimage()
+        .config(&config)
+        .run(&["export", "gatekeeper", "--env", "qa"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("unknown environment \"qa\""),
+        "{}",
+        stderr(&output)
+    );
+    let output = pyimage()
+        .config(&config)
+        .run(&["export", "gatekeeper", "--today", "2026-11"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("YYYY-MM-DD"),
+        "{}",
+        stderr(&output)
+    );
+    let output = pyimage().run(&["export", "gatekeeper", "--env", "prod", "--namespaces"]);
+    assert_eq!(output.status.code(), Some(2), "conflicting flags");
+}
