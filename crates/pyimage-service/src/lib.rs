@@ -15,6 +15,7 @@ pub mod clock;
 pub mod drift;
 pub mod error;
 pub mod pin;
+pub mod progress;
 pub mod provenance;
 pub mod resolver;
 pub mod update;

@@ -149,12 +149,14 @@ pub async fn plan_pin(
             }
         }
     }
+    resolver.progress().planned(already.len());
     let recorded: Vec<(String, Reference, Result<Observed, RegistryError>)> =
         futures_util::stream::iter(already)
             .map(|(key, reference)| async move {
                 let observed = resolver
                     .observe(&reference, &ObserveOptions::default())
                     .await;
+                resolver.progress().finished(&key);
                 (key, reference, observed)
             })
             .buffer_unordered(CONCURRENCY)
@@ -177,11 +179,16 @@ pub async fn plan_pin(
         exact_tag: options.exact_tag,
         read_config: ReadConfig::WhenTagFloats,
     };
+    resolver.progress().planned(unique.len());
     let resolved: HashMap<String, Result<Observed, RegistryError>> =
         futures_util::stream::iter(unique)
             .map(|(text, reference)| {
                 let observe = &observe;
-                async move { (text, resolver.observe(&reference, observe).await) }
+                async move {
+                    let observed = resolver.observe(&reference, observe).await;
+                    resolver.progress().finished(&text);
+                    (text, observed)
+                }
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
@@ -205,6 +212,7 @@ pub async fn plan_pin(
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
+    resolver.progress().settled();
 
     for (index, (source, candidates)) in sources.iter().zip(&per_file).enumerate() {
         let mut edits = Vec::new();

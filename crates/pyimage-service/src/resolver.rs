@@ -80,6 +80,7 @@ impl Default for ObserveOptions {
 pub struct Resolver {
     client: RegistryClient,
     tags: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    progress: crate::progress::SharedProgress,
 }
 
 impl Resolver {
@@ -88,7 +89,19 @@ impl Resolver {
         Resolver {
             client,
             tags: Arc::default(),
+            progress: crate::progress::silent(),
         }
+    }
+
+    /// This resolver, telling `progress` what the use cases plan and finish.
+    pub fn with_progress(mut self, progress: crate::progress::SharedProgress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Where the use cases running on this resolver report progress.
+    pub fn progress(&self) -> &dyn crate::progress::Progress {
+        self.progress.as_ref()
     }
 
     /// The registry client (for request statistics and lower-level questions).

@@ -233,6 +233,7 @@ pub async fn plan_update(
         }
     }
     let lock_ref = &plan.lock;
+    resolver.progress().planned(unique.len());
     let outlooks: HashMap<(String, UpdatePolicy), Result<Outlook, RegistryError>> =
         futures_util::stream::iter(unique)
             .map(|(key, reference)| {
@@ -250,12 +251,14 @@ pub async fn plan_update(
                 });
                 async move {
                     let result = outlook(resolver, &reference, key.1, old_python, platform).await;
+                    resolver.progress().finished(&key.0);
                     (key, result)
                 }
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
+    resolver.progress().settled();
 
     let mut edits: BTreeMap<usize, Vec<Edit>> = BTreeMap::new();
     let mut pending: BTreeMap<usize, Vec<UpdateChange>> = BTreeMap::new();

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use pyimage_registry::{Platform, RegistryClient};
+use pyimage_service::ErrorKind;
 use pyimage_service::pin::{PinChange, PinOptions, PinSkip, plan_pin};
-use pyimage_service::{ErrorKind, Resolver};
 use serde::Serialize;
 
 use crate::config::LoadedConfig;
@@ -87,7 +87,7 @@ pub async fn run(
     let found = files::discover(&args.paths, config, &mut errors)?;
     let mut variables = args.build.compose_variables()?;
     let (found, sources) = files::read_all(found, &mut variables, &mut errors);
-    let resolver = Resolver::new(client);
+    let resolver = crate::progress::resolver(client);
     let options = PinOptions {
         platform,
         exact_tag: args.exact_tag,

@@ -13,7 +13,6 @@ use anyhow::Context;
 use clap::Args;
 use pyimage_core::check::policy::UpdatePolicy;
 use pyimage_registry::RegistryClient;
-use pyimage_service::Resolver;
 use pyimage_service::update::{Available, FileEnvironment, UpdateChange, plan_update};
 use serde::Serialize;
 
@@ -105,7 +104,7 @@ pub async fn run(
             (source, environment)
         })
         .collect::<Vec<_>>();
-    let resolver = Resolver::new(client);
+    let resolver = crate::progress::resolver(client);
     let now = pyimage_service::clock::now_rfc3339();
     let plan = plan_update(
         &resolver,

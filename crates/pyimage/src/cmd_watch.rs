@@ -12,9 +12,9 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use pyimage_core::{Platform, Reference};
 use pyimage_registry::RegistryClient;
+use pyimage_service::ErrorKind;
 use pyimage_service::watch::notify::{Notifier, Payload};
 use pyimage_service::watch::{PollReport, WatchOptions, Watcher, targets};
-use pyimage_service::{ErrorKind, Resolver};
 
 use crate::config::LoadedConfig;
 use crate::files;
@@ -112,7 +112,7 @@ pub async fn run(
     )
     .map_err(anyhow::Error::msg)?;
     let watcher = Watcher::new(
-        Resolver::new(client),
+        crate::progress::resolver(client),
         store,
         WatchOptions {
             platforms,

@@ -21,6 +21,7 @@ mod cmd_watch;
 mod config;
 mod files;
 mod output;
+mod progress;
 mod provenance_text;
 mod render;
 mod store;
@@ -51,6 +52,9 @@ struct Cli {
     /// Log what pyimage does to stderr (`-v` info, `-vv` debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// No progress bars (they are drawn only on a terminal anyway).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     /// When to colour output and logs: `auto` (a terminal, and `NO_COLOR` unset), `always`, `never`.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     color: output::Color,
@@ -94,6 +98,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    progress::set_quiet(cli.quiet);
     init_logging(cli.verbose, cli.color);
     let result = match &cli.command {
         Command::Ref(args) => cmd_ref::run(args),

@@ -83,13 +83,18 @@ impl Watcher {
     /// Polls every reference once (16 at a time) and records what it saw. One reference failing never stops the
     /// others; a tag the registry no longer has is recorded as removed.
     pub async fn poll(&self, references: &[Reference]) -> PollReport {
-        let outcomes: Vec<(String, Result<Outcome, ServiceError>)> = futures_util::stream::iter(
-            references,
-        )
-        .map(|reference| async move { (reference.to_string(), self.poll_one(reference).await) })
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
+        self.resolver.progress().planned(references.len());
+        let outcomes: Vec<(String, Result<Outcome, ServiceError>)> =
+            futures_util::stream::iter(references)
+                .map(|reference| async move {
+                    let outcome = self.poll_one(reference).await;
+                    self.resolver.progress().finished(&reference.to_string());
+                    (reference.to_string(), outcome)
+                })
+                .buffered(CONCURRENCY)
+                .collect()
+                .await;
+        self.resolver.progress().settled();
         let mut report = PollReport {
             checked: references.len(),
             ..PollReport::default()

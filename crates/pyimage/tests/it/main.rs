@@ -11,7 +11,7 @@
 //! (`provenance`), [`shell`] (`completions`, `man`), [`serve`], [`serve_registry`] and [`serve_tls`] (`pyimage serve`,
 //! helpers in [`serve_support`]), [`generated`] and [`places`] (generated trees, new file kinds),
 //! [`watch_history`] (`watch`, `history`, on SQLite and PostgreSQL), [`drift_page`] and [`serve_page`] (the drift page
-//! from `history --format html` and from `serve`, in Chromium).
+//! from `history --format html` and from `serve`, in Chromium), [`progress`] (the progress bar on a terminal).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
@@ -27,6 +27,7 @@ mod hostile_output;
 mod hostile_tree;
 mod pin_update;
 mod places;
+mod progress;
 mod ref_tags;
 mod resolve;
 mod serve;
