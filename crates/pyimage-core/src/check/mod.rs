@@ -182,6 +182,38 @@ pub struct FileReport {
     pub not_a_manifest: bool,
 }
 
+/// With `--locked`, a PY008 that asks for `pyimage pin` on a reference `pin` refuses to pin (a digest after an
+/// ARG, a shared ARG, a Compose variable, a value written as a block scalar) would send the user in a circle: say
+/// why `pin` leaves it and what to change instead — the same reason `pin` prints.
+fn explain_unpinnable(
+    findings: &mut [Finding],
+    text: &str,
+    kind: FileKind,
+    policy: &Policy,
+    context: &CheckContext<'_>,
+) {
+    if context.lock.is_none() || !findings.iter().any(|f| f.rule.id == "PY008") {
+        return;
+    }
+    let wanted =
+        |reference: &crate::reference::Reference| rules::pinned_by_pyimage(reference, policy);
+    let refusals: Vec<(usize, usize, String)> =
+        crate::pin::candidates(kind, text, context.build, &wanted)
+            .into_iter()
+            .filter_map(|candidate| {
+                let refusal = candidate.site.err()?;
+                Some((candidate.line, candidate.column, refusal.to_string()))
+            })
+            .collect();
+    for finding in findings.iter_mut().filter(|f| f.rule.id == "PY008") {
+        let (line, column) = (finding.file().line, finding.file().column);
+        if let Some((_, _, refusal)) = refusals.iter().find(|(l, c, _)| *l == line && *c == column)
+        {
+            finding.fix = format!("`pyimage pin` leaves this reference as it is: {refusal}");
+        }
+    }
+}
+
 /// Checks one file: every image reference it holds is decided by [`evaluate_image`] in the file's scope, located
 /// at its exact span (with the ARG defaults it was built from), then inline suppressions apply.
 pub fn check_file(
@@ -284,6 +316,7 @@ pub fn check_file(
             finding.file().span.end,
         ))
     });
+    explain_unpinnable(&mut raw, text, kind, policy, context);
     // Configured ignores were applied by `evaluate_image`; inline suppressions are the file's own.
     let mut suppressions = suppress::find(text);
     let mut used_suppressions = vec![false; suppressions.len()];

@@ -410,6 +410,34 @@ fn shared_arg_with_different_uses_and_digest_after_a_variable_are_refused() {
         "only line 6 is pinned: {text}"
     );
     assert!(text.contains("FROM python:3.13-slim@sha256:"));
+    // check --locked right after: the three references pin left are PY008, and each fix gives pin's own reason
+    // instead of sending the user back to `pyimage pin`.
+    let (code, checked) = workspace.json(&["check", "--locked", "--format", "json", "src"]);
+    assert_eq!(code, Some(1), "{checked}");
+    let fixes: Vec<(u64, String)> = checked["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PY008")
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["fix"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fixes.iter().map(|(line, _)| *line).collect::<Vec<_>>(),
+        [3, 4, 5],
+        "{checked}"
+    );
+    for ((line, fix), (skipped_line, reason)) in fixes.iter().zip(&skipped) {
+        assert_eq!(line, skipped_line);
+        assert_eq!(
+            *fix,
+            format!("`pyimage pin` leaves this reference as it is: {reason}")
+        );
+    }
 }
 
 #[test]
