@@ -40,6 +40,8 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 pub enum DigestSource {
     /// The configured lock.
     Lock,
+    /// The history store: a watcher observed the tag recently (`[serve] store-max-age`).
+    Store,
     /// The cache (an earlier HEAD within the TTL).
     Cache,
     /// A HEAD to the registry (this request's, or one in flight it joined).
@@ -54,6 +56,7 @@ pub struct Digests {
     slots: Arc<Mutex<HashMap<String, Slot>>>,
     metrics: Arc<Metrics>,
     recent: Arc<crate::recent::Recent>,
+    store: Option<(pyimage_store::Store, Duration)>,
 }
 
 impl Digests {
@@ -72,7 +75,32 @@ impl Digests {
             slots: Arc::default(),
             metrics,
             recent,
+            store: None,
         }
+    }
+
+    /// Digests also from a history store a watcher keeps fresh: an observation younger than `max_age` answers
+    /// without asking the registry.
+    pub fn with_store(mut self, store: pyimage_store::Store, max_age: Duration) -> Self {
+        self.store = Some((store, max_age));
+        self
+    }
+
+    /// The digest a watcher saw for the tag within `max_age`, if any (a store that cannot be read is skipped: the
+    /// registry is still there).
+    async fn from_store(&self, reference: &Reference) -> Option<String> {
+        let (store, max_age) = self.store.as_ref()?;
+        let tag = reference.tag()?;
+        let observation = store
+            .last_observation(&reference.repository().to_string(), tag)
+            .await
+            .map_err(|error| tracing::warn!("history store: {error}"))
+            .ok()??;
+        let seen = pyimage_core::time::parse_rfc3339_utc(&observation.observed_at)?;
+        let age = pyimage_service::clock::unix_seconds().saturating_sub(seen);
+        (age <= max_age.as_secs())
+            .then_some(observation.digest)
+            .flatten()
     }
 
     /// The index digest `reference` (with a tag, no digest) points at, and where it came from; the error says why
@@ -82,6 +110,10 @@ impl Digests {
             && let LockMatch::Entry(entry) = lock.lookup(reference)
         {
             return Ok((entry.digest.clone(), DigestSource::Lock));
+        }
+        if let Some(digest) = self.from_store(reference).await {
+            self.metrics.store_hits.inc();
+            return Ok((digest, DigestSource::Store));
         }
         let key = reference.to_string();
         let lookup = {

@@ -45,6 +45,8 @@ pub struct Metrics {
     lookups: Family<OutcomeLabels, Counter>,
     /// Digests answered from the cache.
     pub cache_hits: Counter,
+    /// Digests answered from the history store (a watcher saw the tag recently).
+    pub store_hits: Counter,
     /// ImageReviews let through by the break-glass annotation.
     pub break_glass: Counter,
     errors: Family<ErrorLabels, Counter>,
@@ -81,6 +83,12 @@ impl Default for Metrics {
             "Digests answered from the cache",
             cache_hits.clone(),
         );
+        let store_hits = Counter::default();
+        registry.register(
+            "digest_store_hits",
+            "Digests answered from the history store a watcher keeps fresh",
+            store_hits.clone(),
+        );
         let break_glass = Counter::default();
         registry.register(
             "break_glass",
@@ -99,6 +107,7 @@ impl Default for Metrics {
             duration,
             lookups,
             cache_hits,
+            store_hits,
             break_glass,
             errors,
         }

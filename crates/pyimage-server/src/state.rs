@@ -88,13 +88,21 @@ impl AppState {
         AppState {
             forced,
             serve: options.settings.serve.clone(),
-            digests: Digests::new(
-                options.lock.clone(),
-                options.resolver.clone(),
-                options.settings.serve.cache_ttl,
-                Arc::clone(&metrics),
-                Arc::clone(&recent),
-            ),
+            digests: {
+                let digests = Digests::new(
+                    options.lock.clone(),
+                    options.resolver.clone(),
+                    options.settings.serve.cache_ttl,
+                    Arc::clone(&metrics),
+                    Arc::clone(&recent),
+                );
+                match &options.store {
+                    Some(store) => {
+                        digests.with_store(store.clone(), options.settings.serve.store_max_age)
+                    }
+                    None => digests,
+                }
+            },
             metrics,
             policy,
             ready: AtomicBool::new(false),

@@ -121,4 +121,34 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(self.error("reading observations"))
     }
+
+    /// The newest observation of one tag (what a watcher saw last, moved or not).
+    pub async fn last_observation(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<Observation>, StoreError> {
+        let row = sqlx::query(
+            "SELECT repository, tag, digest, platforms, observed_at, source FROM observations \
+             WHERE repository = $1 AND tag = $2 ORDER BY observed_at DESC LIMIT 1",
+        )
+        .bind(repository)
+        .bind(tag)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.error("reading the last observation"))?;
+        row.map(|r| {
+            let platforms: Option<String> = r.try_get(3)?;
+            Ok(Observation {
+                repository: r.try_get(0)?,
+                tag: r.try_get(1)?,
+                digest: r.try_get(2)?,
+                platforms: platforms.and_then(|p| serde_json::from_str(&p).ok()),
+                observed_at: r.try_get(4)?,
+                source: r.try_get(5)?,
+            })
+        })
+        .transpose()
+        .map_err(self.error("reading the last observation"))
+    }
 }

@@ -9,6 +9,7 @@
 //! cache-ttl = "5m"                # how long a tag's digest is reused (s, m, h, ms; an integer is seconds)
 //! deadline = "2s"                 # each request is answered within this
 //! lock = "pyimage.lock"           # digests come from this lock first (relative to the configuration file)
+//! store-max-age = "1h"            # then from the history store, when a watcher saw the tag this recently
 //! [serve.mutate]                  # pin on admission per environment (default: where the environment requires
 //! dev = false                     # a digest)
 //! ```
@@ -43,6 +44,9 @@ pub struct ServeSettings {
     pub deadline: Duration,
     /// The lock to pin from, as written (relative to the configuration file's directory).
     pub lock: Option<String>,
+    /// How recent a watcher's observation in the history store must be for its digest to be used without asking
+    /// the registry.
+    pub store_max_age: Duration,
     /// `[serve.mutate]`: whether to pin on admission, per environment.
     pub mutate: BTreeMap<String, bool>,
 }
@@ -55,6 +59,7 @@ impl Default for ServeSettings {
             cache_ttl: Duration::from_secs(300),
             deadline: Duration::from_secs(2),
             lock: None,
+            store_max_age: Duration::from_secs(3600),
             mutate: BTreeMap::new(),
         }
     }
@@ -98,6 +103,7 @@ impl Reader<'_> {
                 "cache-ttl",
                 "deadline",
                 "lock",
+                "store-max-age",
                 "mutate",
             ],
             "[serve]",
@@ -140,6 +146,11 @@ impl Reader<'_> {
             } else {
                 serve.deadline = deadline;
             }
+        }
+        if let Some(value) = table.get("store-max-age")
+            && let Some(age) = self.duration(value, "store-max-age")
+        {
+            serve.store_max_age = age;
         }
         if let Some(value) = table.get("lock") {
             serve.lock = self.string(value, "lock").map(str::to_owned);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use pyimage_testkit::browser::Browser;
 use pyimage_testkit::{Replica, library_file};
+use serde_json::Value;
 
 use crate::serve_support::{Server, curl, curl_get, response_of, review, write};
 use crate::support::{pyimage, stderr, tempdir};
@@ -154,4 +155,78 @@ fn the_served_page_shows_history_stale_pins_and_admissions() {
     browser.screenshot(&path, 390, "served-390").unwrap();
     let (exit, log) = server.terminate();
     assert!(exit.success(), "{log}");
+}
+
+#[test]
+fn mutate_pins_from_the_store_a_watcher_keeps_fresh_with_the_registry_gone() {
+    let (replica, _) =
+        Replica::start_seeded(library_file("2026-08-04T164533-a3abd8e72539.txt")).unwrap();
+    let temp = tempdir("serve-store");
+    let dir = temp.path();
+    let store = format!("sqlite:{}", dir.join("history.db").display());
+    let config = write(
+        dir,
+        "pyimage.toml",
+        &format!(
+            "{}\n[[namespaces]]\nmatch = \"prod-*\"\nenvironment = \"prod\"\n\n[serve]\nstore-max-age = \"10m\"\n\n[store]\nurl = \"{store}\"\n",
+            replica.pyimage_toml()
+        ),
+    );
+    let watched = pyimage()
+        .config(&config)
+        .run(&["watch", "--once", "python:3.13-slim"]);
+    assert_eq!(watched.status.code(), Some(0), "{}", stderr(&watched));
+    let digest = replica
+        .ground_truth()
+        .unwrap()
+        .digest("3.13-slim")
+        .unwrap()
+        .to_owned();
+    // The registry goes away: only the store can answer now.
+    drop(replica);
+    let server = Server::start(&config, &[]);
+    let mut pod = review("pod_creation_with_init_container.json");
+    pod["request"]["namespace"] = "prod-shop".into();
+    pod["request"]["object"]["spec"]["containers"][0]["image"] = "python:3.13-slim".into();
+    let (status, body) = curl(
+        &format!("{}/mutate", server.url),
+        None,
+        "application/json",
+        pod.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let response = response_of(&body);
+    assert_eq!(response["patchType"], "JSONPatch", "{body}");
+    assert_eq!(
+        response["auditAnnotations"]["pinned"],
+        format!("python:3.13-slim@{digest}"),
+        "{body}"
+    );
+    let (_, metrics) = curl_get(&format!("{}/metrics", server.url), None);
+    assert!(
+        metrics.contains("pyimage_digest_store_hits_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("pyimage_registry_lookups_total{"),
+        "no HEAD was sent: {metrics}"
+    );
+    // A tag no watcher saw still needs the registry, which is gone: allowed without a patch, with a warning.
+    pod["request"]["object"]["spec"]["containers"][0]["image"] = "python:3.12-slim".into();
+    let (_, body) = curl(
+        &format!("{}/mutate", server.url),
+        None,
+        "application/json",
+        pod.to_string().as_bytes(),
+    );
+    let response = response_of(&body);
+    assert_eq!(response["allowed"], true, "{body}");
+    assert!(response.get("patch").is_none_or(Value::is_null), "{body}");
+    assert!(
+        response["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("not pinned"),
+        "{body}"
+    );
 }
