@@ -88,7 +88,7 @@ impl Digests {
 
     /// The digest a watcher saw for the tag within `max_age`, if any (a store that cannot be read is skipped: the
     /// registry is still there).
-    async fn from_store(&self, reference: &Reference) -> Option<String> {
+    async fn watched_digest(&self, reference: &Reference) -> Option<String> {
         let (store, max_age) = self.store.as_ref()?;
         let tag = reference.tag()?;
         let observation = store
@@ -111,7 +111,7 @@ impl Digests {
         {
             return Ok((entry.digest.clone(), DigestSource::Lock));
         }
-        if let Some(digest) = self.from_store(reference).await {
+        if let Some(digest) = self.watched_digest(reference).await {
             self.metrics.store_hits.inc();
             return Ok((digest, DigestSource::Store));
         }
