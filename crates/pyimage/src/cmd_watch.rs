@@ -52,6 +52,11 @@ pub struct WatchArgs {
 }
 
 impl WatchArgs {
+    /// `--once`: one poll, then exit.
+    pub fn once(&self) -> bool {
+        self.once
+    }
+
     /// Where the configuration search starts: the first path given.
     pub fn start(&self) -> Option<&Path> {
         self.targets.iter().map(Path::new).find(|p| p.exists())

@@ -52,6 +52,11 @@ struct Cli {
     /// Log what pyimage does to stderr (`-v` info, `-vv` debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Give up on a command that asks registries (resolve, tags, pin, update, verify, provenance, watch --once)
+    /// when it has not finished within this (`90s`, `5m`): exit code 3 instead of waiting on a slow registry
+    /// request after request. `serve` and a continuous `watch` are not bounded.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
+    timeout: Option<std::time::Duration>,
     /// No progress bars (they are drawn only on a terminal anyway).
     #[arg(short, long, global = true)]
     quiet: bool,
@@ -99,6 +104,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     progress::set_quiet(cli.quiet);
+    let bounded = !matches!(&cli.command, Command::Serve(_) | Command::Watch(_))
+        || matches!(&cli.command, Command::Watch(args) if args.once());
+    if bounded && let Some(timeout) = cli.timeout {
+        let _ = RUN_DEADLINE.set(timeout);
+    }
     init_logging(cli.verbose, cli.color);
     let result = match &cli.command {
         Command::Ref(args) => cmd_ref::run(args),
@@ -238,9 +248,40 @@ pub fn registry_client(
 pub fn block_on<T>(
     future: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(future)
+        .context("cannot start the async runtime")?;
+    match RUN_DEADLINE.get() {
+        None => runtime.block_on(future),
+        Some(&limit) => runtime.block_on(async move {
+            match tokio::time::timeout(limit, future).await {
+                Ok(result) => result,
+                Err(_) => Err(pyimage_service::ServiceError::unreachable(format!(
+                    "the run did not finish within --timeout {}: a registry or engine is too slow",
+                    humanize(limit)
+                ))
+                .into()),
+            }
+        }),
+    }
+}
+
+/// `--timeout`: the whole run's deadline, when the command is bounded.
+static RUN_DEADLINE: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// `90s`, `5m`, `1h`, `1500ms` (an integer is seconds); more than zero.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match pyimage_core::config::serve::parse_duration(text) {
+        Some(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!("{text:?} is not a duration: write 90s, 5m or 1500ms")),
+    }
+}
+
+fn humanize(duration: std::time::Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
 }

@@ -312,3 +312,37 @@ fn resolve_selects_a_windows_build_by_os_version() {
         stdout(&output)
     );
 }
+
+/// Issue 15 #10: a registry that accepts connections and never answers holds each request until its own timeout;
+/// `--timeout` bounds the whole run: exit code 3 naming the deadline, long before the per-request timeouts add up.
+#[test]
+fn timeout_bounds_the_whole_run_against_a_registry_that_never_answers() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let dir = tempdir("timeout");
+    let config = dir.path().join("pyimage.toml");
+    std::fs::write(
+        &config,
+        format!("[registries.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{port}\"\ninsecure = true\n"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let output = command()
+        .config(&config)
+        .run(&["--timeout", "1s", "resolve", "python:3.12-slim", "python:3.13-slim"]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("did not finish within --timeout 1s"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    let bad = command().run(&["--timeout", "soon", "resolve", "python"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
