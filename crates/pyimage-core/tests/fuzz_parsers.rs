@@ -4,7 +4,7 @@
 //! references, Python tags and versions, platforms, the Dockerfile lexer + ARG expander, every manifest locator
 //! (Compose, Kubernetes YAML/JSON, CI files, Kustomize, dev containers, Cloud Build, Helm values), the
 //! official-images file, the lock, pyimage.toml, OCI indexes, AdmissionReview and ImageReview (parsed and judged),
-//! and `check_file` over all of it. `PYIMAGE_FUZZ_CASES` sets the cases per target (default 160; CI runs that).
+//! and `check_file` over all of it. `PYIMAGE_FUZZ_CASES` sets the cases per target (default 1000, about 4 s in all; CI runs that; 3000 pass too).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ fn cases() -> u32 {
     std::env::var("PYIMAGE_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(160)
+        .unwrap_or(1000)
 }
 
 /// Text made of `tokens` and arbitrary characters, up to `max` pieces.
@@ -69,9 +69,29 @@ fn fuzz(name: &str, strategy: impl Strategy<Value = String>, target: impl Fn(&st
 }
 
 const REFERENCE_TOKENS: &[&str] = &[
-    "python", "docker.io/", "library/", "index.docker.io/", "localhost:5000/", ":", "@", "sha256:", "3.12",
-    "-slim", "-alpine3.22", "-trixie", "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-    "/", ".", "__", "--", "rc1", "b2", "windowsservercore-ltsc2022", "latest", "${V}", "$V",
+    "python",
+    "docker.io/",
+    "library/",
+    "index.docker.io/",
+    "localhost:5000/",
+    ":",
+    "@",
+    "sha256:",
+    "3.12",
+    "-slim",
+    "-alpine3.22",
+    "-trixie",
+    "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "/",
+    ".",
+    "__",
+    "--",
+    "rc1",
+    "b2",
+    "windowsservercore-ltsc2022",
+    "latest",
+    "${V}",
+    "$V",
 ];
 
 #[test]
@@ -91,9 +111,34 @@ fn references_tags_versions_and_platforms() {
 }
 
 const DOCKERFILE_TOKENS: &[&str] = &[
-    "FROM ", "ARG ", "AS ", "COPY --from=", "RUN --mount=type=bind,from=", "python:3.12", "${A}", "${A:-", "}",
-    "${A:+x}", "$A", "=", "\n", "\\\n", "# escape=`\n", "# syntax=docker/dockerfile:1\n", "<<EOF\n", "EOF\n",
-    "`\n", "\"", "'", " ", "\t", "\r\n", "--platform=$BUILDPLATFORM ", "scratch", "# comment\n", "ONBUILD ",
+    "FROM ",
+    "ARG ",
+    "AS ",
+    "COPY --from=",
+    "RUN --mount=type=bind,from=",
+    "python:3.12",
+    "${A}",
+    "${A:-",
+    "}",
+    "${A:+x}",
+    "$A",
+    "=",
+    "\n",
+    "\\\n",
+    "# escape=`\n",
+    "# syntax=docker/dockerfile:1\n",
+    "<<EOF\n",
+    "EOF\n",
+    "`\n",
+    "\"",
+    "'",
+    " ",
+    "\t",
+    "\r\n",
+    "--platform=$BUILDPLATFORM ",
+    "scratch",
+    "# comment\n",
+    "ONBUILD ",
 ];
 
 #[test]
@@ -101,24 +146,93 @@ fn dockerfile_lexer_and_arg_expander() {
     fuzz("dockerfile", text_of(DOCKERFILE_TOKENS, 120), |text| {
         let scan = dockerfile::scan_with(text, &ScanOptions::NONE);
         for image in &scan.images {
-            assert!(image.span.end <= text.len(), "a span past the end: {image:?}");
-            assert!(text.is_char_boundary(image.span.start) && text.is_char_boundary(image.span.end));
+            assert!(
+                image.span.end <= text.len(),
+                "a span past the end: {image:?}"
+            );
+            assert!(
+                text.is_char_boundary(image.span.start) && text.is_char_boundary(image.span.end)
+            );
         }
     });
 }
 
 const YAML_TOKENS: &[&str] = &[
-    "services:\n", "  app:\n", "    image: ", "python:3.12", "\n", "apiVersion: v1\n", "kind: Pod\n",
-    "spec:\n", "  containers:\n", "  - name: a\n", "    image: python\n", "---\n", "&a ", "*a", "<<: *a\n",
-    "<<: [*a, *a]\n", "[", "]", "{", "}", ", ", "- ", "  ", "\t", "'", "\"", "|\n", ">-\n", "# c\n", "{{ x }}",
-    "${{ matrix.py }}", "${VAR:-3.12}", "jobs:\n", "  j:\n", "    container: ", "    services:\n",
-    "images:\n", "- name: python\n", "  newTag: 3.12\n", "  digest: ", "steps:\n", "- name: ", "repository: ",
-    "tag: ", "registry: ", "? ", ": ", "!!str ", "\u{feff}", "\r\n", "%YAML 1.2\n", "...\n",
+    "services:\n",
+    "  app:\n",
+    "    image: ",
+    "python:3.12",
+    "\n",
+    "apiVersion: v1\n",
+    "kind: Pod\n",
+    "spec:\n",
+    "  containers:\n",
+    "  - name: a\n",
+    "    image: python\n",
+    "---\n",
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "<<: [*a, *a]\n",
+    "[",
+    "]",
+    "{",
+    "}",
+    ", ",
+    "- ",
+    "  ",
+    "\t",
+    "'",
+    "\"",
+    "|\n",
+    ">-\n",
+    "# c\n",
+    "{{ x }}",
+    "${{ matrix.py }}",
+    "${VAR:-3.12}",
+    "jobs:\n",
+    "  j:\n",
+    "    container: ",
+    "    services:\n",
+    "images:\n",
+    "- name: python\n",
+    "  newTag: 3.12\n",
+    "  digest: ",
+    "steps:\n",
+    "- name: ",
+    "repository: ",
+    "tag: ",
+    "registry: ",
+    "? ",
+    ": ",
+    "!!str ",
+    "\u{feff}",
+    "\r\n",
+    "%YAML 1.2\n",
+    "...\n",
 ];
 
 const JSON_TOKENS: &[&str] = &[
-    "{", "}", "[", "]", ",", ":", "\"image\"", "\"python:3.12\"", "\"apiVersion\"", "\"kind\"", "\"Pod\"",
-    "\"spec\"", "\"containers\"", "// c\n", "/* c */", "null", "1e999", "\"\\u0000\"", "\"\\ud800\"", " ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"image\"",
+    "\"python:3.12\"",
+    "\"apiVersion\"",
+    "\"kind\"",
+    "\"Pod\"",
+    "\"spec\"",
+    "\"containers\"",
+    "// c\n",
+    "/* c */",
+    "null",
+    "1e999",
+    "\"\\u0000\"",
+    "\"\\ud800\"",
+    " ",
 ];
 
 #[test]
@@ -136,41 +250,97 @@ fn every_manifest_locator() {
         for kind in kinds {
             let scan = manifests::scan(kind, text, ScanInputs { variables: None });
             for image in &scan.images {
-                assert!(image.span.end <= text.len(), "{kind:?}: a span past the end");
+                assert!(
+                    image.span.end <= text.len(),
+                    "{kind:?}: a span past the end"
+                );
             }
         }
     });
     fuzz("json manifests", text_of(JSON_TOKENS, 80), |text| {
-        for kind in [ManifestKind::Json, ManifestKind::Devcontainer, ManifestKind::CloudBuild] {
+        for kind in [
+            ManifestKind::Json,
+            ManifestKind::Devcontainer,
+            ManifestKind::CloudBuild,
+        ] {
             let _ = manifests::scan(kind, text, ScanInputs { variables: None });
         }
     });
 }
 
 const LIBRARY_TOKENS: &[&str] = &[
-    "Maintainers: a <a@b> (@a)\n", "GitRepo: https://github.com/docker-library/python.git\n", "\n",
-    "Tags: 3.12.14-slim, 3.12-slim\n", "SharedTags: 3.12\n", "Architectures: amd64, arm64v8\n",
-    "GitCommit: 0123456789abcdef0123456789abcdef01234567\n", "Directory: 3.12/slim-trixie\n", "Builder: buildkit\n",
-    "Constraints: windowsservercore-ltsc2022\n", "  continued\n", ": ", "# comment\n", ",", " ",
+    "Maintainers: a <a@b> (@a)\n",
+    "GitRepo: https://github.com/docker-library/python.git\n",
+    "\n",
+    "Tags: 3.12.14-slim, 3.12-slim\n",
+    "SharedTags: 3.12\n",
+    "Architectures: amd64, arm64v8\n",
+    "GitCommit: 0123456789abcdef0123456789abcdef01234567\n",
+    "Directory: 3.12/slim-trixie\n",
+    "Builder: buildkit\n",
+    "Constraints: windowsservercore-ltsc2022\n",
+    "  continued\n",
+    ": ",
+    "# comment\n",
+    ",",
+    " ",
 ];
 
 const LOCK_TOKENS: &[&str] = &[
-    "version = 1\n", "version = 2\n", "[[image]]\n", "reference = \"python:3.12\"\n",
+    "version = 1\n",
+    "version = 2\n",
+    "[[image]]\n",
+    "reference = \"python:3.12\"\n",
     "normalized = \"docker.io/library/python:3.12\"\n",
     "digest = \"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\n",
-    "media_type = \"application/vnd.oci.image.index.v1+json\"\n", "resolved_at = \"2026-11-30T00:00:00Z\"\n",
-    "registry = \"https://registry-1.docker.io\"\n", "[image.platforms]\n", "\"linux/amd64\" = \"sha256:00\"\n",
-    "faithful_copy = true\n", "=", "[", "]", "\"", "\n", "#",
+    "media_type = \"application/vnd.oci.image.index.v1+json\"\n",
+    "resolved_at = \"2026-11-30T00:00:00Z\"\n",
+    "registry = \"https://registry-1.docker.io\"\n",
+    "[image.platforms]\n",
+    "\"linux/amd64\" = \"sha256:00\"\n",
+    "faithful_copy = true\n",
+    "=",
+    "[",
+    "]",
+    "\"",
+    "\n",
+    "#",
 ];
 
 const CONFIG_TOKENS: &[&str] = &[
-    "[policy]\n", "mirrors = [\"harbor.example/library/python\"]\n", "allowed-sources = [\"docker.io/*\"]\n",
-    "default-environment = \"prod\"\n", "[environments.prod]\n", "float = \"patch\"\n", "digest = true\n",
-    "update = \"digest\"\n", "[[paths]]\n", "pattern = \"deploy/**\"\n", "environment = \"prod\"\n",
-    "[[namespaces]]\n", "match = \"prod-*\"\n", "[rules]\n", "PY009 = \"deny\"\n", "[[ignore]]\n",
-    "reason = \"x\"\n", "[serve]\n", "deadline = \"2s\"\n", "cache-ttl = 0\n", "[store]\n",
-    "url = \"sqlite:/tmp/x\"\n", "[registries.\"docker.io\"]\n", "endpoint = \"http://x\"\n", "[policy.eol]\n",
-    "\"3.9\" = \"2025-10\"\n", "=", "[", "]", "\"", "\n", "{", "}",
+    "[policy]\n",
+    "mirrors = [\"harbor.example/library/python\"]\n",
+    "allowed-sources = [\"docker.io/*\"]\n",
+    "default-environment = \"prod\"\n",
+    "[environments.prod]\n",
+    "float = \"patch\"\n",
+    "digest = true\n",
+    "update = \"digest\"\n",
+    "[[paths]]\n",
+    "pattern = \"deploy/**\"\n",
+    "environment = \"prod\"\n",
+    "[[namespaces]]\n",
+    "match = \"prod-*\"\n",
+    "[rules]\n",
+    "PY009 = \"deny\"\n",
+    "[[ignore]]\n",
+    "reason = \"x\"\n",
+    "[serve]\n",
+    "deadline = \"2s\"\n",
+    "cache-ttl = 0\n",
+    "[store]\n",
+    "url = \"sqlite:/tmp/x\"\n",
+    "[registries.\"docker.io\"]\n",
+    "endpoint = \"http://x\"\n",
+    "[policy.eol]\n",
+    "\"3.9\" = \"2025-10\"\n",
+    "=",
+    "[",
+    "]",
+    "\"",
+    "\n",
+    "{",
+    "}",
 ];
 
 #[test]
@@ -189,11 +359,30 @@ fn official_images_lock_and_configuration() {
 }
 
 const INDEX_TOKENS: &[&str] = &[
-    "{", "}", "[", "]", ",", ":", "\"schemaVersion\"", "2", "\"mediaType\"",
-    "\"application/vnd.oci.image.index.v1+json\"", "\"manifests\"", "\"digest\"",
-    "\"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"", "\"platform\"",
-    "\"architecture\"", "\"amd64\"", "\"os\"", "\"linux\"", "\"annotations\"",
-    "\"vnd.docker.reference.type\"", "\"attestation-manifest\"", "\"size\"", "-1", "null",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"schemaVersion\"",
+    "2",
+    "\"mediaType\"",
+    "\"application/vnd.oci.image.index.v1+json\"",
+    "\"manifests\"",
+    "\"digest\"",
+    "\"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
+    "\"platform\"",
+    "\"architecture\"",
+    "\"amd64\"",
+    "\"os\"",
+    "\"linux\"",
+    "\"annotations\"",
+    "\"vnd.docker.reference.type\"",
+    "\"attestation-manifest\"",
+    "\"size\"",
+    "-1",
+    "null",
 ];
 
 #[test]
@@ -211,12 +400,14 @@ fn oci_indexes() {
 
 /// An AdmissionReview around a Pod-bearing object whose images are generated.
 fn admission_review() -> impl Strategy<Value = String> {
-    let kinds = prop::sample::select(&[
-        ("Pod", "/spec"),
-        ("Deployment", "/spec/template/spec"),
-        ("CronJob", "/spec/jobTemplate/spec/template/spec"),
-        ("PodTemplate", "/template/spec"),
-    ][..]);
+    let kinds = prop::sample::select(
+        &[
+            ("Pod", "/spec"),
+            ("Deployment", "/spec/template/spec"),
+            ("CronJob", "/spec/jobTemplate/spec/template/spec"),
+            ("PodTemplate", "/template/spec"),
+        ][..],
+    );
     let operation = prop::sample::select(&["CREATE", "UPDATE", "DELETE", "CONNECT"][..]);
     (kinds, operation, prop::collection::vec(text_of(REFERENCE_TOKENS, 8), 0..6))
         .prop_map(|((kind, pointer), operation, images)| {
@@ -285,12 +476,21 @@ fn check_file_over_every_kind() {
         build: &ScanOptions::NONE,
     };
     fuzz("check Dockerfile", text_of(DOCKERFILE_TOKENS, 80), |text| {
-        let _ = check_file("Dockerfile", text, FileKind::Dockerfile, &settings.policy, &context);
+        let _ = check_file(
+            "Dockerfile",
+            text,
+            FileKind::Dockerfile,
+            &settings.policy,
+            &context,
+        );
     });
     fuzz("check compose", text_of(YAML_TOKENS, 60), |text| {
         for (path, kind) in [
             ("compose.yaml", FileKind::Compose),
-            ("k8s/pod.yaml", FileKind::for_path("k8s/pod.yaml").unwrap_or(FileKind::Compose)),
+            (
+                "k8s/pod.yaml",
+                FileKind::for_path("k8s/pod.yaml").unwrap_or(FileKind::Compose),
+            ),
         ] {
             let _ = check_file(path, text, kind, &settings.policy, &context);
         }

@@ -274,7 +274,9 @@ static RUN_DEADLINE: std::sync::OnceLock<std::time::Duration> = std::sync::OnceL
 fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     match pyimage_core::config::serve::parse_duration(text) {
         Some(duration) if !duration.is_zero() => Ok(duration),
-        _ => Err(format!("{text:?} is not a duration: write 90s, 5m or 1500ms")),
+        _ => Err(format!(
+            "{text:?} is not a duration: write 90s, 5m or 1500ms"
+        )),
     }
 }
 

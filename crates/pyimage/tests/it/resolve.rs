@@ -329,20 +329,30 @@ fn timeout_bounds_the_whole_run_against_a_registry_that_never_answers() {
     let config = dir.path().join("pyimage.toml");
     std::fs::write(
         &config,
-        format!("[registries.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{port}\"\ninsecure = true\n"),
+        format!(
+            "[registries.\"docker.io\"]\nendpoint = \"http://127.0.0.1:{port}\"\ninsecure = true\n"
+        ),
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let output = command()
-        .config(&config)
-        .run(&["--timeout", "1s", "resolve", "python:3.12-slim", "python:3.13-slim"]);
+    let output = command().config(&config).run(&[
+        "--timeout",
+        "1s",
+        "resolve",
+        "python:3.12-slim",
+        "python:3.13-slim",
+    ]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("did not finish within --timeout 1s"),
         "{}",
         stderr(&output)
     );
-    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     let bad = command().run(&["--timeout", "soon", "resolve", "python"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
