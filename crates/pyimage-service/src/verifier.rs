@@ -335,7 +335,12 @@ async fn verify_one(
             Err(error) => report.notes.push(format!("provenance not read: {error}")),
         }
         // Attestations that could not be read vouch for nothing: not ok when the image must be official-current.
-        if report.provenance.is_none() && request.requirement == Requirement::OfficialCurrent {
+        // A Linux image of an official index without an attestation manifest counts the same (Docker Hub attests
+        // every Linux build; only Windows images come without).
+        let unattested = report.provenance.as_ref().is_none_or(|provenance| {
+            provenance.attestation.is_none() && !provenance.platform.starts_with("windows")
+        });
+        if unattested && request.requirement == Requirement::OfficialCurrent {
             report.ok = false;
             report.notes.push(
                 "--require official-current: the attestations could not be read, so the image is not vouched for"

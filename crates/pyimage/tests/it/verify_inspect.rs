@@ -278,3 +278,54 @@ fn a_docker_io_endpoint_that_is_not_docker_hub_is_named_and_not_trusted_from_the
     );
     assert!(text.contains("WARNING"), "{text}");
 }
+
+/// Issue 15 #3: an official digest whose attestations cannot be read (the index carries none) vouches for nothing:
+/// under `--require official-current` it is not ok, and the output says why.
+#[test]
+fn official_current_without_readable_attestations_is_not_ok() {
+    let (replica, _) =
+        pyimage_testkit::Replica::start_seeded(newest_library_file().unwrap()).unwrap();
+    let truth = replica.ground_truth().unwrap();
+    let config_digest = truth
+        .tag("3.12-slim")
+        .unwrap()
+        .image("linux/amd64")
+        .unwrap()
+        .config_digest
+        .clone();
+    let tampered = replica
+        .tamper("3.12-slim", pyimage_testkit::Tamper::DropAttestations)
+        .unwrap();
+    let dir = tempdir("verify-no-attestations");
+    let config = dir.path().join("pyimage.toml");
+    std::fs::write(&config, replica.pyimage_toml()).unwrap();
+    let inspect = dir.path().join("inspect.json");
+    std::fs::write(
+        &inspect,
+        format!(
+            r#"[{{"Id": "{config_digest}", "RepoTags": ["python:3.12-slim"], "RepoDigests": ["python@{}"], "Os": "linux", "Architecture": "amd64"}}]"#,
+            tampered.new_digest
+        ),
+    )
+    .unwrap();
+    let (code, output) = verify(
+        &config,
+        &[
+            "--format",
+            "json",
+            "--official-images",
+            "none",
+            "--inspect",
+            inspect.to_str().unwrap(),
+        ],
+    );
+    let image = &images(&output)[0];
+    assert_eq!(code, Some(1), "{image:#}");
+    assert_eq!(image["verdict"], "official-current", "{image:#}");
+    assert_eq!(image["ok"], false, "{image:#}");
+    let notes = image["notes"].to_string();
+    assert!(
+        notes.contains("the attestations could not be read"),
+        "{image:#}"
+    );
+}
