@@ -263,7 +263,7 @@ impl RegistryClient {
             // reqwest drops Authorization when a redirect leaves the host; we also never follow more than 5.
             .redirect(reqwest::redirect::Policy::limited(5));
         if let Some(ca_file) = &settings.ca_file {
-            let pem = read_ca_file(ca_file).map_err(|e| {
+            let pem = crate::bounded::read_regular(ca_file, CA_FILE_LIMIT).map_err(|e| {
                 RegistryError::Config(format!(
                     "[registries.\"{registry}\"] ca_file {}: {e}",
                     ca_file.display()
@@ -876,28 +876,8 @@ impl RegistryClient {
     }
 }
 
-/// Reads a CA bundle: a regular file of at most 1 MiB (a FIFO would block, `/dev/zero` never ends).
-fn read_ca_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    use std::io::{Error, ErrorKind, Read};
-    const LIMIT: u64 = 1024 * 1024;
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "not a regular file (a FIFO or device is never read)",
-        ));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(LIMIT + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > LIMIT {
-        return Err(Error::new(
-            ErrorKind::InvalidData,
-            format!("more than the {LIMIT} bytes a CA bundle may have"),
-        ));
-    }
-    Ok(bytes)
-}
+/// Largest CA bundle read (a bundle of every public CA is about 200 KiB).
+const CA_FILE_LIMIT: u64 = 1024 * 1024;
 
 pub(crate) fn join(endpoint: &Endpoint, path: &str) -> Result<url::Url, RegistryError> {
     let base = endpoint.url.as_str().trim_end_matches('/');

@@ -310,8 +310,6 @@ fn record_pins(
     edits: &[(String, String)],
 ) {
     let namespace = request.namespace.as_deref().unwrap_or_default();
-    let (environment, _) =
-        policy.environment_of(&pyimage_core::admission::namespace_scope(namespace));
     let object = request.describe_object();
     for need in needs {
         let Some((_, pinned)) = edits
@@ -320,15 +318,14 @@ fn record_pins(
         else {
             continue;
         };
-        state.recent.record(pyimage_report::AdmissionDecision {
-            at: pyimage_service::clock::unix_seconds(),
-            namespace: namespace.to_owned(),
-            environment: environment.to_owned(),
-            object: format!("{object} ({} {})", need.image.slot.noun(), need.image.name),
-            image: pinned.clone(),
-            outcome: pyimage_report::Outcome::Patched,
-            rule: None,
-        });
+        state.recent.record(
+            policy,
+            namespace,
+            format!("{object} ({} {})", need.image.slot.noun(), need.image.name),
+            pinned.clone(),
+            pyimage_report::Outcome::Patched,
+            None,
+        );
     }
 }
 
@@ -383,26 +380,23 @@ fn imagepolicy_in(
             "break-glass: images the policy denies were allowed"
         );
     }
-    let (environment, _) = policy.environment_of(&pyimage_core::admission::namespace_scope(
-        &review.spec.namespace,
-    ));
+    let outcome = if decision.status.allowed {
+        pyimage_report::Outcome::Allowed
+    } else {
+        pyimage_report::Outcome::Denied
+    };
     for container in &review.spec.containers {
-        state.recent.record(pyimage_report::AdmissionDecision {
-            at: pyimage_service::clock::unix_seconds(),
-            namespace: review.spec.namespace.clone(),
-            environment: environment.to_owned(),
-            object: "ImageReview".to_owned(),
-            image: container.image.clone(),
-            outcome: if decision.status.allowed {
-                pyimage_report::Outcome::Allowed
-            } else {
-                pyimage_report::Outcome::Denied
-            },
-            rule: decision
+        state.recent.record(
+            policy,
+            &review.spec.namespace,
+            "ImageReview".to_owned(),
+            container.image.clone(),
+            outcome,
+            decision
                 .break_glass
                 .as_ref()
                 .map(|_| "break-glass".to_owned()),
-        });
+        );
     }
     let label = match (&decision.break_glass, decision.status.allowed) {
         (Some(_), _) => "break-glass",

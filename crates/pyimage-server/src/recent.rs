@@ -20,18 +20,36 @@ pub struct Recent {
 }
 
 impl Recent {
-    /// Records one image decision (the oldest is dropped past [`KEPT`]).
-    pub fn record(&self, decision: AdmissionDecision) {
+    /// Records what was done with one image of an object in `namespace` (the environment comes from the policy, as
+    /// for the decision itself); the oldest decision is dropped past [`KEPT`].
+    pub fn record(
+        &self,
+        policy: &Policy,
+        namespace: &str,
+        object: String,
+        image: String,
+        outcome: Outcome,
+        rule: Option<String>,
+    ) {
+        let (environment, _) = policy.environment_of(&namespace_scope(namespace));
+        let decision = AdmissionDecision {
+            at: pyimage_service::clock::unix_seconds(),
+            namespace: namespace.to_owned(),
+            environment: environment.to_owned(),
+            object,
+            image,
+            outcome,
+            rule,
+        };
         if let Ok(mut decisions) = self.decisions.lock() {
             decisions.push_front(decision);
             decisions.truncate(KEPT);
         }
     }
 
-    /// Records the validating webhook's judgement of each image of one object.
+    /// Records the validating webhook's judgement of each image of one object: its worst finding decides the
+    /// outcome, and the rules of that severity are named.
     pub fn record_judged(&self, namespace: &str, object: &str, policy: &Policy, judged: &[Judged]) {
-        let (environment, _) = policy.environment_of(&namespace_scope(namespace));
-        let at = pyimage_service::clock::unix_seconds();
         for image in judged {
             let worst = image.findings.iter().map(|f| f.severity).max();
             let outcome = match worst {
@@ -45,20 +63,18 @@ impl Recent {
                 .filter(|f| Some(f.severity) == worst)
                 .map(|f| f.rule.id)
                 .collect();
-            let rule = (!rules.is_empty()).then(|| rules.join(", "));
-            self.record(AdmissionDecision {
-                at,
-                namespace: namespace.to_owned(),
-                environment: environment.to_owned(),
-                object: format!(
+            self.record(
+                policy,
+                namespace,
+                format!(
                     "{object} ({} {})",
                     image.image.slot.noun(),
                     image.image.name
                 ),
-                image: image.image.image.clone(),
+                image.image.image.clone(),
                 outcome,
-                rule,
-            });
+                (!rules.is_empty()).then(|| rules.join(", ")),
+            );
         }
     }
 

@@ -165,29 +165,7 @@ pub async fn platform_provenance(
         .platform_of(image)
         .unwrap_or_else(|| "unknown".to_owned());
     let attestation = index.parsed.attestations_for(&image.digest).next();
-    let mut statements: Vec<Statement> = Vec::new();
-    if let Some(attestation) = attestation {
-        let manifest = client
-            .fetch_manifest(repository, &attestation.digest)
-            .await?;
-        let what = format!("attestation manifest {}", attestation.digest);
-        let layers = provenance::attestation_layers(&manifest.body, &what).map_err(|e| {
-            RegistryError::InvalidManifest {
-                endpoint: manifest.head.endpoint.display(),
-                what: what.clone(),
-                detail: e.to_string(),
-            }
-        })?;
-        for layer in layers {
-            let body = client
-                .fetch_blob(repository, &layer.digest, STATEMENT_LIMIT)
-                .await?;
-            match Statement::parse(&body, &format!("in-toto statement {}", layer.digest)) {
-                Ok(statement) => statements.push(statement),
-                Err(error) => tracing::warn!(%error, "unreadable statement"),
-            }
-        }
-    }
+    let statements = attestation_statements(client, repository, index, &image.digest).await?;
     let expect = Expectations {
         tag: tag.map(str::to_owned),
         revision: image
@@ -209,6 +187,42 @@ pub async fn platform_provenance(
         library,
         &expect,
     ))
+}
+
+/// The in-toto statements (SLSA provenance, SPDX SBOM) of the attestation manifest that describes `image` in
+/// `index`: one GET of that manifest and one per statement; none when the index attests nothing for it. An
+/// unreadable statement is logged and left out.
+pub(crate) async fn attestation_statements(
+    client: &RegistryClient,
+    repository: &Reference,
+    index: &Index,
+    image: &Digest,
+) -> Result<Vec<Statement>, RegistryError> {
+    let Some(attestation) = index.parsed.attestations_for(image).next() else {
+        return Ok(Vec::new());
+    };
+    let manifest = client
+        .fetch_manifest(repository, &attestation.digest)
+        .await?;
+    let what = format!("attestation manifest {}", attestation.digest);
+    let layers = provenance::attestation_layers(&manifest.body, &what).map_err(|e| {
+        RegistryError::InvalidManifest {
+            endpoint: manifest.head.endpoint.display(),
+            what: what.clone(),
+            detail: e.to_string(),
+        }
+    })?;
+    let mut statements = Vec::new();
+    for layer in layers {
+        let body = client
+            .fetch_blob(repository, &layer.digest, STATEMENT_LIMIT)
+            .await?;
+        match Statement::parse(&body, &format!("in-toto statement {}", layer.digest)) {
+            Ok(statement) => statements.push(statement),
+            Err(error) => tracing::warn!(%error, "unreadable statement"),
+        }
+    }
+    Ok(statements)
 }
 
 /// What the attestations of one reference say.

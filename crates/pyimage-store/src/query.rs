@@ -16,6 +16,13 @@ macro_rules! event_columns {
     };
 }
 
+/// The columns of an observation, in [`observation_of`]'s order.
+macro_rules! observation_columns {
+    () => {
+        "repository, tag, digest, platforms, observed_at, source"
+    };
+}
+
 /// Reads an event row selected with [`event_columns`].
 pub(crate) fn event_of(row: &AnyRow) -> Result<Event, sqlx::Error> {
     let json = |text: String| serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -97,27 +104,18 @@ impl Store {
         repository: &str,
         tag: &str,
     ) -> Result<Vec<Observation>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT repository, tag, digest, platforms, observed_at, source FROM observations \
-             WHERE repository = $1 AND tag = $2 ORDER BY observed_at",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            observation_columns!(),
+            " FROM observations WHERE repository = $1 AND tag = $2 ORDER BY observed_at"
+        ))
         .bind(repository)
         .bind(tag)
         .fetch_all(&self.pool)
         .await
         .map_err(self.error("reading observations"))?;
         rows.iter()
-            .map(|r| {
-                let platforms: Option<String> = r.try_get(3)?;
-                Ok(Observation {
-                    repository: r.try_get(0)?,
-                    tag: r.try_get(1)?,
-                    digest: r.try_get(2)?,
-                    platforms: platforms.and_then(|p| serde_json::from_str(&p).ok()),
-                    observed_at: r.try_get(4)?,
-                    source: r.try_get(5)?,
-                })
-            })
+            .map(observation_of)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(self.error("reading observations"))
     }
@@ -129,26 +127,33 @@ impl Store {
         tag: &str,
     ) -> Result<Option<Observation>, StoreError> {
         let row = sqlx::query(
-            "SELECT repository, tag, digest, platforms, observed_at, source FROM observations \
-             WHERE repository = $1 AND tag = $2 ORDER BY observed_at DESC LIMIT 1",
+            concat!(
+                "SELECT ",
+                observation_columns!(),
+                " FROM observations WHERE repository = $1 AND tag = $2 ORDER BY observed_at DESC LIMIT 1"
+            ),
         )
         .bind(repository)
         .bind(tag)
         .fetch_optional(&self.pool)
         .await
         .map_err(self.error("reading the last observation"))?;
-        row.map(|r| {
-            let platforms: Option<String> = r.try_get(3)?;
-            Ok(Observation {
-                repository: r.try_get(0)?,
-                tag: r.try_get(1)?,
-                digest: r.try_get(2)?,
-                platforms: platforms.and_then(|p| serde_json::from_str(&p).ok()),
-                observed_at: r.try_get(4)?,
-                source: r.try_get(5)?,
-            })
-        })
-        .transpose()
-        .map_err(self.error("reading the last observation"))
+        row.as_ref()
+            .map(observation_of)
+            .transpose()
+            .map_err(self.error("reading the last observation"))
     }
+}
+
+/// Reads an observation row selected with [`observation_columns`].
+fn observation_of(r: &AnyRow) -> Result<Observation, sqlx::Error> {
+    let platforms: Option<String> = r.try_get(3)?;
+    Ok(Observation {
+        repository: r.try_get(0)?,
+        tag: r.try_get(1)?,
+        digest: r.try_get(2)?,
+        platforms: platforms.and_then(|p| serde_json::from_str(&p).ok()),
+        observed_at: r.try_get(4)?,
+        source: r.try_get(5)?,
+    })
 }

@@ -235,18 +235,7 @@ pub fn run(
         }
         outcome.findings.extend(unused);
     }
-    outcome.findings.sort_by(|a, b| {
-        let (fa, fb) = (a.file(), b.file());
-        (fa.path.as_str(), fa.span.start, fa.line, a.rule.id).cmp(&(
-            fb.path.as_str(),
-            fb.span.start,
-            fb.line,
-            b.rule.id,
-        ))
-    });
-    outcome.skipped.sort();
-    errors.sort();
-    outcome.errors = errors;
+    outcome.finish(errors);
     let config_shown = policy.config_path.as_deref();
     let rendered = match args.format {
         CheckFormat::Human => {

@@ -10,13 +10,13 @@ use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use pyimage_core::Reference;
 use pyimage_service::drift;
-use pyimage_service::watch::notify::Payload;
-use pyimage_service::watch::{Changes, TagState, targets};
-use pyimage_store::{Event, Store};
-use serde::Serialize;
+use pyimage_service::watch::targets;
+use pyimage_store::Store;
 
 use crate::config::LoadedConfig;
-use crate::output::{or_dash, print_json};
+use crate::output::print_json;
+use crate::render::history::{self, Shown};
+use crate::render::terminal;
 
 #[derive(Args)]
 pub struct HistoryArgs {
@@ -100,11 +100,12 @@ pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Ex
         events.extend(timeline);
     }
     store.close().await;
+    let mut out = terminal::stdout();
     match args.format {
         HistoryFormat::Json => print_json(&events.iter().map(Shown::of).collect::<Vec<_>>())?,
-        HistoryFormat::Csv => csv(&events),
-        HistoryFormat::Human => human(&events),
-        HistoryFormat::Html => unreachable_html(),
+        HistoryFormat::Csv => history::csv(&mut out, &events)?,
+        // `--format html` returned above, with the page.
+        HistoryFormat::Human | HistoryFormat::Html => history::human(&mut out, &events)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -126,9 +127,6 @@ fn named_tags(references: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     }
     Ok(tags)
 }
-
-/// The HTML format is answered by [`page`] before events are read.
-fn unreachable_html() {}
 
 /// `--format html`: the drift page of the named tags (or all), with the lock's stale pins when `--lock` is given.
 async fn page(args: &HistoryArgs, store: &Store, shown_store: &str) -> anyhow::Result<ExitCode> {
@@ -157,116 +155,6 @@ async fn page(args: &HistoryArgs, store: &Store, shown_store: &str) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-/// An event as `history --format json` prints it.
-#[derive(Serialize)]
-struct Shown<'a> {
-    #[serde(flatten)]
-    payload: Payload,
-    seq: i64,
-    source: &'a str,
-    base_image: Option<String>,
-    changes: Changes,
-}
-
-impl<'a> Shown<'a> {
-    fn of(event: &'a Event) -> Shown<'a> {
-        let state: TagState = serde_json::from_value(event.state.clone()).unwrap_or_default();
-        Shown {
-            payload: Payload::of(event),
-            seq: event.seq,
-            source: &event.source,
-            base_image: state.base_name,
-            changes: serde_json::from_value(event.changes.clone()).unwrap_or_default(),
-        }
-    }
-}
-
-fn familiar(repository: &str, tag: &str) -> String {
-    format!(
-        "{}:{tag}",
-        repository
-            .strip_prefix("docker.io/library/")
-            .unwrap_or(repository)
-    )
-}
-
-fn human(events: &[Event]) {
-    let mut current = None;
-    for event in events {
-        let name = familiar(&event.repository, &event.tag);
-        if current.as_ref() != Some(&name) {
-            println!("{name}");
-            current = Some(name);
-        }
-        let python = match (&event.python_from, &event.python_to) {
-            (Some(a), Some(b)) if a != b => format!("Python {a} → {b}"),
-            (_, Some(b)) => format!("Python {b}"),
-            _ => "Python unknown".to_owned(),
-        };
-        println!(
-            "  #{} {} {}  {python}",
-            event.seq, event.observed_at, event.kind
-        );
-        if let Some(from) = &event.from_digest {
-            println!("      from {from}");
-        }
-        println!("      to   {}", or_dash(event.to_digest.as_deref()));
-        let changes: Changes = serde_json::from_value(event.changes.clone()).unwrap_or_default();
-        for (platform, change) in &changes.platforms {
-            println!(
-                "      {platform} {} → {}",
-                or_dash(change.from.as_deref()),
-                or_dash(change.to.as_deref())
-            );
-        }
-        if let Some(base) = &changes.base_digest {
-            println!(
-                "      base image {} → {}",
-                or_dash(base.from.as_deref()),
-                or_dash(base.to.as_deref())
-            );
-        }
-        if let Some(commit) = &changes.commit {
-            println!(
-                "      commit {} → {}",
-                or_dash(commit.from.as_deref()),
-                or_dash(commit.to.as_deref())
-            );
-        }
-        if !changes.packages.is_empty() {
-            println!(
-                "      packages ({}): {} changed",
-                or_dash(changes.packages_platform.as_deref()),
-                changes.packages.len()
-            );
-            for change in &changes.packages {
-                println!("        {}", change.describe());
-            }
-        }
-    }
-}
-
-fn csv(events: &[Event]) {
-    println!("repository,tag,seq,observed_at,kind,from,to,python_from,python_to,packages_changed");
-    for event in events {
-        let changes: Changes = serde_json::from_value(event.changes.clone()).unwrap_or_default();
-        let field = |v: &Option<String>| v.clone().unwrap_or_default();
-        println!(
-            "{},{},{},{},{},{},{},{},{},{}",
-            event.repository,
-            event.tag,
-            event.seq,
-            event.observed_at,
-            event.kind,
-            field(&event.from_digest),
-            field(&event.to_digest),
-            field(&event.python_from),
-            field(&event.python_to),
-            changes.packages.len()
-        );
-    }
-}
-
 async fn staleness(
     store: &Store,
     lock_path: &std::path::Path,
@@ -275,40 +163,11 @@ async fn staleness(
     let lock = crate::files::read_lock(lock_path)?;
     let rows = drift::standings(store, &lock).await?;
     store.close().await;
+    let mut out = terminal::stdout();
     match format {
         HistoryFormat::Json => print_json(&rows)?,
-        HistoryFormat::Csv => {
-            println!("reference,pinned,status,current,stale_since,moves_behind");
-            for r in &rows {
-                println!(
-                    "{},{},{},{},{},{}",
-                    r.reference,
-                    r.pinned,
-                    r.status,
-                    r.current.clone().unwrap_or_default(),
-                    r.stale_since.clone().unwrap_or_default(),
-                    r.moves_behind.map(|n| n.to_string()).unwrap_or_default()
-                );
-            }
-        }
-        HistoryFormat::Human | HistoryFormat::Html => {
-            for r in &rows {
-                match r.status {
-                    "current" => println!("{}: current ({})", r.reference, r.pinned),
-                    "stale" => println!(
-                        "{}: stale since {}, {} move(s) behind; the tag now points at {}",
-                        r.reference,
-                        or_dash(r.stale_since.as_deref()),
-                        r.moves_behind.unwrap_or(0),
-                        or_dash(r.current.as_deref())
-                    ),
-                    _ => println!(
-                        "{}: unknown (the store never saw {} for this tag)",
-                        r.reference, r.pinned
-                    ),
-                }
-            }
-        }
+        HistoryFormat::Csv => history::standings_csv(&mut out, &rows)?,
+        HistoryFormat::Human | HistoryFormat::Html => history::standings_human(&mut out, &rows)?,
     }
     let stale = rows.iter().any(|r| r.status == "stale");
     Ok(if stale {

@@ -4,6 +4,7 @@
 //! (with up to 10 % jitter) until SIGTERM or Ctrl-C, finishing the poll in flight. The polling is
 //! `pyimage_service::watch`; this module finds the tags, runs the loop and prints.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -133,7 +134,8 @@ pub async fn run(
             if stdout_lines {
                 println!("{}", serde_json::to_string(&payload)?);
             } else {
-                println!("{}", payload.text);
+                // The text names packages and digests a registry sent: escaped like all human output.
+                writeln!(crate::render::terminal::stdout(), "{}", payload.text)?;
             }
             notifier.send(&payload).await;
         }
@@ -164,7 +166,7 @@ pub async fn run(
 
 fn summarize(report: &PollReport, notifier: &Notifier) {
     for (reference, error) in &report.errors {
-        eprintln!("pyimage: error: {reference}: {error}");
+        crate::render::terminal::eprintln(format_args!("pyimage: error: {reference}: {error}"));
     }
     let (delivered, failed) = notifier.counts();
     tracing::info!(

@@ -175,38 +175,7 @@ pub fn walk(root: &Path) -> impl Iterator<Item = Result<Walked, ignore::Error>> 
 /// Largest file pyimage reads to check or pin (a Dockerfile or manifest this large is not one).
 pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Reads at most `limit` bytes of a regular file: a FIFO (which would block), a device such as `/dev/zero`
-/// (which never ends) or anything larger than `limit` is an error saying so.
-pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::{Error, ErrorKind, Read};
-    let metadata = std::fs::metadata(path)?;
-    if !metadata.is_file() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "not a regular file (a FIFO or device is never read)",
-        ));
-    }
-    if metadata.len() > limit {
-        return Err(Error::new(
-            ErrorKind::InvalidData,
-            format!(
-                "{} bytes, more than the {limit} pyimage reads",
-                metadata.len()
-            ),
-        ));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::new(
-            ErrorKind::InvalidData,
-            format!("more than the {limit} bytes pyimage reads"),
-        ));
-    }
-    Ok(bytes)
-}
+pub use pyimage_registry::bounded::read_regular;
 
 /// Reads a file as UTF-8 text; the error says what is wrong (the caller names the file).
 pub fn read(path: &Path) -> Result<String, String> {

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use pyimage_core::check::policy::UpdatePolicy;
 use pyimage_core::moves::{Observation as MoveSide, classify_move};
 use pyimage_core::provenance::{
-    self, ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_REVISION, SPDX_DOCUMENT,
-    SlsaProvenance, Statement,
+    ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_REVISION, SPDX_DOCUMENT,
+    SlsaProvenance,
 };
 use pyimage_core::python::PythonTag;
 use pyimage_core::sbom::{self, PackageChange};
@@ -18,10 +18,7 @@ use pyimage_registry::{RegistryClient, RegistryError};
 use pyimage_store::{Event, Observation, Proposed};
 use serde::{Deserialize, Serialize};
 
-use crate::provenance::Index;
-
-/// Largest in-toto statement read (a full image's SPDX document is a few MiB).
-const STATEMENT_LIMIT: u64 = 32 * 1024 * 1024;
+use crate::provenance::{Index, attestation_statements};
 
 /// What a tag pointed at, as recorded in an event's `state`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,32 +88,8 @@ pub(crate) async fn read_state(
         state.base_name = state.base_name.or(annotation(ANNOTATION_BASE_NAME));
         state.base_digest = state.base_digest.or(annotation(ANNOTATION_BASE_DIGEST));
         state.commit = state.commit.or(annotation(ANNOTATION_REVISION));
-        let Some(attestation) = index.parsed.attestations_for(&image.digest).next() else {
-            continue;
-        };
-        let manifest = client
-            .fetch_manifest(repository, &attestation.digest)
-            .await?;
-        let what = format!("attestation manifest {}", attestation.digest);
-        let layers = provenance::attestation_layers(&manifest.body, &what).map_err(|e| {
-            RegistryError::InvalidManifest {
-                endpoint: manifest.head.endpoint.display(),
-                what: what.clone(),
-                detail: e.to_string(),
-            }
-        })?;
-        for layer in layers {
-            let body = client
-                .fetch_blob(repository, &layer.digest, STATEMENT_LIMIT)
-                .await?;
-            let statement =
-                match Statement::parse(&body, &format!("in-toto statement {}", layer.digest)) {
-                    Ok(statement) => statement,
-                    Err(error) => {
-                        tracing::warn!(%error, "unreadable statement");
-                        continue;
-                    }
-                };
+        let statements = attestation_statements(client, repository, &index, &image.digest).await?;
+        for statement in statements {
             if statement.predicate_type == SPDX_DOCUMENT {
                 let packages = sbom::packages_of(&statement.predicate);
                 if state.python.is_none() {

@@ -1,7 +1,8 @@
 //! Renderers of `pyimage check` results: human (annotated source snippets, [`human`]), JSON, SARIF 2.1.0 and GitHub
 //! workflow annotations ([`machine`]), and the rule documentation (`--list-rules`, `--explain`, [`rules`]). Each
-//! takes the whole [`Outcome`] and returns the text to print.
+//! takes the whole [`Outcome`] and returns the text to print. [`history`] renders `pyimage history`.
 
+pub mod history;
 mod human;
 mod machine;
 pub mod rules;
@@ -41,6 +42,25 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// Texts of the files findings point into (for snippets).
     pub texts: BTreeMap<String, String>,
+}
+
+impl Outcome {
+    /// Puts everything in the order the renderers promise (findings by path, position and rule; skipped files and
+    /// errors by path) and takes the run's file errors.
+    pub fn finish(&mut self, mut errors: Vec<crate::files::FileError>) {
+        self.findings.sort_by(|a, b| {
+            let (fa, fb) = (a.file(), b.file());
+            (fa.path.as_str(), fa.span.start, fa.line, a.rule.id).cmp(&(
+                fb.path.as_str(),
+                fb.span.start,
+                fb.line,
+                b.rule.id,
+            ))
+        });
+        self.skipped.sort();
+        errors.sort();
+        self.errors = errors;
+    }
 }
 
 pub(crate) fn decision_text(decision: &Decision, config_path: Option<&str>) -> String {

@@ -11,21 +11,28 @@ use serde_json::Value;
 use crate::serve_support::{Server, curl, curl_get, response_of, review, write};
 use crate::support::{pyimage, stderr, tempdir};
 
-#[test]
-fn the_served_page_shows_history_stale_pins_and_admissions() {
+/// A replica seeded from an August 2026 file and a temporary directory whose `pyimage.toml` points docker.io at it,
+/// maps `prod-*` namespaces to prod, has `[serve]` `serve_settings` and a history store in the directory.
+fn replica_with_store(label: &str, serve_settings: &str) -> (Replica, tempfile::TempDir, PathBuf) {
     let (replica, _) =
         Replica::start_seeded(library_file("2026-08-04T164533-a3abd8e72539.txt")).unwrap();
-    let temp = tempdir("serve-page");
-    let dir = temp.path();
-    let store = format!("sqlite:{}", dir.join("history.db").display());
+    let temp = tempdir(label);
+    let store = format!("sqlite:{}", temp.path().join("history.db").display());
     let config = write(
-        dir,
+        temp.path(),
         "pyimage.toml",
         &format!(
-            "{}\n[[namespaces]]\nmatch = \"prod-*\"\nenvironment = \"prod\"\n\n[serve]\nlock = \"pyimage.lock\"\n\n[store]\nurl = \"{store}\"\n",
+            "{}\n[[namespaces]]\nmatch = \"prod-*\"\nenvironment = \"prod\"\n\n[serve]\n{serve_settings}\n\n[store]\nurl = \"{store}\"\n",
             replica.pyimage_toml()
         ),
     );
+    (replica, temp, config)
+}
+
+#[test]
+fn the_served_page_shows_history_stale_pins_and_admissions() {
+    let (replica, temp, config) = replica_with_store("serve-page", "lock = \"pyimage.lock\"");
+    let dir = temp.path();
     write(dir, "Dockerfile", "FROM python:3.12-slim\n");
     let pinned = pyimage()
         .config(&config)
@@ -159,19 +166,7 @@ fn the_served_page_shows_history_stale_pins_and_admissions() {
 
 #[test]
 fn mutate_pins_from_the_store_a_watcher_keeps_fresh_with_the_registry_gone() {
-    let (replica, _) =
-        Replica::start_seeded(library_file("2026-08-04T164533-a3abd8e72539.txt")).unwrap();
-    let temp = tempdir("serve-store");
-    let dir = temp.path();
-    let store = format!("sqlite:{}", dir.join("history.db").display());
-    let config = write(
-        dir,
-        "pyimage.toml",
-        &format!(
-            "{}\n[[namespaces]]\nmatch = \"prod-*\"\nenvironment = \"prod\"\n\n[serve]\nstore-max-age = \"10m\"\n\n[store]\nurl = \"{store}\"\n",
-            replica.pyimage_toml()
-        ),
-    );
+    let (replica, _temp, config) = replica_with_store("serve-store", "store-max-age = \"10m\"");
     let watched = pyimage()
         .config(&config)
         .run(&["watch", "--once", "python:3.13-slim"]);

@@ -1,0 +1,172 @@
+//! Renderers of `pyimage history`: the recorded moves (human, JSON, CSV) and, with `--lock`, how each locked
+//! reference stands (human, CSV; JSON is the standings as they are). Human text goes through the escaping writer:
+//! package names and digests come from registries.
+
+use std::io::{self, Write};
+
+use pyimage_service::drift::{Standing, familiar};
+use pyimage_service::watch::notify::Payload;
+use pyimage_service::watch::{Changes, TagState};
+use pyimage_store::Event;
+use serde::Serialize;
+
+use crate::output::or_dash;
+
+/// An event as `history --format json` prints it.
+#[derive(Serialize)]
+pub struct Shown<'a> {
+    #[serde(flatten)]
+    payload: Payload,
+    seq: i64,
+    source: &'a str,
+    base_image: Option<String>,
+    changes: Changes,
+}
+
+impl<'a> Shown<'a> {
+    /// The JSON form of one event.
+    pub fn of(event: &'a Event) -> Shown<'a> {
+        let state: TagState = serde_json::from_value(event.state.clone()).unwrap_or_default();
+        Shown {
+            payload: Payload::of(event),
+            seq: event.seq,
+            source: &event.source,
+            base_image: state.base_name,
+            changes: serde_json::from_value(event.changes.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Each tag's moves, one block per move.
+pub fn human(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
+    let mut current = None;
+    for event in events {
+        let name = familiar(&event.repository, &event.tag);
+        if current.as_ref() != Some(&name) {
+            writeln!(out, "{name}")?;
+            current = Some(name);
+        }
+        let python = match (&event.python_from, &event.python_to) {
+            (Some(a), Some(b)) if a != b => format!("Python {a} → {b}"),
+            (_, Some(b)) => format!("Python {b}"),
+            _ => "Python unknown".to_owned(),
+        };
+        writeln!(
+            out,
+            "  #{} {} {}  {python}",
+            event.seq, event.observed_at, event.kind
+        )?;
+        if let Some(from) = &event.from_digest {
+            writeln!(out, "      from {from}")?;
+        }
+        writeln!(out, "      to   {}", or_dash(event.to_digest.as_deref()))?;
+        let changes: Changes = serde_json::from_value(event.changes.clone()).unwrap_or_default();
+        for (platform, change) in &changes.platforms {
+            writeln!(
+                out,
+                "      {platform} {} → {}",
+                or_dash(change.from.as_deref()),
+                or_dash(change.to.as_deref())
+            )?;
+        }
+        if let Some(base) = &changes.base_digest {
+            writeln!(
+                out,
+                "      base image {} → {}",
+                or_dash(base.from.as_deref()),
+                or_dash(base.to.as_deref())
+            )?;
+        }
+        if let Some(commit) = &changes.commit {
+            writeln!(
+                out,
+                "      commit {} → {}",
+                or_dash(commit.from.as_deref()),
+                or_dash(commit.to.as_deref())
+            )?;
+        }
+        if !changes.packages.is_empty() {
+            writeln!(
+                out,
+                "      packages ({}): {} changed",
+                or_dash(changes.packages_platform.as_deref()),
+                changes.packages.len()
+            )?;
+            for change in &changes.packages {
+                writeln!(out, "        {}", change.describe())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One CSV row per move.
+pub fn csv(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
+    writeln!(
+        out,
+        "repository,tag,seq,observed_at,kind,from,to,python_from,python_to,packages_changed"
+    )?;
+    for event in events {
+        let changes: Changes = serde_json::from_value(event.changes.clone()).unwrap_or_default();
+        let field = |v: &Option<String>| v.clone().unwrap_or_default();
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            event.repository,
+            event.tag,
+            event.seq,
+            event.observed_at,
+            event.kind,
+            field(&event.from_digest),
+            field(&event.to_digest),
+            field(&event.python_from),
+            field(&event.python_to),
+            changes.packages.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// One CSV row per locked reference.
+pub fn standings_csv(out: &mut impl Write, rows: &[Standing]) -> io::Result<()> {
+    writeln!(
+        out,
+        "reference,pinned,status,current,stale_since,moves_behind"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{},{},{},{},{},{}",
+            r.reference,
+            r.pinned,
+            r.status,
+            r.current.clone().unwrap_or_default(),
+            r.stale_since.clone().unwrap_or_default(),
+            r.moves_behind.map(|n| n.to_string()).unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+/// One line per locked reference: current, stale (since when, how far behind, where the tag is now) or unknown.
+pub fn standings_human(out: &mut impl Write, rows: &[Standing]) -> io::Result<()> {
+    for r in rows {
+        match r.status {
+            "current" => writeln!(out, "{}: current ({})", r.reference, r.pinned)?,
+            "stale" => writeln!(
+                out,
+                "{}: stale since {}, {} move(s) behind; the tag now points at {}",
+                r.reference,
+                or_dash(r.stale_since.as_deref()),
+                r.moves_behind.unwrap_or(0),
+                or_dash(r.current.as_deref())
+            )?,
+            _ => writeln!(
+                out,
+                "{}: unknown (the store never saw {} for this tag)",
+                r.reference, r.pinned
+            )?,
+        }
+    }
+    Ok(())
+}
