@@ -126,7 +126,7 @@ pub fn run(
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let base = loaded.base_dir(&cwd);
-    let mut errors: Vec<FileError> = Vec::new();
+    let (mut errors, mut passed_over): (Vec<FileError>, Vec<FileError>) = Default::default();
     let mut compose = args.build.compose_variables()?;
     let inputs = if let Some(name) = &args.stdin_filename {
         if !args.paths.is_empty() {
@@ -149,7 +149,7 @@ pub fn run(
             source: Source::Text(text),
         }]
     } else {
-        crate::files::discover(&args.paths, &loaded, &mut errors)?
+        crate::files::discover(&args.paths, &loaded, &mut errors, &mut passed_over)?
             .into_iter()
             .map(|found| Input {
                 variables: compose.for_file(&found.path, found.kind, &mut errors),
@@ -185,7 +185,10 @@ pub fn run(
             (input, result)
         })
         .collect();
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        skipped: passed_over,
+        ..Outcome::default()
+    };
     let mut used = BTreeSet::new();
     for (input, result) in reports {
         match result {
@@ -199,12 +202,12 @@ pub fn run(
                 }
                 used.extend(report.used_ignores.iter().copied());
                 if let Some(skipped) = report.skipped {
-                    outcome.skipped.push((
-                        input.shown.clone(),
-                        skipped.line,
-                        skipped.column,
-                        skipped.reason.to_string(),
-                    ));
+                    outcome.skipped.push(FileError {
+                        path: input.shown.clone(),
+                        line: Some(skipped.line),
+                        column: Some(skipped.column),
+                        message: skipped.reason.to_string(),
+                    });
                 }
                 if let Some(error) = report.error {
                     errors.push(FileError {

@@ -56,6 +56,8 @@ impl PinArgs {
 struct PinReport {
     changes: Vec<PinChange>,
     skipped: Vec<PinSkip>,
+    /// Files a walk met and did not read (symlinks, FIFOs), with the reason.
+    skipped_files: Vec<files::FileError>,
     errors: Vec<files::FileError>,
     files_changed: usize,
     lock: Option<String>,
@@ -83,8 +85,8 @@ pub async fn run(
     let old_lock_text = lock.render();
     let old_lock = lock.clone();
     // A file that cannot be found or read is reported and the rest is pinned; the exit code says so at the end.
-    let mut errors = Vec::new();
-    let found = files::discover(&args.paths, config, &mut errors)?;
+    let (mut errors, mut skipped_files) = (Vec::new(), Vec::new());
+    let found = files::discover(&args.paths, config, &mut errors, &mut skipped_files)?;
     let mut variables = args.build.compose_variables()?;
     let (found, sources) = files::read_all(found, &mut variables, &mut errors);
     let resolver = crate::progress::resolver(client);
@@ -110,6 +112,7 @@ pub async fn run(
     let mut report = PinReport {
         changes: Vec::new(),
         skipped: plan.skipped,
+        skipped_files,
         errors,
         files_changed: 0,
         lock: None,
@@ -265,6 +268,9 @@ fn print_human(report: &PinReport, args: &PinArgs, diffs: &str) -> anyhow::Resul
             "{}:{}:{}: skipped {}: {}",
             skip.path, skip.line, skip.column, skip.reference, skip.reason
         )?;
+    }
+    for file in &report.skipped_files {
+        writeln!(out, "{}: skipped: {}", file.path, file.message)?;
     }
     writeln!(
         out,

@@ -58,6 +58,8 @@ impl UpdateArgs {
 struct UpdateReport {
     changes: Vec<UpdateChange>,
     available: Vec<Available>,
+    /// Files a walk met and did not read (symlinks, FIFOs), with the reason.
+    skipped_files: Vec<files::FileError>,
     errors: Vec<String>,
 }
 
@@ -82,8 +84,8 @@ pub async fn run(
     let lock = files::read_lock(&lock_path)?;
     let old_lock_text = lock.render();
     // A file that cannot be found or read is reported and the rest is updated; the exit code says so at the end.
-    let mut file_errors = Vec::new();
-    let found = files::discover(&args.paths, config, &mut file_errors)?;
+    let (mut file_errors, mut skipped_files) = (Vec::new(), Vec::new());
+    let found = files::discover(&args.paths, config, &mut file_errors, &mut skipped_files)?;
     let mut variables = args.build.compose_variables()?;
     let (found, sources) = files::read_all(found, &mut variables, &mut file_errors);
     let sources = sources
@@ -125,6 +127,7 @@ pub async fn run(
     let mut report = UpdateReport {
         changes: Vec::new(),
         available: plan.available,
+        skipped_files,
         errors,
     };
     let mut diffs = String::new();
@@ -229,6 +232,9 @@ fn print_human(report: &UpdateReport, diffs: &str, dry_run: bool) -> anyhow::Res
                 available.why_not
             )?;
         }
+    }
+    for file in &report.skipped_files {
+        writeln!(out, "{}: skipped: {}", file.path, file.message)?;
     }
     for error in &report.errors {
         crate::render::terminal::eprintln(format_args!("pyimage: {error}"));

@@ -64,11 +64,14 @@ pub struct Found {
 /// The one walker of `check`, `pin` and `update`: each named file must have a Dockerfile, Compose or YAML name;
 /// directories are walked in path order (`.gitignore` respected, see [`walk`]); files `[policy] exclude` matches
 /// are left out; a file reached twice is taken once. Problems (a missing path, a file of no known kind, an
-/// unreadable directory) are collected in `errors` and the rest goes on.
+/// unreadable directory) are collected in `errors` and the rest goes on. A symlink, FIFO, socket or device met in a
+/// walk is not read and goes to `passed_over` with the reason: commands show it as skipped, so nothing is passed
+/// over in silence, and the exit code does not change (a repository may link one Dockerfile from several places).
 pub fn discover(
     paths: &[PathBuf],
     config: &crate::config::LoadedConfig,
     errors: &mut Vec<FileError>,
+    passed_over: &mut Vec<FileError>,
 ) -> anyhow::Result<Vec<Found>> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let base = config.base_dir(&cwd);
@@ -115,7 +118,10 @@ pub fn discover(
             match entry {
                 Ok(Walked::File(path, kind)) => take(path, kind, false),
                 Ok(Walked::NotRegular(path, why)) => {
-                    errors.push(FileError::file(path.display().to_string(), why))
+                    let policy_path = relative(&path, &base, &cwd);
+                    if !exclude.iter().any(|glob| glob.is_match(&policy_path)) {
+                        passed_over.push(FileError::file(policy_path, why));
+                    }
                 }
                 Err(error) => errors.push(FileError::file(
                     root.display().to_string(),
@@ -162,10 +168,11 @@ pub fn walk(root: &Path) -> impl Iterator<Item = Result<Walked, ignore::Error>> 
                         .map(|t| t.display().to_string())
                         .unwrap_or_else(|_| "?".to_owned());
                     format!(
-                        "skipped: a symlink (to {target}), not followed; name its target to check or pin it"
+                        "a symlink (to {target}): pyimage never reads or rewrites through a symlink; \
+                         the target is checked where a walk reaches it, or name its path"
                     )
                 } else {
-                    "skipped: not a regular file (a FIFO, socket or device is never read)".to_owned()
+                    "not a regular file (a FIFO, socket or device is never read)".to_owned()
                 };
                 Some(Ok(Walked::NotRegular(entry.into_path(), why)))
             }

@@ -113,13 +113,8 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
         let _ = writeln!(out, "{pad} = fix: {}", esc(&finding.fix));
         out.push('\n');
     }
-    for (path, line, column, reason) in &outcome.skipped {
-        let _ = writeln!(
-            out,
-            "skipped: {}:{line}:{column}: {}",
-            esc(path),
-            esc(reason)
-        );
+    for skipped in &outcome.skipped {
+        let _ = writeln!(out, "skipped: {}", esc(&skipped.to_string()));
     }
     let errors = outcome
         .findings

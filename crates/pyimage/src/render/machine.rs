@@ -15,8 +15,10 @@ pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Stri
     #[derive(Serialize)]
     struct Skipped<'a> {
         path: &'a str,
-        line: usize,
-        column: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line: Option<usize>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        column: Option<usize>,
         reason: &'a str,
     }
     #[derive(Serialize)]
@@ -34,11 +36,11 @@ pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Stri
         skipped: outcome
             .skipped
             .iter()
-            .map(|(path, line, column, reason)| Skipped {
-                path,
-                line: *line,
-                column: *column,
-                reason,
+            .map(|skipped| Skipped {
+                path: &skipped.path,
+                line: skipped.line,
+                column: skipped.column,
+                reason: &skipped.message,
             })
             .collect(),
         errors: &outcome.errors,
@@ -127,12 +129,14 @@ pub fn sarif(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Str
             result
         })
         .collect();
-    // Files that could not be read or parsed are tool execution notifications: code scanning shows them as the
-    // run's problems, not as findings about the code.
+    // Files that could not be read or parsed, and files not checked, are tool execution notifications (errors and
+    // notes): code scanning shows them as the run's problems, not as findings about the code.
     let notifications: Vec<_> = outcome
         .errors
         .iter()
-        .map(|error| {
+        .map(|error| ("error", error))
+        .chain(outcome.skipped.iter().map(|skipped| ("note", skipped)))
+        .map(|(level, error)| {
             let mut region = json!({});
             if let Some(line) = error.line {
                 region["startLine"] = json!(line);
@@ -145,7 +149,7 @@ pub fn sarif(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Str
                 location["region"] = region;
             }
             json!({
-                "level": "error",
+                "level": level,
                 "message": {"text": error.message},
                 "locations": [{"physicalLocation": location}],
             })
@@ -185,18 +189,24 @@ fn escape_property(text: &str) -> String {
 /// `--format github`: workflow commands (`::error file=…,line=…::message`) that GitHub Actions shows as annotations.
 pub fn github(outcome: &Outcome, config_path: Option<&str>) -> String {
     let mut out = String::new();
-    for error in &outcome.errors {
-        let mut place = format!("file={}", escape_property(&error.path));
-        if let Some(line) = error.line {
+    let problems = outcome
+        .errors
+        .iter()
+        .map(|error| ("error", "pyimage could not read this file", error));
+    let passed_over = (outcome.skipped.iter())
+        .map(|skipped| ("notice", "pyimage did not check this file", skipped));
+    for (command, title, file) in problems.chain(passed_over) {
+        let mut place = format!("file={}", escape_property(&file.path));
+        if let Some(line) = file.line {
             place.push_str(&format!(",line={line}"));
         }
-        if let Some(column) = error.column {
+        if let Some(column) = file.column {
             place.push_str(&format!(",col={column}"));
         }
         let _ = writeln!(
             out,
-            "::error {place},title=pyimage could not read this file::{}",
-            escape_data(&error.message)
+            "::{command} {place},title={title}::{}",
+            escape_data(&file.message)
         );
     }
     for finding in &outcome.findings {

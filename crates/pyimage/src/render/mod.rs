@@ -34,8 +34,9 @@ pub enum CheckFormat {
 pub struct Outcome {
     /// Number of files checked.
     pub files_scanned: usize,
-    /// Files not checked: (path, line, column, reason).
-    pub skipped: Vec<(String, usize, usize, String)>,
+    /// Files not checked, with the reason: a skip directive (at its line) or a file a walk does not read (a
+    /// symlink, a FIFO).
+    pub skipped: Vec<crate::files::FileError>,
     /// Files that could not be read or parsed, in path order (they are not counted in `files_scanned`).
     pub errors: Vec<crate::files::FileError>,
     /// Findings in path, then file order.

@@ -239,13 +239,16 @@ fn root_pin_keeps_owner_and_group() {
     assert!(tree.lock_text().contains("3.12-slim"));
 }
 
-/// Issue 15 #17 and #10: a symlinked Dockerfile and a FIFO named like one are reported (not read, not passed over
-/// in silence: `check` fails), and a lock or configuration that is a FIFO or `/dev/zero` is an error naming it —
-/// never a hang or a read until memory runs out.
+/// Issue 15 #17 and #10: a symlinked Dockerfile and a FIFO named like one, met in a walk, are reported as skipped
+/// with the reason in every format (they used to be passed over in silence: "0 files checked", exit 0) and are
+/// never read; the run goes on and its exit code is the one the regular files earn (a repository may link one
+/// Dockerfile from several places). `pin .` pins the regular file, names both skipped ones, and never writes
+/// through the link. A lock or configuration that is a FIFO or `/dev/zero` is an error naming it — never a hang or
+/// a read until memory runs out.
 #[test]
 fn fifos_devices_and_symlinks_are_reported_not_read() {
     let tree = Tree::new("special");
-    tree.write("Dockerfile", "FROM python:3.12-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\n");
+    tree.write("Dockerfile", DOCKERFILE);
     std::fs::write(tree.outside.join("Dockerfile"), DOCKERFILE).unwrap();
     std::fs::create_dir_all(tree.repo.join("link")).unwrap();
     std::os::unix::fs::symlink(
@@ -260,20 +263,57 @@ fn fifos_devices_and_symlinks_are_reported_not_read() {
         .status()
         .unwrap();
     assert!(made.success());
-    let check = pyimage()
-        .current_dir(&tree.repo)
-        .today()
-        .run(&["check", "."]);
-    let shown = format!("{}{}", stdout(&check), stderr(&check));
-    assert_ne!(check.status.code(), Some(0), "{shown}");
+    let check = |args: &[&str]| pyimage().current_dir(&tree.repo).today().run(args);
+
+    let walked = check(&["check", "."]);
+    let alone = check(&["check", "Dockerfile"]);
+    let shown = format!("{}{}", stdout(&walked), stderr(&walked));
+    assert_eq!(walked.status.code(), alone.status.code(), "{shown}");
     assert!(
-        shown.contains("link/Dockerfile") && shown.contains("symlink"),
+        stdout(&walked).contains("skipped: link/Dockerfile: a symlink (to ")
+            && stdout(&walked).contains("skipped: fifo/Dockerfile: not a regular file"),
         "{shown}"
     );
     assert!(
-        shown.contains("fifo/Dockerfile") && shown.contains("not a regular file"),
+        stdout(&walked).contains("in 1 file checked (2 skipped, 0 unreadable"),
         "{shown}"
     );
+
+    let json = check(&["check", "--format", "json", "."]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(report["files_scanned"], 1, "{report:#}");
+    assert_eq!(report["errors"], serde_json::json!([]), "{report:#}");
+    let skipped: Vec<&str> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, ["fifo/Dockerfile", "link/Dockerfile"], "{report:#}");
+    let sarif = check(&["check", "--format", "sarif", "."]);
+    let notes = stdout(&sarif).matches("\"level\": \"note\"").count();
+    assert_eq!(notes, 2, "{}", stdout(&sarif));
+    let github = check(&["check", "--format", "github", "."]);
+    assert!(
+        stdout(&github).contains("::notice file=link/Dockerfile,title=pyimage did not check this file::a symlink"),
+        "{}",
+        stdout(&github)
+    );
+
+    let pinned = tree.pin(&["."]);
+    let shown = format!("{}{}", stdout(&pinned), stderr(&pinned));
+    assert_eq!(pinned.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("link/Dockerfile: skipped: a symlink")
+            && shown.contains("fifo/Dockerfile: skipped: not a regular file"),
+        "{shown}"
+    );
+    assert!(tree.lock_text().contains("python:3.12-slim"), "{shown}");
+    assert_eq!(
+        std::fs::read_to_string(tree.outside.join("Dockerfile")).unwrap(),
+        DOCKERFILE
+    );
+    assert!(is_symlink(&tree.repo.join("link/Dockerfile")));
 
     let lock = pyimage().current_dir(&tree.repo).today().run(&[
         "check",
