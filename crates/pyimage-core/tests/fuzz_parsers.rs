@@ -5,8 +5,17 @@
 //! (Compose, Kubernetes YAML/JSON, CI files, Kustomize, dev containers, Cloud Build, Helm values), the
 //! official-images file, the lock, pyimage.toml, OCI indexes, AdmissionReview and ImageReview (parsed and judged),
 //! and `check_file` over all of it. `PYIMAGE_FUZZ_CASES` sets the cases per target (default 1000, about 4 s in all; CI runs that; 3000 pass too).
+//!
+//! Memory is measured, not assumed: a counting allocator ([`meter`]) gives each input's peak heap, which must stay
+//! within [`heap_budget`] of the input's length — linear, with a small constant.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod meter;
+
+#[global_allocator]
+static HEAP: &peakmem_alloc::PeakMemAlloc<std::alloc::System> = &peakmem_alloc::INSTRUMENTED_SYSTEM;
+
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -46,26 +55,112 @@ fn text_of(tokens: &'static [&'static str], max: usize) -> impl Strategy<Value =
     .prop_map(|pieces| pieces.concat())
 }
 
-/// Runs `target` on `cases()` inputs of `strategy`; a panic or a hang fails with the input.
-fn fuzz(name: &str, strategy: impl Strategy<Value = String>, target: impl Fn(&str)) {
+/// Most heap a parser may hold at once for an input of `len` bytes: a fixed allowance (tables, a rendered
+/// message, an expansion's 64 KiB result cap) plus a small multiple of the input.
+fn heap_budget(len: usize) -> usize {
+    const FIXED: usize = 256 * 1024;
+    const PER_INPUT_BYTE: usize = 64;
+    FIXED + PER_INPUT_BYTE * len
+}
+
+/// Every this many cases, the input is also repeated to at least [`SCALED_LEN`] bytes and measured again: generated
+/// inputs are small, and linear memory shows only on large ones (a repeated `ARG A=${A}${A}` line is the doubling
+/// bomb; repeated `<<: [*a, *a]` the merge-key bomb).
+const SCALE_EVERY: usize = 8;
+const SCALED_LEN: usize = 32 * 1024;
+
+/// What one target used at most: (peak heap, input length) for generated and for scaled inputs.
+#[derive(Default, Clone, Copy)]
+struct Largest {
+    generated: (usize, usize),
+    scaled: (usize, usize),
+}
+
+/// Runs `target` on `cases()` inputs of `strategy` and on repeated ones (see [`SCALE_EVERY`]); a panic, a hang or
+/// a peak heap over [`heap_budget`] fails with the input. The largest peaks are printed.
+fn fuzz(
+    meter: &meter::Exclusive,
+    name: &str,
+    strategy: impl Strategy<Value = String>,
+    target: impl Fn(&str),
+) {
+    fuzz_measured(meter, name, strategy, Scaling::Repeat, |text| {
+        target(text);
+        0
+    });
+}
+
+/// Whether a target's inputs are also measured repeated.
+#[derive(PartialEq)]
+enum Scaling {
+    Repeat,
+    /// Generated documents whose structure a repetition would break (a target that asserts they parse).
+    None,
+}
+
+/// [`fuzz`], for a target that returns how many bytes of results it may legitimately hold beyond
+/// [`heap_budget`] (`check_file`'s findings: each carries its message, fix and decisions).
+fn fuzz_measured(
+    meter: &meter::Exclusive,
+    name: &str,
+    strategy: impl Strategy<Value = String>,
+    scaling: Scaling,
+    target: impl Fn(&str) -> usize,
+) {
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
         ..Config::default()
     });
+    let largest = std::cell::Cell::new(Largest::default());
+    let case = std::cell::Cell::new(0usize);
     let result = runner.run(&strategy, |input| {
-        let started = Instant::now();
-        target(&input);
-        prop_assert!(
-            started.elapsed() < GUARD,
-            "{name}: {:?} on {input:?}",
-            started.elapsed()
-        );
+        case.set(case.get() + 1);
+        let scaled = (scaling == Scaling::Repeat && case.get().is_multiple_of(SCALE_EVERY) && !input.is_empty())
+            .then(|| input.repeat(SCALED_LEN.div_ceil(input.len())));
+        for (text, is_scaled) in
+            std::iter::once((&input, false)).chain(scaled.as_ref().map(|s| (s, true)))
+        {
+            let started = Instant::now();
+            let (results, peak) = meter.measure(|| target(text));
+            let shown: String = text.chars().take(2000).collect();
+            prop_assert!(
+                started.elapsed() < GUARD,
+                "{name}: {:?} on {} bytes: {shown:?}",
+                started.elapsed(),
+                text.len()
+            );
+            prop_assert!(
+                peak <= heap_budget(text.len()) + results,
+                "{name}: {peak} bytes of heap for {} bytes of input ({results} for results): {shown:?}",
+                text.len()
+            );
+            let mut seen = largest.get();
+            let slot = if is_scaled {
+                &mut seen.scaled
+            } else {
+                &mut seen.generated
+            };
+            if peak > slot.0 {
+                *slot = (peak, text.len());
+            }
+            largest.set(seen);
+        }
         Ok(())
     });
     if let Err(error) = result {
         panic!("{name}: {error}");
     }
+    let Largest { generated, scaled } = largest.get();
+    // Written past the harness's capture: CI's log keeps each target's figures.
+    let _ = writeln!(
+        std::io::stderr(),
+        "{name}: largest peak heap {} bytes for {} generated bytes; {} bytes for {} repeated bytes",
+        generated.0,
+        generated.1,
+        scaled.0,
+        scaled.1
+    );
 }
 
 const REFERENCE_TOKENS: &[&str] = &[
@@ -96,7 +191,8 @@ const REFERENCE_TOKENS: &[&str] = &[
 
 #[test]
 fn references_tags_versions_and_platforms() {
-    fuzz("reference", text_of(REFERENCE_TOKENS, 24), |text| {
+    let meter = meter::exclusive();
+    fuzz(&meter, "reference", text_of(REFERENCE_TOKENS, 24), |text| {
         let _ = Reference::parse(text);
         if let Ok(reference) = Reference::parse_normalized(text) {
             let _ = reference.familiar_string();
@@ -143,18 +239,32 @@ const DOCKERFILE_TOKENS: &[&str] = &[
 
 #[test]
 fn dockerfile_lexer_and_arg_expander() {
-    fuzz("dockerfile", text_of(DOCKERFILE_TOKENS, 120), |text| {
-        let scan = dockerfile::scan_with(text, &ScanOptions::NONE);
-        for image in &scan.images {
-            assert!(
-                image.span.end <= text.len(),
-                "a span past the end: {image:?}"
-            );
-            assert!(
-                text.is_char_boundary(image.span.start) && text.is_char_boundary(image.span.end)
-            );
-        }
-    });
+    let meter = meter::exclusive();
+    // What a scan returns (an image use, a stage, an ARG, a problem: each with its text and positions) is its
+    // result; a file with one on every line holds that much more, and nothing per line besides.
+    const PER_RESULT: usize = 1024;
+    fuzz_measured(
+        &meter,
+        "dockerfile",
+        text_of(DOCKERFILE_TOKENS, 120),
+        Scaling::Repeat,
+        |text| {
+            let scan = dockerfile::scan_with(text, &ScanOptions::NONE);
+            for image in &scan.images {
+                assert!(
+                    image.span.end <= text.len(),
+                    "a span past the end: {image:?}"
+                );
+                assert!(
+                    text.is_char_boundary(image.span.start)
+                        && text.is_char_boundary(image.span.end)
+                );
+            }
+            let results =
+                scan.images.len() + scan.stages.len() + scan.args.len() + scan.problems.len();
+            results * PER_RESULT
+        },
+    );
 }
 
 const YAML_TOKENS: &[&str] = &[
@@ -237,6 +347,7 @@ const JSON_TOKENS: &[&str] = &[
 
 #[test]
 fn every_manifest_locator() {
+    let meter = meter::exclusive();
     let kinds = [
         ManifestKind::Compose,
         ManifestKind::Kubernetes,
@@ -246,7 +357,7 @@ fn every_manifest_locator() {
         ManifestKind::CloudBuild,
         ManifestKind::HelmValues,
     ];
-    fuzz("yaml manifests", text_of(YAML_TOKENS, 80), |text| {
+    fuzz(&meter, "yaml manifests", text_of(YAML_TOKENS, 80), |text| {
         for kind in kinds {
             let scan = manifests::scan(kind, text, ScanInputs { variables: None });
             for image in &scan.images {
@@ -257,7 +368,7 @@ fn every_manifest_locator() {
             }
         }
     });
-    fuzz("json manifests", text_of(JSON_TOKENS, 80), |text| {
+    fuzz(&meter, "json manifests", text_of(JSON_TOKENS, 80), |text| {
         for kind in [
             ManifestKind::Json,
             ManifestKind::Devcontainer,
@@ -345,15 +456,21 @@ const CONFIG_TOKENS: &[&str] = &[
 
 #[test]
 fn official_images_lock_and_configuration() {
-    fuzz("official-images", text_of(LIBRARY_TOKENS, 60), |text| {
-        let _ = Library::parse(text);
-    });
-    fuzz("lock", text_of(LOCK_TOKENS, 60), |text| {
+    let meter = meter::exclusive();
+    fuzz(
+        &meter,
+        "official-images",
+        text_of(LIBRARY_TOKENS, 60),
+        |text| {
+            let _ = Library::parse(text);
+        },
+    );
+    fuzz(&meter, "lock", text_of(LOCK_TOKENS, 60), |text| {
         if let Ok(lock) = Lock::parse(text) {
             let _ = Lock::parse(&lock.render()).expect("a rendered lock parses again");
         }
     });
-    fuzz("pyimage.toml", text_of(CONFIG_TOKENS, 60), |text| {
+    fuzz(&meter, "pyimage.toml", text_of(CONFIG_TOKENS, 60), |text| {
         let _ = Settings::parse(text, "pyimage.toml", &Overrides::default());
     });
 }
@@ -387,7 +504,8 @@ const INDEX_TOKENS: &[&str] = &[
 
 #[test]
 fn oci_indexes() {
-    fuzz("oci index", text_of(INDEX_TOKENS, 80), |text| {
+    let meter = meter::exclusive();
+    fuzz(&meter, "oci index", text_of(INDEX_TOKENS, 80), |text| {
         for media_type in [
             "application/vnd.oci.image.index.v1+json",
             "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -440,6 +558,7 @@ fn admission_review() -> impl Strategy<Value = String> {
 
 #[test]
 fn admission_reviews_parsed_and_judged() {
+    let meter = meter::exclusive();
     let settings = Settings::parse(
         "[[namespaces]]\nmatch = \"prod-*\"\nenvironment = \"prod\"\n",
         "pyimage.toml",
@@ -451,15 +570,23 @@ fn admission_reviews_parsed_and_judged() {
         lock: None,
         build: &ScanOptions::NONE,
     };
-    fuzz("admission review", admission_review(), |text| {
-        let review: AdmissionReview = serde_json::from_str(text).expect("generated reviews parse");
-        if let Some(request) = review.request {
-            let judged = judge(&request, &settings.policy, &context);
-            let _ = pyimage_core::admission::validate_response(&request, &judged);
-            let _ = pins_needed(&request, &settings.policy, |_| true);
-        }
-    });
-    fuzz("admission json", text_of(JSON_TOKENS, 60), |text| {
+    fuzz_measured(
+        &meter,
+        "admission review",
+        admission_review(),
+        Scaling::None,
+        |text| {
+            let review: AdmissionReview =
+                serde_json::from_str(text).expect("generated reviews parse");
+            if let Some(request) = review.request {
+                let judged = judge(&request, &settings.policy, &context);
+                let _ = pyimage_core::admission::validate_response(&request, &judged);
+                let _ = pins_needed(&request, &settings.policy, |_| true);
+            }
+            0
+        },
+    );
+    fuzz(&meter, "admission json", text_of(JSON_TOKENS, 60), |text| {
         let _ = serde_json::from_str::<AdmissionReview>(text);
         if let Ok(review) = serde_json::from_str::<ImageReview>(text) {
             let _ = review_images(&review, &settings.policy, &context);
@@ -469,30 +596,49 @@ fn admission_reviews_parsed_and_judged() {
 
 #[test]
 fn check_file_over_every_kind() {
+    let meter = meter::exclusive();
     let settings = Settings::builtin(&Overrides::default()).unwrap();
     let context = CheckContext {
         today: Date::ymd(2026, 11, 30),
         lock: None,
         build: &ScanOptions::NONE,
     };
-    fuzz("check Dockerfile", text_of(DOCKERFILE_TOKENS, 80), |text| {
-        let _ = check_file(
-            "Dockerfile",
-            text,
-            FileKind::Dockerfile,
-            &settings.policy,
-            &context,
-        );
-    });
-    fuzz("check compose", text_of(YAML_TOKENS, 60), |text| {
-        for (path, kind) in [
-            ("compose.yaml", FileKind::Compose),
-            (
-                "k8s/pod.yaml",
-                FileKind::for_path("k8s/pod.yaml").unwrap_or(FileKind::Compose),
-            ),
-        ] {
-            let _ = check_file(path, text, kind, &settings.policy, &context);
-        }
-    });
+    // Each finding carries its message, fix, reference and the decisions behind it: a file with a finding on every
+    // line holds that much more, in proportion to its findings, not to anything else.
+    const PER_FINDING: usize = 2048;
+    let findings = |report: pyimage_core::check::FileReport| report.findings.len() * PER_FINDING;
+    fuzz_measured(
+        &meter,
+        "check Dockerfile",
+        text_of(DOCKERFILE_TOKENS, 80),
+        Scaling::Repeat,
+        |text| {
+            findings(check_file(
+                "Dockerfile",
+                text,
+                FileKind::Dockerfile,
+                &settings.policy,
+                &context,
+            ))
+        },
+    );
+    fuzz_measured(
+        &meter,
+        "check compose",
+        text_of(YAML_TOKENS, 60),
+        Scaling::Repeat,
+        |text| {
+            let mut held = 0;
+            for (path, kind) in [
+                ("compose.yaml", FileKind::Compose),
+                (
+                    "k8s/pod.yaml",
+                    FileKind::for_path("k8s/pod.yaml").unwrap_or(FileKind::Compose),
+                ),
+            ] {
+                held += findings(check_file(path, text, kind, &settings.policy, &context));
+            }
+            held
+        },
+    );
 }

@@ -200,7 +200,10 @@ fn targets(args: &WatchArgs, config: &LoadedConfig) -> anyhow::Result<Vec<Refere
         let (mut errors, mut passed_over) = (Vec::new(), Vec::new());
         let found = files::discover(&paths, config, &mut errors, &mut passed_over)?;
         for file in &passed_over {
-            crate::render::terminal::eprintln(format_args!("pyimage: {}: skipped: {}", file.path, file.message));
+            crate::render::terminal::eprintln(format_args!(
+                "pyimage: {}: skipped: {}",
+                file.path, file.message
+            ));
         }
         let mut variables = crate::build_args::ComposeVariables::beside_each_file();
         let (_, sources) = files::read_all(found, &mut variables, &mut errors);

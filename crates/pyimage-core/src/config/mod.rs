@@ -109,6 +109,19 @@ impl Settings {
         shown_path: &str,
         overrides: &Overrides,
     ) -> Result<Settings, ConfigError> {
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError {
+                path: shown_path.to_owned(),
+                diagnostics: vec![Diagnostic {
+                    position: None,
+                    message: format!(
+                        "{} bytes: larger than any configuration ({} KiB at most); is this the right file?",
+                        text.len(),
+                        MAX_CONFIG_BYTES / 1024
+                    ),
+                }],
+            });
+        }
         let mut reader = Reader::new(text, shown_path);
         let mut settings = Settings {
             policy: Policy {
@@ -117,17 +130,40 @@ impl Settings {
             },
             ..Settings::default()
         };
-        let (document, syntax_errors) = DeTable::parse_recoverable(text);
-        for error in syntax_errors {
-            let offset = error.span().map_or(0, |span| span.start);
-            reader.error_at(offset, error.message().trim_end().to_owned());
-        }
+        let document = match DeTable::parse(text) {
+            Ok(document) => document,
+            // A real configuration is small: read past its syntax errors, so that one run reports every problem.
+            Err(_) if text.len() <= MAX_RECOVERED_BYTES => {
+                let (document, syntax_errors) = DeTable::parse_recoverable(text);
+                for error in syntax_errors.iter().take(MAX_SYNTAX_ERRORS) {
+                    let offset = error.span().map_or(0, |span| span.start);
+                    reader.error_at(offset, error.message().trim_end().to_owned());
+                }
+                document
+            }
+            // Recovering holds memory per error (about 200 bytes per byte of a file of `=` signs): a large file
+            // stops at its first syntax error.
+            Err(error) => {
+                let offset = error.span().map_or(0, |span| span.start);
+                reader.error_at(offset, error.message().trim_end().to_owned());
+                return reader.finish(settings);
+            }
+        };
         reader.document(document.get_ref(), &mut settings);
         reader.apply_overrides(&mut settings.policy, overrides);
         reader.check_environments(&settings.policy);
         reader.finish(settings)
     }
 }
+
+/// Largest `pyimage.toml` read: a real configuration is a few kilobytes.
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// Largest configuration read past its syntax errors (larger ones stop at the first).
+const MAX_RECOVERED_BYTES: usize = 16 * 1024;
+
+/// Most syntax errors reported for one file: a file that is not TOML has one every few bytes.
+const MAX_SYNTAX_ERRORS: usize = 20;
 
 /// Walks the spanned document, filling [`Settings`] and collecting diagnostics.
 struct Reader<'a> {

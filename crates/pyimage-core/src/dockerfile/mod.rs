@@ -457,9 +457,15 @@ pub struct DockerfileScan {
     pub stages: Vec<Stage>,
     /// `ARG` declarations, in file order.
     pub args: Vec<ArgDecl>,
-    /// What BuildKit would reject or warn about, in file order.
+    /// What BuildKit would reject or warn about, in file order: the first [`MAX_PROBLEMS`].
     pub problems: Vec<Problem>,
+    /// How many more problems were found and not kept: a file that is not a Dockerfile has one on every line,
+    /// and keeping them all would cost memory in proportion to its lines for nothing anyone reads.
+    pub more_problems: usize,
 }
+
+/// Most problems a scan keeps (see [`DockerfileScan::more_problems`]).
+pub const MAX_PROBLEMS: usize = 200;
 
 /// Scans a Dockerfile with ARG defaults only.
 pub fn scan(text: &str) -> DockerfileScan {

@@ -127,13 +127,25 @@ impl Instruction {
     }
 }
 
-/// The result of the physical pass.
+/// What the physical pass knows besides the instructions: the directives (complete once the first instruction
+/// is met) and the problems found so far.
 #[derive(Debug, Default)]
 pub(crate) struct Source {
     pub(crate) directives: Vec<Directive>,
     pub(crate) escape: char,
-    pub(crate) instructions: Vec<Instruction>,
     pub(crate) problems: Vec<Problem>,
+    /// Problems found past [`super::MAX_PROBLEMS`]: counted, not kept.
+    pub(crate) more_problems: usize,
+}
+
+impl Source {
+    fn problem(&mut self, problem: Problem) {
+        if self.problems.len() < super::MAX_PROBLEMS {
+            self.problems.push(problem);
+        } else {
+            self.more_problems += 1;
+        }
+    }
 }
 
 const VALID_DIRECTIVES: [&str; 3] = ["syntax", "escape", "check"];
@@ -197,10 +209,15 @@ fn is_blank_line(text: &str) -> bool {
     text.trim_start_matches(is_go_space).is_empty()
 }
 
-/// Splits a Dockerfile into directives and logical instructions, skipping comments and heredoc bodies.
-pub(crate) fn read(text: &str) -> Source {
+/// Splits a Dockerfile into directives and logical instructions, skipping comments and heredoc bodies. Each
+/// instruction is handed to `each` (with what is known of the file by then) as soon as it is read and dropped
+/// after: memory stays one instruction, whatever the number of lines.
+pub(crate) fn read(
+    text: &str,
+    line_index: &LineIndex,
+    mut each: impl FnMut(&Source, &Instruction),
+) -> Source {
     let lines = physical_lines(text);
-    let line_index = LineIndex::new(text);
     let mut source = Source {
         escape: '\\',
         ..Source::default()
@@ -214,7 +231,7 @@ pub(crate) fn read(text: &str) -> Source {
         let trimmed_start = line.end - trimmed.len();
         if !directives_done {
             directives_done =
-                !read_directive(text, trimmed, trimmed_start, &line_index, &mut source);
+                !read_directive(text, trimmed, trimmed_start, line_index, &mut source);
         }
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
@@ -242,7 +259,7 @@ pub(crate) fn read(text: &str) -> Source {
         }
         if empty_continuation {
             let (line_no, column) = line_index.position(text, trimmed_start);
-            source.problems.push(Problem {
+            source.problem(Problem {
                 kind: ProblemKind::EmptyContinuationLine,
                 span: Span::new(trimmed_start, trimmed_start),
                 line: line_no,
@@ -256,11 +273,11 @@ pub(crate) fn read(text: &str) -> Source {
                 at,
                 &heredoc,
                 trimmed_start,
-                &line_index,
+                line_index,
                 &mut source,
             );
         }
-        source.instructions.push(instruction);
+        each(&source, &instruction);
     }
     source
 }
@@ -288,7 +305,7 @@ fn read_directive(
         .iter()
         .any(|directive| directive.name == name)
     {
-        source.problems.push(Problem {
+        source.problem(Problem {
             kind: ProblemKind::DuplicateDirective { name },
             span: value_span,
             line,
@@ -300,7 +317,7 @@ fn read_directive(
         match value.as_str() {
             "\\" => source.escape = '\\',
             "`" => source.escape = '`',
-            _ => source.problems.push(Problem {
+            _ => source.problem(Problem {
                 kind: ProblemKind::InvalidEscape {
                     value: value.clone(),
                 },
@@ -514,7 +531,7 @@ fn skip_heredoc(
         }
     }
     let (line, column) = line_index.position(text, instruction_start);
-    source.problems.push(Problem {
+    source.problem(Problem {
         kind: ProblemKind::UnterminatedHeredoc {
             name: heredoc.name.clone(),
         },

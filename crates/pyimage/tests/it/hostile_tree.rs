@@ -289,13 +289,19 @@ fn fifos_devices_and_symlinks_are_reported_not_read() {
         .iter()
         .map(|s| s["path"].as_str().unwrap())
         .collect();
-    assert_eq!(skipped, ["fifo/Dockerfile", "link/Dockerfile"], "{report:#}");
+    assert_eq!(
+        skipped,
+        ["fifo/Dockerfile", "link/Dockerfile"],
+        "{report:#}"
+    );
     let sarif = check(&["check", "--format", "sarif", "."]);
     let notes = stdout(&sarif).matches("\"level\": \"note\"").count();
     assert_eq!(notes, 2, "{}", stdout(&sarif));
     let github = check(&["check", "--format", "github", "."]);
     assert!(
-        stdout(&github).contains("::notice file=link/Dockerfile,title=pyimage did not check this file::a symlink"),
+        stdout(&github).contains(
+            "::notice file=link/Dockerfile,title=pyimage did not check this file::a symlink"
+        ),
         "{}",
         stdout(&github)
     );
