@@ -167,6 +167,67 @@ fn failed_lock_write_rolls_the_files_back_and_leaves_no_temporary() {
     assert_eq!(tree.temporaries("."), Vec::<String>::new());
 }
 
+/// `pyimage pin ARGS` in the tree with every file it writes capped at `bytes` (`RLIMIT_FSIZE` through
+/// `prlimit`, with `SIGXFSZ` ignored so that a write past the cap fails with `EFBIG`): the kernel's own "this
+/// write does not fit", the same path a full disk takes, without a filesystem to fill.
+fn pin_with_file_size_limit(tree: &Tree, bytes: u64, args: &[&str]) -> Output {
+    let inner = pyimage()
+        .current_dir(&tree.repo)
+        .today()
+        .command_for_spawn(args);
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg("trap '' XFSZ; exec prlimit --fsize=\"$0\" -- \"$@\"")
+        .arg(bytes.to_string())
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .current_dir(&tree.repo);
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    command.output().unwrap()
+}
+
+/// Issue 15 #14, the write itself failing: the new lock does not fit (every file is capped just above the old
+/// lock's size). The run fails naming the lock; the Dockerfile it pinned is put back; the old lock is byte for
+/// byte what it was; no temporary file is left in either directory.
+#[test]
+fn a_lock_write_that_does_not_fit_changes_nothing() {
+    let tree = Tree::new("file-size-limit");
+    tree.write("old/Dockerfile", "FROM python:3.11-slim\n");
+    let first = tree.pin(&["old/Dockerfile"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let old_lock = tree.lock_text();
+    let pinned_old = std::fs::read_to_string(tree.repo.join("old/Dockerfile")).unwrap();
+    let dockerfile = tree.write("Dockerfile", DOCKERFILE);
+
+    let limit = old_lock.len() as u64 + 64;
+    let output = pin_with_file_size_limit(&tree, limit, &["pin", "Dockerfile", "old/Dockerfile"]);
+    let shown = format!("{}{}", stdout(&output), stderr(&output));
+    assert_ne!(output.status.code(), Some(0), "{shown}");
+    assert!(
+        stderr(&output).contains("cannot write the lock") && stderr(&output).contains("restored"),
+        "{shown}"
+    );
+    assert_eq!(tree.lock_text(), old_lock, "{shown}");
+    assert_eq!(std::fs::read_to_string(&dockerfile).unwrap(), DOCKERFILE);
+    assert_eq!(
+        std::fs::read_to_string(tree.repo.join("old/Dockerfile")).unwrap(),
+        pinned_old
+    );
+    assert_eq!(tree.temporaries("."), Vec::<String>::new());
+    assert_eq!(tree.temporaries("old"), Vec::<String>::new());
+
+    // The same run without the cap pins and writes the lock: the cap, not the tree, made it fail.
+    let again = tree.pin(&["Dockerfile", "old/Dockerfile"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(tree.lock_text().len() as u64 > limit);
+}
+
 /// Issue 15 #13: two `pin`s of different files at once both exit 0, and the lock has the entries of both.
 #[test]
 fn concurrent_pins_keep_every_lock_entry() {
