@@ -1,6 +1,6 @@
 //! Hostile neighbours of `pin` (issue 15): symlinks planted in the tree and at the temporary file names, a symlinked
-//! Dockerfile, a lock that cannot be written, stale temporary files of a killed run, concurrent runs and files
-//! owned by another user. Every test runs the real binary against the shared replica on a real file tree.
+//! Dockerfile, a lock that cannot be written (a symlink out of the tree; a write that does not fit), a read-only
+//! directory, stale temporary files of a killed run, concurrent runs, files owned by another user, FIFOs. Every test runs the real binary against the shared replica on a real file tree.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -167,19 +167,12 @@ fn failed_lock_write_rolls_the_files_back_and_leaves_no_temporary() {
     assert_eq!(tree.temporaries("."), Vec::<String>::new());
 }
 
-/// `pyimage pin ARGS` in the tree with every file it writes capped at `bytes` (`RLIMIT_FSIZE` through
-/// `prlimit`, with `SIGXFSZ` ignored so that a write past the cap fails with `EFBIG`): the kernel's own "this
-/// write does not fit", the same path a full disk takes, without a filesystem to fill.
-fn pin_with_file_size_limit(tree: &Tree, bytes: u64, args: &[&str]) -> Output {
-    let inner = pyimage()
-        .current_dir(&tree.repo)
-        .today()
-        .command_for_spawn(args);
-    let mut command = std::process::Command::new("sh");
+/// `inner` run through `program` and `prefix` (a wrapper such as `prlimit` or `runuser`), in the tree, with
+/// `inner`'s environment.
+fn wrapped(tree: &Tree, inner: std::process::Command, program: &str, prefix: &[&str]) -> Output {
+    let mut command = std::process::Command::new(program);
     command
-        .arg("-c")
-        .arg("trap '' XFSZ; exec prlimit --fsize=\"$0\" -- \"$@\"")
-        .arg(bytes.to_string())
+        .args(prefix)
         .arg(inner.get_program())
         .args(inner.get_args())
         .current_dir(&tree.repo);
@@ -190,6 +183,19 @@ fn pin_with_file_size_limit(tree: &Tree, bytes: u64, args: &[&str]) -> Output {
         };
     }
     command.output().unwrap()
+}
+
+/// `pyimage pin ARGS` in the tree with every file it writes capped at `bytes` (`RLIMIT_FSIZE` through
+/// `prlimit`, with `SIGXFSZ` ignored so that a write past the cap fails with `EFBIG`): the kernel's own "this
+/// write does not fit", the same path a full disk takes, without a filesystem to fill.
+fn pin_with_file_size_limit(tree: &Tree, bytes: u64, args: &[&str]) -> Output {
+    let inner = pyimage()
+        .current_dir(&tree.repo)
+        .today()
+        .command_for_spawn(args);
+    let limit = bytes.to_string();
+    let script = "trap '' XFSZ; exec prlimit --fsize=\"$0\" -- \"$@\"";
+    wrapped(tree, inner, "sh", &["-c", script, &limit])
 }
 
 /// Issue 15 #14, the write itself failing: the new lock does not fit (every file is capped just above the old
@@ -226,6 +232,62 @@ fn a_lock_write_that_does_not_fit_changes_nothing() {
     let again = tree.pin(&["Dockerfile", "old/Dockerfile"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(tree.lock_text().len() as u64 > limit);
+}
+
+/// Issue 15 #14, a directory that cannot be written: run as `nobody` (root writes anywhere), `pin` pins the
+/// Dockerfile it can write, reports the one in a read-only directory as skipped with the reason, gives that one no
+/// lock entry, fails, and leaves nothing behind in either directory.
+#[test]
+fn a_directory_that_cannot_be_written_is_reported_and_gets_no_lock_entry() {
+    let tree = Tree::new("read-only");
+    let dockerfile = tree.write("Dockerfile", DOCKERFILE);
+    let locked_in = tree.write("ro/Dockerfile", "FROM python:3.11-slim\n");
+    let nobody = (65534, 65534);
+    let handed_over = std::os::unix::fs::chown(&tree.repo, Some(nobody.0), Some(nobody.1));
+    if handed_over.is_err() {
+        // Not root: the test cannot run as another user (and a user's own read-only directory is what
+        // `write_atomically`'s unit tests cover).
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let everyone_enters = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(tree._temp.path(), everyone_enters.clone()).unwrap();
+    for path in [&dockerfile, &locked_in, &tree.repo.join("pyimage.toml")] {
+        std::os::unix::fs::chown(path, Some(nobody.0), Some(nobody.1)).unwrap();
+    }
+    std::os::unix::fs::chown(tree.repo.join("ro"), Some(nobody.0), Some(nobody.1)).unwrap();
+    std::fs::set_permissions(tree.repo.join("ro"), std::fs::Permissions::from_mode(0o555)).unwrap();
+
+    let inner = pyimage()
+        .current_dir(&tree.repo)
+        .today()
+        .env("HOME", &tree.repo)
+        .command_for_spawn(&["pin", "Dockerfile", "ro/Dockerfile"]);
+    let output = wrapped(&tree, inner, "runuser", &["-u", "nobody", "--"]);
+    let shown = format!("{}{}", stdout(&output), stderr(&output));
+    assert_ne!(output.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("ro/Dockerfile:1:6: skipped python:3.11-slim")
+            && shown.contains("ermission denied"),
+        "{shown}"
+    );
+    assert!(
+        std::fs::read_to_string(&dockerfile)
+            .unwrap()
+            .contains("@sha256:"),
+        "{shown}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&locked_in).unwrap(),
+        "FROM python:3.11-slim\n"
+    );
+    let lock = tree.lock_text();
+    assert!(
+        lock.contains("python:3.12-slim") && !lock.contains("3.11-slim"),
+        "{lock}"
+    );
+    assert_eq!(tree.temporaries("."), Vec::<String>::new());
+    assert_eq!(tree.temporaries("ro"), Vec::<String>::new());
 }
 
 /// Issue 15 #13: two `pin`s of different files at once both exit 0, and the lock has the entries of both.
