@@ -15,7 +15,6 @@ use pyimage_core::check::{
     CheckContext, Date, FileKind, FileReport, Policy, Severity, check_file, unused_ignores,
 };
 use pyimage_core::config::Overrides;
-use pyimage_service::ErrorKind;
 use rayon::prelude::*;
 
 use crate::config;
@@ -257,18 +256,7 @@ pub fn run(
     for error in &outcome.errors {
         crate::render::terminal::eprintln(format_args!("pyimage: error: {error}"));
     }
-    if !outcome.errors.is_empty() {
-        return Ok(ExitCode::from(ErrorKind::Input.exit_code()));
-    }
-    let denied = outcome
-        .findings
-        .iter()
-        .any(|f| f.severity == Severity::Deny);
-    Ok(if denied {
-        ExitCode::from(ErrorKind::Policy.exit_code())
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(outcome.exit_code())
 }
 
 /// A file's report and, when it has findings, its text (for snippets); or why it could not be read.

@@ -62,6 +62,19 @@ impl Outcome {
         errors.sort();
         self.errors = errors;
     }
+
+    /// 2 when a file could not be read or parsed (input errors win), 1 for a deny-level finding, else 0. Skipped
+    /// files do not count.
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        use pyimage_core::check::Severity;
+        use pyimage_service::ErrorKind;
+        let denied = self.findings.iter().any(|f| f.severity == Severity::Deny);
+        match (self.errors.is_empty(), denied) {
+            (false, _) => ErrorKind::Input.exit_code().into(),
+            (true, true) => ErrorKind::Policy.exit_code().into(),
+            (true, false) => std::process::ExitCode::SUCCESS,
+        }
+    }
 }
 
 pub(crate) fn decision_text(decision: &Decision, config_path: Option<&str>) -> String {
