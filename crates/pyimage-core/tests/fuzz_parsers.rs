@@ -4,10 +4,12 @@
 //! references, Python tags and versions, platforms, the Dockerfile lexer + ARG expander, every manifest locator
 //! (Compose, Kubernetes YAML/JSON, CI files, Kustomize, dev containers, Cloud Build, Helm values), the
 //! official-images file, the lock, pyimage.toml, OCI indexes, AdmissionReview and ImageReview (parsed and judged),
-//! and `check_file` over all of it. `PYIMAGE_FUZZ_CASES` sets the cases per target (default 1000, about 4 s in all; CI runs that; 3000 pass too).
+//! and `check_file` over all of it. `PYIMAGE_FUZZ_CASES` sets the cases per target (default 1000, about 12 s in
+//! all; CI runs that). The inputs come from a fixed seed, so CI judges the same inputs every run;
+//! `PYIMAGE_FUZZ_SEED=random` (or a number) explores others, and a failure names its seed.
 //!
 //! Memory is measured, not assumed: a counting allocator ([`meter`]) gives each input's peak heap, which must stay
-//! within [`heap_budget`] of the input's length — linear, with a small constant.
+//! within its [`Budget`] of the input's length — linear, with a small constant.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod meter;
@@ -19,7 +21,7 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestRunner};
 use pyimage_core::admission::{AdmissionReview, ImageReview, judge, pins_needed, review_images};
 use pyimage_core::check::{CheckContext, Date, FileKind, check_file};
 use pyimage_core::config::{Overrides, Settings};
@@ -34,6 +36,26 @@ use pyimage_core::reference::Reference;
 
 /// A hang guard, not a speed test: only exponential or unbounded work reaches it.
 const GUARD: Duration = Duration::from_secs(5);
+
+/// The generator's seed: [`SEED`] unless `PYIMAGE_FUZZ_SEED` says `random` or another number.
+fn seed() -> u64 {
+    match std::env::var("PYIMAGE_FUZZ_SEED").as_deref() {
+        Ok("random") => rand_seed(),
+        Ok(number) => number
+            .parse()
+            .expect("PYIMAGE_FUZZ_SEED: random or a number"),
+        Err(_) => SEED,
+    }
+}
+
+const SEED: u64 = 20_261_130;
+
+/// A seed from the clock, for exploring (and shown on failure, to replay).
+fn rand_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(SEED, |elapsed| elapsed.as_nanos() as u64)
+}
 
 fn cases() -> u32 {
     std::env::var("PYIMAGE_FUZZ_CASES")
@@ -55,12 +77,37 @@ fn text_of(tokens: &'static [&'static str], max: usize) -> impl Strategy<Value =
     .prop_map(|pieces| pieces.concat())
 }
 
-/// Most heap a parser may hold at once for an input of `len` bytes: a fixed allowance (tables, a rendered
-/// message, an expansion's 64 KiB result cap) plus a small multiple of the input.
-fn heap_budget(len: usize) -> usize {
+/// How a target's memory is judged: the most heap it may hold at once is a fixed allowance (tables, a rendered
+/// message, an expansion's 64 KiB result cap) plus a small multiple of the input; and whether its inputs are also
+/// measured repeated (see [`SCALE_EVERY`]).
+#[derive(Clone, Copy)]
+struct Budget {
+    per_input_byte: usize,
+    repeat: bool,
+}
+
+impl Budget {
     const FIXED: usize = 256 * 1024;
-    const PER_INPUT_BYTE: usize = 64;
-    FIXED + PER_INPUT_BYTE * len
+    /// The parsers written here, and JSON.
+    const PARSER: Budget = Budget {
+        per_input_byte: 64,
+        repeat: true,
+    };
+    /// The lock and `pyimage.toml`: the toml crate's spanned document holds up to ~77 bytes per byte, valid
+    /// (`[[paths]]` tables) or not (a file of `=`).
+    const TOML: Budget = Budget {
+        per_input_byte: 128,
+        repeat: true,
+    };
+    /// Generated documents whose structure a repetition would break (a target that asserts they parse).
+    const STRUCTURED: Budget = Budget {
+        per_input_byte: 64,
+        repeat: false,
+    };
+
+    fn allows(self, len: usize) -> usize {
+        Self::FIXED + self.per_input_byte * len
+    }
 }
 
 /// Every this many cases, the input is also repeated to at least [`SCALED_LEN`] bytes and measured again: generated
@@ -77,46 +124,40 @@ struct Largest {
 }
 
 /// Runs `target` on `cases()` inputs of `strategy` and on repeated ones (see [`SCALE_EVERY`]); a panic, a hang or
-/// a peak heap over [`heap_budget`] fails with the input. The largest peaks are printed.
+/// a peak heap over [`Budget::PARSER`] fails with the input. The largest peaks are printed.
 fn fuzz(
     meter: &meter::Exclusive,
     name: &str,
     strategy: impl Strategy<Value = String>,
     target: impl Fn(&str),
 ) {
-    fuzz_measured(meter, name, strategy, Scaling::Repeat, |text| {
+    fuzz_measured(meter, name, strategy, Budget::PARSER, |text| {
         target(text);
         0
     });
 }
 
-/// Whether a target's inputs are also measured repeated.
-#[derive(PartialEq)]
-enum Scaling {
-    Repeat,
-    /// Generated documents whose structure a repetition would break (a target that asserts they parse).
-    None,
-}
-
-/// [`fuzz`], for a target that returns how many bytes of results it may legitimately hold beyond
-/// [`heap_budget`] (`check_file`'s findings: each carries its message, fix and decisions).
+/// [`fuzz`] with its own [`Budget`], for a target that returns how many bytes of results it may legitimately hold
+/// beyond it (`check_file`'s findings: each carries its message, fix and decisions).
 fn fuzz_measured(
     meter: &meter::Exclusive,
     name: &str,
     strategy: impl Strategy<Value = String>,
-    scaling: Scaling,
+    budget: Budget,
     target: impl Fn(&str) -> usize,
 ) {
+    let seed = seed();
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
+        rng_seed: RngSeed::Fixed(seed),
         ..Config::default()
     });
     let largest = std::cell::Cell::new(Largest::default());
     let case = std::cell::Cell::new(0usize);
     let result = runner.run(&strategy, |input| {
         case.set(case.get() + 1);
-        let scaled = (scaling == Scaling::Repeat && case.get().is_multiple_of(SCALE_EVERY) && !input.is_empty())
+        let scaled = (budget.repeat && case.get().is_multiple_of(SCALE_EVERY) && !input.is_empty())
             .then(|| input.repeat(SCALED_LEN.div_ceil(input.len())));
         for (text, is_scaled) in
             std::iter::once((&input, false)).chain(scaled.as_ref().map(|s| (s, true)))
@@ -131,7 +172,7 @@ fn fuzz_measured(
                 text.len()
             );
             prop_assert!(
-                peak <= heap_budget(text.len()) + results,
+                peak <= budget.allows(text.len()) + results,
                 "{name}: {peak} bytes of heap for {} bytes of input ({results} for results): {shown:?}",
                 text.len()
             );
@@ -149,7 +190,7 @@ fn fuzz_measured(
         Ok(())
     });
     if let Err(error) = result {
-        panic!("{name}: {error}");
+        panic!("{name}: {error} (replay: PYIMAGE_FUZZ_SEED={seed})");
     }
     let Largest { generated, scaled } = largest.get();
     // Written past the harness's capture: CI's log keeps each target's figures.
@@ -247,7 +288,7 @@ fn dockerfile_lexer_and_arg_expander() {
         &meter,
         "dockerfile",
         text_of(DOCKERFILE_TOKENS, 120),
-        Scaling::Repeat,
+        Budget::PARSER,
         |text| {
             let scan = dockerfile::scan_with(text, &ScanOptions::NONE);
             for image in &scan.images {
@@ -465,14 +506,28 @@ fn official_images_lock_and_configuration() {
             let _ = Library::parse(text);
         },
     );
-    fuzz(&meter, "lock", text_of(LOCK_TOKENS, 60), |text| {
-        if let Ok(lock) = Lock::parse(text) {
-            let _ = Lock::parse(&lock.render()).expect("a rendered lock parses again");
-        }
-    });
-    fuzz(&meter, "pyimage.toml", text_of(CONFIG_TOKENS, 60), |text| {
-        let _ = Settings::parse(text, "pyimage.toml", &Overrides::default());
-    });
+    fuzz_measured(
+        &meter,
+        "lock",
+        text_of(LOCK_TOKENS, 60),
+        Budget::TOML,
+        |text| {
+            if let Ok(lock) = Lock::parse(text) {
+                let _ = Lock::parse(&lock.render()).expect("a rendered lock parses again");
+            }
+            0
+        },
+    );
+    fuzz_measured(
+        &meter,
+        "pyimage.toml",
+        text_of(CONFIG_TOKENS, 60),
+        Budget::TOML,
+        |text| {
+            let _ = Settings::parse(text, "pyimage.toml", &Overrides::default());
+            0
+        },
+    );
 }
 
 const INDEX_TOKENS: &[&str] = &[
@@ -574,7 +629,7 @@ fn admission_reviews_parsed_and_judged() {
         &meter,
         "admission review",
         admission_review(),
-        Scaling::None,
+        Budget::STRUCTURED,
         |text| {
             let review: AdmissionReview =
                 serde_json::from_str(text).expect("generated reviews parse");
@@ -611,7 +666,7 @@ fn check_file_over_every_kind() {
         &meter,
         "check Dockerfile",
         text_of(DOCKERFILE_TOKENS, 80),
-        Scaling::Repeat,
+        Budget::PARSER,
         |text| {
             findings(check_file(
                 "Dockerfile",
@@ -626,7 +681,7 @@ fn check_file_over_every_kind() {
         &meter,
         "check compose",
         text_of(YAML_TOKENS, 60),
-        Scaling::Repeat,
+        Budget::PARSER,
         |text| {
             let mut held = 0;
             for (path, kind) in [
