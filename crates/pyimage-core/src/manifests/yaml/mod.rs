@@ -367,10 +367,9 @@ mod tests {
     #[test]
     fn repairs_that_feed_each_other_stop() {
         // Found by the fuzz target: each repair moved the `{` the next one indents past, and the padded copy grew
-        // until memory ran out.
+        // without end.
         let text = concat!(
-            "  __3_/9h-&- name: {\u{73920}84_l:fx_9tag: \n",
-            "_06_w@4  digest: \"<<: [*a, *a]\n",
+            "  __3_/9h-&- name: {\u{73920}84_l:fx_9tag: \r_06_w@4  digest: \"<<: [*a, *a]\n",
             "oregistry: @\u{ee4ce}\u{6864a}images:\n",
             "\u{468}  digest: ? registry: %YAML 1.2\n",
             "spec:\n",
@@ -383,14 +382,8 @@ mod tests {
             "    container: steps:\n",
             "? ",
         );
-        let started = std::time::Instant::now();
-        let parsed = parse(text);
-        assert!(parsed.error.is_some());
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
-        );
+        // Ran out of memory (or, with memory to spare, ran for as long as it lasted) before the bound.
+        assert!(parse(text).error.is_some());
     }
 
     #[test]
