@@ -51,7 +51,7 @@ impl Finder<'_> {
             .and_then(&scalar_of)
             .map(|(_, _, s)| s.value.to_owned())
             .filter(|r| !r.is_empty() && r != "~" && r != "null");
-        let tag = scalar_of(keys.tag).filter(|(_, _, s)| !is_null(&s.value));
+        let tag = scalar_of(keys.tag).filter(|(_, _, s)| !is_null(s.value));
         let digest = scalar_of(keys.digest);
         let digest_value = digest
             .as_ref()
@@ -73,7 +73,7 @@ impl Finder<'_> {
         }
         let (tag_span, tag_rewritable) = match &tag {
             Some((_, _, tag)) => {
-                let (span, how) = yaml::content_span(self.text, &tag);
+                let (span, how) = yaml::content_span(self.text, tag);
                 (Some(span), how.is_none())
             }
             None => (None, false),
@@ -90,10 +90,10 @@ impl Finder<'_> {
             _ => self.evaluate(&assembled, Dialect::Literal),
         };
         let digest_span = digest.as_ref().and_then(|(_, _, d)| {
-            let (span, how) = yaml::content_span(self.text, &d);
+            let (span, how) = yaml::content_span(self.text, d);
             // A plain null (`digest:`) has no bytes to write into; quotes (`digest: ""`) do.
             let quoted = d.style != saphyr_parser::ScalarStyle::Plain;
-            (how.is_none() && (quoted || !is_null(&d.value))).then_some(span)
+            (how.is_none() && (quoted || !is_null(d.value))).then_some(span)
         });
         let insert_digest = match &digest {
             Some((key, _, value)) => self.fill_digest(document, *key, value, digest_span),
@@ -140,7 +140,7 @@ impl Finder<'_> {
         value: &yaml::Scalar<'_>,
         span: Option<Span>,
     ) -> Result<(usize, String), String> {
-        if !is_null(&value.value) {
+        if !is_null(value.value) {
             return Err("a digest is already written".to_owned());
         }
         match value.style {
