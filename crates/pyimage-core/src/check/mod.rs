@@ -276,8 +276,20 @@ pub fn check_file(
             let inputs = manifests::ScanInputs {
                 variables: Some(&context.build.variables),
             };
-            let scan = manifests::scan(manifest, text, inputs);
-            report.images = scan.images.len();
+            let site = SiteKind::of_manifest(manifest);
+            let mut images = 0;
+            // One image at a time: a large file's images, all held at once, would outweigh its text.
+            let scan = manifests::scan_each(manifest, text, inputs, &mut |image| {
+                images += 1;
+                let use_ = ImageUse {
+                    site,
+                    written: &image.written,
+                    evaluation: &image.evaluation,
+                    uses_args: false,
+                };
+                visit(use_, image.span, &[]);
+            });
+            report.images = images;
             report.not_a_manifest = scan.not_a_manifest;
             if let Some(skipped) = scan.skipped {
                 report.skipped = Some(Skipped {
@@ -292,16 +304,6 @@ pub fn check_file(
                     line: error.line,
                     column: error.column,
                 });
-            }
-            let site = SiteKind::of_manifest(manifest);
-            for image in &scan.images {
-                let use_ = ImageUse {
-                    site,
-                    written: &image.written,
-                    evaluation: &image.evaluation,
-                    uses_args: false,
-                };
-                visit(use_, image.span, &[]);
             }
         }
     }

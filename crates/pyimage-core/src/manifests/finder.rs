@@ -34,7 +34,8 @@ pub(super) struct Finder<'a> {
     pub(super) text: &'a str,
     lines: &'a LineIndex,
     variables: &'a BTreeMap<String, String>,
-    pub(super) images: Vec<ManifestImage>,
+    /// Where each image found goes.
+    each: &'a mut dyn FnMut(ManifestImage),
     pub(super) kubernetes_objects: bool,
 }
 
@@ -43,12 +44,13 @@ impl<'a> Finder<'a> {
         text: &'a str,
         lines: &'a LineIndex,
         variables: &'a BTreeMap<String, String>,
+        each: &'a mut dyn FnMut(ManifestImage),
     ) -> Self {
         Finder {
             text,
             lines,
             variables,
-            images: Vec::new(),
+            each,
             kubernetes_objects: false,
         }
     }
@@ -127,7 +129,7 @@ impl<'a> Finder<'a> {
             && kind.as_deref().is_some_and(|k| k.ends_with("List"))
         {
             if depth < MAX_LIST_DEPTH {
-                for (position, &item) in document.sequence(items).iter().enumerate() {
+                for (position, item) in document.sequence(items).enumerate() {
                     let item_prefix = format!("{prefix}items[{position}].");
                     self.kubernetes_object(document, index, item, item_prefix, depth + 1);
                 }
@@ -169,7 +171,7 @@ impl<'a> Finder<'a> {
                 let Some(list) = document.get(pod_spec, field.key()) else {
                     continue;
                 };
-                for (position, &container) in document.sequence(list).iter().enumerate() {
+                for (position, container) in document.sequence(list).enumerate() {
                     let Some(image) = document.get(container, "image") else {
                         continue;
                     };
@@ -217,7 +219,7 @@ impl<'a> Finder<'a> {
         let Some(value) = scalar.value.strip_prefix(prefix) else {
             return;
         };
-        let (mut span, not_rewritable) = yaml::content_span(self.text, scalar);
+        let (mut span, not_rewritable) = yaml::content_span(self.text, &scalar);
         if not_rewritable.is_none() {
             span.start += prefix.len();
         }
@@ -262,7 +264,7 @@ impl<'a> Finder<'a> {
         let (line, column) = self.lines.position(self.text, image.span.start);
         image.line = line;
         image.column = column;
-        self.images.push(image);
+        (self.each)(image);
     }
 }
 

@@ -49,13 +49,13 @@ impl Finder<'_> {
         let registry = keys
             .registry
             .and_then(&scalar_of)
-            .map(|(_, _, s)| s.value.clone())
+            .map(|(_, _, s)| s.value.to_owned())
             .filter(|r| !r.is_empty() && r != "~" && r != "null");
-        let tag = scalar_of(keys.tag).filter(|(_, _, s)| !is_null(&s.value));
+        let tag = scalar_of(keys.tag).filter(|(_, _, s)| !is_null(s.value));
         let digest = scalar_of(keys.digest);
         let digest_value = digest
             .as_ref()
-            .map(|(_, _, s)| s.value.clone())
+            .map(|(_, _, s)| s.value.to_owned())
             .filter(|d| !is_null(d));
         if tag.is_none() && digest_value.is_none() && keys.empty_tag.is_none() {
             // A Kustomize entry that only renames keeps the tag of the manifest it applies to: checked there.
@@ -63,7 +63,7 @@ impl Finder<'_> {
         }
         let mut assembled = match &registry {
             Some(registry) => format!("{}/{}", registry.trim_end_matches('/'), repository.value),
-            None => repository.value.clone(),
+            None => repository.value.to_owned(),
         };
         if let Some((_, _, tag)) = &tag {
             assembled = format!("{assembled}:{}", tag.value);
@@ -78,7 +78,7 @@ impl Finder<'_> {
             }
             None => (None, false),
         };
-        let (repository_span, repository_how) = yaml::content_span(self.text, repository);
+        let (repository_span, repository_how) = yaml::content_span(self.text, &repository);
         let span = tag_span.unwrap_or(repository_span);
         let evaluation = match (&tag, keys.empty_tag) {
             (None, Some(what)) if digest_value.is_none() => {
@@ -93,7 +93,7 @@ impl Finder<'_> {
             let (span, how) = yaml::content_span(self.text, d);
             // A plain null (`digest:`) has no bytes to write into; quotes (`digest: ""`) do.
             let quoted = d.style != saphyr_parser::ScalarStyle::Plain;
-            (how.is_none() && (quoted || !is_null(&d.value))).then_some(span)
+            (how.is_none() && (quoted || !is_null(d.value))).then_some(span)
         });
         let insert_digest = match &digest {
             Some((key, _, value)) => self.fill_digest(document, *key, value, digest_span),
@@ -137,10 +137,10 @@ impl Finder<'_> {
         &self,
         document: &Document,
         key: usize,
-        value: &yaml::Scalar,
+        value: &yaml::Scalar<'_>,
         span: Option<Span>,
     ) -> Result<(usize, String), String> {
-        if !is_null(&value.value) {
+        if !is_null(value.value) {
             return Err("a digest is already written".to_owned());
         }
         match value.style {
@@ -151,7 +151,7 @@ impl Finder<'_> {
             saphyr_parser::ScalarStyle::Plain if value.value.is_empty() => {
                 let key_end = document
                     .scalar(key)
-                    .map(|k| yaml::content_span(self.text, k).0.end)
+                    .map(|k| yaml::content_span(self.text, &k).0.end)
                     .unwrap_or(0);
                 let rest = self.text.get(key_end..).unwrap_or("");
                 let line_rest = rest.split(['\n', '\r']).next().unwrap_or("");
@@ -184,7 +184,7 @@ impl Finder<'_> {
         let Some(key_scalar) = document.scalar(after) else {
             return refuse();
         };
-        let key_start = yaml::content_span(self.text, key_scalar).0.start;
+        let key_start = yaml::content_span(self.text, &key_scalar).0.start;
         let line_start = self
             .text
             .get(..key_start)

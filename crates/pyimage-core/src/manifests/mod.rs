@@ -359,12 +359,24 @@ pub struct ScanInputs<'a> {
 
 /// Scans a file of the given kind.
 pub fn scan(kind: ManifestKind, text: &str, inputs: ScanInputs<'_>) -> ManifestScan {
+    collect(|each| scan_each(kind, text, inputs, each))
+}
+
+/// Scans a file of the given kind, handing each image to `each` in document order as it is found instead of
+/// keeping them (the result's `images` stays empty): `check` needs one at a time, and the images of a large file
+/// all held at once would outweigh its text several times.
+pub fn scan_each(
+    kind: ManifestKind,
+    text: &str,
+    inputs: ScanInputs<'_>,
+    each: &mut dyn FnMut(ManifestImage),
+) -> ManifestScan {
     let empty = BTreeMap::new();
     let variables = inputs.variables.unwrap_or(&empty);
     let json = matches!(kind, ManifestKind::Json | ManifestKind::Devcontainer)
         || (kind == ManifestKind::CloudBuild && text.trim_start().starts_with('{'));
     if !json {
-        return scan_parsed(text, text, Some(kind), variables);
+        return scan_parsed(text, text, Some(kind), variables, each);
     }
     // `package.json`, `tsconfig.json`…: not read at all.
     if kind == ManifestKind::Json && !(text.contains("\"apiVersion\"") && text.contains("\"kind\""))
@@ -375,11 +387,19 @@ pub fn scan(kind: ManifestKind, text: &str, inputs: ScanInputs<'_>) -> ManifestS
         };
     }
     let cleaned = json::yaml_compatible(text);
-    let mut scan = scan_parsed(text, &cleaned, Some(kind), variables);
+    let mut scan = scan_parsed(text, &cleaned, Some(kind), variables, each);
     if kind == ManifestKind::Json && scan.error.is_none() && !scan.kubernetes_objects {
         scan.not_a_manifest = true;
     }
     scan
+}
+
+/// Runs a scan that hands images out, keeping them in its result.
+fn collect(scan: impl FnOnce(&mut dyn FnMut(ManifestImage)) -> ManifestScan) -> ManifestScan {
+    let mut images = Vec::new();
+    let mut scanned = scan(&mut |image| images.push(image));
+    scanned.images = images;
+    scanned
 }
 
 /// Scans a Compose file (no interpolation variables).
@@ -389,21 +409,25 @@ pub fn scan_compose(text: &str) -> ManifestScan {
 
 /// Scans a file of Kubernetes manifests (one or more documents).
 pub fn scan_kubernetes(text: &str) -> ManifestScan {
-    scan_parsed(text, text, Some(ManifestKind::Kubernetes), &BTreeMap::new())
+    let variables = BTreeMap::new();
+    collect(|each| scan_parsed(text, text, Some(ManifestKind::Kubernetes), &variables, each))
 }
 
 /// Scans a YAML file of either kind, deciding per document: a top-level `services` mapping is Compose, anything
 /// else is read as Kubernetes.
 pub fn scan_yaml(text: &str) -> ManifestScan {
-    scan_parsed(text, text, None, &BTreeMap::new())
+    let variables = BTreeMap::new();
+    collect(|each| scan_parsed(text, text, None, &variables, each))
 }
 
-/// Scans `text`, parsing `parsed_text` (the same bytes, or a JSON copy with comments blanked).
+/// Scans `text`, parsing `parsed_text` (the same bytes, or a JSON copy with comments blanked); images go to
+/// `each`.
 fn scan_parsed(
     text: &str,
     parsed_text: &str,
     kind: Option<ManifestKind>,
     variables: &BTreeMap<String, String>,
+    each: &mut dyn FnMut(ManifestImage),
 ) -> ManifestScan {
     let lines = crate::dockerfile::source::LineIndex::new(text);
     let parsed = yaml::parse(parsed_text);
@@ -430,27 +454,25 @@ fn scan_parsed(
         }),
         ..ManifestScan::default()
     };
-    let mut finder = finder::Finder::new(text, &lines, variables);
+    let mut finder = finder::Finder::new(text, &lines, variables, each);
     for (index, document) in documents.iter().enumerate() {
         finder.document(document, index, kind);
     }
     scan.kubernetes_objects = finder.kubernetes_objects;
-    scan.images = finder.images;
     scan
 }
 
 /// Where a template action (`{{`) makes the file unparsable as YAML, if it does: a `{{` the parser read as the
 /// start of a flow mapping, or, when the parse failed, the first `{{` that is not inside a scalar read before the
 /// failure. A `{{` inside a scalar that parses (Prometheus alert text, a workflow's `${{ github.sha }}`) is text.
-fn template_structure(text: &str, parsed: &yaml::Parsed) -> Option<usize> {
+fn template_structure(text: &str, parsed: &yaml::Parsed<'_>) -> Option<usize> {
     if parsed.template_structure.is_some() {
         return parsed.template_structure;
     }
     parsed.error.as_ref()?;
     let in_scalar = |at: usize| {
         parsed
-            .scalars
-            .iter()
+            .scalar_spans()
             .any(|scalar| scalar.start <= at && at < scalar.end)
     };
     // A `#` at a line start or after a blank, outside any scalar, starts a comment: a `{{` after it is text too.

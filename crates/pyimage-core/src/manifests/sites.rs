@@ -71,7 +71,7 @@ impl Finder<'_> {
                 }
             }
             if let Some(steps) = document.get(node, "steps") {
-                for (position, &step) in document.sequence(steps).iter().enumerate() {
+                for (position, step) in document.sequence(steps).enumerate() {
                     if let Some(uses) = document.get(step, "uses") {
                         let path = format!("jobs.{job}.steps[{position}].uses");
                         self.literal(document, index, uses, site(), path, GITHUB, "docker://");
@@ -99,7 +99,7 @@ impl Finder<'_> {
             self.gitlab_image(document, index, image, format!("{prefix}image"));
         }
         if let Some(services) = document.get(job, "services") {
-            for (position, &service) in document.sequence(services).iter().enumerate() {
+            for (position, service) in document.sequence(services).enumerate() {
                 self.gitlab_image(
                     document,
                     index,
@@ -143,7 +143,7 @@ impl Finder<'_> {
         let Some(images) = document.get(root, "images") else {
             return;
         };
-        for (position, &entry) in document.sequence(images).iter().enumerate() {
+        for (position, entry) in document.sequence(images).enumerate() {
             let path = format!("images[{position}]");
             self.map(
                 document,
@@ -177,7 +177,7 @@ impl Finder<'_> {
         let Some(steps) = document.get(root, "steps") else {
             return;
         };
-        for (position, &step) in document.sequence(steps).iter().enumerate() {
+        for (position, step) in document.sequence(steps).enumerate() {
             if let Some(name) = document.get(step, "name") {
                 let site = field(ManifestKind::CloudBuild);
                 let path = format!("steps[{position}].name");
@@ -246,9 +246,9 @@ impl Finder<'_> {
                     }
                 }
             }
-            Some(Node::Sequence(items)) => {
+            Some(Node::Sequence(_)) => {
                 let prefix = prefix.trim_end_matches('.').to_owned();
-                for (position, &item) in items.iter().enumerate() {
+                for (position, item) in document.sequence(node).enumerate() {
                     self.helm_values(
                         document,
                         index,
