@@ -165,3 +165,44 @@ fn yaml_merge_key_bomb_is_linear() {
     );
     assert_eq!(scan.images.len(), 1, "{scan:?}");
 }
+
+/// Deep YAML nesting (found by the memory-measuring fuzz targets): 32 KiB of `? ` (16,000 nested mappings) took
+/// 2.8 s and 300 bytes per input byte — closing each collection searched all the open ones, so the time grew
+/// quadratically. Nesting past 1,000 levels is now an error on its line, and closing is O(1) below it.
+#[test]
+fn deep_yaml_nesting_is_an_error_in_linear_work() {
+    let meter = meter::exclusive();
+    for unit in ["? ", "- ", "["] {
+        let text = unit.repeat(512 * 1024 / unit.len());
+        let started = Instant::now();
+        let (scan, peak) = meter.measure(|| pyimage_core::manifests::scan_compose(&text));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{unit:?}: {:?}",
+            started.elapsed()
+        );
+        assert_heap(
+            &format!("deep nesting {unit:?}"),
+            peak,
+            MIB + 8 * text.len(),
+        );
+        let error = scan.error.expect("too deep is an error");
+        // Flow collections stop earlier, at the parser's own limit (256).
+        assert!(
+            error.message.contains("nested more than 1000")
+                || error.message.contains("recursion limit"),
+            "{unit:?}: {error:?}"
+        );
+    }
+    // Just under the limit, many times over: every close is cheap.
+    let line = format!("{}x\n", "- ".repeat(900));
+    let text = line.repeat(200);
+    let started = Instant::now();
+    let scan = pyimage_core::manifests::scan_compose(&text);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(scan.error.is_none(), "{:?}", scan.error);
+}

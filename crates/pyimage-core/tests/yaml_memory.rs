@@ -1,16 +1,17 @@
 //! Issue 15 (#11): locating images in a YAML file keeps memory linear in the input with a small constant. A
 //! counting global allocator measures the peak of live heap bytes while a generated multi-megabyte Compose file
-//! is scanned; it was about 30 bytes per input byte (a `usize` per character, a copy of the text, an owned
-//! `String` and a 64-bit span per scalar). This file holds one test so that no other test allocates meanwhile.
+//! is scanned ([`meter`]); it was about 30 bytes per input byte (a `usize` per character, a copy of the text, an
+//! owned `String` and a 64-bit span per scalar).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use std::alloc::System;
 use std::fmt::Write as _;
 
-use peakmem_alloc::{INSTRUMENTED_SYSTEM, PeakMemAlloc, PeakMemAllocTrait};
+use peakmem_alloc::{INSTRUMENTED_SYSTEM, PeakMemAlloc};
 use pyimage_core::manifests;
 
-// The counting allocator is the `peakmem-alloc` crate's: the workspace forbids `unsafe`, which one needs.
+mod meter;
+
 #[global_allocator]
 static HEAP: &PeakMemAlloc<System> = &INSTRUMENTED_SYSTEM;
 
@@ -57,18 +58,11 @@ fn compose(services: usize) -> String {
     text
 }
 
-/// The most heap held at once while `work` runs, beyond what was live when it began, in bytes.
-fn peak_during<T>(work: impl FnOnce() -> T) -> (usize, T) {
-    INSTRUMENTED_SYSTEM.reset_peak_memory();
-    let out = work();
-    (INSTRUMENTED_SYSTEM.get_peak_memory(), out)
-}
-
 /// The peak heap of locating the images of `text` (handed out one at a time, as `check` takes them), per input
 /// byte.
-fn peak_per_input_byte(text: &str) -> f64 {
+fn peak_per_input_byte(meter: &meter::Exclusive, text: &str) -> f64 {
     let mut images = 0;
-    let (peak, scan) = peak_during(|| {
+    let (scan, peak) = meter.measure(|| {
         manifests::scan_each(
             manifests::ManifestKind::Compose,
             text,
@@ -91,16 +85,17 @@ const MAX_PER_INPUT_BYTE: f64 = 8.0;
 
 #[test]
 fn locating_images_in_a_large_compose_file_takes_a_small_constant_per_input_byte() {
+    let meter = meter::exclusive();
     let ascii = compose(40_000);
     assert!(ascii.len() > 3_000_000, "{}", ascii.len());
-    let per_byte = peak_per_input_byte(&ascii);
+    let per_byte = peak_per_input_byte(&meter, &ascii);
     assert!(
         per_byte <= MAX_PER_INPUT_BYTE,
         "ASCII text: {per_byte:.2} bytes per input byte"
     );
     // Characters of several bytes take the other path from characters to bytes.
     let accented = ascii.replace("# worker", "# trabajador ñandú ☕ 😀");
-    let per_byte = peak_per_input_byte(&accented);
+    let per_byte = peak_per_input_byte(&meter, &accented);
     assert!(
         per_byte <= MAX_PER_INPUT_BYTE,
         "non-ASCII text: {per_byte:.2} bytes per input byte"

@@ -115,6 +115,9 @@ pub(crate) fn parse(text: &str) -> Parsed<'_> {
 }
 
 /// The error for a text (or a value in it) past what the tree addresses, at byte `offset`.
+/// Deepest nesting of collections read (Compose and Kubernetes files nest a few dozen levels at most).
+const MAX_NESTING: usize = 1000;
+
 fn too_large(offset: usize, text: &str) -> Parsed<'_> {
     let (line, column) = crate::text::line_column(text, offset);
     Parsed {
@@ -212,6 +215,22 @@ fn parse_padded<'t>(
                     .is_some_and(|rest| rest.starts_with(&*value))
                     .then_some(content);
                 builder.scalar(&value, written, style, raw, anchor)
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..)
+                if builder.depth() >= MAX_NESTING =>
+            {
+                // Bounds the parser's own stacks too: no more events are asked for.
+                let (line, column) = crate::text::line_column(original, raw.start);
+                parsed.error = Some(SyntaxError {
+                    message: format!(
+                        "collections nested more than {MAX_NESTING} deep: not a manifest anyone writes"
+                    ),
+                    offset: raw.start,
+                    line,
+                    column,
+                });
+                parsed.unfinished = Some(builder.finish());
+                return (parsed, Vec::new());
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if opening.starts_with("{{") && parsed.template_structure.is_none() {
