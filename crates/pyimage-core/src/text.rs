@@ -71,4 +71,34 @@ mod tests {
         // The BOM is not a column.
         assert_eq!(line_column("\u{feff}x", 3), (1, 1));
     }
+
+    /// The remembered last position only ever shortens the count: asked in any order, on one line or many, with
+    /// characters of several bytes, every answer is the one a fresh index gives.
+    #[test]
+    fn positions_in_any_order_match_a_fresh_index() {
+        let text = "\u{feff}ab ç😀 {\"image\": \"python\"}\nx ç\n\nlast ☕ line";
+        let boundaries: Vec<usize> = (0..=text.len())
+            .filter(|&at| text.is_char_boundary(at))
+            .collect();
+        let index = LineIndex::new(text);
+        let orders = [
+            boundaries.clone(),
+            boundaries.iter().rev().copied().collect(),
+            boundaries
+                .iter()
+                .step_by(3)
+                .chain(boundaries.iter().step_by(2))
+                .copied()
+                .collect::<Vec<_>>(),
+        ];
+        for order in orders {
+            for &offset in &order {
+                assert_eq!(
+                    index.position(text, offset),
+                    line_column(text, offset),
+                    "offset {offset}"
+                );
+            }
+        }
+    }
 }
