@@ -206,3 +206,29 @@ fn deep_yaml_nesting_is_an_error_in_linear_work() {
     );
     assert!(scan.error.is_none(), "{:?}", scan.error);
 }
+
+/// Found by the memory-measuring fuzz targets. A Dockerfile of one-character lines (each an unknown instruction)
+/// held ~370 bytes per line: every instruction was kept until the scan, and every problem too. Instructions are
+/// scanned as they are read and a scan keeps its first problems, counting the rest. A `pyimage.toml` of `=` signs
+/// held ~200 bytes per byte while the TOML parser recovered past each error; large files now stop at the first.
+#[test]
+fn one_character_lines_and_a_file_of_equals_signs_stay_small() {
+    let meter = meter::exclusive();
+    let text = "R\n".repeat(256 * 1024);
+    let (scan, peak) = meter.measure(|| dockerfile::scan(&text));
+    assert_heap(
+        "a Dockerfile of one-character lines",
+        peak,
+        MIB + 32 * text.len(),
+    );
+    assert_eq!(scan.problems.len(), dockerfile::MAX_PROBLEMS);
+    assert_eq!(scan.more_problems, 256 * 1024 - dockerfile::MAX_PROBLEMS);
+
+    use pyimage_core::config::{Overrides, Settings};
+    let text = "=".repeat(256 * 1024);
+    let (parsed, peak) =
+        meter.measure(|| Settings::parse(&text, "pyimage.toml", &Overrides::default()));
+    assert_heap("a pyimage.toml of = signs", peak, MIB + 128 * text.len());
+    let error = parsed.expect_err("not TOML");
+    assert_eq!(error.diagnostics.len(), 1, "{error:?}");
+}
