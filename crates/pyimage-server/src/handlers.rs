@@ -139,19 +139,15 @@ fn decision_of(response: &AdmissionResponse) -> &'static str {
     }
 }
 
-/// `POST /validate`.
-pub async fn validate(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    validate_in(&state, None, &headers, &body)
-}
-
-/// `POST /validate/{environment}`.
-pub async fn validate_env(
+/// `POST /validate` and `POST /validate/{environment}` (every image judged in that environment).
+pub async fn validate(
     State(state): Shared,
-    Path(environment): Path<String>,
+    environment: Option<Path<String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    validate_in(&state, Some(&environment), &headers, &body)
+    let environment = environment.map(|Path(environment)| environment);
+    validate_in(&state, environment.as_deref(), &headers, &body)
 }
 
 fn validate_in(
@@ -186,19 +182,15 @@ fn validate_in(
     }
 }
 
-/// `POST /mutate`.
-pub async fn mutate(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    mutate_in(&state, None, &headers, &body).await
-}
-
-/// `POST /mutate/{environment}`.
-pub async fn mutate_env(
+/// `POST /mutate` and `POST /mutate/{environment}` (every image judged in that environment).
+pub async fn mutate(
     State(state): Shared,
-    Path(environment): Path<String>,
+    environment: Option<Path<String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    mutate_in(&state, Some(&environment), &headers, &body).await
+    let environment = environment.map(|Path(environment)| environment);
+    mutate_in(&state, environment.as_deref(), &headers, &body).await
 }
 
 async fn mutate_in(
@@ -329,19 +321,15 @@ fn record_pins(
     }
 }
 
-/// `POST /imagepolicy`.
-pub async fn imagepolicy(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    imagepolicy_in(&state, None, &headers, &body)
-}
-
-/// `POST /imagepolicy/{environment}`.
-pub async fn imagepolicy_env(
+/// `POST /imagepolicy` and `POST /imagepolicy/{environment}` (every image judged in that environment).
+pub async fn imagepolicy(
     State(state): Shared,
-    Path(environment): Path<String>,
+    environment: Option<Path<String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    imagepolicy_in(&state, Some(&environment), &headers, &body)
+    let environment = environment.map(|Path(environment)| environment);
+    imagepolicy_in(&state, environment.as_deref(), &headers, &body)
 }
 
 fn imagepolicy_in(

@@ -65,14 +65,11 @@ pub fn router(state: Arc<AppState>, with_page: bool) -> Router {
     };
     router
         .route("/validate", post(handlers::validate))
-        .route("/validate/{environment}", post(handlers::validate_env))
+        .route("/validate/{environment}", post(handlers::validate))
         .route("/mutate", post(handlers::mutate))
-        .route("/mutate/{environment}", post(handlers::mutate_env))
+        .route("/mutate/{environment}", post(handlers::mutate))
         .route("/imagepolicy", post(handlers::imagepolicy))
-        .route(
-            "/imagepolicy/{environment}",
-            post(handlers::imagepolicy_env),
-        )
+        .route("/imagepolicy/{environment}", post(handlers::imagepolicy))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))

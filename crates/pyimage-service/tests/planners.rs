@@ -4,37 +4,19 @@
 //! checked — without any front end in between.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod common;
+
 use pyimage_core::check::policy::UpdatePolicy;
 use pyimage_core::check::{FileKind, Policy};
 use pyimage_core::lock::Lock;
 use pyimage_core::moves::MoveKind;
-use pyimage_registry::{
-    ClientOptions, CredentialStore, RegistriesConfig, RegistryClient, RegistrySettings,
-};
+use pyimage_registry::ClientOptions;
 use pyimage_service::pin::{PinOptions, plan_pin};
 use pyimage_service::update::{FileEnvironment, UpdatePlan, plan_update};
 use pyimage_service::{ErrorKind, Resolver, SourceText};
 use pyimage_testkit::{Replica, newest_library_file};
 
 const NOW: &str = "2026-11-30T12:00:00Z";
-
-fn client_for(endpoint: &str) -> RegistryClient {
-    let mut config = RegistriesConfig::default();
-    config.hosts.insert(
-        "docker.io".to_owned(),
-        RegistrySettings {
-            endpoint: Some(endpoint.to_owned()),
-            insecure: true,
-            ..RegistrySettings::default()
-        },
-    );
-    RegistryClient::new(
-        config,
-        CredentialStore::anonymous(),
-        ClientOptions::default(),
-    )
-    .unwrap()
-}
 
 fn dockerfile(shown: &str, text: &str) -> SourceText {
     SourceText {
@@ -80,7 +62,7 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
         .map(|e| e.most_specific_tag.clone())
         .unwrap();
     let runtime = runtime();
-    let resolver = Resolver::new(client_for(&replica.registry_url()));
+    let resolver = Resolver::new(common::client_for(&replica.registry_url()));
 
     // Pin: two files naming the same reference, one naming an exact tag, one naming a tag that does not exist.
     let sources = vec![
@@ -162,7 +144,7 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
         .unwrap();
     let rebuilt = advance.truth.digest("3.12-slim").unwrap().to_owned();
     assert_ne!(rebuilt, floating);
-    let resolver = Resolver::new(client_for(&replica.registry_url()));
+    let resolver = Resolver::new(common::client_for(&replica.registry_url()));
     let moved = update(&runtime, &resolver, &pinned, &plan.lock);
     assert_eq!(moved.failure, None, "{:?}", moved.errors);
     let changes: Vec<_> = moved.rewrites.iter().flat_map(|r| &r.changes).collect();
@@ -200,16 +182,7 @@ fn a_registry_nobody_answers_at_is_unreachable() {
         max_retries: 0,
         ..ClientOptions::default()
     };
-    let mut config = RegistriesConfig::default();
-    config.hosts.insert(
-        "docker.io".to_owned(),
-        RegistrySettings {
-            endpoint: Some(format!("http://127.0.0.1:{port}")),
-            insecure: true,
-            ..RegistrySettings::default()
-        },
-    );
-    let client = RegistryClient::new(config, CredentialStore::anonymous(), options).unwrap();
+    let client = common::client_with(&format!("http://127.0.0.1:{port}"), options);
     let resolver = Resolver::new(client);
     let sources = vec![dockerfile("Dockerfile", "FROM python:3.12-slim\n")];
     let plan = runtime().block_on(plan_pin(
@@ -231,7 +204,7 @@ fn a_platform_pin_stays_a_platform_pin_through_update() {
     let (replica, seeded) = Replica::start_seeded(newest_library_file().unwrap()).unwrap();
     let arm64 = seeded.truth.tag("3.12-slim").unwrap().platform_digests()["linux/arm64/v8"].clone();
     let runtime = runtime();
-    let resolver = Resolver::new(client_for(&replica.registry_url()));
+    let resolver = Resolver::new(common::client_for(&replica.registry_url()));
     let sources = vec![dockerfile("Dockerfile", "FROM python:3.12-slim\n")];
     let options = PinOptions {
         platform: pyimage_core::Platform::parse("linux/arm64"),
@@ -263,7 +236,7 @@ fn a_platform_pin_stays_a_platform_pin_through_update() {
     let rebuilt =
         advance.truth.tag("3.12-slim").unwrap().platform_digests()["linux/arm64/v8"].clone();
     assert_ne!(rebuilt, arm64);
-    let resolver = Resolver::new(client_for(&replica.registry_url()));
+    let resolver = Resolver::new(common::client_for(&replica.registry_url()));
     let moved = update(&runtime, &resolver, &pinned, &plan.lock);
     assert_eq!(moved.failure, None, "{:?}", moved.errors);
     assert_eq!(

@@ -4,13 +4,12 @@
 //! digests never confused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use pyimage_core::sbom::{self, Change};
 use pyimage_core::{Platform, Reference};
-use pyimage_registry::{
-    ClientOptions, CredentialStore, RegistriesConfig, RegistryClient, RegistrySettings,
-};
 use pyimage_service::Resolver;
 use pyimage_service::watch::notify::Payload;
 use pyimage_service::watch::{Changes, TagState, WatchOptions, Watcher};
@@ -28,24 +27,6 @@ const TAGS: &[&str] = &[
     "3.14-slim-bookworm",
 ];
 
-fn client_for(endpoint: &str) -> RegistryClient {
-    let mut config = RegistriesConfig::default();
-    config.hosts.insert(
-        "docker.io".to_owned(),
-        RegistrySettings {
-            endpoint: Some(endpoint.to_owned()),
-            insecure: true,
-            ..RegistrySettings::default()
-        },
-    );
-    RegistryClient::new(
-        config,
-        CredentialStore::anonymous(),
-        ClientOptions::default(),
-    )
-    .unwrap()
-}
-
 fn references() -> Vec<Reference> {
     TAGS.iter()
         .map(|t| Reference::parse_normalized(&format!("python:{t}")).unwrap())
@@ -60,7 +41,7 @@ async fn polls_cost_heads_and_moves_are_recorded_as_the_replica_made_them() {
         .await
         .unwrap();
     let watcher = Watcher::new(
-        Resolver::new(client_for(&replica.registry_url())),
+        Resolver::new(common::client_for(&replica.registry_url())),
         store.clone(),
         WatchOptions {
             platforms: vec![Platform::parse("linux/amd64").unwrap()],
