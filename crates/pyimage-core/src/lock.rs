@@ -67,8 +67,8 @@ pub struct LockedImage {
 /// The whole lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Lock {
-    /// Entries keyed by the reference as written.
-    pub images: BTreeMap<String, LockedImage>,
+    /// Entries keyed by the reference as written; queried only through the methods below.
+    images: BTreeMap<String, LockedImage>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -186,6 +186,42 @@ impl Lock {
     /// Adds or replaces an entry.
     pub fn insert(&mut self, image: LockedImage) {
         self.images.insert(image.reference.clone(), image);
+    }
+
+    /// Removes the entry of a reference as written, returning it.
+    pub fn remove(&mut self, reference: &str) -> Option<LockedImage> {
+        self.images.remove(reference)
+    }
+
+    /// Every entry, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = &LockedImage> {
+        self.images.values()
+    }
+
+    /// Whether the lock has no entry.
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// The keys of the entries for one normalized repository and tag (`docker.io/library/python:3.12-slim`),
+    /// however each was written.
+    pub fn keys_for(&self, normalized: &str) -> Vec<String> {
+        self.images
+            .iter()
+            .filter(|(_, entry)| entry.normalized == normalized)
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// Makes the entry of `reference` what it is in `old`: put back, or removed when `old` has none. How a change
+    /// planned for a file that was then not written is taken back.
+    pub fn restore(&mut self, reference: &str, old: &Lock) {
+        match old.get(reference) {
+            Some(entry) => self.insert(entry.clone()),
+            None => {
+                self.images.remove(reference);
+            }
+        }
     }
 }
 

@@ -263,12 +263,13 @@ impl RegistryClient {
             // reqwest drops Authorization when a redirect leaves the host; we also never follow more than 5.
             .redirect(reqwest::redirect::Policy::limited(5));
         if let Some(ca_file) = &settings.ca_file {
-            let pem = crate::bounded::read_regular(ca_file, CA_FILE_LIMIT).map_err(|e| {
-                RegistryError::Config(format!(
-                    "[registries.\"{registry}\"] ca_file {}: {e}",
-                    ca_file.display()
-                ))
-            })?;
+            let pem =
+                pyimage_store::bounded::read_regular(ca_file, CA_FILE_LIMIT).map_err(|e| {
+                    RegistryError::Config(format!(
+                        "[registries.\"{registry}\"] ca_file {}: {e}",
+                        ca_file.display()
+                    ))
+                })?;
             let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 RegistryError::Config(format!(
                     "[registries.\"{registry}\"] ca_file {}: {e}",

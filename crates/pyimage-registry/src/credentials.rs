@@ -133,7 +133,8 @@ impl CredentialStore {
         };
         let text = match tokio::task::spawn_blocking({
             let path = path.clone();
-            move || std::fs::read_to_string(path)
+            // A Docker config is small; a FIFO or device at its name must not block the run.
+            move || pyimage_store::bounded::read_text(&path, 4 * 1024 * 1024)
         })
         .await
         {

@@ -12,7 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
-pub mod bounded;
+
 pub mod client;
 pub mod config;
 pub mod credentials;

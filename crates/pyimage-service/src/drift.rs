@@ -52,7 +52,7 @@ pub struct Standing {
 /// Every pinned reference of `lock` against the store's history, in the lock's order.
 pub async fn standings(store: &Store, lock: &Lock) -> Result<Vec<Standing>, ServiceError> {
     let mut rows = Vec::new();
-    for entry in lock.images.values() {
+    for entry in lock.entries() {
         let Some(reference) = Reference::parse_normalized(&entry.normalized)
             .ok()
             .and_then(|r| targets::tag_of(&r))

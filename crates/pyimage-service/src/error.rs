@@ -17,8 +17,8 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The process exit code for this kind.
-    pub fn exit_code(self) -> u8 {
+    /// The process exit code for this kind (front ends go through [`Outcome::exit_code`]).
+    fn exit_code(self) -> u8 {
         match self {
             ErrorKind::Policy => 1,
             ErrorKind::Input => 2,
@@ -49,6 +49,54 @@ impl ErrorKind {
             | RegistryError::Config(_) => ErrorKind::Input,
             _ => ErrorKind::Unreachable,
         }
+    }
+}
+
+/// What a run came to: nothing wrong, or the most serious kind of problem it met (see [`ErrorKind::worst`]).
+/// Every command of every front end ends in one, and [`Outcome::exit_code`] is the one place exit codes are
+/// decided: 0 ok, 1 policy, 2 input, 3 unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[must_use]
+pub struct Outcome(Option<ErrorKind>);
+
+impl Outcome {
+    /// Nothing went wrong.
+    pub const OK: Outcome = Outcome(None);
+
+    /// A run that met one kind of problem.
+    pub fn of(kind: ErrorKind) -> Outcome {
+        Outcome(Some(kind))
+    }
+
+    /// A run that met `failure`, if anything (a planner's worst kind).
+    pub fn from_failure(failure: Option<ErrorKind>) -> Outcome {
+        Outcome(failure)
+    }
+
+    /// Records that the run also met `kind`.
+    pub fn met(&mut self, kind: ErrorKind) {
+        self.0 = ErrorKind::worst(self.0, kind);
+    }
+
+    /// This outcome, having also met `kind`.
+    pub fn and(mut self, kind: ErrorKind) -> Outcome {
+        self.met(kind);
+        self
+    }
+
+    /// This outcome, having also met `kind` when `condition` holds.
+    pub fn and_if(self, condition: bool, kind: ErrorKind) -> Outcome {
+        if condition { self.and(kind) } else { self }
+    }
+
+    /// The most serious kind met, if any.
+    pub fn failure(self) -> Option<ErrorKind> {
+        self.0
+    }
+
+    /// The process exit code: 0, or the code of the most serious kind met.
+    pub fn exit_code(self) -> u8 {
+        self.0.map_or(0, ErrorKind::exit_code)
     }
 }
 
@@ -99,12 +147,27 @@ mod tests {
             endpoint: "https://registry-1.docker.io".into(),
             what: "manifest python:3.99".into(),
         };
-        assert_eq!(ErrorKind::of_registry(&missing).exit_code(), 2);
+        assert_eq!(Outcome::of(ErrorKind::of_registry(&missing)).exit_code(), 2);
         let refused = RegistryError::Unreachable {
             endpoint: "https://registry-1.docker.io".into(),
             detail: "connection refused".into(),
         };
-        assert_eq!(ErrorKind::of_registry(&refused).exit_code(), 3);
-        assert_eq!(ErrorKind::Policy.exit_code(), 1);
+        assert_eq!(Outcome::of(ErrorKind::of_registry(&refused)).exit_code(), 3);
+        assert_eq!(Outcome::of(ErrorKind::Policy).exit_code(), 1);
+    }
+
+    #[test]
+    fn an_unreachable_registry_outranks_input_which_outranks_policy_in_any_order() {
+        use ErrorKind::{Input, Policy, Unreachable};
+        for order in [
+            [Policy, Input, Unreachable],
+            [Unreachable, Input, Policy],
+            [Input, Unreachable, Policy],
+        ] {
+            let outcome = order.into_iter().fold(Outcome::OK, Outcome::and);
+            assert_eq!(outcome.exit_code(), 3, "{order:?}");
+        }
+        assert_eq!(Outcome::OK.and(Policy).and(Input).exit_code(), 2);
+        assert_eq!(Outcome::OK.exit_code(), 0);
     }
 }

@@ -3,7 +3,8 @@
 //! configuration) and returns what to write and report.
 //!
 //! * [`resolver`]: tag → digest, platforms, Python version, build date, most specific alias (cached per run).
-//! * [`pin`] and [`update`]: the planners of `pyimage pin` and `pyimage update` — edits and lock changes.
+//! * [`pin`] and [`update`]: the planners of `pyimage pin` and `pyimage update` — edits and lock changes;
+//!   [`apply`]: the one way both plans reach the files and the lock.
 //! * [`provenance`] and [`verifier`]: attestations and the official-images record; is a local image the official
 //!   one.
 //! * [`watch`]: the watcher — poll tags, record every move in the history store, explain it, notify.
@@ -11,6 +12,7 @@
 //! * [`clock`]: the wall clock, read in one place.
 #![deny(missing_docs)]
 
+pub mod apply;
 pub mod clock;
 pub mod drift;
 pub mod error;
@@ -18,11 +20,12 @@ pub mod pin;
 pub mod progress;
 pub mod provenance;
 pub mod resolver;
+pub mod sources;
 pub mod update;
 pub mod verifier;
 pub mod watch;
 
-pub use error::{ErrorKind, ServiceError};
+pub use error::{ErrorKind, Outcome, ServiceError};
 pub use resolver::{Observed, Resolver};
 
 use pyimage_core::Reference;
@@ -68,6 +71,9 @@ pub struct Rewrite<C> {
     pub new_text: String,
     /// The changes, in file order.
     pub changes: Vec<C>,
+    /// The lock keys the changes set (added, moved or removed): taken back when the file is not written
+    /// ([`apply`]).
+    pub lock_keys: std::collections::BTreeSet<String>,
 }
 
 /// Whether `pin` and `update` manage this reference under `policy`: the official Python image, a declared mirror

@@ -10,6 +10,7 @@ use pyimage_core::lock::{Lock, LockMatch};
 use pyimage_core::pin::{self, Edit};
 use pyimage_core::{Digest, Reference};
 use pyimage_registry::{Platform, RegistryError};
+use pyimage_store::located::FileError;
 use serde::Serialize;
 
 use crate::error::ErrorKind;
@@ -83,7 +84,7 @@ pub struct PinPlan {
     /// The lock with every pinned (and already-pinned, now verified) reference recorded.
     pub lock: Lock,
     /// Problems beyond single references (an already-pinned digest the registry cannot confirm).
-    pub errors: Vec<String>,
+    pub errors: Vec<FileError>,
     /// The worst kind of error met, if any.
     pub failure: Option<ErrorKind>,
 }
@@ -102,6 +103,7 @@ pub async fn plan_pin(
     options: &PinOptions,
     resolved_at: &str,
 ) -> PinPlan {
+    let original = lock.clone();
     let mut plan = PinPlan {
         lock,
         ..PinPlan::default()
@@ -126,7 +128,7 @@ pub async fn plan_pin(
     }
     // References already pinned in the files but unknown to the lock are verified (the registry must serve the
     // digest) and recorded, so that `check --locked` vouches for every Python image after `pin`.
-    let mut already: BTreeMap<String, Reference> = BTreeMap::new();
+    let mut already: BTreeMap<String, (Reference, FileError)> = BTreeMap::new();
     for source in sources {
         let build = source.scan_options(&options.build);
         for site in pin::pinned_sites(source.kind, &source.text, &build, &wanted) {
@@ -145,32 +147,39 @@ pub async fn plan_pin(
                         .familiar_string(),
                     None => site.reference.familiar_string(),
                 };
-                already.entry(key).or_insert(site.reference);
+                let at = FileError::at(&source.shown, site.line, None, String::new());
+                already.entry(key).or_insert((site.reference, at));
             }
         }
     }
     resolver.progress().planned(already.len());
-    let recorded: Vec<(String, Reference, Result<Observed, RegistryError>)> =
-        futures_util::stream::iter(already)
-            .map(|(key, reference)| async move {
-                let observed = resolver
-                    .observe(&reference, &ObserveOptions::default())
-                    .await;
-                resolver.progress().finished(&key);
-                (key, reference, observed)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-    for (key, reference, observed) in recorded {
+    let recorded: Vec<(
+        String,
+        Reference,
+        FileError,
+        Result<Observed, RegistryError>,
+    )> = futures_util::stream::iter(already)
+        .map(|(key, (reference, at))| async move {
+            let observed = resolver
+                .observe(&reference, &ObserveOptions::default())
+                .await;
+            resolver.progress().finished(&key);
+            (key, reference, at, observed)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for (key, reference, at, observed) in recorded {
         match observed {
             Ok(observed) => plan
                 .lock
                 .insert(lock_entry(&key, &reference, &observed, resolved_at)),
             Err(error) => {
                 plan.fail(&error);
-                plan.errors
-                    .push(format!("{key}: cannot verify the pinned digest: {error}"));
+                plan.errors.push(FileError {
+                    message: format!("{key}: cannot verify the pinned digest: {error}"),
+                    ..at
+                });
             }
         }
     }
@@ -217,6 +226,7 @@ pub async fn plan_pin(
     for (index, (source, candidates)) in sources.iter().zip(&per_file).enumerate() {
         let mut edits = Vec::new();
         let mut changes = Vec::new();
+        let mut lock_keys = std::collections::BTreeSet::new();
         for candidate in candidates {
             let skip = |reason: String| PinSkip {
                 path: source.shown.clone(),
@@ -289,6 +299,7 @@ pub async fn plan_pin(
             let mut entry = lock_entry(&key, &new_reference, observed, resolved_at);
             entry.faithful_copy = faithful.get(&candidate.evaluated).copied().flatten();
             plan.lock.insert(entry);
+            lock_keys.insert(key.clone());
             let change = PinChange {
                 path: source.shown.clone(),
                 line: candidate.line,
@@ -335,13 +346,18 @@ pub async fn plan_pin(
                 index,
                 new_text,
                 changes,
+                lock_keys,
             }),
             Err(error) => {
-                // Edits are planned on the text they apply to; failing here is a bug, reported per file.
+                // Edits are planned on the text they apply to; failing here is a bug, reported per file. The
+                // file is not written, so its lock entries are not made either.
+                for key in &lock_keys {
+                    plan.lock.restore(key, &original);
+                }
                 plan.failure = ErrorKind::worst(plan.failure, ErrorKind::Input);
-                plan.errors.push(format!(
-                    "{}: internal error planning edits: {error}",
-                    source.shown
+                plan.errors.push(FileError::file(
+                    &source.shown,
+                    format!("internal error planning edits: {error}"),
                 ));
             }
         }

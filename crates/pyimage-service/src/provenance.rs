@@ -31,6 +31,27 @@ pub enum Record {
 }
 
 impl Record {
+    /// The record `--official-images` names: a file (an error when unreadable or invalid), a URL (unavailable
+    /// when offline), `none`, or by default the file on GitHub.
+    pub async fn load(
+        client: &RegistryClient,
+        source: Option<&str>,
+    ) -> Result<Record, ServiceError> {
+        let source = source.unwrap_or(OFFICIAL_IMAGES_URL);
+        if source == "none" {
+            return Ok(Record::Unavailable("--official-images none".to_owned()));
+        }
+        if source.starts_with("https://") || source.starts_with("http://") {
+            return Record::fetch(client, source).await;
+        }
+        let text =
+            pyimage_store::bounded::read_text(std::path::Path::new(source), 16 * 1024 * 1024)
+                .map_err(|error| {
+                    ServiceError::input(format!("cannot read --official-images {source}: {error}"))
+                })?;
+        Record::from_text(&text, source)
+    }
+
     /// Parses a record read by the caller; `origin` names where it came from.
     pub fn from_text(text: &str, origin: &str) -> Result<Record, ServiceError> {
         let library = Library::parse(text).map_err(|error| {

@@ -3,7 +3,7 @@
 //! a rebuild, move tag and digest to a newer patch, never cross a line. Returns the new file texts, the lock and a
 //! report; writes nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures_util::StreamExt;
 use pyimage_core::check::policy::UpdatePolicy;
@@ -14,6 +14,7 @@ use pyimage_core::pin::{self, Edit};
 use pyimage_core::python::PythonTag;
 use pyimage_core::{Digest, Reference};
 use pyimage_registry::{Platform, RegistryError};
+use pyimage_store::located::FileError;
 use serde::Serialize;
 
 use crate::error::ErrorKind;
@@ -80,7 +81,7 @@ pub struct UpdatePlan {
     /// Moves that exist but were not applied: newer lines, moves the policy holds back, tags not written literally.
     pub available: Vec<Available>,
     /// Problems, each naming the file and line.
-    pub errors: Vec<String>,
+    pub errors: Vec<FileError>,
     /// The worst kind of error met.
     pub failure: Option<ErrorKind>,
     /// The lock with every moved reference re-recorded.
@@ -212,6 +213,7 @@ pub async fn plan_update(
     build: &ScanOptions,
     resolved_at: &str,
 ) -> UpdatePlan {
+    let original = lock.clone();
     let mut plan = UpdatePlan {
         lock,
         ..UpdatePlan::default()
@@ -237,7 +239,7 @@ pub async fn plan_update(
     let outlooks: HashMap<(String, UpdatePolicy), Result<Outlook, RegistryError>> =
         futures_util::stream::iter(unique)
             .map(|(key, reference)| {
-                let entry = lock_ref.images.values().find(|entry| {
+                let entry = lock_ref.entries().find(|entry| {
                     Some(entry.digest.as_str()) == reference.digest().map(Digest::as_str)
                 });
                 let old_python = entry.and_then(|entry| entry.python.clone());
@@ -261,6 +263,7 @@ pub async fn plan_update(
     resolver.progress().settled();
 
     let mut edits: BTreeMap<usize, Vec<Edit>> = BTreeMap::new();
+    let mut lock_keys: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     let mut pending: BTreeMap<usize, Vec<UpdateChange>> = BTreeMap::new();
     for (index, site) in &sites {
         let (source, environment) = &sources[*index];
@@ -269,8 +272,12 @@ pub async fn plan_update(
             Some(Ok(outlook)) => outlook,
             Some(Err(error)) => {
                 plan.failure = ErrorKind::worst(plan.failure, ErrorKind::of_registry(error));
-                plan.errors
-                    .push(format!("{path}:{}: {}: {error}", site.line, site.written));
+                plan.errors.push(FileError::at(
+                    path,
+                    site.line,
+                    None,
+                    format!("{}: {error}", site.written),
+                ));
                 continue;
             }
             None => continue,
@@ -306,9 +313,14 @@ pub async fn plan_update(
         let Some(step) = &outlook.step else { continue };
         let Some(digest_range) = site.digest_range.clone() else {
             plan.failure = ErrorKind::worst(plan.failure, ErrorKind::Input);
-            plan.errors.push(format!(
-                "{path}:{}: {}: the digest is not written literally (or a --build-arg or --env-file value replaces the one written); update it by hand",
-                site.line, site.written
+            plan.errors.push(FileError::at(
+                path,
+                site.line,
+                None,
+                format!(
+                    "{}: the digest is not written literally (or a --build-arg or --env-file value replaces the one written); update it by hand",
+                    site.written
+                ),
             ));
             continue;
         };
@@ -352,14 +364,10 @@ pub async fn plan_update(
             .repository()
             .with_tag_of(&site.reference)
             .to_string();
-        let keys: Vec<String> = plan
-            .lock
-            .images
-            .iter()
-            .filter(|(_, entry)| entry.normalized == old_normalized)
-            .map(|(key, _)| key.clone())
-            .collect();
+        let keys = plan.lock.keys_for(&old_normalized);
+        let file_keys = lock_keys.entry(*index).or_default();
         if keys.is_empty() {
+            file_keys.insert(new_reference.familiar_string());
             plan.lock.insert(lock_entry(
                 &new_reference.familiar_string(),
                 &new_reference,
@@ -368,11 +376,13 @@ pub async fn plan_update(
             ));
         }
         for key in keys {
-            plan.lock.images.remove(&key);
+            plan.lock.remove(&key);
             let new_key = key.strip_suffix(&old_tag).map_or_else(
                 || new_reference.familiar_string(),
                 |prefix| format!("{prefix}{}", step.new_tag),
             );
+            file_keys.insert(key);
+            file_keys.insert(new_key.clone());
             plan.lock.insert(lock_entry(
                 &new_key,
                 &new_reference,
@@ -403,12 +413,16 @@ pub async fn plan_update(
                 index,
                 new_text,
                 changes: pending.remove(&index).unwrap_or_default(),
+                lock_keys: lock_keys.remove(&index).unwrap_or_default(),
             }),
             Err(error) => {
                 plan.failure = ErrorKind::worst(plan.failure, ErrorKind::Input);
-                plan.errors.push(format!(
-                    "{}: cannot apply the updates: {error}",
-                    source.shown
+                for key in lock_keys.remove(&index).unwrap_or_default() {
+                    plan.lock.restore(&key, &original);
+                }
+                plan.errors.push(FileError::file(
+                    &source.shown,
+                    format!("cannot apply the updates: {error}"),
                 ));
             }
         }

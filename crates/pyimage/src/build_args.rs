@@ -2,16 +2,12 @@
 //! as `docker build` with the same flags would evaluate them, Compose files as `docker compose` would interpolate
 //! them (the `.env` beside the file, or the `--env-file`s instead).
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use pyimage_core::check::FileKind;
 use pyimage_core::dockerfile::ScanOptions;
-use pyimage_core::manifests::parse_dotenv;
-
-use crate::files::FileError;
+use pyimage_service::sources::ComposeVariables;
 
 /// The `--build-arg` and `--env-file` flags of a command.
 #[derive(Debug, Args)]
@@ -44,86 +40,10 @@ impl BuildArgs {
         }
     }
 
-    /// The Compose variables of each file, read once per directory: an unreadable `--env-file` is a usage error;
-    /// an invalid `.env` is reported as a file error and its file is checked without it.
+    /// The Compose variables of each file: the `--env-file`s (an unreadable or invalid one is a usage error),
+    /// else the `.env` beside each Compose file, read once per directory.
     pub fn compose_variables(&self) -> anyhow::Result<ComposeVariables> {
-        let mut given = None;
-        for file in &self.env_file {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("--env-file {}: cannot read", file.display()))?;
-            let variables = parse_dotenv(&text, given.as_ref().unwrap_or(&BTreeMap::new()))
-                .map_err(|e| anyhow::anyhow!("--env-file {}:{e}", file.display()))?;
-            given = Some(variables);
-        }
-        Ok(ComposeVariables {
-            given,
-            by_directory: HashMap::new(),
-        })
-    }
-}
-
-/// Compose interpolation variables: the `--env-file`s, else the `.env` beside each Compose file.
-pub struct ComposeVariables {
-    given: Option<BTreeMap<String, String>>,
-    by_directory: HashMap<PathBuf, BTreeMap<String, String>>,
-}
-
-impl ComposeVariables {
-    /// No `--env-file`: each Compose file takes the `.env` beside it, as `docker compose` does.
-    pub fn beside_each_file() -> Self {
-        ComposeVariables {
-            given: None,
-            by_directory: HashMap::new(),
-        }
-    }
-
-    /// The variables for the file at `path` (empty for kinds other than Compose).
-    pub fn for_file(
-        &mut self,
-        path: &Path,
-        kind: FileKind,
-        errors: &mut Vec<FileError>,
-    ) -> BTreeMap<String, String> {
-        if kind != FileKind::Compose {
-            return BTreeMap::new();
-        }
-        if let Some(given) = &self.given {
-            return given.clone();
-        }
-        let directory = path.parent().unwrap_or(Path::new("")).to_path_buf();
-        if let Some(known) = self.by_directory.get(&directory) {
-            return known.clone();
-        }
-        let dotenv = directory.join(".env");
-        let variables = match std::fs::read(&dotenv) {
-            Err(_) => BTreeMap::new(),
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Err(_) => {
-                    errors.push(FileError::file(
-                        dotenv.display().to_string(),
-                        "not UTF-8 text: Compose variables from it are not used",
-                    ));
-                    BTreeMap::new()
-                }
-                Ok(text) => match parse_dotenv(&text, &BTreeMap::new()) {
-                    Ok(variables) => variables,
-                    Err(error) => {
-                        errors.push(FileError {
-                            path: dotenv.display().to_string(),
-                            line: Some(error.line),
-                            column: None,
-                            message: format!(
-                                "{}: Compose variables from it are not used",
-                                error.message
-                            ),
-                        });
-                        BTreeMap::new()
-                    }
-                },
-            },
-        };
-        self.by_directory.insert(directory, variables.clone());
-        variables
+        ComposeVariables::from_env_files(&self.env_file).map_err(anyhow::Error::msg)
     }
 }
 

@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -18,8 +17,8 @@ use pyimage_core::config::Overrides;
 use rayon::prelude::*;
 
 use crate::config;
-use crate::files::FileError;
 use crate::render::{self, CheckFormat, Outcome};
+use pyimage_store::located::FileError;
 
 /// Arguments of `pyimage check`.
 #[derive(Debug, Args)]
@@ -88,7 +87,7 @@ pub fn run(
     args: &CheckArgs,
     config_path: Option<&Path>,
     color: crate::output::Color,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<pyimage_service::Outcome> {
     let docs = render::rules::requested(
         args.list_rules,
         args.explain.as_deref(),
@@ -96,7 +95,7 @@ pub fn run(
     )?;
     if let Some(text) = docs {
         std::io::stdout().lock().write_all(text.as_bytes())?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(pyimage_service::Outcome::OK);
     }
     let given = [
         (&args.allow, Severity::Allow),
@@ -142,13 +141,22 @@ pub fn run(
             );
         };
         vec![Input {
-            shown: crate::files::relative(name, &base, &cwd),
+            shown: pyimage_store::files::relative(name, &base, &cwd),
             kind,
             variables: compose.for_file(name, kind, &mut errors),
             source: Source::Text(text),
         }]
     } else {
-        crate::files::discover(&args.paths, &loaded, &mut errors, &mut passed_over)?
+        let tree = pyimage_store::files::Tree {
+            cwd: &cwd,
+            base: &base,
+            exclude: &loaded.settings.exclude,
+        };
+        let mut walk = pyimage_store::files::Walk::default();
+        let found = pyimage_store::files::discover(&args.paths, &tree, &mut walk);
+        errors.extend(walk.errors);
+        passed_over.extend(walk.passed_over);
+        found
             .into_iter()
             .map(|found| Input {
                 variables: compose.for_file(&found.path, found.kind, &mut errors),
@@ -160,15 +168,19 @@ pub fn run(
     };
     let lock_path = loaded.lock_path(args.lock.as_deref());
     let lock = if args.locked {
-        Some(crate::files::read_lock(&lock_path).and_then(|lock| {
-            if lock.images.is_empty() && !lock_path.exists() {
-                anyhow::bail!(
-                    "--locked: {} does not exist; create it with `pyimage pin`",
-                    lock_path.display()
-                )
-            }
-            Ok(lock)
-        })?)
+        Some(
+            pyimage_store::lock_file::read(&lock_path)
+                .map_err(anyhow::Error::from)
+                .and_then(|lock| {
+                    if lock.is_empty() && !lock_path.exists() {
+                        anyhow::bail!(
+                            "--locked: {} does not exist; create it with `pyimage pin`",
+                            lock_path.display()
+                        )
+                    }
+                    Ok(lock)
+                })?,
+        )
     } else {
         None
     };
@@ -256,7 +268,7 @@ pub fn run(
     for error in &outcome.errors {
         crate::render::terminal::eprintln(format_args!("pyimage: error: {error}"));
     }
-    Ok(outcome.exit_code())
+    Ok(outcome.outcome())
 }
 
 /// A file's report and, when it has findings, its text (for snippets); or why it could not be read.
@@ -267,7 +279,7 @@ fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Ch
     let text = match &input.source {
         Source::Text(text) => text.as_str(),
         Source::File(path) => {
-            owned = crate::files::read(path)
+            owned = pyimage_service::sources::read_source(path)
                 .map_err(|message| FileError::file(input.shown.clone(), message))?;
             owned.as_str()
         }

@@ -2,9 +2,9 @@
 //! ConstraintTemplate and Constraints (see `pyimage_core::export::gatekeeper`), on stdout or into `--output FILE`
 //! (written atomically).
 
+use pyimage_service::Outcome;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
@@ -44,7 +44,7 @@ struct GatekeeperArgs {
 }
 
 /// Runs `pyimage export`.
-pub fn run(args: &ExportArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ExportArgs, config: Option<&Path>) -> anyhow::Result<Outcome> {
     let ExportFormat::Gatekeeper(args) = &args.format;
     let loaded = crate::config::load(config, None, &Overrides::default())?;
     let today = match &args.today {
@@ -68,7 +68,7 @@ pub fn run(args: &ExportArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
     let yaml = export.to_yaml(&shown);
     match &args.output {
         Some(path) => {
-            crate::write::replace_atomically(path, &yaml)?;
+            pyimage_store::write::replace_atomically(path, &yaml)?;
             eprintln!(
                 "wrote {} (1 ConstraintTemplate, {} Constraint{})",
                 path.display(),
@@ -88,5 +88,5 @@ pub fn run(args: &ExportArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
                 .context("cannot write to stdout")?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::OK)
 }

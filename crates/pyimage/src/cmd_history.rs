@@ -3,8 +3,8 @@
 //! each locked reference is behind its tag; `--format html` is the drift page as one self-contained file (a CI
 //! artifact). Reads the store only; asks no registry.
 
+use pyimage_service::Outcome;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
@@ -68,7 +68,7 @@ fn since(text: &str) -> anyhow::Result<String> {
     }
 }
 
-pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Outcome> {
     let since = args.since.as_deref().map(since).transpose()?;
     let url = crate::store::url(args.store.as_deref(), config)?;
     let store = crate::store::open(&url).await?;
@@ -107,7 +107,7 @@ pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Ex
         // `--format html` returned above, with the page.
         HistoryFormat::Human | HistoryFormat::Html => history::human(&mut out, &events)?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::OK)
 }
 
 /// `(repository, tag)` of each reference named on the command line.
@@ -129,12 +129,12 @@ fn named_tags(references: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 /// `--format html`: the drift page of the named tags (or all), with the lock's stale pins when `--lock` is given.
-async fn page(args: &HistoryArgs, store: &Store, shown_store: &str) -> anyhow::Result<ExitCode> {
+async fn page(args: &HistoryArgs, store: &Store, shown_store: &str) -> anyhow::Result<Outcome> {
     let tags = named_tags(&args.references)?;
     let timelines = drift::timelines(store, &tags).await?;
     let stale = match &args.lock {
         Some(lock_path) => {
-            let lock = crate::files::read_lock(lock_path)?;
+            let lock = pyimage_store::lock_file::read(lock_path)?;
             let standings = drift::standings(store, &lock).await?;
             Some(drift::stale_section(
                 &lock_path.display().to_string(),
@@ -152,15 +152,15 @@ async fn page(args: &HistoryArgs, store: &Store, shown_store: &str) -> anyhow::R
     );
     let mut out = std::io::stdout().lock();
     std::io::Write::write_all(&mut out, page.as_bytes()).context("writing the page")?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::OK)
 }
 
 async fn staleness(
     store: &Store,
     lock_path: &std::path::Path,
     format: HistoryFormat,
-) -> anyhow::Result<ExitCode> {
-    let lock = crate::files::read_lock(lock_path)?;
+) -> anyhow::Result<Outcome> {
+    let lock = pyimage_store::lock_file::read(lock_path)?;
     let rows = drift::standings(store, &lock).await?;
     store.close().await;
     let mut out = terminal::stdout();
@@ -170,11 +170,8 @@ async fn staleness(
         HistoryFormat::Human | HistoryFormat::Html => history::standings_human(&mut out, &rows)?,
     }
     let stale = rows.iter().any(|r| r.status == "stale");
-    Ok(if stale {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    // A stale pin is what the policy is about: exit 1, as a deny finding of `check` is.
+    Ok(Outcome::OK.and_if(stale, pyimage_service::ErrorKind::Policy))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -22,7 +21,7 @@ pub struct InitArgs {
 }
 
 /// Runs `pyimage init`.
-pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &InitArgs) -> anyhow::Result<pyimage_service::Outcome> {
     if args.output.exists() && !args.force {
         bail!(
             "{} exists; pass --force to overwrite it",
@@ -33,5 +32,5 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     let mut out = crate::render::terminal::stdout();
     writeln!(out, "wrote {}", args.output.display())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(pyimage_service::Outcome::OK)
 }

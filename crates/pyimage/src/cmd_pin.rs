@@ -1,22 +1,22 @@
 //! `pyimage pin PATHS...`: adds the digest each Python image reference points at now, with byte-minimal edits,
-//! and records what each reference meant in `pyimage.lock`. Planning is `pyimage_service::pin`; this module finds
-//! and reads the files, writes them atomically and renders the report.
+//! and records what each reference meant in `pyimage.lock`. Planning is `pyimage_service::pin`, writing
+//! `pyimage_service::apply` (shared with `update`); this module turns flags into those calls and renders the report.
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 use pyimage_registry::{Platform, RegistryClient};
-use pyimage_service::ErrorKind;
+use pyimage_service::apply::{FileEdit, Mode, apply};
 use pyimage_service::pin::{PinChange, PinOptions, PinSkip, plan_pin};
+use pyimage_service::{ErrorKind, Outcome};
+use pyimage_store::located::FileError;
+use pyimage_store::write;
 use serde::Serialize;
 
 use crate::config::LoadedConfig;
-use crate::files;
 use crate::output::{Format, print_json};
-use crate::write::{self, WriteOutcome};
 
 #[derive(Args)]
 pub struct PinArgs {
@@ -57,8 +57,8 @@ struct PinReport {
     changes: Vec<PinChange>,
     skipped: Vec<PinSkip>,
     /// Files a walk met and did not read (symlinks, FIFOs), with the reason.
-    skipped_files: Vec<files::FileError>,
-    errors: Vec<files::FileError>,
+    skipped_files: Vec<FileError>,
+    errors: Vec<FileError>,
     files_changed: usize,
     lock: Option<String>,
 }
@@ -67,7 +67,7 @@ pub async fn run(
     args: &PinArgs,
     client: RegistryClient,
     config: &LoadedConfig,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Outcome> {
     let platform = match &args.platform {
         None => None,
         Some(text) => Some(Platform::parse(text).with_context(|| {
@@ -81,14 +81,10 @@ pub async fn run(
     } else {
         Some(write::lock_directory(&lock_path)?)
     };
-    let lock = files::read_lock(&lock_path)?;
-    let old_lock_text = lock.render();
-    let old_lock = lock.clone();
+    let (lock_path, old_lock) = config.read_lock(args.lock.as_deref())?;
     // A file that cannot be found or read is reported and the rest is pinned; the exit code says so at the end.
-    let (mut errors, mut skipped_files) = (Vec::new(), Vec::new());
-    let found = files::discover(&args.paths, config, &mut errors, &mut skipped_files)?;
     let mut variables = args.build.compose_variables()?;
-    let (found, sources) = files::read_all(found, &mut variables, &mut errors);
+    let gathered = config.gather(&args.paths, &mut variables)?;
     let resolver = crate::progress::resolver(client);
     let options = PinOptions {
         platform,
@@ -97,54 +93,47 @@ pub async fn run(
         policy: config.settings.policy.clone(),
     };
     let now = pyimage_service::clock::now_rfc3339();
-    let plan = plan_pin(&resolver, &sources, lock, &options, &now).await;
-    for error in &errors {
-        crate::render::terminal::eprintln(format_args!("pyimage: error: {error}"));
-    }
-    for error in &plan.errors {
-        crate::render::terminal::eprintln(format_args!("pyimage: {error}"));
-    }
-    let failure = if errors.is_empty() {
-        plan.failure
-    } else {
-        ErrorKind::worst(plan.failure, ErrorKind::Input)
+    let plan = plan_pin(
+        &resolver,
+        &gathered.sources,
+        old_lock.clone(),
+        &options,
+        &now,
+    )
+    .await;
+    let mode = match (args.dry_run, args.check) {
+        (true, _) => Mode::DryRun,
+        (false, true) => Mode::Check,
+        (false, false) => Mode::Write,
     };
+    let edits: Vec<FileEdit<'_>> = plan
+        .rewrites
+        .iter()
+        .map(|rewrite| FileEdit {
+            path: &gathered.found[rewrite.index].path,
+            old_text: &gathered.sources[rewrite.index].text,
+            new_text: &rewrite.new_text,
+            lock_keys: &rewrite.lock_keys,
+        })
+        .collect();
+    let applied = apply(&edits, &old_lock, plan.lock.clone(), &lock_path, mode)?;
+    let mut outcome = Outcome::from_failure(plan.failure);
+    let mut errors = gathered.errors;
+    errors.extend(plan.errors);
+    outcome = outcome.and_if(!errors.is_empty(), ErrorKind::Input);
     let mut report = PinReport {
         changes: Vec::new(),
         skipped: plan.skipped,
-        skipped_files,
+        skipped_files: gathered.passed_over,
         errors,
-        files_changed: 0,
-        lock: None,
+        files_changed: applied.files_written(),
+        lock: applied.lock.as_ref().map(|path| path.display().to_string()),
     };
-    let mut diffs = String::new();
-    let mut lock = plan.lock;
-    // Files written (path, old text, new text), to roll back if the lock cannot be written; the lock keys of
-    // the changes in written files, and those of files left as they were.
-    let mut written: Vec<(PathBuf, String, String)> = Vec::new();
-    let (mut kept_keys, mut dropped_keys) = (Vec::new(), Vec::new());
-    let mut failure = failure;
-    for rewrite in plan.rewrites {
-        let (file, source) = (&found[rewrite.index], &sources[rewrite.index]);
-        if args.dry_run {
-            diffs.push_str(&write::unified_diff(
-                &file.path,
-                &source.text,
-                &rewrite.new_text,
-            ));
-        } else if !args.check {
-            let reason = match write::write_atomically(&file.path, &source.text, &rewrite.new_text)
-            {
-                Ok(WriteOutcome::Written) => None,
-                Ok(WriteOutcome::ChangedSinceRead) => {
-                    Some("the file changed since pyimage read it; run pin again".to_owned())
-                }
-                Ok(WriteOutcome::NotReplaced(reason)) => Some(reason),
-                Err(error) => Some(format!("{error:#}")),
-            };
-            if let Some(reason) = reason {
-                failure = ErrorKind::worst(failure, ErrorKind::Input);
-                dropped_keys.extend(rewrite.changes.iter().map(lock_key));
+    for (rewrite, not_written) in plan.rewrites.into_iter().zip(&applied.not_written) {
+        match not_written {
+            None => report.changes.extend(rewrite.changes),
+            Some(reason) => {
+                outcome.met(ErrorKind::Input);
                 report
                     .skipped
                     .extend(rewrite.changes.into_iter().map(|change| PinSkip {
@@ -154,80 +143,18 @@ pub async fn run(
                         reference: change.reference,
                         reason: reason.clone(),
                     }));
-                continue;
-            }
-            written.push((file.path.clone(), source.text.clone(), rewrite.new_text));
-        }
-        kept_keys.extend(rewrite.changes.iter().map(lock_key));
-        report.files_changed += 1;
-        report.changes.extend(rewrite.changes);
-    }
-    // A reference whose file was not written gets no lock entry (unless another written file pins it too).
-    for key in dropped_keys {
-        if kept_keys.contains(&key) {
-            continue;
-        }
-        match old_lock.get(&key) {
-            Some(entry) => lock.insert(entry.clone()),
-            None => {
-                lock.images.remove(&key);
             }
         }
     }
-    let new_lock_text = lock.render();
-    if new_lock_text != old_lock_text {
-        report.lock = Some(lock_path.display().to_string());
-        if args.dry_run {
-            let old = if lock_path.exists() {
-                old_lock_text.as_str()
-            } else {
-                ""
-            };
-            diffs.push_str(&write::unified_diff(&lock_path, old, &new_lock_text));
-        } else if !args.check
-            && let Err(error) = write::replace_atomically(&lock_path, &new_lock_text)
-        {
-            // The files and the lock go together: put the files back as they were.
-            let mut unrestored = Vec::new();
-            for (path, old, new) in &written {
-                if !matches!(
-                    write::write_atomically(path, new, old),
-                    Ok(WriteOutcome::Written)
-                ) {
-                    unrestored.push(path.display().to_string());
-                }
-            }
-            let restored = if unrestored.is_empty() {
-                format!("the {} file(s) pinned were restored", written.len())
-            } else {
-                format!("could not restore {}", unrestored.join(", "))
-            };
-            return Err(error.context(format!(
-                "cannot write the lock {}; {restored}",
-                lock_path.display()
-            )));
-        }
+    for error in &report.errors {
+        crate::render::terminal::eprintln(format_args!("pyimage: error: {error}"));
     }
     match args.format {
         Format::Json => print_json(&report)?,
-        Format::Human => print_human(&report, args, &diffs)?,
+        Format::Human => print_human(&report, args, &applied.diffs)?,
     }
     tracing::debug!(stats = ?resolver.client().stats(), "registry requests");
-    Ok(match failure {
-        Some(kind) => ExitCode::from(kind.exit_code()),
-        None if args.check && !report.changes.is_empty() => {
-            ExitCode::from(ErrorKind::Policy.exit_code())
-        }
-        None => ExitCode::SUCCESS,
-    })
-}
-
-/// The lock entry a change recorded: what it pinned, without the digest.
-fn lock_key(change: &PinChange) -> String {
-    change
-        .pinned
-        .rsplit_once('@')
-        .map_or(change.pinned.clone(), |(key, _)| key.to_owned())
+    Ok(outcome.and_if(args.check && !report.changes.is_empty(), ErrorKind::Policy))
 }
 
 fn print_human(report: &PinReport, args: &PinArgs, diffs: &str) -> anyhow::Result<()> {

@@ -3,8 +3,8 @@
 //! the official-images `library/python` record. Reading is `pyimage_service::provenance`; this module loads the
 //! record the user named and renders.
 
+use pyimage_service::Outcome;
 use std::io::Write;
-use std::process::ExitCode;
 
 use clap::Args;
 use pyimage_core::provenance::{NO_SIGNATURE_NOTE, PlatformProvenance};
@@ -54,7 +54,7 @@ struct Output<'a> {
     references: Vec<Report>,
 }
 
-pub async fn run(args: &ProvenanceArgs, client: RegistryClient) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &ProvenanceArgs, client: RegistryClient) -> anyhow::Result<Outcome> {
     if args.platform != "all" && Platform::parse(&args.platform).is_none() {
         anyhow::bail!(
             "--platform {:?}: expected OS/ARCH[/VARIANT] such as linux/arm64, or all",
@@ -62,7 +62,8 @@ pub async fn run(args: &ProvenanceArgs, client: RegistryClient) -> anyhow::Resul
         );
     }
     let platform = (args.platform != "all").then_some(args.platform.as_str());
-    let record = crate::files::load_record(&client, args.official_images.as_deref()).await?;
+    let record =
+        pyimage_service::provenance::Record::load(&client, args.official_images.as_deref()).await?;
     let mut reports = Vec::new();
     let (mut worst, mut failed) = (None, false);
     for input in &args.references {
@@ -102,11 +103,7 @@ pub async fn run(args: &ProvenanceArgs, client: RegistryClient) -> anyhow::Resul
         Format::Json => print_json(&output)?,
         Format::Human => print_human(&output)?,
     }
-    Ok(match worst {
-        Some(kind) => ExitCode::from(kind.exit_code()),
-        None if failed => ExitCode::from(ErrorKind::Policy.exit_code()),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(Outcome::from_failure(worst).and_if(failed, ErrorKind::Policy))
 }
 
 fn print_human(output: &Output<'_>) -> anyhow::Result<()> {

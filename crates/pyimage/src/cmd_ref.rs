@@ -1,7 +1,7 @@
 //! `pyimage ref REF...`: how Docker reads each reference, and what a Python tag promises.
 
+use pyimage_service::Outcome;
 use std::io::Write;
-use std::process::ExitCode;
 
 use clap::Args;
 use pyimage_core::python::{self, PythonTagView};
@@ -67,7 +67,7 @@ fn report(input: &str) -> RefReport {
     }
 }
 
-pub fn run(args: &RefArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &RefArgs) -> anyhow::Result<Outcome> {
     let reports: Vec<RefReport> = args.references.iter().map(|input| report(input)).collect();
     match args.format {
         Format::Json => print_json(&reports)?,
@@ -75,9 +75,9 @@ pub fn run(args: &RefArgs) -> anyhow::Result<ExitCode> {
     }
     let all_ok = reports.iter().all(|r| r.ok);
     Ok(if all_ok {
-        ExitCode::SUCCESS
+        Outcome::OK
     } else {
-        ExitCode::from(pyimage_service::ErrorKind::Input.exit_code())
+        Outcome::of(pyimage_service::ErrorKind::Input)
     })
 }
 

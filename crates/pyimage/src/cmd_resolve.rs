@@ -2,7 +2,6 @@
 //! platform images and attestation manifests (one verified GET of the index).
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
@@ -11,8 +10,8 @@ use pyimage_core::Reference;
 use pyimage_registry::{Platform, RegistryClient, RegistryError, Resolution, ResolveRequest};
 use serde::Serialize;
 
-use pyimage_service::ErrorKind;
 use pyimage_service::resolver::CONCURRENCY;
+use pyimage_service::{ErrorKind, Outcome};
 
 use crate::output::{Format, print_json};
 
@@ -69,7 +68,7 @@ pub fn request_from(platform: Option<&str>, attestations: bool) -> anyhow::Resul
     Ok(request)
 }
 
-pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<Outcome> {
     let request = request_from(args.platform.as_deref(), args.attestations)?;
     let outcomes: Vec<(String, Result<Resolution, Failure>)> =
         futures_util::stream::iter(args.references.clone())
@@ -90,9 +89,7 @@ pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<E
             .collect()
             .await;
 
-    let mut exit = ExitCode::SUCCESS;
-    let mut any_input_error = false;
-    let mut worst_registry: Option<ErrorKind> = None;
+    let mut run = Outcome::OK;
     let reports: Vec<ResolveReport> = outcomes
         .into_iter()
         .map(|(input, outcome)| match outcome {
@@ -105,12 +102,11 @@ pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<E
             Err(failure) => {
                 let error = match failure {
                     Failure::Input(message) => {
-                        any_input_error = true;
+                        run.met(ErrorKind::Input);
                         message
                     }
                     Failure::Registry(error) => {
-                        worst_registry =
-                            ErrorKind::worst(worst_registry, ErrorKind::of_registry(&error));
+                        run.met(ErrorKind::of_registry(&error));
                         error.to_string()
                     }
                 };
@@ -123,17 +119,12 @@ pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<E
             }
         })
         .collect();
-    if any_input_error {
-        exit = ExitCode::from(pyimage_service::ErrorKind::Input.exit_code());
-    } else if let Some(kind) = worst_registry {
-        exit = ExitCode::from(kind.exit_code());
-    }
     match args.format {
         Format::Json => print_json(&reports)?,
         Format::Human => print_human(&reports)?,
     }
     tracing::debug!(stats = ?client.stats(), "requests");
-    Ok(exit)
+    Ok(run)
 }
 
 fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {

@@ -2,9 +2,9 @@
 //! configuration's policy, `[serve]` settings and lock, and the drift page at `/` (or on `--page-listen`). Stops
 //! gracefully on SIGTERM or Ctrl-C.
 
+use pyimage_service::Outcome;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -44,7 +44,7 @@ pub async fn run(
     args: &ServeArgs,
     client: RegistryClient,
     config: &LoadedConfig,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Outcome> {
     let settings = config.settings.clone();
     let listen = match args.listen {
         Some(addr) => addr,
@@ -107,7 +107,7 @@ pub async fn run(
     })
     .await?;
     eprintln!("pyimage serve: stopped");
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::OK)
 }
 
 /// SIGTERM (Kubernetes stopping the Pod) or Ctrl-C.

@@ -1,8 +1,8 @@
 //! `pyimage completions SHELL` and `pyimage man [--out DIR]`: shell completion scripts and man pages, generated from
 //! the same clap definition the binary parses with, so they can never fall out of date.
 
+use pyimage_service::Outcome;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -25,7 +25,7 @@ pub struct ManArgs {
 }
 
 /// Prints the completion script for one shell to standard output.
-pub fn completions(args: &CompletionsArgs, mut command: clap::Command) -> anyhow::Result<ExitCode> {
+pub fn completions(args: &CompletionsArgs, mut command: clap::Command) -> anyhow::Result<Outcome> {
     let name = command.get_name().to_owned();
     // Into memory first: clap_complete panics when its writer fails, and `| head` closes stdout early.
     let mut script = Vec::new();
@@ -33,24 +33,24 @@ pub fn completions(args: &CompletionsArgs, mut command: clap::Command) -> anyhow
     let mut out = std::io::stdout().lock();
     std::io::Write::write_all(&mut out, &script).context("writing the completion script")?;
     std::io::Write::flush(&mut out).context("writing the completion script")?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::OK)
 }
 
 /// Prints the top-level man page, or writes every page into a directory.
-pub fn man(args: &ManArgs, command: clap::Command) -> anyhow::Result<ExitCode> {
+pub fn man(args: &ManArgs, command: clap::Command) -> anyhow::Result<Outcome> {
     let Some(dir) = &args.out else {
         let mut out = std::io::stdout().lock();
         page(command)
             .render(&mut out)
             .context("writing the man page")?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::OK);
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let written = write_pages(dir, command)?;
     for path in written {
         println!("{}", path.display());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::OK)
 }
 
 /// Writes the page of `command` and, recursively, of each visible subcommand (`pyimage-check.1`, …).
@@ -74,7 +74,7 @@ fn write_pages(dir: &Path, command: clap::Command) -> anyhow::Result<Vec<PathBuf
             .with_context(|| format!("rendering {}", path.display()))?;
         let text =
             String::from_utf8(bytes).context("clap_mangen wrote a page that is not UTF-8")?;
-        crate::write::replace_atomically(&path, &text)?;
+        pyimage_store::write::replace_atomically(&path, &text)?;
         written.push(path);
     }
     written.sort();

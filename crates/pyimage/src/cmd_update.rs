@@ -7,19 +7,19 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use pyimage_core::check::policy::UpdatePolicy;
 use pyimage_registry::RegistryClient;
+use pyimage_service::apply::{FileEdit, Mode, apply};
 use pyimage_service::update::{Available, FileEnvironment, UpdateChange, plan_update};
+use pyimage_service::{ErrorKind, Outcome};
+use pyimage_store::located::FileError;
+use pyimage_store::write;
 use serde::Serialize;
 
 use crate::config::LoadedConfig;
-use crate::files;
 use crate::output::{Format, print_json};
-use crate::write::{self, WriteOutcome};
 
 #[derive(Args)]
 pub struct UpdateArgs {
@@ -58,9 +58,20 @@ impl UpdateArgs {
 struct UpdateReport {
     changes: Vec<UpdateChange>,
     available: Vec<Available>,
+    /// Moves planned in files that could not be written, with the reason (their lock entries did not move).
+    skipped: Vec<Skipped>,
     /// Files a walk met and did not read (symlinks, FIFOs), with the reason.
-    skipped_files: Vec<files::FileError>,
-    errors: Vec<String>,
+    skipped_files: Vec<FileError>,
+    errors: Vec<FileError>,
+}
+
+/// A move not made because its file could not be written: the same shape as `pin`'s skipped references.
+#[derive(Serialize)]
+struct Skipped {
+    path: String,
+    line: usize,
+    reference: String,
+    reason: String,
 }
 
 fn shown(path: &Path) -> String {
@@ -72,26 +83,26 @@ pub async fn run(
     args: &UpdateArgs,
     client: RegistryClient,
     config: &LoadedConfig,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Outcome> {
     let policy = &config.settings.policy;
-    let lock_path = config.lock_path(args.lock.as_deref());
     // Concurrent runs take turns from reading the lock to writing it (see `write::lock_directory`).
     let _turn = if args.dry_run {
         None
     } else {
-        Some(write::lock_directory(&lock_path)?)
+        Some(write::lock_directory(
+            &config.lock_path(args.lock.as_deref()),
+        )?)
     };
-    let lock = files::read_lock(&lock_path)?;
-    let old_lock_text = lock.render();
+    let (lock_path, old_lock) = config.read_lock(args.lock.as_deref())?;
     // A file that cannot be found or read is reported and the rest is updated; the exit code says so at the end.
-    let (mut file_errors, mut skipped_files) = (Vec::new(), Vec::new());
-    let found = files::discover(&args.paths, config, &mut file_errors, &mut skipped_files)?;
     let mut variables = args.build.compose_variables()?;
-    let (found, sources) = files::read_all(found, &mut variables, &mut file_errors);
-    let sources = sources
-        .into_iter()
-        .zip(&found)
-        .map(|(mut source, file)| {
+    let gathered = config.gather(&args.paths, &mut variables)?;
+    let sources = gathered
+        .sources
+        .iter()
+        .zip(&gathered.found)
+        .map(|(source, file)| {
+            let mut source = source.clone();
             source.shown = shown(&file.path);
             // Environments are matched as `check` matches them: relative to the configuration's directory.
             let (name, _) = policy.environment_for(&file.policy_path);
@@ -111,77 +122,66 @@ pub async fn run(
     let plan = plan_update(
         &resolver,
         &sources,
-        lock,
+        old_lock.clone(),
         policy,
         &args.build.scan_options(),
         &now,
     )
     .await;
-    let failure = if file_errors.is_empty() {
-        plan.failure
+    let mode = if args.dry_run {
+        Mode::DryRun
     } else {
-        pyimage_service::ErrorKind::worst(plan.failure, pyimage_service::ErrorKind::Input)
+        Mode::Write
     };
-    let mut errors: Vec<String> = file_errors.iter().map(ToString::to_string).collect();
+    let edits: Vec<FileEdit<'_>> = plan
+        .rewrites
+        .iter()
+        .map(|rewrite| FileEdit {
+            path: &gathered.found[rewrite.index].path,
+            old_text: &gathered.sources[rewrite.index].text,
+            new_text: &rewrite.new_text,
+            lock_keys: &rewrite.lock_keys,
+        })
+        .collect();
+    let applied = apply(&edits, &old_lock, plan.lock.clone(), &lock_path, mode)?;
+    let mut errors = gathered.errors;
     errors.extend(plan.errors);
+    let mut outcome =
+        Outcome::from_failure(plan.failure).and_if(!errors.is_empty(), ErrorKind::Input);
     let mut report = UpdateReport {
         changes: Vec::new(),
         available: plan.available,
-        skipped_files,
+        skipped: Vec::new(),
+        skipped_files: gathered.passed_over,
         errors,
     };
-    let mut diffs = String::new();
-    for rewrite in plan.rewrites {
-        let (file, source) = (&found[rewrite.index], &sources[rewrite.index].0);
-        let mut changes = rewrite.changes;
-        if args.dry_run {
-            diffs.push_str(&write::unified_diff(
-                &file.path,
-                &source.text,
-                &rewrite.new_text,
-            ));
-            for change in &mut changes {
-                change.applied = false;
+    for (rewrite, not_written) in plan.rewrites.into_iter().zip(&applied.not_written) {
+        match not_written {
+            None => report
+                .changes
+                .extend(rewrite.changes.into_iter().map(|change| UpdateChange {
+                    applied: !args.dry_run,
+                    ..change
+                })),
+            Some(reason) => {
+                outcome.met(ErrorKind::Input);
+                report
+                    .skipped
+                    .extend(rewrite.changes.into_iter().map(|change| Skipped {
+                        path: change.path,
+                        line: change.line,
+                        reference: change.old,
+                        reason: reason.clone(),
+                    }));
             }
-        } else {
-            let note = match write::write_atomically(&file.path, &source.text, &rewrite.new_text)? {
-                WriteOutcome::Written => None,
-                WriteOutcome::ChangedSinceRead => {
-                    Some("the file changed since pyimage read it; run update again".to_owned())
-                }
-                WriteOutcome::NotReplaced(reason) => Some(reason),
-            };
-            if let Some(note) = note {
-                for change in &mut changes {
-                    change.applied = false;
-                    change.note = Some(note.clone());
-                }
-            }
-        }
-        report.changes.extend(changes);
-    }
-    let new_lock_text = plan.lock.render();
-    if new_lock_text != old_lock_text {
-        if args.dry_run {
-            diffs.push_str(&write::unified_diff(
-                &lock_path,
-                &old_lock_text,
-                &new_lock_text,
-            ));
-        } else {
-            write::replace_atomically(&lock_path, &new_lock_text)
-                .context("writing the lock file")?;
         }
     }
     match args.format {
         Format::Json => print_json(&report)?,
-        Format::Human => print_human(&report, &diffs, args.dry_run)?,
+        Format::Human => print_human(&report, &applied.diffs, args.dry_run)?,
     }
     tracing::debug!(stats = ?resolver.client().stats(), "registry requests");
-    Ok(match failure {
-        Some(kind) => ExitCode::from(kind.exit_code()),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(outcome)
 }
 
 /// A report fit to paste as a pull-request body.
@@ -232,6 +232,13 @@ fn print_human(report: &UpdateReport, diffs: &str, dry_run: bool) -> anyhow::Res
                 available.why_not
             )?;
         }
+    }
+    for skip in &report.skipped {
+        writeln!(
+            out,
+            "{}:{}: not moved {}: {}",
+            skip.path, skip.line, skip.reference, skip.reason
+        )?;
     }
     for file in &report.skipped_files {
         writeln!(out, "{}: skipped: {}", file.path, file.message)?;

@@ -4,9 +4,9 @@
 //! this module reads the inputs, builds a client that asks Docker Hub directly (configured mirrors are skipped: a
 //! mirror cannot vouch for what `docker.io/library/python` serves) and renders.
 
+use pyimage_service::Outcome;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
@@ -64,7 +64,7 @@ struct Output<'a> {
     images: Vec<ImageVerification>,
 }
 
-pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> {
     let requirement = Requirement::parse(&args.require).context("--require")?;
     if requirement == Requirement::OfficialLocked && args.lock.is_none() {
         anyhow::bail!("--require official-locked needs --lock pyimage.lock");
@@ -77,7 +77,8 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
             anyhow::bail!("cannot read --lock {}: no such file", path.display())
         }
         Some(path) => Some(
-            crate::files::read_lock(path).with_context(|| format!("--lock {}", path.display()))?,
+            pyimage_store::lock_file::read(path)
+                .with_context(|| format!("--lock {}", path.display()))?,
         ),
         None => None,
     };
@@ -111,7 +112,8 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
         let record = if args.no_provenance {
             Record::Unavailable("--no-provenance".to_owned())
         } else {
-            crate::files::load_record(&client, args.official_images.as_deref()).await?
+            pyimage_service::provenance::Record::load(&client, args.official_images.as_deref())
+                .await?
         };
         let request = VerifyRequest {
             names: args.images.clone(),
@@ -133,7 +135,7 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
             Format::Json => print_json(&output)?,
             Format::Human => print_human(&output)?,
         }
-        Ok(exit.map_or(ExitCode::SUCCESS, |kind| ExitCode::from(kind.exit_code())))
+        Ok(Outcome::from_failure(exit))
     })
 }
 
@@ -183,7 +185,7 @@ fn read_inspect(path: &Path) -> anyhow::Result<(String, Vec<pyimage_engine::Imag
             .context("cannot read --inspect from standard input")?;
         ("standard input".to_owned(), bytes)
     } else {
-        let bytes = crate::files::read_regular(path, 64 * 1024 * 1024)
+        let bytes = pyimage_store::bounded::read_regular(path, 64 * 1024 * 1024)
             .with_context(|| format!("cannot read --inspect {}", path.display()))?;
         (path.display().to_string(), bytes)
     };

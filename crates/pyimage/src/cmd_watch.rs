@@ -4,9 +4,9 @@
 //! (with up to 10 % jitter) until SIGTERM or Ctrl-C, finishing the poll in flight. The polling is
 //! `pyimage_service::watch`; this module finds the tags, runs the loop and prints.
 
+use pyimage_service::Outcome;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -18,7 +18,6 @@ use pyimage_service::watch::notify::{Notifier, Payload};
 use pyimage_service::watch::{PollReport, WatchOptions, Watcher, targets};
 
 use crate::config::LoadedConfig;
-use crate::files;
 
 #[derive(Args)]
 pub struct WatchArgs {
@@ -91,7 +90,7 @@ pub async fn run(
     args: &WatchArgs,
     client: RegistryClient,
     config: &LoadedConfig,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Outcome> {
     let references = targets(args, config)?;
     if references.is_empty() {
         bail!(
@@ -158,10 +157,7 @@ pub async fn run(
     if failed > 0 {
         eprintln!("pyimage: {failed} notification(s) could not be delivered");
     }
-    Ok(match worst {
-        Some(kind) => ExitCode::from(kind.exit_code()),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(Outcome::from_failure(worst))
 }
 
 fn summarize(report: &PollReport, notifier: &Notifier) {
@@ -197,27 +193,25 @@ fn targets(args: &WatchArgs, config: &LoadedConfig) -> anyhow::Result<Vec<Refere
         })?);
     }
     if !paths.is_empty() {
-        let (mut errors, mut passed_over) = (Vec::new(), Vec::new());
-        let found = files::discover(&paths, config, &mut errors, &mut passed_over)?;
-        for file in &passed_over {
+        let mut variables = pyimage_service::sources::ComposeVariables::beside_each_file();
+        let gathered = config.gather(&paths, &mut variables)?;
+        for file in &gathered.passed_over {
             crate::render::terminal::eprintln(format_args!(
                 "pyimage: {}: skipped: {}",
                 file.path, file.message
             ));
         }
-        let mut variables = crate::build_args::ComposeVariables::beside_each_file();
-        let (_, sources) = files::read_all(found, &mut variables, &mut errors);
-        if let Some(error) = errors.first() {
+        if let Some(error) = gathered.errors.first() {
             bail!("{error}");
         }
         references.extend(targets::in_sources(
-            &sources,
+            &gathered.sources,
             &config.settings.policy,
             &args.build.scan_options(),
         ));
     }
     if args.targets.is_empty() {
-        let lock = files::read_lock(&config.lock_path(args.lock.as_deref()))?;
+        let (_, lock) = config.read_lock(args.lock.as_deref())?;
         references.extend(targets::in_lock(&lock));
     }
     Ok(targets::unique(references))

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use pyimage_core::config::{Overrides, Settings};
+use pyimage_core::lock::Lock;
+use pyimage_service::sources::{ComposeVariables, Gathered};
+use pyimage_store::files::Tree;
 
 /// A loaded configuration and where it came from.
 #[derive(Debug)]
@@ -70,19 +73,36 @@ impl LoadedConfig {
     /// sits beside Cargo.toml, so `check --locked deploy/prod` from anywhere finds the repository's lock), else
     /// `./pyimage.lock` (a configuration named by `--config` may live anywhere, e.g. outside the repository).
     pub fn lock_path(&self, explicit: Option<&Path>) -> PathBuf {
-        if let Some(path) = explicit {
-            return path.to_path_buf();
-        }
-        let name = pyimage_core::lock::LOCK_FILE_NAME;
-        match self
+        let beside = self
             .path
             .as_deref()
             .filter(|_| self.discovered)
-            .and_then(Path::parent)
-        {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
-            _ => PathBuf::from(name),
-        }
+            .and_then(Path::parent);
+        pyimage_store::lock_file::location(explicit, beside)
+    }
+
+    /// The lock at [`LoadedConfig::lock_path`] and where it is (an empty lock when there is no file yet).
+    pub fn read_lock(&self, explicit: Option<&Path>) -> anyhow::Result<(PathBuf, Lock)> {
+        let path = self.lock_path(explicit);
+        let lock = pyimage_store::lock_file::read(&path)?;
+        Ok((path, lock))
+    }
+
+    /// Finds and reads the files under `paths` (the current directory when empty): the walk skips what
+    /// `[policy] exclude` matches and shows paths relative to [`LoadedConfig::base_dir`].
+    pub fn gather(
+        &self,
+        paths: &[PathBuf],
+        variables: &mut ComposeVariables,
+    ) -> anyhow::Result<Gathered> {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let base = self.base_dir(&cwd);
+        let tree = Tree {
+            cwd: &cwd,
+            base: &base,
+            exclude: &self.settings.exclude,
+        };
+        Ok(pyimage_service::sources::gather(paths, &tree, variables))
     }
 }
 
@@ -105,10 +125,7 @@ pub fn load(
         },
     };
     tracing::info!(config = %path.display(), "configuration");
-    let read = crate::files::read_regular(&path, 1024 * 1024).and_then(|bytes| {
-        String::from_utf8(bytes)
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
-    });
+    let read = pyimage_store::bounded::read_text(&path, 1024 * 1024);
     let text = match read {
         Ok(text) => text,
         Err(error) if !required && error.kind() == std::io::ErrorKind::NotFound => {

@@ -1,6 +1,7 @@
 //! The `pyimage` command line: a thin front end — flags, one call into pyimage-service or pyimage-core, a renderer.
 //!
-//! Exit codes come from `pyimage_service::ErrorKind` (see [`error_kind`]): 0 ok, 1 policy findings, 2 usage or input
+//! Every command ends in a `pyimage_service::Outcome` (an error that reaches `main` is classified by
+//! [`error_kind`]); `main` turns it into the exit code, in one place: 0 ok, 1 policy findings, 2 usage or input
 //! error, 3 registry or engine unreachable.
 
 mod build_args;
@@ -19,13 +20,11 @@ mod cmd_update;
 mod cmd_verify;
 mod cmd_watch;
 mod config;
-mod files;
 mod output;
 mod progress;
 mod provenance_text;
 mod render;
 mod store;
-mod write;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,7 +32,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory as _, Parser, Subcommand};
 use pyimage_registry::{ClientOptions, CredentialStore, RegistryClient};
-use pyimage_service::ErrorKind;
+use pyimage_service::{ErrorKind, Outcome};
 
 #[derive(Parser)]
 #[command(
@@ -150,15 +149,17 @@ fn main() -> ExitCode {
             async |client, config| cmd_update::run(args, client, config).await,
         ),
     };
-    match result {
-        Ok(code) => code,
+    let outcome = match result {
+        Ok(outcome) => outcome,
         // `pyimage check | head`: the reader is gone; there is nobody to tell.
-        Err(error) if is_closed_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if is_closed_pipe(&error) => Outcome::OK,
         Err(error) => {
             crate::render::terminal::eprintln(format_args!("pyimage: error: {error:#}"));
-            ExitCode::from(error_kind(&error).exit_code())
+            Outcome::of(error_kind(&error))
         }
-    }
+    };
+    // The one place a run's outcome becomes the process's exit code.
+    ExitCode::from(outcome.exit_code())
 }
 
 /// Whether the error is stdout closed by its reader (`| head`).
@@ -217,8 +218,8 @@ fn with_registry(
     cli: &Cli,
     start: Option<&std::path::Path>,
     environment: Option<String>,
-    command: impl AsyncFnOnce(RegistryClient, &config::LoadedConfig) -> anyhow::Result<ExitCode>,
-) -> anyhow::Result<ExitCode> {
+    command: impl AsyncFnOnce(RegistryClient, &config::LoadedConfig) -> anyhow::Result<Outcome>,
+) -> anyhow::Result<Outcome> {
     let overrides = pyimage_core::config::Overrides {
         environment,
         severities: Vec::new(),

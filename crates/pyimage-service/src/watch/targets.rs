@@ -42,8 +42,7 @@ pub fn in_sources(sources: &[SourceText], policy: &Policy, build: &ScanOptions) 
 /// The watched tags of a lock file's entries.
 pub fn in_lock(lock: &Lock) -> Vec<Reference> {
     unique(
-        lock.images
-            .values()
+        lock.entries()
             .filter_map(|entry| Reference::parse_normalized(&entry.normalized).ok())
             .filter_map(|r| tag_of(&r)),
     )

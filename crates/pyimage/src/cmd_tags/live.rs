@@ -2,9 +2,9 @@
 //! the newest stable patch release per line. Fetching is `Resolver::tag_digests` (one list, one HEAD per tag);
 //! grouping is `pyimage_core::moves::alias_families`.
 
+use pyimage_service::Outcome;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::ExitCode;
 
 use anyhow::bail;
 use pyimage_core::moves::{AliasFamily, alias_families, newest_patch_per_line};
@@ -27,7 +27,7 @@ struct LiveView {
     errors: Vec<String>,
 }
 
-pub async fn run_live(args: &TagsArgs, client: RegistryClient) -> anyhow::Result<ExitCode> {
+pub async fn run_live(args: &TagsArgs, client: RegistryClient) -> anyhow::Result<Outcome> {
     check_variant(args)?;
     if args.tags.len() > 1 {
         bail!(
@@ -41,7 +41,7 @@ pub async fn run_live(args: &TagsArgs, client: RegistryClient) -> anyhow::Result
         Ok(_) => bail!("{input:?}: give a repository without tag or digest"),
         Err(error) => {
             crate::render::terminal::eprintln(format_args!("pyimage: {input:?}: {error}"));
-            return Ok(ExitCode::from(ErrorKind::Input.exit_code()));
+            return Ok(Outcome::of(ErrorKind::Input));
         }
     };
     let resolver = Resolver::new(client);
@@ -52,7 +52,7 @@ pub async fn run_live(args: &TagsArgs, client: RegistryClient) -> anyhow::Result
                 "pyimage: {}: {error}",
                 repository.name()
             ));
-            return Ok(ExitCode::from(ErrorKind::of_registry(&error).exit_code()));
+            return Ok(Outcome::of(ErrorKind::of_registry(&error)));
         }
     };
     let mut errors = Vec::new();
@@ -97,7 +97,7 @@ pub async fn run_live(args: &TagsArgs, client: RegistryClient) -> anyhow::Result
     for error in &view.errors {
         crate::render::terminal::eprintln(format_args!("pyimage: {error}"));
     }
-    Ok(worst.map_or(ExitCode::SUCCESS, |kind| ExitCode::from(kind.exit_code())))
+    Ok(Outcome::from_failure(worst))
 }
 
 fn print_live(view: &LiveView) -> anyhow::Result<()> {

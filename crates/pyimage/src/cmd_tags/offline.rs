@@ -1,7 +1,7 @@
 //! `pyimage tags --from FILE [TAG...]`: the official-images `library/python` file's view of the tags (offline).
 
+use pyimage_service::Outcome;
 use std::io::Write;
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use pyimage_core::official_images::{Entry, Library, TagKind};
@@ -66,7 +66,7 @@ pub fn is_live(args: &TagsArgs) -> bool {
     args.from.is_none()
 }
 
-pub fn run_offline(args: &TagsArgs) -> anyhow::Result<ExitCode> {
+pub fn run_offline(args: &TagsArgs) -> anyhow::Result<Outcome> {
     let Some(from) = &args.from else {
         bail!("internal: offline tags without --from");
     };
@@ -98,7 +98,7 @@ pub fn run_offline(args: &TagsArgs) -> anyhow::Result<ExitCode> {
             Format::Json => print_json(&views)?,
             Format::Human => print_entries(&views)?,
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::OK);
     }
 
     let mut all_found = true;
@@ -143,9 +143,9 @@ pub fn run_offline(args: &TagsArgs) -> anyhow::Result<ExitCode> {
         Format::Human => print_families(&views)?,
     }
     Ok(if all_found {
-        ExitCode::SUCCESS
+        Outcome::OK
     } else {
-        ExitCode::from(pyimage_service::ErrorKind::Input.exit_code())
+        Outcome::of(pyimage_service::ErrorKind::Input)
     })
 }
 

@@ -27,7 +27,7 @@ pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Stri
         config: Option<&'a str>,
         files_scanned: usize,
         skipped: Vec<Skipped<'a>>,
-        errors: &'a [crate::files::FileError],
+        errors: &'a [pyimage_store::located::FileError],
         findings: Vec<pyimage_core::check::finding::FindingJson<'a>>,
     }
     let value = Output {

@@ -36,9 +36,9 @@ pub struct Outcome {
     pub files_scanned: usize,
     /// Files not checked, with the reason: a skip directive (at its line) or a file a walk does not read (a
     /// symlink, a FIFO).
-    pub skipped: Vec<crate::files::FileError>,
+    pub skipped: Vec<pyimage_store::located::FileError>,
     /// Files that could not be read or parsed, in path order (they are not counted in `files_scanned`).
-    pub errors: Vec<crate::files::FileError>,
+    pub errors: Vec<pyimage_store::located::FileError>,
     /// Findings in path, then file order.
     pub findings: Vec<Finding>,
     /// Texts of the files findings point into (for snippets).
@@ -48,7 +48,7 @@ pub struct Outcome {
 impl Outcome {
     /// Puts everything in the order the renderers promise (findings by path, position and rule; skipped files and
     /// errors by path) and takes the run's file errors.
-    pub fn finish(&mut self, mut errors: Vec<crate::files::FileError>) {
+    pub fn finish(&mut self, mut errors: Vec<pyimage_store::located::FileError>) {
         self.findings.sort_by(|a, b| {
             let (fa, fb) = (a.file(), b.file());
             (fa.path.as_str(), fa.span.start, fa.line, a.rule.id).cmp(&(
@@ -63,17 +63,15 @@ impl Outcome {
         self.errors = errors;
     }
 
-    /// 2 when a file could not be read or parsed (input errors win), 1 for a deny-level finding, else 0. Skipped
-    /// files do not count.
-    pub fn exit_code(&self) -> std::process::ExitCode {
+    /// What the run came to: an input error when a file could not be read or parsed, a policy failure for a
+    /// deny-level finding (input errors outrank it). Skipped files do not count.
+    pub fn outcome(&self) -> pyimage_service::Outcome {
         use pyimage_core::check::Severity;
-        use pyimage_service::ErrorKind;
+        use pyimage_service::{ErrorKind, Outcome};
         let denied = self.findings.iter().any(|f| f.severity == Severity::Deny);
-        match (self.errors.is_empty(), denied) {
-            (false, _) => ErrorKind::Input.exit_code().into(),
-            (true, true) => ErrorKind::Policy.exit_code().into(),
-            (true, false) => std::process::ExitCode::SUCCESS,
-        }
+        Outcome::OK
+            .and_if(denied, ErrorKind::Policy)
+            .and_if(!self.errors.is_empty(), ErrorKind::Input)
     }
 }
 

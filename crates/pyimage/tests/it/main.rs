@@ -17,6 +17,7 @@
 
 mod support;
 
+mod apply_plan;
 mod check;
 mod check_hadolint;
 mod credentials;

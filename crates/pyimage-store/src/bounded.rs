@@ -1,6 +1,7 @@
-//! Reading a local file pyimage was pointed at (a CA bundle here; sources, locks, configuration and inspect files in
-//! the CLI) without trusting it to be sane: only a regular file (a FIFO would block, `/dev/zero` never ends), and at
-//! most a given number of bytes. The lowest crate that reads files holds it so that every reader shares one.
+//! Reading a local file pyimage was pointed at (sources, locks, configuration, `.env` files, official-images files,
+//! inspect output, CA bundles, Docker's credentials file) without trusting it to be sane: only a regular file (a FIFO
+//! would block, `/dev/zero` never ends), and at most a given number of bytes. Every reader of a file a user controls
+//! goes through [`read_regular`] (or [`read_text`]).
 
 use std::io::{Error, ErrorKind, Read as _};
 use std::path::Path;
@@ -35,4 +36,17 @@ pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
         ));
     }
     Ok(bytes)
+}
+
+/// [`read_regular`] as UTF-8 text; invalid UTF-8 is an `InvalidData` error giving the offset of the first bad byte.
+pub fn read_text(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_regular(path, limit)?).map_err(|error| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                error.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }

@@ -58,7 +58,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(self.error("reading a tag's last event"))?;
-        row.map(|r| crate::query::event_of(&r))
+        row.map(|r| crate::history::query::event_of(&r))
             .transpose()
             .map_err(self.error("reading a tag's last event"))
     }
@@ -104,7 +104,7 @@ impl Store {
             .bind(&seen.tag)
             .fetch_optional(&mut *tx)
             .await?
-            .map(|row| crate::query::event_of(&row))
+            .map(|row| crate::history::query::event_of(&row))
             .transpose()?;
         let last_to = last.as_ref().and_then(|e| e.to_digest.clone());
         let outcome = if last.is_some() && last_to == seen.digest {

@@ -13,7 +13,36 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+/// Why a write or a directory lock failed: what pyimage was doing, with the operating system's error, or why it
+/// refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// An operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, naming the path.
+        what: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// pyimage does not write there (a symlink, not a regular file, changed while written).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Attaches what was being done to an I/O error.
+trait Doing<T> {
+    fn doing(self, what: impl FnOnce() -> String) -> Result<T, WriteError>;
+}
+
+impl<T> Doing<T> for std::io::Result<T> {
+    fn doing(self, what: impl FnOnce() -> String) -> Result<T, WriteError> {
+        self.map_err(|source| WriteError::Io {
+            what: what(),
+            source,
+        })
+    }
+}
 
 /// What happened to an atomic write.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,9 +74,9 @@ fn file_name_of(path: &Path) -> String {
 
 /// Why `path` must not be replaced, if it must not: a symlink (replacing it would either write outside the tree
 /// or turn a link into a copy) or anything but a regular file.
-fn refusal(path: &Path) -> anyhow::Result<Option<String>> {
-    let metadata = std::fs::symlink_metadata(path)
-        .with_context(|| format!("cannot stat {}", path.display()))?;
+fn refusal(path: &Path) -> Result<Option<String>, WriteError> {
+    let metadata =
+        std::fs::symlink_metadata(path).doing(|| format!("cannot stat {}", path.display()))?;
     let kind = metadata.file_type();
     Ok(if kind.is_symlink() {
         let target = std::fs::read_link(path)
@@ -70,42 +99,48 @@ fn refusal(path: &Path) -> anyhow::Result<Option<String>> {
 /// Replaces `path`'s content with `new` atomically: a temporary file in the same directory, with the original's
 /// permissions, owner and group, is written and synced, then renamed over the original; a crash leaves either the
 /// old or the new content, never a mix. If the file no longer holds `expected`, or is a symlink, nothing is written.
-pub fn write_atomically(path: &Path, expected: &str, new: &str) -> anyhow::Result<WriteOutcome> {
+pub fn write_atomically(
+    path: &Path,
+    expected: &str,
+    new: &str,
+) -> Result<WriteOutcome, WriteError> {
     if let Some(reason) = refusal(path)? {
         return Ok(WriteOutcome::NotReplaced(reason));
     }
-    let current =
-        std::fs::read(path).with_context(|| format!("cannot re-read {}", path.display()))?;
+    let current = std::fs::read(path).doing(|| format!("cannot re-read {}", path.display()))?;
     if current != expected.as_bytes() {
         return Ok(WriteOutcome::ChangedSinceRead);
     }
-    let metadata = std::fs::symlink_metadata(path)
-        .with_context(|| format!("cannot stat {}", path.display()))?;
+    let metadata =
+        std::fs::symlink_metadata(path).doing(|| format!("cannot stat {}", path.display()))?;
     replace_with(path, new, Some(&metadata))?;
     Ok(WriteOutcome::Written)
 }
 
 /// Creates or replaces a file atomically (for the lock file, which may not exist yet). A lock file that is a
 /// symlink or not a regular file is an error naming it.
-pub fn replace_atomically(path: &Path, new: &str) -> anyhow::Result<()> {
+pub fn replace_atomically(path: &Path, new: &str) -> Result<(), WriteError> {
     match std::fs::symlink_metadata(path) {
         Ok(_) => {
             if let Some(reason) = refusal(path)? {
-                bail!("{reason}");
+                return Err(WriteError::Refused(reason));
             }
             let current = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+                .doing(|| format!("cannot read {}", path.display()))?;
             match write_atomically(path, &current, new)? {
                 WriteOutcome::Written => Ok(()),
-                WriteOutcome::ChangedSinceRead => bail!(
+                WriteOutcome::ChangedSinceRead => Err(WriteError::Refused(format!(
                     "{} changed while pyimage was writing it; run again",
                     path.display()
-                ),
-                WriteOutcome::NotReplaced(reason) => bail!("{reason}"),
+                ))),
+                WriteOutcome::NotReplaced(reason) => Err(WriteError::Refused(reason)),
             }
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => replace_with(path, new, None),
-        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+        Err(source) => Err(WriteError::Io {
+            what: format!("cannot read {}", path.display()),
+            source,
+        }),
     }
 }
 
@@ -116,7 +151,7 @@ fn replace_with(
     path: &Path,
     new: &str,
     original: Option<&std::fs::Metadata>,
-) -> anyhow::Result<()> {
+) -> Result<(), WriteError> {
     let directory = directory_of(path);
     let file_name = file_name_of(path);
     remove_stale_temporaries(&directory, &file_name);
@@ -124,7 +159,7 @@ fn replace_with(
         .prefix(&format!(".{file_name}.pyimage-"))
         .suffix(".tmp")
         .tempfile_in(&directory)
-        .with_context(|| {
+        .doing(|| {
             format!(
                 "cannot create a temporary file in {} to replace {}",
                 directory.display(),
@@ -134,24 +169,24 @@ fn replace_with(
     let shown = temporary.path().display().to_string();
     temporary
         .write_all(new.as_bytes())
-        .with_context(|| format!("cannot write {shown}"))?;
+        .doing(|| format!("cannot write {shown}"))?;
     if let Some(original) = original {
         keep_owner(temporary.as_file(), original)
-            .with_context(|| format!("cannot give {shown} the owner of {}", path.display()))?;
+            .doing(|| format!("cannot give {shown} the owner of {}", path.display()))?;
         temporary
             .as_file()
             .set_permissions(original.permissions())
-            .with_context(|| format!("cannot set permissions of {shown}"))?;
+            .doing(|| format!("cannot set permissions of {shown}"))?;
     }
     temporary
         .as_file()
         .sync_all()
-        .with_context(|| format!("cannot sync {shown}"))?;
+        .doing(|| format!("cannot sync {shown}"))?;
     // `persist` renames; on failure the returned error still owns the temporary file, which is removed on drop.
     temporary
         .persist(path)
         .map_err(|e| e.error)
-        .with_context(|| format!("cannot replace {} with {shown}", path.display()))?;
+        .doing(|| format!("cannot replace {} with {shown}", path.display()))?;
     // Make the rename itself durable.
     if let Ok(dir) = File::open(&directory) {
         let _ = dir.sync_all();
@@ -210,14 +245,14 @@ pub struct DirectoryLock {
 }
 
 /// Takes [`DirectoryLock`] for the directory of `lock_path`, waiting for another run to finish.
-pub fn lock_directory(lock_path: &Path) -> anyhow::Result<DirectoryLock> {
+pub fn lock_directory(lock_path: &Path) -> Result<DirectoryLock, WriteError> {
     let directory = directory_of(lock_path);
     let file = File::open(&directory)
-        .with_context(|| format!("cannot open {} to lock it", directory.display()))?;
+        .doing(|| format!("cannot open {} to lock it", directory.display()))?;
     if file.try_lock().is_err() {
         tracing::info!("waiting for another pyimage run in {}", directory.display());
         file.lock()
-            .with_context(|| format!("cannot lock {}", directory.display()))?;
+            .doing(|| format!("cannot lock {}", directory.display()))?;
     }
     Ok(DirectoryLock { _file: file })
 }

@@ -1,52 +1,33 @@
-//! Finding and reading the files commands work on: one walker for `check`, `pin` and `update`, UTF-8 reading with
-//! per-file errors ([`FileError`]) so one bad file never stops a run, the lock file and the official-images record.
+//! Finding and reading the files commands work on: one walker for `check`, `pin` and `update`, and UTF-8 reading
+//! with per-file errors ([`FileError`]) so one bad file never stops a run.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use globset::GlobMatcher;
 use pyimage_core::check::FileKind;
-use pyimage_registry::RegistryClient;
-use pyimage_service::provenance::{OFFICIAL_IMAGES_URL, Record};
 
-/// A file that could not be read, walked or parsed: reported with its position and the run goes on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct FileError {
-    /// The file (or the path given) as shown.
-    pub path: String,
-    /// 1-based line, when the problem has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    /// 1-based column, when the problem has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<usize>,
-    /// What is wrong and what to do.
-    pub message: String,
+pub use crate::bounded::read_regular;
+pub use crate::located::FileError;
+
+/// Where a walk happens: the current directory, the directory paths are shown relative to (the configuration's,
+/// else the current one), and the `[policy] exclude` globs.
+#[derive(Debug, Clone, Copy)]
+pub struct Tree<'a> {
+    /// The current directory.
+    pub cwd: &'a Path,
+    /// What shown paths are relative to.
+    pub base: &'a Path,
+    /// Files these match are left out of a walk (a file named on the command line is still taken).
+    pub exclude: &'a [GlobMatcher],
 }
 
-impl FileError {
-    /// A problem with a whole file (unreadable, not UTF-8, not a known kind).
-    pub fn file(path: impl Into<String>, message: impl Into<String>) -> Self {
-        FileError {
-            path: path.into(),
-            line: None,
-            column: None,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for FileError {
-    /// `path:line:column: message` (position parts only when known).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.path)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(column) = self.column {
-                write!(f, ":{column}")?;
-            }
-        }
-        write!(f, ": {}", self.message)
-    }
+/// What a walk met besides the files it returns.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Paths that could not be found or walked, and named files of no known kind.
+    pub errors: Vec<FileError>,
+    /// Symlinks, FIFOs and devices met under a known name: not read, listed with the reason.
+    pub passed_over: Vec<FileError>,
 }
 
 /// A file to check, pin or update.
@@ -67,15 +48,9 @@ pub struct Found {
 /// unreadable directory) are collected in `errors` and the rest goes on. A symlink, FIFO, socket or device met in a
 /// walk is not read and goes to `passed_over` with the reason: commands show it as skipped, so nothing is passed
 /// over in silence, and the exit code does not change (a repository may link one Dockerfile from several places).
-pub fn discover(
-    paths: &[PathBuf],
-    config: &crate::config::LoadedConfig,
-    errors: &mut Vec<FileError>,
-    passed_over: &mut Vec<FileError>,
-) -> anyhow::Result<Vec<Found>> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let base = config.base_dir(&cwd);
-    let exclude = &config.settings.exclude;
+pub fn discover(paths: &[PathBuf], tree: &Tree<'_>, walked: &mut Walk) -> Vec<Found> {
+    let (cwd, base, exclude) = (tree.cwd, tree.base, tree.exclude);
+    let (errors, passed_over) = (&mut walked.errors, &mut walked.passed_over);
     let roots = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -84,7 +59,7 @@ pub fn discover(
     let mut seen = std::collections::BTreeSet::new();
     let mut found = Vec::new();
     let mut take = |path: PathBuf, kind: FileKind, explicit: bool| {
-        let policy_path = relative(&path, &base, &cwd);
+        let policy_path = relative(&path, base, cwd);
         if !explicit && exclude.iter().any(|glob| glob.is_match(&policy_path)) {
             return;
         }
@@ -118,7 +93,7 @@ pub fn discover(
             match entry {
                 Ok(Walked::File(path, kind)) => take(path, kind, false),
                 Ok(Walked::NotRegular(path, why)) => {
-                    let policy_path = relative(&path, &base, &cwd);
+                    let policy_path = relative(&path, base, cwd);
                     if !exclude.iter().any(|glob| glob.is_match(&policy_path)) {
                         passed_over.push(FileError::file(policy_path, why));
                     }
@@ -130,7 +105,7 @@ pub fn discover(
             }
         }
     }
-    Ok(found)
+    found
 }
 
 /// What the walker met under a known file name.
@@ -182,8 +157,6 @@ pub fn walk(root: &Path) -> impl Iterator<Item = Result<Walked, ignore::Error>> 
 /// Largest file pyimage reads to check or pin (a Dockerfile or manifest this large is not one).
 pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
 
-pub use pyimage_registry::bounded::read_regular;
-
 /// Reads a file as UTF-8 text; the error says what is wrong (the caller names the file).
 pub fn read(path: &Path) -> Result<String, String> {
     let bytes = read_regular(path, MAX_SOURCE_BYTES).map_err(|e| format!("cannot read: {e}"))?;
@@ -193,63 +166,6 @@ pub fn read(path: &Path) -> Result<String, String> {
             e.utf8_error().valid_up_to()
         )
     })
-}
-
-/// Reads `pyimage.lock` (an empty lock when the file does not exist); a malformed lock names the file and line.
-pub fn read_lock(path: &Path) -> anyhow::Result<pyimage_core::lock::Lock> {
-    match read_regular(path, MAX_SOURCE_BYTES) {
-        Ok(bytes) => {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
-            pyimage_core::lock::Lock::parse(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
-        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
-/// Reads the files a planner works on, in order. A file that cannot be read (or is not UTF-8) is reported in
-/// `errors` and left out; the others are returned with the [`Found`] they came from.
-pub fn read_all(
-    found: Vec<Found>,
-    variables: &mut crate::build_args::ComposeVariables,
-    errors: &mut Vec<FileError>,
-) -> (Vec<Found>, Vec<pyimage_service::SourceText>) {
-    let mut kept = Vec::new();
-    let mut sources = Vec::new();
-    for file in found {
-        match read(&file.path) {
-            Ok(text) => {
-                sources.push(pyimage_service::SourceText {
-                    shown: file.path.display().to_string(),
-                    kind: file.kind,
-                    text,
-                    variables: variables.for_file(&file.path, file.kind, errors),
-                });
-                kept.push(file);
-            }
-            Err(message) => errors.push(FileError::file(file.path.display().to_string(), message)),
-        }
-    }
-    (kept, sources)
-}
-
-/// Loads the official-images record `--official-images` names: a file (an error when unreadable or invalid), a
-/// URL (unavailable when offline), or `none`.
-pub async fn load_record(client: &RegistryClient, arg: Option<&str>) -> anyhow::Result<Record> {
-    let source = arg.unwrap_or(OFFICIAL_IMAGES_URL);
-    if source == "none" {
-        return Ok(Record::Unavailable("--official-images none".to_owned()));
-    }
-    if source.starts_with("https://") || source.starts_with("http://") {
-        return Ok(Record::fetch(client, source).await?);
-    }
-    let bytes = read_regular(Path::new(source), MAX_SOURCE_BYTES)
-        .with_context(|| format!("cannot read --official-images {source}"))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("--official-images {source}: not UTF-8 text"))?;
-    Ok(Record::from_text(&text, source)?)
 }
 
 /// The path shown and matched against globs: relative to `base` (the configuration's directory, else the current

@@ -1,0 +1,174 @@
+//! Applying a plan of `pin` or `update` to the files and the lock: one rule for both commands.
+//!
+//! * Each file is replaced atomically, and only if it still holds the text the plan was made from.
+//! * A file that cannot be written (a read-only directory, a symlink, changed since it was read) is skipped with its
+//!   reason, and the lock changes its edits planned are taken back (unless a file that was written planned the same
+//!   key): files and lock never disagree because of a file pyimage could not write.
+//! * When the lock itself cannot be written, every file written in this run is put back as it was, and the error
+//!   says whether that worked: the run changes nothing, rather than half.
+//! * `--dry-run` writes nothing and returns unified diffs (files, then the lock); `--check` writes nothing.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use pyimage_core::lock::Lock;
+use pyimage_store::write::{self, WriteOutcome};
+
+/// How a plan is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Write the files and the lock.
+    Write,
+    /// Write nothing; return unified diffs.
+    DryRun,
+    /// Write nothing (the caller reports what would change).
+    Check,
+}
+
+/// One file of a plan: where it is, the text the plan was made from, the new text, and the lock keys its edits
+/// set (added, moved or removed).
+#[derive(Debug, Clone)]
+pub struct FileEdit<'a> {
+    /// The file on disk.
+    pub path: &'a Path,
+    /// The text it was read with.
+    pub old_text: &'a str,
+    /// Its planned new text.
+    pub new_text: &'a str,
+    /// The lock keys this file's edits changed.
+    pub lock_keys: &'a BTreeSet<String>,
+}
+
+/// What applying did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Per file edit, in order: `None` when written (or, without writing, would be), else why it was not.
+    pub not_written: Vec<Option<String>>,
+    /// The lock's path, when its text changed (written, or would be).
+    pub lock: Option<PathBuf>,
+    /// Unified diffs of the files and the lock (only with [`Mode::DryRun`]).
+    pub diffs: String,
+}
+
+impl Applied {
+    /// How many files were (or would be) written.
+    pub fn files_written(&self) -> usize {
+        self.not_written.iter().filter(|n| n.is_none()).count()
+    }
+}
+
+/// The lock could not be written: nothing of the run is left (or the files that could not be put back are named).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the lock {lock}: {error}; {restored}")]
+pub struct LockNotWritten {
+    /// The lock's path.
+    pub lock: String,
+    /// Why.
+    pub error: write::WriteError,
+    /// Whether the files written were put back.
+    pub restored: String,
+}
+
+/// Applies `edits` and the lock the plan made (`planned`, from `old`) under the rule above.
+pub fn apply(
+    edits: &[FileEdit<'_>],
+    old: &Lock,
+    mut planned: Lock,
+    lock_path: &Path,
+    mode: Mode,
+) -> Result<Applied, LockNotWritten> {
+    let mut applied = Applied::default();
+    let mut written: Vec<&FileEdit<'_>> = Vec::new();
+    for edit in edits {
+        let reason = match mode {
+            Mode::DryRun => {
+                applied.diffs.push_str(&write::unified_diff(
+                    edit.path,
+                    edit.old_text,
+                    edit.new_text,
+                ));
+                None
+            }
+            Mode::Check => None,
+            Mode::Write => match write::write_atomically(edit.path, edit.old_text, edit.new_text) {
+                Ok(WriteOutcome::Written) => {
+                    written.push(edit);
+                    None
+                }
+                Ok(WriteOutcome::ChangedSinceRead) => Some(format!(
+                    "{} changed since pyimage read it; nothing written: run again",
+                    edit.path.display()
+                )),
+                Ok(WriteOutcome::NotReplaced(reason)) => Some(reason),
+                Err(error) => Some(error.to_string()),
+            },
+        };
+        applied.not_written.push(reason);
+    }
+    // Take back the lock changes of files not written, unless a written file made the same change.
+    let kept: BTreeSet<&String> = edits
+        .iter()
+        .zip(&applied.not_written)
+        .filter(|(_, reason)| reason.is_none())
+        .flat_map(|(edit, _)| edit.lock_keys)
+        .collect();
+    for (edit, _) in edits
+        .iter()
+        .zip(&applied.not_written)
+        .filter(|(_, reason)| reason.is_some())
+    {
+        for key in edit.lock_keys.iter().filter(|key| !kept.contains(key)) {
+            planned.restore(key, old);
+        }
+    }
+    let (old_text, new_text) = (old.render(), planned.render());
+    if new_text == old_text {
+        return Ok(applied);
+    }
+    applied.lock = Some(lock_path.to_path_buf());
+    match mode {
+        Mode::Check => {}
+        Mode::DryRun => {
+            let before = if lock_path.exists() {
+                old_text.as_str()
+            } else {
+                ""
+            };
+            applied
+                .diffs
+                .push_str(&write::unified_diff(lock_path, before, &new_text));
+        }
+        Mode::Write => {
+            if let Err(error) = write::replace_atomically(lock_path, &new_text) {
+                return Err(LockNotWritten {
+                    lock: lock_path.display().to_string(),
+                    error,
+                    restored: put_back(&written),
+                });
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// Puts every written file back as it was read; says how that went.
+fn put_back(written: &[&FileEdit<'_>]) -> String {
+    let unrestored: Vec<String> = written
+        .iter()
+        .filter(|edit| {
+            !matches!(
+                write::write_atomically(edit.path, edit.new_text, edit.old_text),
+                Ok(WriteOutcome::Written)
+            )
+        })
+        .map(|edit| edit.path.display().to_string())
+        .collect();
+    if unrestored.is_empty() {
+        format!("the {} file(s) written were restored", written.len())
+    } else {
+        format!(
+            "could not restore {}: restore them from version control",
+            unrestored.join(", ")
+        )
+    }
+}
