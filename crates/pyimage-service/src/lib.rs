@@ -5,6 +5,8 @@
 //! * [`resolver`]: tag → digest, platforms, Python version, build date, most specific alias (cached per run).
 //! * [`pin`] and [`update`]: the planners of `pyimage pin` and `pyimage update` — edits and lock changes;
 //!   [`apply`]: the one way both plans reach the files and the lock.
+//! * [`check`]: the `check` use case (walk or standard input, parallel checks, merge, unused suppressions);
+//!   [`sources`]: the files a run works on, found and read once.
 //! * [`provenance`] and [`verifier`]: attestations and the official-images record; is a local image the official
 //!   one.
 //! * [`watch`]: the watcher — poll tags, record every move in the history store, explain it, notify.
@@ -13,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod apply;
+pub mod check;
 pub mod clock;
 pub mod drift;
 pub mod error;

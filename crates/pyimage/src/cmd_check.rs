@@ -1,24 +1,21 @@
-//! `pyimage check`: walks paths (respecting `.gitignore`), reads Dockerfiles, Compose files and Kubernetes manifests
-//! in parallel, hands each text to `pyimage_core::check`, and renders the findings.
+//! `pyimage check`: flags → `pyimage_service::check::check` (the walk, reading and checking in parallel, the merge)
+//! → a renderer.
 //!
 //! Exit codes: 0 no deny-level findings, 1 deny-level findings, 2 usage or input errors (unreadable files, invalid
 //! YAML, bad configuration) — input errors win over findings.
 
-use std::collections::BTreeSet;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use pyimage_core::check::{
-    CheckContext, Date, FileKind, FileReport, Policy, Severity, check_file, unused_ignores,
-};
+use pyimage_core::check::{Date, Severity};
 use pyimage_core::config::Overrides;
-use rayon::prelude::*;
+use pyimage_service::check::{self, CheckRequest, Inputs};
+use pyimage_store::files::Tree;
 
 use crate::config;
-use crate::render::{self, CheckFormat, Outcome};
-use pyimage_store::located::FileError;
+use crate::render::{self, CheckFormat};
 
 /// Arguments of `pyimage check`.
 #[derive(Debug, Args)]
@@ -68,20 +65,6 @@ pub struct CheckArgs {
     build: crate::build_args::BuildArgs,
 }
 
-/// One file to check.
-struct Input {
-    shown: String,
-    kind: FileKind,
-    source: Source,
-    /// Compose interpolation variables (`.env` beside the file, or `--env-file`).
-    variables: std::collections::BTreeMap<String, String>,
-}
-
-enum Source {
-    File(PathBuf),
-    Text(String),
-}
-
 /// Runs `pyimage check`.
 pub fn run(
     args: &CheckArgs,
@@ -124,180 +107,56 @@ pub fn run(
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let base = loaded.base_dir(&cwd);
-    let (mut errors, mut passed_over): (Vec<FileError>, Vec<FileError>) = Default::default();
-    let mut compose = args.build.compose_variables()?;
-    let inputs = if let Some(name) = &args.stdin_filename {
-        if !args.paths.is_empty() {
-            bail!("--stdin-filename reads standard input: give no PATH");
+    let mut variables = args.build.compose_variables()?;
+    let inputs = match &args.stdin_filename {
+        Some(_) if !args.paths.is_empty() => {
+            bail!("--stdin-filename reads standard input: give no PATH")
         }
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read standard input as UTF-8")?;
-        let Some(kind) = FileKind::for_path(&name.to_string_lossy()) else {
-            bail!(
-                "--stdin-filename {}: not a Dockerfile, YAML or JSON name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml, *.json)",
-                name.display()
-            );
-        };
-        vec![Input {
-            shown: pyimage_store::files::relative(name, &base, &cwd),
-            kind,
-            variables: compose.for_file(name, kind, &mut errors),
-            source: Source::Text(text),
-        }]
-    } else {
-        let tree = pyimage_store::files::Tree {
+        Some(name) => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read standard input as UTF-8")?;
+            Inputs::Stdin { name, text }
+        }
+        None => Inputs::Paths(&args.paths),
+    };
+    let lock = match args.locked {
+        true => Some(check::lock_for_locked(
+            &loaded.lock_path(args.lock.as_deref()),
+        )?),
+        false => None,
+    };
+    let request = CheckRequest {
+        tree: Tree {
             cwd: &cwd,
             base: &base,
             exclude: &loaded.settings.exclude,
-        };
-        let mut walk = pyimage_store::files::Walk::default();
-        let found = pyimage_store::files::discover(&args.paths, &tree, &mut walk);
-        errors.extend(walk.errors);
-        passed_over.extend(walk.passed_over);
-        found
-            .into_iter()
-            .map(|found| Input {
-                variables: compose.for_file(&found.path, found.kind, &mut errors),
-                shown: found.policy_path,
-                kind: found.kind,
-                source: Source::File(found.path),
-            })
-            .collect()
-    };
-    let lock_path = loaded.lock_path(args.lock.as_deref());
-    let lock = if args.locked {
-        Some(
-            pyimage_store::lock_file::read(&lock_path)
-                .map_err(anyhow::Error::from)
-                .and_then(|lock| {
-                    if lock.is_empty() && !lock_path.exists() {
-                        anyhow::bail!(
-                            "--locked: {} does not exist; create it with `pyimage pin`",
-                            lock_path.display()
-                        )
-                    }
-                    Ok(lock)
-                })?,
-        )
-    } else {
-        None
-    };
-    let context = CheckContext {
-        today,
+        },
+        policy,
+        config_text: &loaded.text,
         lock: lock.as_ref(),
+        today,
         build: &args.build.scan_options(),
     };
-    let reports: Vec<(Input, Checked)> = inputs
-        .into_par_iter()
-        .map(|input| {
-            let result = check_input(&input, policy, &context);
-            (input, result)
-        })
-        .collect();
-    let mut outcome = Outcome {
-        skipped: passed_over,
-        ..Outcome::default()
-    };
-    let mut used = BTreeSet::new();
-    for (input, result) in reports {
-        match result {
-            Err(error) => errors.push(error),
-            Ok((report, text)) => {
-                if report.not_a_manifest {
-                    continue;
-                }
-                if report.error.is_none() {
-                    outcome.files_scanned += 1;
-                }
-                used.extend(report.used_ignores.iter().copied());
-                if let Some(skipped) = report.skipped {
-                    outcome.skipped.push(FileError {
-                        path: input.shown.clone(),
-                        line: Some(skipped.line),
-                        column: Some(skipped.column),
-                        message: skipped.reason.to_string(),
-                    });
-                }
-                if let Some(error) = report.error {
-                    errors.push(FileError {
-                        path: input.shown.clone(),
-                        line: Some(error.line),
-                        column: Some(error.column),
-                        message: format!(
-                            "{} (fix the YAML, or exclude the file with [policy] exclude)",
-                            error.message
-                        ),
-                    });
-                }
-                if !report.findings.is_empty()
-                    && let Some(text) = text
-                {
-                    outcome.texts.insert(input.shown.clone(), text);
-                }
-                outcome.findings.extend(report.findings);
-            }
-        }
-    }
-    if args.stdin_filename.is_none() {
-        let unused = unused_ignores(policy, &used);
-        if !unused.is_empty() {
-            outcome
-                .texts
-                .insert(unused[0].file().path.clone(), loaded.text.clone());
-        }
-        outcome.findings.extend(unused);
-    }
-    outcome.finish(errors);
+    let report = check::check(inputs, &request, &mut variables)?;
     let config_shown = policy.config_path.as_deref();
     let rendered = match args.format {
         CheckFormat::Human => {
             let color = color.enabled(std::io::stdout().is_terminal());
-            render::human(&outcome, config_shown, color)
+            render::human(&report, config_shown, color)
         }
-        CheckFormat::Json => render::json(&outcome, config_shown)?,
-        CheckFormat::Sarif => render::sarif(&outcome, config_shown)?,
+        CheckFormat::Json => render::json(&report, config_shown)?,
+        CheckFormat::Sarif => render::sarif(&report, config_shown)?,
         CheckFormat::Github => {
-            render::terminal::escape(&render::github(&outcome, config_shown)).into_owned()
+            render::terminal::escape(&render::github(&report, config_shown)).into_owned()
         }
     };
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(rendered.as_bytes())?;
     stdout.flush()?;
-    for error in &outcome.errors {
+    for error in &report.errors {
         crate::render::terminal::eprintln(format_args!("pyimage: error: {error}"));
     }
-    Ok(outcome.outcome())
-}
-
-/// A file's report and, when it has findings, its text (for snippets); or why it could not be read.
-type Checked = Result<(FileReport, Option<String>), FileError>;
-
-fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Checked {
-    let owned;
-    let text = match &input.source {
-        Source::Text(text) => text.as_str(),
-        Source::File(path) => {
-            owned = pyimage_service::sources::read_source(path)
-                .map_err(|message| FileError::file(input.shown.clone(), message))?;
-            owned.as_str()
-        }
-    };
-    let build;
-    let context = if input.variables.is_empty() {
-        context
-    } else {
-        build = pyimage_core::dockerfile::ScanOptions {
-            build_args: context.build.build_args.clone(),
-            variables: input.variables.clone(),
-        };
-        &CheckContext {
-            build: &build,
-            ..*context
-        }
-    };
-    let report = check_file(&input.shown, text, input.kind, policy, context);
-    let keep = (!report.findings.is_empty()).then(|| text.to_owned());
-    Ok((report, keep))
+    Ok(report.outcome())
 }

@@ -6,11 +6,12 @@ use std::fmt::Write as _;
 
 use pyimage_core::check::Severity;
 
+use super::decision_text;
 use super::terminal::escape as esc;
-use super::{Outcome, decision_text};
+use pyimage_service::check::CheckReport;
 
 /// Human output: one annotated snippet per finding, then a summary.
-pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> String {
+pub fn human(report: &CheckReport, config_path: Option<&str>, color: bool) -> String {
     let paint = |code: &str, text: &str| {
         if color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -19,7 +20,7 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
         }
     };
     let mut out = String::new();
-    for finding in &outcome.findings {
+    for finding in &report.findings {
         let (level, code) = match finding.severity {
             Severity::Deny => ("error", "1;31"),
             _ => ("warning", "1;33"),
@@ -33,7 +34,7 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
             ),
             esc(&finding.message)
         );
-        let text = outcome.texts.get(&finding.file().path);
+        let text = report.texts.get(&finding.file().path);
         let lines: Vec<&str> = text.map(|t| t.split('\n').collect()).unwrap_or_default();
         let max_line = finding
             .labels
@@ -113,15 +114,15 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
         let _ = writeln!(out, "{pad} = fix: {}", esc(&finding.fix));
         out.push('\n');
     }
-    for skipped in &outcome.skipped {
+    for skipped in &report.skipped {
         let _ = writeln!(out, "skipped: {}", esc(&skipped.to_string()));
     }
-    let errors = outcome
+    let errors = report
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Deny)
         .count();
-    let warnings = outcome.findings.len() - errors;
+    let warnings = report.findings.len() - errors;
     let _ = writeln!(
         out,
         "{} error{}, {} warning{} in {} file{} checked ({} skipped, {} unreadable or invalid)",
@@ -129,10 +130,10 @@ pub fn human(outcome: &Outcome, config_path: Option<&str>, color: bool) -> Strin
         if errors == 1 { "" } else { "s" },
         warnings,
         if warnings == 1 { "" } else { "s" },
-        outcome.files_scanned,
-        if outcome.files_scanned == 1 { "" } else { "s" },
-        outcome.skipped.len(),
-        outcome.errors.len()
+        report.files_scanned,
+        if report.files_scanned == 1 { "" } else { "s" },
+        report.skipped.len(),
+        report.errors.len()
     );
     out
 }

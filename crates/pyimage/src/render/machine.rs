@@ -7,11 +7,12 @@ use pyimage_core::check::{Origin, RULES, Severity};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Outcome, decision_text};
+use super::decision_text;
+use pyimage_service::check::CheckReport;
 
 /// `--format json`: `config` (the file used), `files_scanned`, `skipped`, `errors` (files that could not be read or parsed) and `findings`
 /// in the one JSON shape of [`pyimage_core::check::Finding::to_json`].
-pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<String> {
+pub fn json(report: &CheckReport, config_path: Option<&str>) -> anyhow::Result<String> {
     #[derive(Serialize)]
     struct Skipped<'a> {
         path: &'a str,
@@ -32,8 +33,8 @@ pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Stri
     }
     let value = Output {
         config: config_path,
-        files_scanned: outcome.files_scanned,
-        skipped: outcome
+        files_scanned: report.files_scanned,
+        skipped: report
             .skipped
             .iter()
             .map(|skipped| Skipped {
@@ -43,8 +44,8 @@ pub fn json(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Stri
                 reason: &skipped.message,
             })
             .collect(),
-        errors: &outcome.errors,
-        findings: outcome
+        errors: &report.errors,
+        findings: report
             .findings
             .iter()
             .map(|finding| finding.to_json(config_path))
@@ -63,7 +64,7 @@ fn sarif_level(severity: Severity) -> &'static str {
 
 /// `--format sarif`: one run, every rule's metadata, one result per finding; configuration lines that decided a
 /// finding are related locations.
-pub fn sarif(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<String> {
+pub fn sarif(report: &CheckReport, config_path: Option<&str>) -> anyhow::Result<String> {
     let rules: Vec<_> = RULES
         .iter()
         .map(|rule| {
@@ -80,7 +81,7 @@ pub fn sarif(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Str
             })
         })
         .collect();
-    let results: Vec<_> = outcome
+    let results: Vec<_> = report
         .findings
         .iter()
         .map(|finding| {
@@ -131,11 +132,11 @@ pub fn sarif(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Str
         .collect();
     // Files that could not be read or parsed, and files not checked, are tool execution notifications (errors and
     // notes): code scanning shows them as the run's problems, not as findings about the code.
-    let notifications: Vec<_> = outcome
+    let notifications: Vec<_> = report
         .errors
         .iter()
         .map(|error| ("error", error))
-        .chain(outcome.skipped.iter().map(|skipped| ("note", skipped)))
+        .chain(report.skipped.iter().map(|skipped| ("note", skipped)))
         .map(|(level, error)| {
             let mut region = json!({});
             if let Some(line) = error.line {
@@ -167,7 +168,7 @@ pub fn sarif(outcome: &Outcome, config_path: Option<&str>) -> anyhow::Result<Str
             }},
             "columnKind": "unicodeCodePoints",
             "invocations": [{
-                "executionSuccessful": outcome.errors.is_empty(),
+                "executionSuccessful": report.errors.is_empty(),
                 "toolExecutionNotifications": notifications,
             }],
             "results": results,
@@ -187,13 +188,13 @@ fn escape_property(text: &str) -> String {
 }
 
 /// `--format github`: workflow commands (`::error file=…,line=…::message`) that GitHub Actions shows as annotations.
-pub fn github(outcome: &Outcome, config_path: Option<&str>) -> String {
+pub fn github(report: &CheckReport, config_path: Option<&str>) -> String {
     let mut out = String::new();
-    let problems = outcome
+    let problems = report
         .errors
         .iter()
         .map(|error| ("error", "pyimage could not read this file", error));
-    let passed_over = (outcome.skipped.iter())
+    let passed_over = (report.skipped.iter())
         .map(|skipped| ("notice", "pyimage did not check this file", skipped));
     for (command, title, file) in problems.chain(passed_over) {
         let mut place = format!("file={}", escape_property(&file.path));
@@ -209,7 +210,7 @@ pub fn github(outcome: &Outcome, config_path: Option<&str>) -> String {
             escape_data(&file.message)
         );
     }
-    for finding in &outcome.findings {
+    for finding in &report.findings {
         let command = match finding.severity {
             Severity::Deny => "error",
             _ => "warning",

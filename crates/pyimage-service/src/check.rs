@@ -1,0 +1,256 @@
+//! The `check` use case: which files (a walk, or one text from standard input), each read and checked against the
+//! policy in parallel (`pyimage_core::check::check_file`, with the lock when `--locked`), the results merged in the
+//! order the renderers promise, and `[[ignore]]` entries that matched nothing reported. Offline: no registry.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use pyimage_core::check::{
+    CheckContext, Date, FileKind, FileReport, Finding, Policy, Severity, check_file, unused_ignores,
+};
+use pyimage_core::dockerfile::ScanOptions;
+use pyimage_core::lock::Lock;
+use pyimage_store::files::{self, FileError, Tree, Walk};
+use rayon::prelude::*;
+
+use crate::error::{ErrorKind, Outcome, ServiceError};
+use crate::sources::{ComposeVariables, read_source};
+
+/// What to check.
+pub enum Inputs<'a> {
+    /// Files and directories (the current directory when empty), walked in `tree`.
+    Paths(&'a [PathBuf]),
+    /// One text read from standard input, checked as the file `name` would be.
+    Stdin {
+        /// The name that decides its kind, environment and shown path.
+        name: &'a Path,
+        /// The text.
+        text: String,
+    },
+}
+
+/// Everything a check needs besides the inputs.
+pub struct CheckRequest<'a> {
+    /// Where walks happen and what paths are shown relative to.
+    pub tree: Tree<'a>,
+    /// The policy.
+    pub policy: &'a Policy,
+    /// The configuration's text (snippets of unused `[[ignore]]` entries point into it).
+    pub config_text: &'a str,
+    /// The lock, with `--locked`.
+    pub lock: Option<&'a Lock>,
+    /// Today, for end-of-life decisions.
+    pub today: Date,
+    /// `--build-arg`s.
+    pub build: &'a ScanOptions,
+}
+
+/// Everything one run of `check` produced.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Number of files checked.
+    pub files_scanned: usize,
+    /// Files not checked, with the reason: a skip directive (at its line) or a file a walk does not read (a
+    /// symlink, a FIFO).
+    pub skipped: Vec<FileError>,
+    /// Files that could not be read or parsed, in path order (they are not counted in `files_scanned`).
+    pub errors: Vec<FileError>,
+    /// Findings in path, then file order.
+    pub findings: Vec<Finding>,
+    /// Texts of the files findings point into (for snippets).
+    pub texts: BTreeMap<String, String>,
+}
+
+impl CheckReport {
+    /// What the run came to: an input error when a file could not be read or parsed, a policy failure for a
+    /// deny-level finding (input errors outrank it). Skipped files do not count.
+    pub fn outcome(&self) -> Outcome {
+        let denied = self.findings.iter().any(|f| f.severity == Severity::Deny);
+        Outcome::OK
+            .and_if(denied, ErrorKind::Policy)
+            .and_if(!self.errors.is_empty(), ErrorKind::Input)
+    }
+
+    /// Puts everything in the order the renderers promise: findings by path, position and rule; skipped files
+    /// and errors by path.
+    fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            let (fa, fb) = (a.file(), b.file());
+            (fa.path.as_str(), fa.span.start, fa.line, a.rule.id).cmp(&(
+                fb.path.as_str(),
+                fb.span.start,
+                fb.line,
+                b.rule.id,
+            ))
+        });
+        self.skipped.sort();
+        self.errors.sort();
+    }
+}
+
+/// The lock `check --locked` compares with: it must exist (an empty lock would make every reference a finding for
+/// the wrong reason).
+pub fn lock_for_locked(path: &Path) -> Result<Lock, ServiceError> {
+    let lock =
+        pyimage_store::lock_file::read(path).map_err(|e| ServiceError::input(e.to_string()))?;
+    if lock.is_empty() && !path.exists() {
+        return Err(ServiceError::input(format!(
+            "--locked: {} does not exist; create it with `pyimage pin`",
+            path.display()
+        )));
+    }
+    Ok(lock)
+}
+
+/// One file to check.
+struct Input {
+    shown: String,
+    kind: FileKind,
+    source: Source,
+    /// Compose interpolation variables (`.env` beside the file, or `--env-file`).
+    variables: BTreeMap<String, String>,
+}
+
+enum Source {
+    File(PathBuf),
+    Text(String),
+}
+
+/// Checks `inputs` under `request`. Files are read and checked in parallel; a file that cannot be read or parsed
+/// is an error in the report and the rest goes on. A standard-input name of no known kind is an input error.
+pub fn check(
+    inputs: Inputs<'_>,
+    request: &CheckRequest<'_>,
+    variables: &mut ComposeVariables,
+) -> Result<CheckReport, ServiceError> {
+    let (mut errors, mut walk) = (Vec::new(), Walk::default());
+    let reading_stdin = matches!(inputs, Inputs::Stdin { .. });
+    let inputs = match inputs {
+        Inputs::Stdin { name, text } => {
+            let Some(kind) = FileKind::for_path(&name.to_string_lossy()) else {
+                return Err(ServiceError::input(format!(
+                    "--stdin-filename {}: not a Dockerfile, YAML or JSON name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml, *.json)",
+                    name.display()
+                )));
+            };
+            vec![Input {
+                shown: files::relative(name, request.tree.base, request.tree.cwd),
+                kind,
+                variables: variables.for_file(name, kind, &mut errors),
+                source: Source::Text(text),
+            }]
+        }
+        Inputs::Paths(paths) => files::discover(paths, &request.tree, &mut walk)
+            .into_iter()
+            .map(|found| Input {
+                variables: variables.for_file(&found.path, found.kind, &mut errors),
+                shown: found.policy_path,
+                kind: found.kind,
+                source: Source::File(found.path),
+            })
+            .collect(),
+    };
+    errors.extend(walk.errors);
+    let context = CheckContext {
+        today: request.today,
+        lock: request.lock,
+        build: request.build,
+    };
+    let checked: Vec<(Input, Checked)> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let result = check_input(&input, request.policy, &context);
+            (input, result)
+        })
+        .collect();
+    let mut report = CheckReport {
+        skipped: walk.passed_over,
+        ..CheckReport::default()
+    };
+    let mut used = BTreeSet::new();
+    for (input, result) in checked {
+        let (file, text) = match result {
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
+            Ok(checked) => checked,
+        };
+        if file.not_a_manifest {
+            continue;
+        }
+        if file.error.is_none() {
+            report.files_scanned += 1;
+        }
+        used.extend(file.used_ignores.iter().copied());
+        if let Some(skipped) = file.skipped {
+            report.skipped.push(FileError::at(
+                &input.shown,
+                skipped.line,
+                Some(skipped.column),
+                skipped.reason.to_string(),
+            ));
+        }
+        if let Some(error) = file.error {
+            errors.push(FileError::at(
+                &input.shown,
+                error.line,
+                Some(error.column),
+                format!(
+                    "{} (fix the YAML, or exclude the file with [policy] exclude)",
+                    error.message
+                ),
+            ));
+        }
+        if !file.findings.is_empty()
+            && let Some(text) = text
+        {
+            report.texts.insert(input.shown.clone(), text);
+        }
+        report.findings.extend(file.findings);
+    }
+    // An `[[ignore]]` that matched nothing is itself a finding — unless only one text from stdin was checked.
+    if !reading_stdin {
+        let unused = unused_ignores(request.policy, &used);
+        if let Some(first) = unused.first() {
+            report
+                .texts
+                .insert(first.file().path.clone(), request.config_text.to_owned());
+        }
+        report.findings.extend(unused);
+    }
+    report.errors = errors;
+    report.sort();
+    Ok(report)
+}
+
+/// A file's report and, when it has findings, its text (for snippets); or why it could not be read.
+type Checked = Result<(FileReport, Option<String>), FileError>;
+
+fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Checked {
+    let owned;
+    let text = match &input.source {
+        Source::Text(text) => text.as_str(),
+        Source::File(path) => {
+            owned = read_source(path)
+                .map_err(|message| FileError::file(input.shown.clone(), message))?;
+            owned.as_str()
+        }
+    };
+    let build;
+    let context = if input.variables.is_empty() {
+        context
+    } else {
+        build = ScanOptions {
+            build_args: context.build.build_args.clone(),
+            variables: input.variables.clone(),
+        };
+        &CheckContext {
+            build: &build,
+            ..*context
+        }
+    };
+    let report = check_file(&input.shown, text, input.kind, policy, context);
+    let keep = (!report.findings.is_empty()).then(|| text.to_owned());
+    Ok((report, keep))
+}
