@@ -12,35 +12,15 @@ use crate::state::AppState;
 
 /// `GET /`.
 pub async fn page(State(state): State<Arc<AppState>>) -> Response {
-    let (source, timelines, stale) = match &state.store {
-        Some(store) => {
-            let timelines = match drift::timelines(store, &[]).await {
-                Ok(timelines) => timelines,
-                Err(error) => return unavailable(&error.to_string()),
-            };
-            let stale = match &state.lock {
-                Some((shown, lock)) => match drift::standings(store, lock).await {
-                    Ok(standings) => Some(drift::stale_section(shown, &standings)),
-                    Err(error) => return unavailable(&error.to_string()),
-                },
-                None => None,
-            };
-            (
-                format!(
-                    "the history store {} and this server's admissions",
-                    store.url().shown
-                ),
-                timelines,
-                stale,
-            )
-        }
-        None => (
-            "this server's admissions (no history store configured: [store] url)".to_owned(),
-            Vec::new(),
-            None,
-        ),
+    let lock = state
+        .lock
+        .as_ref()
+        .map(|(shown, lock)| (shown.as_str(), lock));
+    let admission = Some(state.recent.section());
+    let html = match drift::assemble(state.store.as_ref(), &[], lock, admission).await {
+        Ok(html) => html,
+        Err(error) => return unavailable(&error.to_string()),
     };
-    let html = drift::page(&source, timelines, stale, Some(state.recent.section()));
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),

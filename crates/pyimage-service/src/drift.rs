@@ -14,9 +14,39 @@ use serde::Serialize;
 use crate::error::ServiceError;
 use crate::watch::{Changes, TagState, store_error, targets};
 
+/// The drift page, assembled in one place for `pyimage history --format html` and `pyimage serve`: the timelines
+/// of `tags` (every recorded tag when empty) and the stale pins of `lock` (shown as its `&str`) from the store,
+/// and (from a server) the admission summary, with a line saying where the data came from.
+pub async fn assemble(
+    store: Option<&Store>,
+    tags: &[(String, String)],
+    lock: Option<(&str, &Lock)>,
+    admission: Option<AdmissionSection>,
+) -> Result<String, ServiceError> {
+    let (mut timelines_of, mut stale) = (Vec::new(), None);
+    if let Some(store) = store {
+        timelines_of = timelines(store, tags).await?;
+        if let Some((shown, lock)) = lock {
+            stale = Some(stale_section(shown, &standings(store, lock).await?));
+        }
+    }
+    let source = match (store, &admission) {
+        (Some(store), None) => format!("the history store {}", store.url().shown),
+        (Some(store), Some(_)) => format!(
+            "the history store {} and this server's admissions",
+            store.url().shown
+        ),
+        (None, Some(_)) => {
+            "this server's admissions (no history store configured: [store] url)".to_owned()
+        }
+        (None, None) => "nothing (no history store)".to_owned(),
+    };
+    Ok(page(&source, timelines_of, stale, admission))
+}
+
 /// The drift page, made now: the timelines, the stale pins and (from a server) the admission summary, with a line
 /// saying where the data came from.
-pub fn page(
+fn page(
     source: &str,
     timelines: Vec<Timeline>,
     stale: Option<StaleSection>,

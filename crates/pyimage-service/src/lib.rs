@@ -19,6 +19,7 @@ pub mod check;
 pub mod clock;
 pub mod drift;
 pub mod error;
+pub mod library_view;
 pub mod pin;
 pub mod progress;
 pub mod provenance;

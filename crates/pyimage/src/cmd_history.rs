@@ -73,7 +73,7 @@ pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Ou
     let url = crate::store::url(args.store.as_deref(), config)?;
     let store = crate::store::open(&url).await?;
     if args.format == HistoryFormat::Html {
-        return page(args, &store, &url.shown).await;
+        return page(args, &store).await;
     }
     if let Some(lock) = &args.lock {
         return staleness(&store, lock, args.format).await;
@@ -129,27 +129,18 @@ fn named_tags(references: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 /// `--format html`: the drift page of the named tags (or all), with the lock's stale pins when `--lock` is given.
-async fn page(args: &HistoryArgs, store: &Store, shown_store: &str) -> anyhow::Result<Outcome> {
+async fn page(args: &HistoryArgs, store: &Store) -> anyhow::Result<Outcome> {
     let tags = named_tags(&args.references)?;
-    let timelines = drift::timelines(store, &tags).await?;
-    let stale = match &args.lock {
-        Some(lock_path) => {
-            let lock = pyimage_store::lock_file::read(lock_path)?;
-            let standings = drift::standings(store, &lock).await?;
-            Some(drift::stale_section(
-                &lock_path.display().to_string(),
-                &standings,
-            ))
-        }
+    let lock = match &args.lock {
+        Some(path) => Some((
+            path.display().to_string(),
+            pyimage_store::lock_file::read(path)?,
+        )),
         None => None,
     };
+    let lock_shown = lock.as_ref().map(|(shown, lock)| (shown.as_str(), lock));
+    let page = drift::assemble(Some(store), &tags, lock_shown, None).await?;
     store.close().await;
-    let page = drift::page(
-        &format!("the history store {shown_store}"),
-        timelines,
-        stale,
-        None,
-    );
     let mut out = std::io::stdout().lock();
     std::io::Write::write_all(&mut out, page.as_bytes()).context("writing the page")?;
     Ok(Outcome::OK)

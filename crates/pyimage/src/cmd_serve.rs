@@ -63,12 +63,9 @@ pub async fn run(
                 .as_deref()
                 .and_then(Path::parent)
                 .unwrap_or(Path::new(""));
-            let path = base.join(written);
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!("[serve] lock = {written:?}: cannot read {}", path.display())
-            })?;
-            let lock = pyimage_core::lock::Lock::parse(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            // Through the one lock reader: capped, a FIFO is an error, a malformed lock names its line.
+            let lock = pyimage_store::lock_file::read(&base.join(written))
+                .with_context(|| format!("[serve] lock = {written:?}"))?;
             lock_shown = Some(written.clone());
             Some(lock)
         }

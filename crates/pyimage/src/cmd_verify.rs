@@ -98,16 +98,24 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
         },
     };
     let loaded = crate::config::load(config, None, &Default::default())?;
-    let mut registries = loaded.settings.registries.clone();
-    // Ask docker.io itself: whatever a mirror answers about docker.io/library/python proves nothing.
-    if let Some(hub) = registries.hosts.get_mut("docker.io") {
-        hub.mirrors.clear();
-    }
-    let (docker_hub_endpoint, warnings) = docker_hub_trust(&registries, &loaded, args)?;
-    for warning in &warnings {
+    let config_shown = loaded.path.as_deref().map_or_else(
+        || "the configuration".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let judge = loaded
+        .settings
+        .registries
+        .judge_of_official(
+            &config_shown,
+            loaded.discovered,
+            args.trust_docker_io_endpoint,
+        )
+        .map_err(anyhow::Error::msg)?;
+    for warning in &judge.warnings {
         crate::render::terminal::eprintln(format_args!("pyimage: warning: {warning}"));
     }
-    let client = crate::registry_client(registries, loaded.path.as_deref())?;
+    let (docker_hub_endpoint, warnings) = (judge.endpoint, judge.warnings);
+    let client = crate::registry_client(judge.registries, loaded.path.as_deref())?;
     crate::block_on(async {
         let record = if args.no_provenance {
             Record::Unavailable("--no-provenance".to_owned())
@@ -137,44 +145,6 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
         }
         Ok(Outcome::from_failure(exit))
     })
-}
-
-/// Who answers for Docker Hub, and the warnings that go with it. A `docker.io` endpoint other than Docker Hub's own
-/// is refused when the `pyimage.toml` naming it was discovered in the checked directory (the repository would pick
-/// its own judge), unless `--trust-docker-io-endpoint`; named with `--config`/`PYIMAGE_CONFIG`, it is used with a
-/// warning in every format.
-fn docker_hub_trust(
-    registries: &pyimage_core::config::RegistriesConfig,
-    loaded: &crate::config::LoadedConfig,
-    args: &VerifyArgs,
-) -> anyhow::Result<(String, Vec<String>)> {
-    let hub = pyimage_core::config::registries::DOCKER_HUB_API;
-    let endpoint = registries
-        .endpoints("docker.io")?
-        .into_iter()
-        .rfind(|e| !e.mirror)
-        .map_or_else(|| hub.to_owned(), |e| e.display());
-    if endpoint == hub {
-        return Ok((endpoint, Vec::new()));
-    }
-    let config = loaded.path.as_deref().map_or_else(
-        || "the configuration".to_owned(),
-        |p| p.display().to_string(),
-    );
-    if loaded.discovered && !args.trust_docker_io_endpoint {
-        anyhow::bail!(
-            "{config} points docker.io at {endpoint}, not Docker Hub ({hub}): verify does not let a pyimage.toml \
-             found in the checked directory choose who vouches for \"official\". Pass --trust-docker-io-endpoint, \
-             or name a configuration outside the tree with --config or PYIMAGE_CONFIG"
-        );
-    }
-    Ok((
-        endpoint.clone(),
-        vec![format!(
-            "docker.io is answered by {endpoint} (set in {config}), not by Docker Hub ({hub}): \"official\" means \
-             only that this endpoint serves the digest"
-        )],
-    ))
 }
 
 fn read_inspect(path: &Path) -> anyhow::Result<(String, Vec<pyimage_engine::ImageInspect>)> {

@@ -1,8 +1,8 @@
 //! `pyimage watch [REF|PATH...]`: polls tags and records every move in the history store, explained (kind, Python
 //! before/after, platform digests, base image, commit, package changes), and announces each move to `--notify`
 //! webhooks (`-`: JSON lines on stdout). `--once` polls once (cron, CI); otherwise it polls every `--interval`
-//! (with up to 10 % jitter) until SIGTERM or Ctrl-C, finishing the poll in flight. The polling is
-//! `pyimage_service::watch`; this module finds the tags, runs the loop and prints.
+//! (with up to 10 % jitter) until SIGTERM or Ctrl-C, finishing the poll in flight. The polling and the loop are
+//! `pyimage_service::watch`; this module finds the tags, turns signals into a stop request and prints.
 
 use pyimage_service::Outcome;
 use std::io::Write as _;
@@ -13,8 +13,8 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use pyimage_core::{Platform, Reference};
 use pyimage_registry::RegistryClient;
-use pyimage_service::ErrorKind;
 use pyimage_service::watch::notify::{Notifier, Payload};
+use pyimage_service::watch::run::{self, Announce, Schedule};
 use pyimage_service::watch::{PollReport, WatchOptions, Watcher, targets};
 
 use crate::config::LoadedConfig;
@@ -121,43 +121,49 @@ pub async fn run(
         store,
         WatchOptions {
             platforms,
-            source: source(),
+            source: run::recorder(),
         },
     );
-    let stop = stop_signal();
-    let mut worst = None;
-    loop {
-        let report = watcher.poll(&references).await;
-        for event in &report.moves {
-            let payload = Payload::of(event);
-            if stdout_lines {
-                println!("{}", serde_json::to_string(&payload)?);
-            } else {
-                // The text names packages and digests a registry sent: escaped like all human output.
-                writeln!(crate::render::terminal::stdout(), "{}", payload.text)?;
-            }
-            notifier.send(&payload).await;
-        }
-        summarize(&report, &notifier);
-        for (_, error) in &report.errors {
-            worst = ErrorKind::worst(worst, error.kind);
-        }
-        if args.once || *stop.borrow() {
-            break;
-        }
-        let mut stop = stop.clone();
-        tokio::select! {
-            () = tokio::time::sleep(jittered(args.interval)) => {}
-            _ = stop.changed() => break,
-        }
-    }
-    notifier.finish().await;
-    watcher.store().close().await;
+    let schedule = Schedule {
+        interval: args.interval,
+        once: args.once,
+    };
+    let mut printer = Printer { stdout_lines };
+    let outcome = watcher
+        .run(
+            &references,
+            schedule,
+            &notifier,
+            &mut printer,
+            stop_signal(),
+        )
+        .await?;
     let (_, failed) = notifier.counts();
     if failed > 0 {
         eprintln!("pyimage: {failed} notification(s) could not be delivered");
     }
-    Ok(Outcome::from_failure(worst))
+    Ok(outcome)
+}
+
+/// Prints moves (as text, or as JSON lines with `--notify -`) and logs each poll.
+struct Printer {
+    stdout_lines: bool,
+}
+
+impl Announce for Printer {
+    fn moved(&mut self, payload: &Payload) -> std::io::Result<()> {
+        if self.stdout_lines {
+            let line = serde_json::to_string(payload).map_err(std::io::Error::other)?;
+            writeln!(std::io::stdout(), "{line}")
+        } else {
+            // The text names packages and digests a registry sent: escaped like all human output.
+            writeln!(crate::render::terminal::stdout(), "{}", payload.text)
+        }
+    }
+
+    fn polled(&mut self, report: &PollReport, notifier: &Notifier) {
+        summarize(report, notifier);
+    }
 }
 
 fn summarize(report: &PollReport, notifier: &Notifier) {
@@ -217,29 +223,6 @@ fn targets(args: &WatchArgs, config: &LoadedConfig) -> anyhow::Result<Vec<Refere
     Ok(targets::unique(references))
 }
 
-/// Who records: `host:pid`.
-fn source() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned());
-    format!("{host}:{}", std::process::id())
-}
-
-/// `interval` plus up to 10 % (so that several watchers do not poll in step).
-fn jittered(interval: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    interval + interval.mul_f64(f64::from(nanos % 1000) / 10_000.0)
-}
-
 /// Becomes true on SIGTERM or Ctrl-C; the poll in flight finishes first.
 fn stop_signal() -> tokio::sync::watch::Receiver<bool> {
     let (sender, receiver) = tokio::sync::watch::channel(false);
@@ -273,7 +256,5 @@ mod tests {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("1w").is_err());
         assert!(parse_duration("0s").is_err());
-        let jittered = jittered(Duration::from_secs(100));
-        assert!(jittered >= Duration::from_secs(100) && jittered <= Duration::from_secs(110));
     }
 }

@@ -45,6 +45,18 @@ pub struct RegistriesConfig {
     pub hosts: BTreeMap<String, RegistrySettings>,
 }
 
+/// Who answers for `docker.io/library/python` when pyimage decides what is official
+/// ([`RegistriesConfig::judge_of_official`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficialJudge {
+    /// The registry settings to ask with: docker.io without mirrors.
+    pub registries: RegistriesConfig,
+    /// The docker.io endpoint that answers (`https://registry-1.docker.io` unless configured otherwise).
+    pub endpoint: String,
+    /// What to tell the user about it (an endpoint other than Docker Hub's own).
+    pub warnings: Vec<String>,
+}
+
 /// Docker Hub's API host: references say `docker.io`, the API lives here.
 pub const DOCKER_HUB_API: &str = "https://registry-1.docker.io";
 
@@ -104,6 +116,50 @@ impl RegistriesConfig {
             mirror: false,
         });
         Ok(endpoints)
+    }
+
+    /// Who may vouch for "official": the settings to ask Docker Hub with, and who answers for it. A mirror of
+    /// `docker.io` proves nothing about what `docker.io/library/python` serves, so docker.io's mirrors are dropped.
+    /// A `docker.io` endpoint other than Docker Hub's own is refused when the configuration naming it was found in
+    /// the checked tree (the repository would pick its own judge) unless `trust_endpoint`; a configuration named
+    /// on purpose (`--config`, `PYIMAGE_CONFIG`) may, with a warning to show in every format. `config` is the
+    /// configuration as shown in messages.
+    pub fn judge_of_official(
+        &self,
+        config: &str,
+        found_in_tree: bool,
+        trust_endpoint: bool,
+    ) -> Result<OfficialJudge, String> {
+        let mut registries = self.clone();
+        if let Some(hub) = registries.hosts.get_mut("docker.io") {
+            hub.mirrors.clear();
+        }
+        let endpoint = registries
+            .endpoints("docker.io")
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .rfind(|e| !e.mirror)
+            .map_or_else(|| DOCKER_HUB_API.to_owned(), |e| e.display());
+        let mut warnings = Vec::new();
+        if endpoint != DOCKER_HUB_API {
+            if found_in_tree && !trust_endpoint {
+                return Err(format!(
+                    "{config} points docker.io at {endpoint}, not Docker Hub ({DOCKER_HUB_API}): verify does not \
+                     let a pyimage.toml found in the checked directory choose who vouches for \"official\". Pass \
+                     --trust-docker-io-endpoint, or name a configuration outside the tree with --config or \
+                     PYIMAGE_CONFIG"
+                ));
+            }
+            warnings.push(format!(
+                "docker.io is answered by {endpoint} (set in {config}), not by Docker Hub ({DOCKER_HUB_API}): \
+                 \"official\" means only that this endpoint serves the digest"
+            ));
+        }
+        Ok(OfficialJudge {
+            registries,
+            endpoint,
+            warnings,
+        })
     }
 
     /// Validates every entry (URLs parse, HTTP only where allowed), so configuration errors show up at start.
@@ -167,5 +223,44 @@ mod tests {
         );
         let error = config.endpoints("docker.io").expect_err("http refused");
         assert!(error.to_string().contains("insecure = true"), "{error}");
+    }
+
+    #[test]
+    fn a_docker_io_mirror_never_vouches_for_official_and_a_tree_cannot_pick_the_judge() {
+        let mut config = RegistriesConfig::default();
+        config.hosts.insert(
+            "docker.io".into(),
+            RegistrySettings {
+                mirrors: vec!["https://mirror.example.com".into()],
+                ..Default::default()
+            },
+        );
+        let judge = config
+            .judge_of_official("pyimage.toml", true, false)
+            .expect("Docker Hub itself answers");
+        assert_eq!(judge.endpoint, DOCKER_HUB_API);
+        assert!(judge.registries.settings("docker.io").mirrors.is_empty());
+        assert!(judge.warnings.is_empty());
+
+        config.hosts.insert(
+            "docker.io".into(),
+            RegistrySettings {
+                endpoint: Some("https://hub.internal.example".into()),
+                ..Default::default()
+            },
+        );
+        let refused = config
+            .judge_of_official("repo/pyimage.toml", true, false)
+            .expect_err("a configuration found in the tree does not choose the judge");
+        assert!(refused.contains("--trust-docker-io-endpoint"), "{refused}");
+        let named = config
+            .judge_of_official("/etc/pyimage.toml", false, false)
+            .expect("named on purpose");
+        assert_eq!(named.endpoint, "https://hub.internal.example");
+        assert_eq!(named.warnings.len(), 1);
+        let trusted = config
+            .judge_of_official("repo/pyimage.toml", true, true)
+            .expect("trusted on the command line");
+        assert_eq!(trusted.warnings.len(), 1);
     }
 }

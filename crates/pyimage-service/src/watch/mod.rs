@@ -9,6 +9,7 @@
 
 pub mod facts;
 pub mod notify;
+pub mod run;
 pub mod targets;
 
 use futures_util::StreamExt as _;

@@ -1,65 +1,14 @@
-//! `pyimage tags --from FILE [TAG...]`: the official-images `library/python` file's view of the tags (offline).
+//! `pyimage tags --from FILE [TAG...]`: the official-images `library/python` file's view of the tags (offline): the
+//! view is `pyimage_service::library_view`; this module prints it.
 
 use pyimage_service::Outcome;
 use std::io::Write;
 
-use anyhow::{Context, bail};
-use pyimage_core::official_images::{Entry, Library, TagKind};
-use pyimage_core::python::{Os, PythonTag, Variant};
-use serde::Serialize;
+use anyhow::bail;
+use pyimage_service::library_view::{self, EntryFilter, EntryView, TagView, read_library};
 
 use super::{TagsArgs, check_variant};
 use crate::output::{Format, or_dash, print_json};
-
-#[derive(Serialize)]
-struct EntryView<'a> {
-    most_specific: Option<&'a str>,
-    version: Option<String>,
-    line: Option<String>,
-    variant: Variant,
-    os: Option<Os>,
-    tags: &'a [String],
-    shared_tags: &'a [String],
-    architectures: &'a [String],
-    git_commit: &'a str,
-    directory: &'a str,
-    constraints: &'a [String],
-    builder: Option<&'a str>,
-    file_line: usize,
-}
-
-fn entry_view(entry: &Entry) -> EntryView<'_> {
-    let most_specific = entry.most_specific_tag();
-    let parsed = most_specific.map(PythonTag::parse);
-    EntryView {
-        most_specific,
-        version: parsed
-            .as_ref()
-            .and_then(|t| t.version)
-            .map(|v| v.to_string()),
-        line: parsed.as_ref().and_then(PythonTag::line),
-        variant: parsed.as_ref().map_or(Variant::Full, |t| t.variant),
-        os: parsed.and_then(|t| t.os),
-        tags: &entry.tags,
-        shared_tags: &entry.shared_tags,
-        architectures: &entry.architectures,
-        git_commit: &entry.git_commit,
-        directory: &entry.directory,
-        constraints: &entry.constraints,
-        builder: entry.builder.as_deref(),
-        file_line: entry.line,
-    }
-}
-
-#[derive(Serialize)]
-struct TagView<'a> {
-    tag: String,
-    found: bool,
-    kind: Option<&'static str>,
-    aliases: Vec<String>,
-    most_specific: Option<String>,
-    entries: Vec<EntryView<'a>>,
-}
 
 /// Whether the command needs the registry.
 pub fn is_live(args: &TagsArgs) -> bool {
@@ -70,83 +19,34 @@ pub fn run_offline(args: &TagsArgs) -> anyhow::Result<Outcome> {
     let Some(from) = &args.from else {
         bail!("internal: offline tags without --from");
     };
-    let path = from.display();
-    let text = std::fs::read_to_string(from).with_context(|| format!("cannot read {path}"))?;
-    let library = match Library::parse(&text) {
-        Ok(library) => library,
-        Err(error) => bail!("{path}:{}: {}", error.line, error.kind),
-    };
+    let library = read_library(from)?;
     check_variant(args)?;
-    let keep = |view: &EntryView<'_>| {
-        args.line
-            .as_ref()
-            .is_none_or(|line| view.line.as_ref() == Some(line))
-            && args
-                .variant
-                .as_ref()
-                .is_none_or(|variant| view.variant.as_str() == variant)
+    let filter = EntryFilter {
+        line: args.line.as_deref(),
+        variant: args.variant.as_deref(),
     };
-
     if args.tags.is_empty() {
-        let views: Vec<EntryView<'_>> = library
-            .entries
-            .iter()
-            .map(entry_view)
-            .filter(keep)
-            .collect();
+        let views = library_view::entries(&library, filter);
         match args.format {
             Format::Json => print_json(&views)?,
             Format::Human => print_entries(&views)?,
         }
         return Ok(Outcome::OK);
     }
-
-    let mut all_found = true;
-    let mut views = Vec::new();
-    for tag in &args.tags {
-        let view = match library.family(tag) {
-            Some(family) => TagView {
-                tag: tag.clone(),
-                found: true,
-                kind: Some(match family.kind {
-                    TagKind::Own => "tags",
-                    TagKind::Shared => "shared",
-                }),
-                aliases: family.aliases,
-                most_specific: family.most_specific,
-                entries: family
-                    .entries
-                    .into_iter()
-                    .map(entry_view)
-                    .filter(keep)
-                    .collect(),
-            },
-            None => {
-                all_found = false;
-                crate::render::terminal::eprintln(format_args!(
-                    "pyimage: tag {tag:?} is not listed in {path}"
-                ));
-                TagView {
-                    tag: tag.clone(),
-                    found: false,
-                    kind: None,
-                    aliases: Vec::new(),
-                    most_specific: None,
-                    entries: Vec::new(),
-                }
-            }
-        };
-        views.push(view);
+    let views = library_view::families(&library, &args.tags, filter);
+    for view in views.iter().filter(|view| !view.found) {
+        crate::render::terminal::eprintln(format_args!(
+            "pyimage: tag {:?} is not listed in {}",
+            view.tag,
+            from.display()
+        ));
     }
     match args.format {
         Format::Json => print_json(&views)?,
         Format::Human => print_families(&views)?,
     }
-    Ok(if all_found {
-        Outcome::OK
-    } else {
-        Outcome::of(pyimage_service::ErrorKind::Input)
-    })
+    let all_found = views.iter().all(|view| view.found);
+    Ok(Outcome::OK.and_if(!all_found, pyimage_service::ErrorKind::Input))
 }
 
 fn print_entries(views: &[EntryView<'_>]) -> anyhow::Result<()> {

@@ -1,0 +1,100 @@
+//! The watch loop: poll, announce each recorded move (to the front end and the webhooks), and wait the interval
+//! (with up to 10 % jitter, so that several watchers do not poll in step) until told to stop. A stop request lets
+//! the poll in flight finish; `once` polls once.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::notify::{Notifier, Payload};
+use super::{PollReport, Watcher};
+use crate::error::Outcome;
+use pyimage_core::Reference;
+
+/// How the loop runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Time between polls (before jitter).
+    pub interval: Duration,
+    /// Poll once and return.
+    pub once: bool,
+}
+
+/// What the front end does with what the loop sees.
+pub trait Announce {
+    /// A move this watcher recorded (the webhooks get it too).
+    fn moved(&mut self, payload: &Payload) -> std::io::Result<()>;
+    /// What one poll did, and the webhooks' counts so far.
+    fn polled(&mut self, report: &PollReport, notifier: &Notifier);
+}
+
+impl Watcher {
+    /// Polls `references` on `schedule` until `stop` becomes true (or once), announcing every move; waits for the
+    /// webhooks' deliveries and closes the store before returning. The outcome is the worst poll error met.
+    pub async fn run(
+        &self,
+        references: &[Reference],
+        schedule: Schedule,
+        notifier: &Notifier,
+        announce: &mut impl Announce,
+        mut stop: watch::Receiver<bool>,
+    ) -> std::io::Result<Outcome> {
+        let mut outcome = Outcome::OK;
+        loop {
+            let report = self.poll(references).await;
+            for event in &report.moves {
+                let payload = Payload::of(event);
+                announce.moved(&payload)?;
+                notifier.send(&payload).await;
+            }
+            announce.polled(&report, notifier);
+            for (_, error) in &report.errors {
+                outcome.met(error.kind);
+            }
+            if schedule.once || *stop.borrow() {
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(jittered(schedule.interval)) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        notifier.finish().await;
+        self.store().close().await;
+        Ok(outcome)
+    }
+}
+
+/// `interval` plus up to 10 %.
+pub fn jittered(interval: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    interval + interval.mul_f64(f64::from(nanos % 1000) / 10_000.0)
+}
+
+/// Who records: `host:pid` (`$HOSTNAME`, else `/etc/hostname`).
+pub fn recorder() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            pyimage_store::bounded::read_text(std::path::Path::new("/etc/hostname"), 4096)
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!("{host}:{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_adds_at_most_a_tenth() {
+        let jittered = jittered(Duration::from_secs(100));
+        assert!(jittered >= Duration::from_secs(100) && jittered <= Duration::from_secs(110));
+    }
+}
