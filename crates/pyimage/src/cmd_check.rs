@@ -75,7 +75,8 @@ pub fn run(
         args.list_rules,
         args.explain.as_deref(),
         args.rules_markdown,
-    )?;
+    )
+    .map_err(anyhow::Error::msg)?;
     if let Some(text) = docs {
         std::io::stdout().lock().write_all(text.as_bytes())?;
         return Ok(pyimage_service::Outcome::OK);
@@ -144,12 +145,12 @@ pub fn run(
     let rendered = match args.format {
         CheckFormat::Human => {
             let color = color.enabled(std::io::stdout().is_terminal());
-            render::human(&report, config_shown, color)
+            render::check::human(&report, config_shown, color)
         }
-        CheckFormat::Json => render::json(&report, config_shown)?,
-        CheckFormat::Sarif => render::sarif(&report, config_shown)?,
+        CheckFormat::Json => render::check::json(&report, config_shown)?,
+        CheckFormat::Sarif => render::check::sarif(&report, config_shown)?,
         CheckFormat::Github => {
-            render::terminal::escape(&render::github(&report, config_shown)).into_owned()
+            render::terminal::escape(&render::check::github(&report, config_shown)).into_owned()
         }
     };
     let mut stdout = std::io::stdout().lock();

@@ -15,7 +15,7 @@ use pyimage_service::provenance::read_provenance;
 use serde::Serialize;
 
 use crate::output::{Format, print_json};
-use crate::provenance_text::write_platform;
+use pyimage_render::provenance::write_platform;
 
 #[derive(Args)]
 pub struct ProvenanceArgs {

@@ -8,7 +8,8 @@ use pyimage_core::python::{self, PythonTagView};
 use pyimage_core::reference::Reference;
 use serde::Serialize;
 
-use crate::output::{Format, or_dash, print_json};
+use crate::output::{Format, print_json};
+use pyimage_render::or_dash;
 
 #[derive(Args)]
 pub struct RefArgs {

@@ -17,7 +17,7 @@ use pyimage_service::verifier::{ImageSource, ImageVerification, VerifyRequest, v
 use serde::Serialize;
 
 use crate::output::{Format, print_json};
-use crate::provenance_text::write_platform;
+use pyimage_render::provenance::write_platform;
 
 #[derive(Args)]
 pub struct VerifyArgs {

@@ -22,7 +22,6 @@ mod cmd_watch;
 mod config;
 mod output;
 mod progress;
-mod provenance_text;
 mod render;
 mod store;
 

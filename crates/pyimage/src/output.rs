@@ -43,8 +43,3 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     writeln!(stdout)?;
     Ok(())
 }
-
-/// `-` for a missing value in human output.
-pub fn or_dash(value: Option<&str>) -> &str {
-    value.unwrap_or("-")
-}

@@ -8,7 +8,8 @@ use anyhow::bail;
 use pyimage_service::library_view::{self, EntryFilter, EntryView, TagView, read_library};
 
 use super::{TagsArgs, check_variant};
-use crate::output::{Format, or_dash, print_json};
+use crate::output::{Format, print_json};
+use pyimage_render::or_dash;
 
 /// Whether the command needs the registry.
 pub fn is_live(args: &TagsArgs) -> bool {

@@ -1,18 +1,9 @@
-//! Renderers of `pyimage check` results: human (annotated source snippets, [`human`]), JSON, SARIF 2.1.0 and GitHub
-//! workflow annotations ([`machine`]), and the rule documentation (`--list-rules`, `--explain`, [`rules`]). Each
-//! takes the whole `pyimage_service::check::CheckReport` and returns the text to print. [`history`] renders `pyimage history`.
+//! What the CLI prints: the renderers of `pyimage-render`, the `--format` of `check`, and escaped standard output
+//! and error ([`terminal`]).
 
-pub mod history;
-mod human;
-mod machine;
-pub mod rules;
-pub mod terminal;
-
-pub use human::human;
-pub use machine::{github, json, sarif};
+pub use pyimage_render::{check, history, rules};
 
 use clap::ValueEnum;
-use pyimage_core::check::Decision;
 
 /// Output formats of `pyimage check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -27,6 +18,20 @@ pub enum CheckFormat {
     Github,
 }
 
-pub(crate) fn decision_text(decision: &Decision, config_path: Option<&str>) -> String {
-    decision.describe(config_path)
+/// Standard output and error for human text, escaped (see `pyimage_render::terminal`).
+pub mod terminal {
+    use std::io::Write as _;
+
+    pub use pyimage_render::terminal::{Clean, escape};
+
+    /// Standard output for human text, escaped.
+    pub fn stdout() -> Clean<std::io::StdoutLock<'static>> {
+        Clean::new(std::io::stdout().lock())
+    }
+
+    /// Prints one escaped line on standard error (what `eprintln!` would print, made safe).
+    pub fn eprintln(text: std::fmt::Arguments<'_>) {
+        let mut err = Clean::new(std::io::stderr().lock());
+        let _ = writeln!(err, "{text}");
+    }
 }

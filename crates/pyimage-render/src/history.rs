@@ -10,7 +10,7 @@ use pyimage_service::watch::{Changes, TagState};
 use pyimage_store::Event;
 use serde::Serialize;
 
-use crate::output::or_dash;
+use crate::or_dash;
 
 /// An event as `history --format json` prints it.
 #[derive(Serialize)]

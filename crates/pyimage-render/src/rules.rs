@@ -10,16 +10,16 @@ pub fn requested(
     list_rules: bool,
     explain_rule: Option<&str>,
     markdown: bool,
-) -> anyhow::Result<Option<String>> {
+) -> Result<Option<String>, String> {
     if list_rules {
         return Ok(Some(list()));
     }
     if let Some(name) = explain_rule {
         let Some(rule) = pyimage_core::check::find_rule(name) else {
-            anyhow::bail!(
+            return Err(format!(
                 "--explain {name:?}: no such rule; {}",
                 pyimage_core::check::rules::unknown_rule_hint(name)
-            );
+            ));
         };
         return Ok(Some(explain(rule)));
     }

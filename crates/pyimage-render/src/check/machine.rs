@@ -7,12 +7,13 @@ use pyimage_core::check::{Origin, RULES, Severity};
 use serde::Serialize;
 use serde_json::json;
 
-use super::decision_text;
 use pyimage_service::check::CheckReport;
+
+use super::decision_text;
 
 /// `--format json`: `config` (the file used), `files_scanned`, `skipped`, `errors` (files that could not be read or parsed) and `findings`
 /// in the one JSON shape of [`pyimage_core::check::Finding::to_json`].
-pub fn json(report: &CheckReport, config_path: Option<&str>) -> anyhow::Result<String> {
+pub fn json(report: &CheckReport, config_path: Option<&str>) -> serde_json::Result<String> {
     #[derive(Serialize)]
     struct Skipped<'a> {
         path: &'a str,
@@ -64,7 +65,7 @@ fn sarif_level(severity: Severity) -> &'static str {
 
 /// `--format sarif`: one run, every rule's metadata, one result per finding; configuration lines that decided a
 /// finding are related locations.
-pub fn sarif(report: &CheckReport, config_path: Option<&str>) -> anyhow::Result<String> {
+pub fn sarif(report: &CheckReport, config_path: Option<&str>) -> serde_json::Result<String> {
     let rules: Vec<_> = RULES
         .iter()
         .map(|rule| {

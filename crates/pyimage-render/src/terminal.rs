@@ -78,17 +78,6 @@ impl<W: Write> Drop for Clean<W> {
     }
 }
 
-/// Standard output for human text, escaped.
-pub fn stdout() -> Clean<std::io::StdoutLock<'static>> {
-    Clean::new(std::io::stdout().lock())
-}
-
-/// Prints one escaped line on standard error (what `eprintln!` would print, made safe).
-pub fn eprintln(text: std::fmt::Arguments<'_>) {
-    let mut err = Clean::new(std::io::stderr().lock());
-    let _ = writeln!(err, "{text}");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,14 +1,15 @@
 //! Human output of `pyimage check`: one annotated source snippet per finding (the offending span underlined, the
 //! ARG defaults it was built from labelled, the settings that decided it), then a summary. What comes from files
-//! is escaped ([`super::terminal`]) before pyimage's own colours are added.
+//! is escaped ([`crate::terminal`]) before pyimage's own colours are added.
 
 use std::fmt::Write as _;
 
 use pyimage_core::check::Severity;
 
-use super::decision_text;
-use super::terminal::escape as esc;
 use pyimage_service::check::CheckReport;
+
+use super::decision_text;
+use crate::terminal::escape as esc;
 
 /// Human output: one annotated snippet per finding, then a summary.
 pub fn human(report: &CheckReport, config_path: Option<&str>, color: bool) -> String {

@@ -1,0 +1,22 @@
+//! pyimage-render: what pyimage prints, as text, for every front end (the CLI, the server, CI integrations).
+//!
+//! Renderers take what a use case returned and give back text; they write to no stream of their own. What comes
+//! from files and registries goes through [`terminal::escape`] before it reaches a terminal.
+//!
+//! * [`check`]: `pyimage check` as human snippets, JSON, SARIF 2.1.0 and GitHub workflow annotations;
+//! * [`history`]: the recorded moves and the lock's standings (human, JSON, CSV);
+//! * [`rules`]: the rules' documentation (`--list-rules`, `--explain`);
+//! * [`provenance`]: one platform image's attestations, as `provenance` and `verify` show them;
+//! * [`terminal`]: control characters made visible, and a writer that does it line by line.
+#![deny(missing_docs)]
+
+pub mod check;
+pub mod history;
+pub mod provenance;
+pub mod rules;
+pub mod terminal;
+
+/// `-` for a missing value in human output.
+pub fn or_dash(value: Option<&str>) -> &str {
+    value.unwrap_or("-")
+}
