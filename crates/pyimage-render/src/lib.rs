@@ -5,6 +5,7 @@
 //!
 //! * [`check`]: `pyimage check` as human snippets, JSON, SARIF 2.1.0 and GitHub workflow annotations;
 //! * [`history`]: the recorded moves and the lock's standings (human, JSON, CSV);
+//! * [`plans`]: what `pin` and `update` did (update's report is Markdown for a pull-request body);
 //! * [`rules`]: the rules' documentation (`--list-rules`, `--explain`);
 //! * [`provenance`]: one platform image's attestations, as `provenance` and `verify` show them;
 //! * [`terminal`]: control characters made visible, and a writer that does it line by line.
@@ -12,6 +13,7 @@
 
 pub mod check;
 pub mod history;
+pub mod plans;
 pub mod provenance;
 pub mod rules;
 pub mod terminal;

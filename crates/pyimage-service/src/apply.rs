@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use pyimage_core::lock::Lock;
 use pyimage_store::write::{self, WriteOutcome};
 
+use crate::Rewrite;
+use crate::sources::Gathered;
+
 /// How a plan is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -55,6 +58,37 @@ impl Applied {
     pub fn files_written(&self) -> usize {
         self.not_written.iter().filter(|n| n.is_none()).count()
     }
+
+    /// The changes of the rewrites this was applied from: those made (or, without writing, that would be), and
+    /// those of files not written, each with the reason.
+    pub fn sort_changes<C>(&self, rewrites: Vec<Rewrite<C>>) -> (Vec<C>, Vec<(C, String)>) {
+        let (mut made, mut not_made) = (Vec::new(), Vec::new());
+        for (rewrite, not_written) in rewrites.into_iter().zip(&self.not_written) {
+            match not_written {
+                None => made.extend(rewrite.changes),
+                Some(reason) => not_made.extend(
+                    rewrite
+                        .changes
+                        .into_iter()
+                        .map(|change| (change, reason.clone())),
+                ),
+            }
+        }
+        (made, not_made)
+    }
+}
+
+/// The edits of `rewrites` planned over `gathered`'s files (indexed as the planner's input).
+pub fn edits_of<'a, C>(rewrites: &'a [Rewrite<C>], gathered: &'a Gathered) -> Vec<FileEdit<'a>> {
+    rewrites
+        .iter()
+        .map(|rewrite| FileEdit {
+            path: &gathered.found[rewrite.index].path,
+            old_text: &gathered.sources[rewrite.index].text,
+            new_text: &rewrite.new_text,
+            lock_keys: &rewrite.lock_keys,
+        })
+        .collect()
 }
 
 /// The lock could not be written: nothing of the run is left (or the files that could not be put back are named).

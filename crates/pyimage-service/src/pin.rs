@@ -13,8 +13,10 @@ use pyimage_registry::{Platform, RegistryError};
 use pyimage_store::located::FileError;
 use serde::Serialize;
 
-use crate::error::ErrorKind;
+use crate::apply::{Applied, LockNotWritten, Mode, apply, edits_of};
+use crate::error::{ErrorKind, Outcome};
 use crate::resolver::{CONCURRENCY, ObserveOptions, Observed, ReadConfig, Resolver, lock_entry};
+use crate::sources::Gathered;
 use crate::{Rewrite, SourceText, manages};
 
 /// What `pin` was asked to do.
@@ -373,4 +375,68 @@ async fn served_by_docker_hub(resolver: &Resolver, digest: &Digest) -> Option<bo
         Err(RegistryError::NotFound { .. }) => Some(false),
         Err(_) => None,
     }
+}
+
+/// What one `pin` run did, in the shape `--format json` prints.
+#[derive(Debug, Serialize)]
+pub struct PinReport {
+    /// References pinned (or, without writing, that would be).
+    pub changes: Vec<PinChange>,
+    /// References not pinned, with the reason (refused, unresolvable, or in a file that could not be written).
+    pub skipped: Vec<PinSkip>,
+    /// Files a walk met and did not read (symlinks, FIFOs), with the reason.
+    pub skipped_files: Vec<FileError>,
+    /// Files that could not be read, walked or planned.
+    pub errors: Vec<FileError>,
+    /// Files written (or that would be).
+    pub files_changed: usize,
+    /// The lock, when it changed.
+    pub lock: Option<String>,
+}
+
+/// Applies `plan` (made over `gathered` from `old_lock`) under `mode` and reports. A run with errors or references
+/// left unpinned in files that could not be written is an input failure; `pin --check` with changes a policy one.
+pub fn settle(
+    plan: PinPlan,
+    gathered: Gathered,
+    old_lock: &Lock,
+    lock_path: &std::path::Path,
+    mode: Mode,
+) -> Result<(PinReport, Applied, Outcome), LockNotWritten> {
+    let applied = apply(
+        &edits_of(&plan.rewrites, &gathered),
+        old_lock,
+        plan.lock,
+        lock_path,
+        mode,
+    )?;
+    let (changes, not_made) = applied.sort_changes(plan.rewrites);
+    let mut errors = gathered.errors;
+    errors.extend(plan.errors);
+    let mut skipped = plan.skipped;
+    skipped.extend(not_made.into_iter().map(|(change, reason)| PinSkip {
+        path: change.path,
+        line: change.line,
+        column: change.column,
+        reference: change.reference,
+        reason,
+    }));
+    let outcome = Outcome::from_failure(plan.failure)
+        .and_if(
+            !errors.is_empty() || applied.not_written.iter().any(Option::is_some),
+            ErrorKind::Input,
+        )
+        .and_if(
+            mode == Mode::Check && !changes.is_empty(),
+            ErrorKind::Policy,
+        );
+    let report = PinReport {
+        changes,
+        skipped,
+        skipped_files: gathered.passed_over,
+        errors,
+        files_changed: applied.files_written(),
+        lock: applied.lock.as_ref().map(|path| path.display().to_string()),
+    };
+    Ok((report, applied, outcome))
 }

@@ -17,8 +17,10 @@ use pyimage_registry::{Platform, RegistryError};
 use pyimage_store::located::FileError;
 use serde::Serialize;
 
-use crate::error::ErrorKind;
+use crate::apply::{Applied, LockNotWritten, Mode, apply, edits_of};
+use crate::error::{ErrorKind, Outcome};
 use crate::resolver::{CONCURRENCY, ObserveOptions, Observed, ReadConfig, Resolver, lock_entry};
+use crate::sources::Gathered;
 use crate::{Rewrite, SourceText, manages};
 
 /// The environment a file is in, and what its `update` policy allows.
@@ -428,4 +430,77 @@ pub async fn plan_update(
         }
     }
     plan
+}
+
+/// What one `update` run did, in the shape `--format json` prints.
+#[derive(Debug, Serialize)]
+pub struct UpdateReport {
+    /// Moves made (or, with `--dry-run`, that would be).
+    pub changes: Vec<UpdateChange>,
+    /// Moves that exist but were not applied, and why.
+    pub available: Vec<Available>,
+    /// Moves planned in files that could not be written, with the reason (their lock entries did not move).
+    pub skipped: Vec<NotMoved>,
+    /// Files a walk met and did not read (symlinks, FIFOs), with the reason.
+    pub skipped_files: Vec<FileError>,
+    /// Files that could not be read, walked or planned, and references that could not be asked about.
+    pub errors: Vec<FileError>,
+}
+
+/// A move not made because its file could not be written: the shape of `pin`'s skipped references.
+#[derive(Debug, Serialize)]
+pub struct NotMoved {
+    /// The file.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// The reference as pinned.
+    pub reference: String,
+    /// Why the file was not written.
+    pub reason: String,
+}
+
+/// Applies `plan` (made over `gathered` from `old_lock`) under `mode` and reports. A file that could not be
+/// written, or any error, makes the run an input failure; an unreachable registry outranks it.
+pub fn settle(
+    plan: UpdatePlan,
+    gathered: Gathered,
+    old_lock: &Lock,
+    lock_path: &std::path::Path,
+    mode: Mode,
+) -> Result<(UpdateReport, Applied, Outcome), LockNotWritten> {
+    let applied = apply(
+        &edits_of(&plan.rewrites, &gathered),
+        old_lock,
+        plan.lock,
+        lock_path,
+        mode,
+    )?;
+    let (changes, not_made) = applied.sort_changes(plan.rewrites);
+    let mut errors = gathered.errors;
+    errors.extend(plan.errors);
+    let outcome = Outcome::from_failure(plan.failure)
+        .and_if(!errors.is_empty() || !not_made.is_empty(), ErrorKind::Input);
+    let report = UpdateReport {
+        changes: changes
+            .into_iter()
+            .map(|change| UpdateChange {
+                applied: mode == Mode::Write,
+                ..change
+            })
+            .collect(),
+        available: plan.available,
+        skipped: not_made
+            .into_iter()
+            .map(|(change, reason)| NotMoved {
+                path: change.path,
+                line: change.line,
+                reference: change.old,
+                reason,
+            })
+            .collect(),
+        skipped_files: gathered.passed_over,
+        errors,
+    };
+    Ok((report, applied, outcome))
 }

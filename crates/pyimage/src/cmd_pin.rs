@@ -8,12 +8,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use pyimage_registry::{Platform, RegistryClient};
-use pyimage_service::apply::{FileEdit, Mode, apply};
-use pyimage_service::pin::{PinChange, PinOptions, PinSkip, plan_pin};
-use pyimage_service::{ErrorKind, Outcome};
-use pyimage_store::located::FileError;
+use pyimage_render::plans::pin_human;
+use pyimage_service::Outcome;
+use pyimage_service::apply::Mode;
+use pyimage_service::pin::{self, PinOptions, plan_pin};
 use pyimage_store::write;
-use serde::Serialize;
 
 use crate::config::LoadedConfig;
 use crate::output::{Format, print_json};
@@ -50,17 +49,6 @@ impl PinArgs {
     pub fn start(&self) -> Option<&std::path::Path> {
         self.paths.first().map(PathBuf::as_path)
     }
-}
-
-#[derive(Serialize)]
-struct PinReport {
-    changes: Vec<PinChange>,
-    skipped: Vec<PinSkip>,
-    /// Files a walk met and did not read (symlinks, FIFOs), with the reason.
-    skipped_files: Vec<FileError>,
-    errors: Vec<FileError>,
-    files_changed: usize,
-    lock: Option<String>,
 }
 
 pub async fn run(
@@ -106,110 +94,17 @@ pub async fn run(
         (false, true) => Mode::Check,
         (false, false) => Mode::Write,
     };
-    let edits: Vec<FileEdit<'_>> = plan
-        .rewrites
-        .iter()
-        .map(|rewrite| FileEdit {
-            path: &gathered.found[rewrite.index].path,
-            old_text: &gathered.sources[rewrite.index].text,
-            new_text: &rewrite.new_text,
-            lock_keys: &rewrite.lock_keys,
-        })
-        .collect();
-    let applied = apply(&edits, &old_lock, plan.lock.clone(), &lock_path, mode)?;
-    let mut outcome = Outcome::from_failure(plan.failure);
-    let mut errors = gathered.errors;
-    errors.extend(plan.errors);
-    outcome = outcome.and_if(!errors.is_empty(), ErrorKind::Input);
-    let mut report = PinReport {
-        changes: Vec::new(),
-        skipped: plan.skipped,
-        skipped_files: gathered.passed_over,
-        errors,
-        files_changed: applied.files_written(),
-        lock: applied.lock.as_ref().map(|path| path.display().to_string()),
-    };
-    for (rewrite, not_written) in plan.rewrites.into_iter().zip(&applied.not_written) {
-        match not_written {
-            None => report.changes.extend(rewrite.changes),
-            Some(reason) => {
-                outcome.met(ErrorKind::Input);
-                report
-                    .skipped
-                    .extend(rewrite.changes.into_iter().map(|change| PinSkip {
-                        path: change.path,
-                        line: change.line,
-                        column: change.column,
-                        reference: change.reference,
-                        reason: reason.clone(),
-                    }));
-            }
-        }
-    }
+    let (report, applied, outcome) = pin::settle(plan, gathered, &old_lock, &lock_path, mode)?;
     for error in &report.errors {
         crate::render::terminal::eprintln(format_args!("pyimage: error: {error}"));
     }
     match args.format {
         Format::Json => print_json(&report)?,
-        Format::Human => print_human(&report, args, &applied.diffs)?,
+        Format::Human => {
+            let text = pin_human(&report, mode != Mode::Write, &applied.diffs);
+            write!(crate::render::terminal::stdout(), "{text}")?;
+        }
     }
     tracing::debug!(stats = ?resolver.client().stats(), "registry requests");
-    Ok(outcome.and_if(args.check && !report.changes.is_empty(), ErrorKind::Policy))
-}
-
-fn print_human(report: &PinReport, args: &PinArgs, diffs: &str) -> anyhow::Result<()> {
-    let mut out = crate::render::terminal::stdout();
-    if args.dry_run {
-        write!(out, "{diffs}")?;
-    }
-    let verb = if args.dry_run || args.check {
-        "would pin"
-    } else {
-        "pinned"
-    };
-    for change in &report.changes {
-        let via = change
-            .via_arg
-            .as_ref()
-            .map(|a| format!(" via {a}"))
-            .unwrap_or_default();
-        let python = change
-            .python
-            .as_ref()
-            .map(|p| format!(", Python {p}"))
-            .unwrap_or_default();
-        let platform = change
-            .platform
-            .as_ref()
-            .map(|p| format!(", {p} manifest"))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "{}:{}:{}: {verb} {} -> {}{via}{platform}{python}",
-            change.path, change.line, change.column, change.reference, change.pinned
-        )?;
-    }
-    for skip in &report.skipped {
-        writeln!(
-            out,
-            "{}:{}:{}: skipped {}: {}",
-            skip.path, skip.line, skip.column, skip.reference, skip.reason
-        )?;
-    }
-    for file in &report.skipped_files {
-        writeln!(out, "{}: skipped: {}", file.path, file.message)?;
-    }
-    writeln!(
-        out,
-        "{verb} {} reference(s) in {} file(s); {} skipped{}",
-        report.changes.len(),
-        report.files_changed,
-        report.skipped.len(),
-        report
-            .lock
-            .as_ref()
-            .map(|l| format!("; lock: {l}"))
-            .unwrap_or_default()
-    )?;
-    Ok(())
+    Ok(outcome)
 }

@@ -11,12 +11,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use pyimage_core::check::policy::UpdatePolicy;
 use pyimage_registry::RegistryClient;
-use pyimage_service::apply::{FileEdit, Mode, apply};
-use pyimage_service::update::{Available, FileEnvironment, UpdateChange, plan_update};
-use pyimage_service::{ErrorKind, Outcome};
-use pyimage_store::located::FileError;
+use pyimage_render::plans::update_human;
+use pyimage_service::Outcome;
+use pyimage_service::apply::Mode;
+use pyimage_service::update::{self, FileEnvironment, plan_update};
 use pyimage_store::write;
-use serde::Serialize;
 
 use crate::config::LoadedConfig;
 use crate::output::{Format, print_json};
@@ -52,26 +51,6 @@ impl UpdateArgs {
     pub fn environment(&self) -> Option<String> {
         self.env.clone()
     }
-}
-
-#[derive(Serialize)]
-struct UpdateReport {
-    changes: Vec<UpdateChange>,
-    available: Vec<Available>,
-    /// Moves planned in files that could not be written, with the reason (their lock entries did not move).
-    skipped: Vec<Skipped>,
-    /// Files a walk met and did not read (symlinks, FIFOs), with the reason.
-    skipped_files: Vec<FileError>,
-    errors: Vec<FileError>,
-}
-
-/// A move not made because its file could not be written: the same shape as `pin`'s skipped references.
-#[derive(Serialize)]
-struct Skipped {
-    path: String,
-    line: usize,
-    reference: String,
-    reason: String,
 }
 
 fn shown(path: &Path) -> String {
@@ -133,118 +112,17 @@ pub async fn run(
     } else {
         Mode::Write
     };
-    let edits: Vec<FileEdit<'_>> = plan
-        .rewrites
-        .iter()
-        .map(|rewrite| FileEdit {
-            path: &gathered.found[rewrite.index].path,
-            old_text: &gathered.sources[rewrite.index].text,
-            new_text: &rewrite.new_text,
-            lock_keys: &rewrite.lock_keys,
-        })
-        .collect();
-    let applied = apply(&edits, &old_lock, plan.lock.clone(), &lock_path, mode)?;
-    let mut errors = gathered.errors;
-    errors.extend(plan.errors);
-    let mut outcome =
-        Outcome::from_failure(plan.failure).and_if(!errors.is_empty(), ErrorKind::Input);
-    let mut report = UpdateReport {
-        changes: Vec::new(),
-        available: plan.available,
-        skipped: Vec::new(),
-        skipped_files: gathered.passed_over,
-        errors,
-    };
-    for (rewrite, not_written) in plan.rewrites.into_iter().zip(&applied.not_written) {
-        match not_written {
-            None => report
-                .changes
-                .extend(rewrite.changes.into_iter().map(|change| UpdateChange {
-                    applied: !args.dry_run,
-                    ..change
-                })),
-            Some(reason) => {
-                outcome.met(ErrorKind::Input);
-                report
-                    .skipped
-                    .extend(rewrite.changes.into_iter().map(|change| Skipped {
-                        path: change.path,
-                        line: change.line,
-                        reference: change.old,
-                        reason: reason.clone(),
-                    }));
-            }
-        }
-    }
+    let (report, applied, outcome) = update::settle(plan, gathered, &old_lock, &lock_path, mode)?;
     match args.format {
         Format::Json => print_json(&report)?,
-        Format::Human => print_human(&report, &applied.diffs, args.dry_run)?,
-    }
-    tracing::debug!(stats = ?resolver.client().stats(), "registry requests");
-    Ok(outcome)
-}
-
-/// A report fit to paste as a pull-request body.
-fn print_human(report: &UpdateReport, diffs: &str, dry_run: bool) -> anyhow::Result<()> {
-    let mut out = crate::render::terminal::stdout();
-    if dry_run {
-        write!(out, "{diffs}")?;
-    }
-    if report.changes.is_empty() {
-        writeln!(out, "All pinned Python images are current.")?;
-    } else {
-        let verb = if dry_run { "would move" } else { "moved" };
-        writeln!(
-            out,
-            "## Python base images: {} {verb}\n",
-            report.changes.len()
-        )?;
-        writeln!(out, "| file | kind | from | to | Python | built |")?;
-        writeln!(out, "|---|---|---|---|---|---|")?;
-        for change in &report.changes {
-            let python = match (&change.old_python, &change.new_python) {
-                (Some(old), Some(new)) if old != new => format!("{old} → {new}"),
-                (_, Some(new)) => new.clone(),
-                _ => "-".to_owned(),
-            };
-            let kind = change.kind.describe();
-            writeln!(
-                out,
-                "| {}:{} | {kind} | `{}` | `{}` | {python} | {} |",
-                change.path,
-                change.line,
-                change.old,
-                change.new,
-                change.built.as_deref().unwrap_or("-")
-            )?;
+        Format::Human => {
+            let text = update_human(&report, args.dry_run, &applied.diffs);
+            write!(crate::render::terminal::stdout(), "{text}")?;
         }
-    }
-    if !report.available.is_empty() {
-        writeln!(out, "\nAvailable but not applied:")?;
-        for available in &report.available {
-            writeln!(
-                out,
-                "- {}:{} `{}` → `{}`: {}",
-                available.path,
-                available.line,
-                available.reference,
-                available.available,
-                available.why_not
-            )?;
-        }
-    }
-    for skip in &report.skipped {
-        writeln!(
-            out,
-            "{}:{}: not moved {}: {}",
-            skip.path, skip.line, skip.reference, skip.reason
-        )?;
-    }
-    for file in &report.skipped_files {
-        writeln!(out, "{}: skipped: {}", file.path, file.message)?;
     }
     for error in &report.errors {
         crate::render::terminal::eprintln(format_args!("pyimage: {error}"));
     }
-    Ok(())
+    tracing::debug!(stats = ?resolver.client().stats(), "registry requests");
+    Ok(outcome)
 }
