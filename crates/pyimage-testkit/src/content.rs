@@ -234,7 +234,7 @@ pub fn build_entry(entry: &Entry, build: u32, epoch: u32) -> Result<BuiltEntry> 
         index: Blob::new(crate::oci::OCI_INDEX, Vec::new()),
     };
     for arch in &entry.architectures {
-        let platform = Platform::from_bashbrew(arch, &entry.directory)
+        let platform = crate::platform::from_bashbrew(arch, &entry.directory)
             .with_context(|| format!("entry {}", built.most_specific_tag))?;
         let image = build_image(&built, &base, arch, platform, with_attestations)?;
         built.images.push(image);
@@ -283,7 +283,7 @@ fn build_image(
         "git_commit": entry.entry.git_commit,
         "python_version": entry.python_version,
         "most_specific_tag": entry.most_specific_tag,
-        "platform": platform.key(),
+        "platform": platform.to_string(),
         "bashbrew_arch": arch,
         "build": entry.build,
         "base": {"name": entry.base_name, "digest": entry.base_digest},
@@ -360,7 +360,7 @@ fn build_image(
 
 /// `linux%2Farm64%2Fv8`, as BuildKit writes a platform into a package URL.
 fn purl_platform(platform: &Platform) -> String {
-    platform.key().replace('/', "%2F")
+    platform.to_string().replace('/', "%2F")
 }
 
 fn build_attestation(
@@ -408,7 +408,7 @@ fn build_attestation(
                     "args": {"context": format!("{SOURCE_REPOSITORY}#{commit}:{directory}")},
                     "locals": [],
                 },
-                "environment": {"platform": platform.key()},
+                "environment": {"platform": platform.to_string()},
             },
             "metadata": {
                 "buildInvocationID": hex::encode(&Sha256::digest(format!("{image_hex} invocation"))[..13]),
@@ -466,7 +466,7 @@ fn build_attestation(
         (REFERENCE_DIGEST.to_owned(), image_manifest.digest.clone()),
         (REFERENCE_TYPE.to_owned(), ATTESTATION_MANIFEST.to_owned()),
     ]);
-    descriptor.platform = Some(Platform::unknown());
+    descriptor.platform = Some(crate::platform::unknown());
     Ok(BuiltAttestation {
         manifest,
         config,

@@ -54,7 +54,7 @@ pub use replica::{PYTHON_REPOSITORY, Replica};
 pub use tamper::{Tamper, Tampered};
 pub use token::{Access, Credentials, TokenRequest, TokenServer};
 pub use truth::{
-    Advance, EntryTruth, GroundTruth, ImageTruth, MoveKind, PushStats, TagMove, TagTruth,
+    Advance, EntryTruth, GroundTruth, ImageTruth, PushReason, PushStats, TagMove, TagTruth,
 };
 
 /// The folder of official-images `library/python` files in the repository (`testdata/official-images/library-python`).

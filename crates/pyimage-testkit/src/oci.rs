@@ -108,7 +108,11 @@ pub struct Descriptor {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
     /// Platform, in an index.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::platform::serialize_hub_order"
+    )]
     pub platform: Option<Platform>,
 }
 

@@ -18,7 +18,7 @@ use crate::registry::{RegistryProcess, TokenAuth};
 use crate::seeder::{Change, Seeder};
 use crate::tamper::{Tamper, Tampered, tamper};
 use crate::token::{Credentials, DOCKER_HUB_SERVICE, TokenServer};
-use crate::truth::{Advance, GroundTruth, MoveKind};
+use crate::truth::{Advance, GroundTruth, PushReason};
 
 /// The repository the replica serves.
 pub const PYTHON_REPOSITORY: &str = "library/python";
@@ -173,7 +173,7 @@ impl Replica {
                         rebuild: BTreeSet::new(),
                         new_epoch: false,
                     },
-                    MoveKind::Changed,
+                    PushReason::Changed,
                 )
                 .await
         }
@@ -220,7 +220,7 @@ impl Replica {
                         rebuild,
                         new_epoch: true,
                     },
-                    MoveKind::Rebuilt,
+                    PushReason::Rebuilt,
                 )
                 .await
         })

@@ -198,7 +198,7 @@ pub(crate) fn spdx_document(
         "spdxVersion": "SPDX-2.3",
         "dataLicense": "CC0-1.0",
         "SPDXID": "SPDXRef-DOCUMENT",
-        "name": format!("sbom-python-{}-{}", entry.most_specific_tag, platform.key().replace('/', "-")),
+        "name": format!("sbom-python-{}-{}", entry.most_specific_tag, platform.to_string().replace('/', "-")),
         "documentNamespace": format!("https://docker.com/docker-scout/pkg:docker/python@{}-{image_hex}", entry.most_specific_tag),
         "creationInfo": {
             "created": entry.created,

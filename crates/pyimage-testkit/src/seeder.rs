@@ -20,7 +20,7 @@ use crate::client::RegistryClient;
 use crate::content::{BuiltEntry, build_entry, python_version_of};
 use crate::oci::{Blob, ImageIndex, OCI_INDEX};
 use crate::truth::{
-    Advance, EntryTruth, GroundTruth, ImageTruth, MoveKind, PushStats, TagMove, TagTruth,
+    Advance, EntryTruth, GroundTruth, ImageTruth, PushReason, PushStats, TagMove, TagTruth,
 };
 
 /// Requests in flight at once.
@@ -112,7 +112,7 @@ impl Seeder {
     }
 
     /// Applies a change and pushes what it needs.
-    pub(crate) async fn apply(&self, change: Change, reason: MoveKind) -> Result<Advance> {
+    pub(crate) async fn apply(&self, change: Change, reason: PushReason) -> Result<Advance> {
         let started = Instant::now();
         let mut state = self.state.lock().await;
         if change.new_epoch {
@@ -271,7 +271,7 @@ impl Seeder {
                     tag: tag.clone(),
                     old_digest: None,
                     new_digest: index.digest.clone(),
-                    kind: MoveKind::Added,
+                    kind: PushReason::Added,
                 }),
                 Some(old) if old.digest != index.digest => moves.push(TagMove {
                     tag: tag.clone(),

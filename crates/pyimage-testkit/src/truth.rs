@@ -72,7 +72,7 @@ impl TagTruth {
         let mut digests = BTreeMap::new();
         for image in &self.images {
             digests
-                .entry(image.platform.key())
+                .entry(image.platform.to_string())
                 .or_insert_with(|| image.digest.clone());
         }
         digests
@@ -82,7 +82,7 @@ impl TagTruth {
     pub fn image(&self, platform_key: &str) -> Option<&ImageTruth> {
         self.images
             .iter()
-            .find(|image| image.platform.key() == platform_key)
+            .find(|image| image.platform.to_string() == platform_key)
     }
 
     /// Platform image digest → digest of the attestation manifest describing it.
@@ -149,10 +149,11 @@ pub struct ImageTruth {
     pub directory: String,
 }
 
-/// Why a tag moved.
+/// What the seeder did to make a tag move — the replica's own ground truth, not a classification: what kind of
+/// move that is (rebuild, patch, newer line) is what pyimage's `classify_move` decides and the tests check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum MoveKind {
+pub enum PushReason {
     /// The tag is new.
     Added,
     /// The entry (or set of entries) behind the tag changed: new version, commit, directory or architectures.
@@ -171,7 +172,7 @@ pub struct TagMove {
     /// Where it points now.
     pub new_digest: String,
     /// Why.
-    pub kind: MoveKind,
+    pub kind: PushReason,
 }
 
 /// Counts and time of one push.

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use pyimage_testkit::Platform;
 use pyimage_testkit::content::{build_entry, python_version_of};
 use pyimage_testkit::{library_files, load_library};
 
@@ -25,7 +24,7 @@ fn every_library_file_can_be_seeded() {
                 entry.tags
             );
             for arch in &entry.architectures {
-                Platform::from_bashbrew(arch, &entry.directory).unwrap();
+                pyimage_testkit::platform::from_bashbrew(arch, &entry.directory).unwrap();
             }
         }
     }

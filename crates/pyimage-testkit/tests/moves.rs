@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use pyimage_testkit::oci::sha256_digest;
-use pyimage_testkit::{MoveKind, Replica, library_file, newest_library_file};
+use pyimage_testkit::{PushReason, Replica, library_file, newest_library_file};
 
 /// The two newest files: 18 entries changed (among them 3.12.13 → 3.12.14 and 3.11.15 → 3.11.16); 3.13, 3.14
 /// and 3.15-rc are unchanged.
@@ -54,7 +54,7 @@ fn a_rebuild_moves_the_selected_tags_and_keeps_old_digests_fetchable() {
         ]
     );
     let slim = rebuilt.moved("3.12-slim").unwrap();
-    assert_eq!(slim.kind, MoveKind::Rebuilt);
+    assert_eq!(slim.kind, PushReason::Rebuilt);
     assert_eq!(slim.old_digest.as_deref(), before.digest("3.12-slim"));
     assert_ne!(slim.new_digest, slim.old_digest.clone().unwrap());
     assert!(rebuilt.retained.is_empty());
@@ -90,7 +90,7 @@ fn a_rebuild_moves_the_selected_tags_and_keeps_old_digests_fetchable() {
     // Rebuilding everything moves every tag.
     let all = replica.rebuild_all().unwrap();
     assert_eq!(all.moves.len(), all.truth.tags.len());
-    assert!(all.moves.iter().all(|m| m.kind == MoveKind::Rebuilt));
+    assert!(all.moves.iter().all(|m| m.kind == PushReason::Rebuilt));
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn a_replay_moves_changed_entries_keeps_the_rest_and_leaves_removed_tags_in_plac
     // Only the 18 entries whose commit changed are built anew.
     assert_eq!(replayed.stats.entries_built, 18);
     let slim = replayed.moved("3.12-slim").unwrap();
-    assert_eq!(slim.kind, MoveKind::Changed);
+    assert_eq!(slim.kind, PushReason::Changed);
     assert_eq!(slim.old_digest.as_deref(), before.digest("3.12-slim"));
     assert_eq!(
         after
@@ -133,7 +133,7 @@ fn a_replay_moves_changed_entries_keeps_the_rest_and_leaves_removed_tags_in_plac
     assert_eq!(skopeo_digest(&replica, "3.12-slim"), slim.new_digest);
     assert_eq!(
         replayed.moved("3.12.14-slim").unwrap().kind,
-        MoveKind::Added
+        PushReason::Added
     );
 
     // Unchanged entries keep their digests.

@@ -70,7 +70,7 @@ fn write_corpus(workspace: &Workspace, truth: &GroundTruth) -> Vec<String> {
         let windows = tag
             .images
             .iter()
-            .any(|i| i.platform.key().starts_with("windows"));
+            .any(|i| i.platform.to_string().starts_with("windows"));
         if windows || parsed.is_prerelease() {
             continue;
         }
