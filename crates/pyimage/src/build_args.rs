@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use pyimage_core::check::FileKind;
 use pyimage_core::dockerfile::ScanOptions;
-use pyimage_core::manifests::parse_dotenv;
+use pyimage_core::manifests::{ManifestKind, parse_dotenv};
 
 use crate::files::FileError;
 
@@ -84,7 +84,7 @@ impl ComposeVariables {
         kind: FileKind,
         errors: &mut Vec<FileError>,
     ) -> BTreeMap<String, String> {
-        if kind != FileKind::Compose {
+        if kind != FileKind::Manifest(ManifestKind::Compose) {
             return BTreeMap::new();
         }
         if let Some(given) = &self.given {

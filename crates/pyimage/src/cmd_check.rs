@@ -9,10 +9,10 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use pyimage_core::check::{
-    CheckContext, Date, FileKind, FileReport, Policy, Severity, check_file, unused_ignores,
+    CheckContext, FileKind, FileReport, Policy, Severity, check_file, unused_ignores,
 };
 use pyimage_core::config::Overrides;
 use rayon::prelude::*;
@@ -118,9 +118,9 @@ pub fn run(
     let loaded = config::load(config_path, start, &overrides)?;
     let policy = &loaded.settings.policy;
     let today = match &args.today {
-        Some(text) => Date::parse(text)
-            .filter(|d| d.day.is_some())
-            .with_context(|| format!("--today {text}: expected YYYY-MM-DD"))?,
+        Some(text) => {
+            pyimage_core::time::parse_date(text).map_err(|error| anyhow!("--today {error}"))?
+        }
         None => pyimage_service::clock::today(),
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
