@@ -40,25 +40,14 @@ impl Date {
         }
     }
 
-    /// Parses `YYYY-MM-DD` or `YYYY-MM` (a month-only date: `[policy.eol]`). For a full date with a reason when it
-    /// is not one, see [`parse_date`].
+    /// Parses `YYYY-MM-DD` or `YYYY-MM` (a month-only date: `[policy.eol]`), as strictly as [`parse_date`] (which
+    /// it uses; that one also says what is wrong).
     pub fn parse(text: &str) -> Option<Self> {
-        let mut parts = text.split('-');
-        let year = number(parts.next()?, 4)?;
-        let month = number(parts.next()?, 2)?;
-        let day = match parts.next() {
-            Some(day) => Some(number(day, 2)?),
-            None => None,
-        };
-        if parts.next().is_some() || !(1..=12).contains(&month) {
-            return None;
+        if text.len() == 7 {
+            let first = parse_date(&format!("{text}-01")).ok()?;
+            return Some(Date::ym(first.year, first.month));
         }
-        if let Some(day) = day
-            && (day == 0 || day > days_in_month(year, month))
-        {
-            return None;
-        }
-        Some(Date { year, month, day })
+        parse_date(text).ok()
     }
 
     /// The last day this date covers (the month's last day for a month-only date).
@@ -107,12 +96,6 @@ impl fmt::Display for Date {
             None => write!(f, "{:04}-{:02}", self.year, self.month),
         }
     }
-}
-
-fn number(text: &str, digits: usize) -> Option<u32> {
-    (text.len() == digits && text.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| text.parse().ok())
-        .flatten()
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {

@@ -7,7 +7,7 @@
 //! Differential test of the YAML locator against PyYAML (libyaml's rules, as kubectl's go-yaml and Compose read
 //! YAML): for every YAML file under `testdata/` (including `testdata/manifests/real-world-shapes/`, one file per
 //! public shape), the image values pyimage reports must be the ones `yaml.safe_load_all` yields
-//! (`tests/pyyaml_images.py`), and a file PyYAML accepts must not be a YAML error or a skipped template here.
+//! (`tests/it/pyyaml_images.py`), and a file PyYAML accepts must not be a YAML error or a skipped template here.
 //!
 //! The test needs `python3` with PyYAML (Debian: `apt-get install python3-yaml`; `scripts/test` installs it). When
 //! it is missing the test fails and says so: a differential test that skips silently proves nothing.
