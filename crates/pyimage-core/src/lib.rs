@@ -1,47 +1,26 @@
-//! pyimage-core: the pure logic of pyimage.
+//! pyimage-core: the pure logic of pyimage, as one facade over three crates.
 //!
-//! Nothing in this crate touches the file system, the network, the environment or the clock: callers read files
-//! and talk to registries, and hand the bytes here. The rule is enforced by `clippy.toml` in this crate
-//! (`disallowed-methods` / `disallowed-types`) and by the `purity` test, which scans the sources.
+//! Nothing behind it touches the file system, the network, the environment or the clock: callers read files and
+//! talk to registries, and hand the bytes here. The logic lives in three pure crates, cut where their imports cut:
 //!
-//! * [`reference`](mod@reference): image references as `distribution/reference` reads them.
-//! * [`digest`]: content digests.
-//! * [`platform`]: image platforms (`linux/arm64/v8`) and which platform image a request selects.
-//! * [`oci`]: manifest media types and image indexes (platform images, BuildKit attestation manifests).
-//! * [`python`]: what a tag of the official Python image promises (version, line, variant, OS, float level).
-//! * [`official_images`]: the docker-library/official-images library file (tags, aliases, commits).
-//! * [`verify`] and [`provenance`]: is a local image the official one, and what its attestations say.
-//! * [`check`]: the base-image policy (rules, environments, suppressions, findings) and [`check::evaluate_image`],
-//!   the one per-image decision of `check` and admission.
-//! * [`config`]: `pyimage.toml` text → validated settings, with every diagnostic.
-//! * [`export`]: the policy written for other enforcement points (a Gatekeeper ConstraintTemplate and Constraints).
-//! * [`moves`]: what kind of move a tag made ([`moves::classify_move`]) and the alias-family questions;
-//!   [`sbom`]: the packages of an SPDX SBOM and what changed between two.
-//! * [`lock`] and [`pin`]: `pyimage.lock` and byte-minimal pinning edits.
-//! * [`dockerfile`] and [`manifests`]: image locators with byte spans; [`text`] and [`time`]: positions and dates.
+//! * [`pyimage_model`]: the data — references, digests, platforms, OCI indexes, Python tags, the official-images
+//!   file, the lock, dates and durations, registry settings. Uses no crate of the workspace; the registry client
+//!   depends on it alone.
+//! * [`pyimage_locate`]: where images are written — the Dockerfile lexer, the YAML/JSON manifest scanners (the one
+//!   user of the YAML parser), file kinds, byte-minimal pin edits. Uses the model.
+//! * [`pyimage_policy`]: the decisions — `pyimage.toml`, the check rules, admission, the Gatekeeper export, tag
+//!   moves, verify, provenance, SBOMs. Uses the model and the locators.
+//!
+//! This crate only re-exports them under one name, so that `pyimage_core::check::Finding` and
+//! `pyimage_core::Reference` mean what they always meant. It holds no code of its own.
 #![deny(missing_docs)]
 
-pub mod admission;
-pub mod check;
-pub mod config;
-pub mod digest;
-pub mod dockerfile;
-pub mod export;
-pub mod grammar;
-pub mod lock;
-pub mod manifests;
-pub mod moves;
-pub mod oci;
-pub mod official_images;
-pub mod pin;
-pub mod platform;
-pub mod provenance;
-pub mod python;
-pub mod reference;
-pub mod sbom;
-pub mod text;
-pub mod time;
-pub mod verify;
+pub use pyimage_locate::{dockerfile, kind, manifests, pin};
+pub use pyimage_model::{
+    digest, grammar, lock, oci, official_images, platform, python, reference, registries, text,
+    time,
+};
+pub use pyimage_policy::{admission, check, config, export, moves, provenance, sbom, verify};
 
 pub use digest::Digest;
 pub use official_images::Library;

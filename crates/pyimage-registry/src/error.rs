@@ -137,8 +137,8 @@ pub enum RegistryError {
     Credentials(String),
 }
 
-impl From<pyimage_core::config::registries::RegistryConfigError> for RegistryError {
-    fn from(error: pyimage_core::config::registries::RegistryConfigError) -> Self {
+impl From<pyimage_model::registries::RegistryConfigError> for RegistryError {
+    fn from(error: pyimage_model::registries::RegistryConfigError) -> Self {
         RegistryError::Config(error.0)
     }
 }

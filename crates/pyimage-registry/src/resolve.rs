@@ -1,7 +1,7 @@
 //! Resolution of a reference to digests: HEAD first (free on Docker Hub, and enough for the index digest), GET
 //! only when the index itself is needed (platforms, attestations), every fetched body verified.
 
-use pyimage_core::{Digest, Reference};
+use pyimage_model::{Digest, Reference};
 use reqwest::Method;
 use serde::Serialize;
 
@@ -93,7 +93,7 @@ impl RegistryClient {
         let target = match (reference.digest(), reference.tag()) {
             (Some(digest), _) => digest.to_string(),
             (None, Some(tag)) => tag.to_owned(),
-            (None, None) => pyimage_core::reference::DEFAULT_TAG.to_owned(),
+            (None, None) => pyimage_model::reference::DEFAULT_TAG.to_owned(),
         };
         let head = self
             .with_fallback(&registry, |endpoint| {

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pyimage_core::Reference;
+use pyimage_model::Reference;
 use pyimage_registry::{
     ClientOptions, CredentialStore, Platform, RegistriesConfig, RegistryClient, RegistryError,
     RegistrySettings, ResolveRequest,

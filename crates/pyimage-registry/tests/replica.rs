@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use futures_util::StreamExt;
-use pyimage_core::Reference;
+use pyimage_model::Reference;
 use pyimage_registry::{
     ClientOptions, CredentialStore, Platform, RegistriesConfig, RegistryClient, RegistrySettings,
     RequestStats, ResolveRequest,

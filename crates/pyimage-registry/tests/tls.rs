@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pyimage_core::Reference;
+use pyimage_model::Reference;
 use pyimage_registry::{
     ClientOptions, CredentialStore, RegistriesConfig, RegistryClient, RegistryError,
     RegistrySettings, ResolveRequest,

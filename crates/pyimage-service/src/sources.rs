@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use pyimage_core::check::FileKind;
-use pyimage_core::manifests::parse_dotenv;
+use pyimage_core::manifests::{ManifestKind, parse_dotenv};
 use pyimage_store::bounded::read_text;
 use pyimage_store::files::{self, FileError, Found, MAX_SOURCE_BYTES, Tree, Walk};
 
@@ -105,7 +105,7 @@ impl ComposeVariables {
         kind: FileKind,
         errors: &mut Vec<FileError>,
     ) -> BTreeMap<String, String> {
-        if kind != FileKind::Compose {
+        if kind != FileKind::Manifest(ManifestKind::Compose) {
             return BTreeMap::new();
         }
         if let Some(given) = &self.given {

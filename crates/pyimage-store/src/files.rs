@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use globset::GlobMatcher;
-use pyimage_core::check::FileKind;
+use pyimage_locate::FileKind;
 
 pub use crate::bounded::read_regular;
 pub use crate::located::FileError;

@@ -10,14 +10,15 @@
 //! * the history store (feature `history`, on by default): every watched tag's observations and moves in SQLite or
 //!   PostgreSQL ([`Store`]).
 //!
-//! The registry crate depends on this one without the `history` and `walk` features: it needs only the bounded
-//! reader, not sqlx or the `.gitignore` walker.
+//! The registry crate depends on this one without features (`history`, `walk`, `lock`): it needs only the bounded
+//! reader, not sqlx, the `.gitignore` walker or the TOML parser.
 #![deny(missing_docs)]
 
 pub mod bounded;
 #[cfg(feature = "walk")]
 pub mod files;
 pub mod located;
+#[cfg(feature = "lock")]
 pub mod lock_file;
 pub mod write;
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pyimage_core::lock::{LOCK_FILE_NAME, Lock};
+use pyimage_model::lock::{LOCK_FILE_NAME, Lock};
 
 use crate::bounded::read_regular;
 

@@ -7,9 +7,9 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Args;
-use pyimage_core::check::{Date, Severity};
+use pyimage_core::check::Severity;
 use pyimage_core::config::Overrides;
 use pyimage_service::check::{self, CheckRequest, Inputs};
 use pyimage_store::files::Tree;
@@ -101,9 +101,9 @@ pub fn run(
     let loaded = config::load(config_path, start, &overrides)?;
     let policy = &loaded.settings.policy;
     let today = match &args.today {
-        Some(text) => Date::parse(text)
-            .filter(|d| d.day.is_some())
-            .with_context(|| format!("--today {text}: expected YYYY-MM-DD"))?,
+        Some(text) => {
+            pyimage_core::time::parse_date(text).map_err(|error| anyhow!("--today {error}"))?
+        }
         None => pyimage_service::clock::today(),
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
-use pyimage_core::check::Date;
 use pyimage_core::config::Overrides;
 use pyimage_core::export::gatekeeper::{self, Target};
 
@@ -48,11 +47,9 @@ pub fn run(args: &ExportArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
     let ExportFormat::Gatekeeper(args) = &args.format;
     let loaded = crate::config::load(config, None, &Overrides::default())?;
     let today = match &args.today {
-        Some(text) => Some(
-            Date::parse(text)
-                .filter(|date| date.day.is_some())
-                .ok_or_else(|| anyhow!("--today {text:?} is not a date: write YYYY-MM-DD"))?,
-        ),
+        Some(text) => {
+            Some(pyimage_core::time::parse_date(text).map_err(|error| anyhow!("--today {error}"))?)
+        }
         None => None,
     };
     let target = match &args.env {

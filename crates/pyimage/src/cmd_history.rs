@@ -6,9 +6,9 @@
 use pyimage_service::Outcome;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow};
 use clap::{Args, ValueEnum};
-use pyimage_core::Reference;
+use pyimage_core::{Reference, time};
 use pyimage_service::drift;
 use pyimage_service::watch::targets;
 use pyimage_store::Store;
@@ -48,24 +48,10 @@ enum HistoryFormat {
     Html,
 }
 
-/// `2026-08-01` → `2026-08-01T00:00:00Z`; an RFC 3339 UTC time as it is.
+/// `2026-08-01` → `2026-08-01T00:00:00Z`; an RFC 3339 UTC time as the store writes it.
 fn since(text: &str) -> anyhow::Result<String> {
-    let bytes = text.as_bytes();
-    let date = bytes.len() >= 10
-        && bytes[..10].iter().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                *b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    match (date, text.len()) {
-        (true, 10) => Ok(format!("{text}T00:00:00Z")),
-        (true, 20) if text.ends_with('Z') && bytes[10] == b'T' => Ok(text.to_owned()),
-        _ => bail!(
-            "--since {text:?}: expected a date (2026-08-01) or a UTC time (2026-08-01T12:00:00Z)"
-        ),
-    }
+    let seconds = time::parse_date_or_time(text).map_err(|error| anyhow!("--since {error}"))?;
+    Ok(time::rfc3339_utc(seconds))
 }
 
 pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Outcome> {
@@ -180,6 +166,8 @@ mod tests {
             Some("2026-08-01T12:00:00Z")
         );
         assert!(since("yesterday").is_err());
+        assert!(since("2026-13-45").is_err());
+        assert!(since("2026-02-30").is_err());
         assert!(since("2026-08-01T12:00:00+02:00").is_err());
     }
 }

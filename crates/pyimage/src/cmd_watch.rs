@@ -29,7 +29,7 @@ pub struct WatchArgs {
     #[arg(long)]
     once: bool,
     /// Time between polls: `90s`, `15m`, `1h`, `1d`.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = pyimage_core::time::parse_positive_duration)]
     interval: Duration,
     /// The history store: `sqlite:PATH` or `postgres://…` (default: [store] url, else
     /// $XDG_DATA_HOME/pyimage/history.db).
@@ -61,29 +61,6 @@ impl WatchArgs {
     pub fn start(&self) -> Option<&Path> {
         self.targets.iter().map(Path::new).find(|p| p.exists())
     }
-}
-
-/// `90s`, `15m`, `1h`, `2d`, or plain seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration: write 90s, 15m, 1h or 1d"))?;
-    let seconds = match unit {
-        "" | "s" => number,
-        "m" => number * 60,
-        "h" => number * 3600,
-        "d" => number * 86_400,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?} (s, m, h, d)")),
-    };
-    if seconds == 0 {
-        return Err("the interval must be at least 1s".to_owned());
-    }
-    Ok(Duration::from_secs(seconds))
 }
 
 pub async fn run(
@@ -243,18 +220,4 @@ fn stop_signal() -> tokio::sync::watch::Receiver<bool> {
         let _ = sender.send(true);
     });
     receiver
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert!(parse_duration("1w").is_err());
-        assert!(parse_duration("0s").is_err());
-    }
 }

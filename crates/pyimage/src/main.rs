@@ -53,7 +53,7 @@ struct Cli {
     /// Give up on a command that asks registries (resolve, tags, pin, update, verify, provenance, watch --once)
     /// when it has not finished within this (`90s`, `5m`): exit code 3 instead of waiting on a slow registry
     /// request after request. `serve` and a continuous `watch` are not bounded.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = pyimage_core::time::parse_positive_duration)]
     timeout: Option<std::time::Duration>,
     /// No progress bars (they are drawn only on a terminal anyway).
     #[arg(short, long, global = true)]
@@ -269,16 +269,6 @@ pub fn block_on<T>(
 
 /// `--timeout`: the whole run's deadline, when the command is bounded.
 static RUN_DEADLINE: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
-
-/// `90s`, `5m`, `1h`, `1500ms` (an integer is seconds); more than zero.
-fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
-    match pyimage_core::config::serve::parse_duration(text) {
-        Some(duration) if !duration.is_zero() => Ok(duration),
-        _ => Err(format!(
-            "{text:?} is not a duration: write 90s, 5m or 1500ms"
-        )),
-    }
-}
 
 fn humanize(duration: std::time::Duration) -> String {
     if duration.subsec_millis() == 0 {

@@ -1,5 +1,5 @@
 //! `pyimage serve` validating and ImageReview decisions: the real binary over TLS (openssl-made CA, curl), the
-//! real admission payloads (pyimage-core/tests/data/admission), exact decisions compared with `pyimage check`,
+//! real admission payloads (pyimage-policy/tests/data/admission), exact decisions compared with `pyimage check`,
 //! UPDATE with oldObject, DELETE, dry-run, ephemeral containers, forced environments, break-glass, bad bodies.
 
 use serde_json::Value;

@@ -273,7 +273,7 @@ pub fn curl_get(url: &str, ca: Option<&Path>) -> (u16, String) {
 /// A payload of pyimage-core's admission test data (SOURCES.md there names each source).
 pub fn payload(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../pyimage-core/tests/data/admission")
+        .join("../pyimage-policy/tests/data/admission")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }

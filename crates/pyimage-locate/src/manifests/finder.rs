@@ -1,0 +1,290 @@
+//! The walk over parsed documents that finds image references: Compose services and Kubernetes pod specs here,
+//! the other kinds in [`super::sites`]. Every image goes through [`Finder::literal`] (one scalar holds the
+//! reference) or `Finder::map` ([`super::maps`]: a map's keys assemble it), so spans, evaluation and
+//! rewritability are decided in one place for every kind.
+
+use std::collections::BTreeMap;
+
+use crate::dockerfile::source::LineIndex;
+use crate::dockerfile::{Evaluation, Unresolvable};
+use pyimage_model::reference::Reference;
+
+use super::yaml::{self, Document, Node};
+use super::{ContainerField, ImageSite, ManifestImage, ManifestKind, Written};
+
+/// Longest chain of nested `List` items followed.
+const MAX_LIST_DEPTH: usize = 8;
+
+/// How a scalar's text becomes a reference.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Dialect {
+    /// As written.
+    Literal,
+    /// Compose interpolation (`${VAR:-default}`), with the `.env` / `--env-file` variables.
+    Compose,
+    /// A value the running system fills in where `marker` appears (`${{` in GitHub Actions, `$` in GitLab CI and
+    /// Cloud Build): unresolvable there, with `what` saying who fills it in.
+    Runtime {
+        marker: &'static str,
+        what: &'static str,
+    },
+}
+
+pub(super) struct Finder<'a> {
+    pub(super) text: &'a str,
+    lines: &'a LineIndex,
+    variables: &'a BTreeMap<String, String>,
+    /// Where each image found goes.
+    each: &'a mut dyn FnMut(ManifestImage),
+    pub(super) kubernetes_objects: bool,
+}
+
+impl<'a> Finder<'a> {
+    pub(super) fn new(
+        text: &'a str,
+        lines: &'a LineIndex,
+        variables: &'a BTreeMap<String, String>,
+        each: &'a mut dyn FnMut(ManifestImage),
+    ) -> Self {
+        Finder {
+            text,
+            lines,
+            variables,
+            each,
+            kubernetes_objects: false,
+        }
+    }
+
+    /// Finds the images of one document of a file of `kind` (`None`: Compose or Kubernetes, per document).
+    pub(super) fn document(
+        &mut self,
+        document: &Document,
+        index: usize,
+        kind: Option<ManifestKind>,
+    ) {
+        let Some(root) = document.root else { return };
+        let kind = kind.unwrap_or_else(|| {
+            if matches!(
+                document
+                    .get(root, "services")
+                    .and_then(|s| document.node(s)),
+                Some(Node::Mapping(_))
+            ) {
+                ManifestKind::Compose
+            } else {
+                ManifestKind::Kubernetes
+            }
+        });
+        match kind {
+            ManifestKind::Compose => self.compose(document, index, root),
+            ManifestKind::Kubernetes | ManifestKind::Json => {
+                self.kubernetes_object(document, index, root, String::new(), 0);
+            }
+            ManifestKind::GithubWorkflow => self.github_workflow(document, index, root),
+            ManifestKind::GitlabCi => self.gitlab_ci(document, index, root),
+            ManifestKind::Kustomization => self.kustomization(document, index, root),
+            ManifestKind::Devcontainer => self.devcontainer(document, index, root),
+            ManifestKind::CloudBuild => self.cloud_build(document, index, root),
+            ManifestKind::HelmValues => self.helm_values(document, index, root, String::new(), 0),
+        }
+    }
+
+    fn compose(&mut self, document: &Document, index: usize, root: usize) {
+        let Some(services) = document.get(root, "services") else {
+            return;
+        };
+        for (service, node) in document.entries(services) {
+            let Some(image) = document.get(node, "image") else {
+                continue;
+            };
+            // With `build:`, `image:` names the image Compose builds and tags, not a base it pulls.
+            if document.get(node, "build").is_some() {
+                continue;
+            }
+            let site = ImageSite::ComposeService {
+                service: service.to_owned(),
+            };
+            let path = format!("services.{service}.image");
+            self.literal(document, index, image, site, path, Dialect::Compose, "");
+        }
+    }
+
+    fn kubernetes_object(
+        &mut self,
+        document: &Document,
+        index: usize,
+        object: usize,
+        prefix: String,
+        depth: usize,
+    ) {
+        let kind = document.get_str(object, "kind").map(str::to_owned);
+        if kind.is_some() && document.get(object, "apiVersion").is_some() {
+            self.kubernetes_objects = true;
+        }
+        let name = document
+            .get(object, "metadata")
+            .and_then(|metadata| document.get_str(metadata, "name"))
+            .map(str::to_owned);
+        if let Some(items) = document.get(object, "items")
+            && kind.as_deref().is_some_and(|k| k.ends_with("List"))
+        {
+            if depth < MAX_LIST_DEPTH {
+                for (position, item) in document.sequence(items).enumerate() {
+                    let item_prefix = format!("{prefix}items[{position}].");
+                    self.kubernetes_object(document, index, item, item_prefix, depth + 1);
+                }
+            }
+            return;
+        }
+        let mut pod_specs: Vec<(usize, String)> = Vec::new();
+        if let Some(spec) = document.get(object, "spec") {
+            if kind.as_deref() == Some("Pod") {
+                pod_specs.push((spec, format!("{prefix}spec")));
+            }
+            if let Some(template_spec) = document
+                .get(spec, "template")
+                .and_then(|template| document.get(template, "spec"))
+            {
+                pod_specs.push((template_spec, format!("{prefix}spec.template.spec")));
+            }
+            if let Some(job_pod_spec) = document
+                .get(spec, "jobTemplate")
+                .and_then(|job| document.get(job, "spec"))
+                .and_then(|job_spec| document.get(job_spec, "template"))
+                .and_then(|template| document.get(template, "spec"))
+            {
+                pod_specs.push((
+                    job_pod_spec,
+                    format!("{prefix}spec.jobTemplate.spec.template.spec"),
+                ));
+            }
+        }
+        if kind.as_deref() == Some("PodTemplate")
+            && let Some(template_spec) = document
+                .get(object, "template")
+                .and_then(|template| document.get(template, "spec"))
+        {
+            pod_specs.push((template_spec, format!("{prefix}template.spec")));
+        }
+        for (pod_spec, path) in pod_specs {
+            for field in ContainerField::ALL {
+                let Some(list) = document.get(pod_spec, field.key()) else {
+                    continue;
+                };
+                for (position, container) in document.sequence(list).enumerate() {
+                    let Some(image) = document.get(container, "image") else {
+                        continue;
+                    };
+                    let site = ImageSite::KubernetesContainer {
+                        kind: kind.clone(),
+                        object: name.clone(),
+                        field,
+                        container: document.get_str(container, "name").map(str::to_owned),
+                    };
+                    let image_path = format!("{path}.{}[{position}].image", field.key());
+                    self.literal(
+                        document,
+                        index,
+                        image,
+                        site,
+                        image_path,
+                        Dialect::Literal,
+                        "",
+                    );
+                }
+            }
+        }
+    }
+
+    /// An image written as one scalar, after `prefix` (`docker://`) when one is given (a value without it is not
+    /// an image).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn literal(
+        &mut self,
+        document: &Document,
+        index: usize,
+        node: usize,
+        site: ImageSite,
+        path: String,
+        dialect: Dialect,
+        prefix: &str,
+    ) {
+        let Some(scalar) = document.scalar(node) else {
+            return;
+        };
+        // `image:` with no value (null) names nothing.
+        if scalar.value.is_empty() && scalar.style == saphyr_parser::ScalarStyle::Plain {
+            return;
+        }
+        let Some(value) = scalar.value.strip_prefix(prefix) else {
+            return;
+        };
+        let (mut span, not_rewritable) = yaml::content_span(self.text, &scalar);
+        if not_rewritable.is_none() {
+            span.start += prefix.len();
+        }
+        let evaluation = self.evaluate(value, dialect);
+        self.push(ManifestImage {
+            site,
+            path,
+            document: index,
+            span,
+            written: self.text.get(span.range()).unwrap_or("").to_owned(),
+            value: value.to_owned(),
+            evaluation,
+            not_rewritable,
+            form: Written::Reference,
+            line: 0,
+            column: 0,
+        });
+    }
+
+    pub(super) fn evaluate(&self, value: &str, dialect: Dialect) -> Evaluation {
+        let text = match dialect {
+            Dialect::Literal => Ok(value.to_owned()),
+            Dialect::Compose => super::interpolate(value, self.variables),
+            Dialect::Runtime { marker, what } => match value.find(marker) {
+                None => Ok(value.to_owned()),
+                Some(at) => Err(Unresolvable::Runtime {
+                    name: expression_at(&value[at..]),
+                    what: what.to_owned(),
+                }),
+            },
+        };
+        match text {
+            Ok(text) => {
+                let reference = Reference::parse_normalized(&text);
+                Evaluation::Resolved { text, reference }
+            }
+            Err(unresolvable) => Evaluation::Unresolvable(unresolvable),
+        }
+    }
+
+    pub(super) fn push(&mut self, mut image: ManifestImage) {
+        let (line, column) = self.lines.position(self.text, image.span.start);
+        image.line = line;
+        image.column = column;
+        (self.each)(image);
+    }
+}
+
+/// The expression starting at `text` (`${{ matrix.python }}`, `${_TAG}`, `$CI_REGISTRY`).
+fn expression_at(text: &str) -> String {
+    if let Some(inner) = text.strip_prefix("${{") {
+        return match inner.find("}}") {
+            Some(end) => format!("${{{{{}}}}}", &inner[..end]),
+            None => text.to_owned(),
+        };
+    }
+    if let Some(inner) = text.strip_prefix("${") {
+        return match inner.find('}') {
+            Some(end) => format!("${{{}}}", &inner[..end]),
+            None => text.to_owned(),
+        };
+    }
+    let rest = text.strip_prefix('$').unwrap_or(text);
+    let len = rest
+        .find(|c: char| c != '_' && !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
+    format!("${}", &rest[..len])
+}

@@ -1,0 +1,334 @@
+//! The admission decisions over one request: which images are judged (all of them on CREATE, only new or changed
+//! ones on UPDATE, none on DELETE/CONNECT), what [`evaluate_reference`] says about each in the namespace's
+//! environment, the validating answer (deny message, warnings), which images a mutating answer pins, the
+//! JSONPatch that pins them, and the ImageReview answer with its break-glass annotation.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::check::{
+    CheckContext, Finding, Location, Origin, Policy, Scope, Severity, SiteKind, evaluate_reference,
+    rules,
+};
+use pyimage_model::reference::Reference;
+
+use super::images::{ObjectImage, object_images};
+use super::review::{AdmissionRequest, AdmissionResponse, ImageReview, ImageReviewStatus, Status};
+
+/// The longest deny message sent (bytes); the API server wraps it and shows it to the user, so it stays short.
+pub const MAX_MESSAGE: usize = 4000;
+/// The longest warning (characters), as the API server asks of webhooks.
+pub const MAX_WARNING: usize = 120;
+/// At most this many warnings per answer.
+pub const MAX_WARNINGS: usize = 16;
+/// The annotation that lets an ImageReview through, logged and counted, with its reason as value.
+pub const BREAK_GLASS: &str = "break-glass.image-policy.k8s.io/pyimage";
+
+/// The scope of a namespace: its name, and the label every namespace carries (`kubernetes.io/metadata.name`).
+pub fn namespace_scope(namespace: &str) -> Scope {
+    Scope::Namespace {
+        name: namespace.to_owned(),
+        labels: BTreeMap::from([(
+            "kubernetes.io/metadata.name".to_owned(),
+            namespace.to_owned(),
+        )]),
+    }
+}
+
+/// A copy of `policy` whose every scope is `environment` (the `/validate/ENV` paths); `None` when the environment is
+/// not configured.
+pub fn forced_environment(policy: &Policy, environment: &str, path: &str) -> Option<Policy> {
+    policy.environments.get(environment)?;
+    let mut forced = policy.clone();
+    forced.environment_override = Some((
+        environment.to_owned(),
+        Origin::CommandLine(format!("webhook path {path}")),
+    ));
+    Some(forced)
+}
+
+/// The images a request asks to decide about: none on DELETE and CONNECT (and without an object), every image on
+/// CREATE, and on UPDATE only those not already in `oldObject` (a running workload is never blocked, nor
+/// rewritten, by a policy it predates).
+pub fn images_to_judge(request: &AdmissionRequest) -> Vec<ObjectImage> {
+    if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
+        return Vec::new();
+    }
+    let Some(object) = &request.object else {
+        return Vec::new();
+    };
+    let images = object_images(&request.kind.kind, object);
+    if request.operation != "UPDATE" {
+        return images;
+    }
+    let before: BTreeSet<String> = request
+        .old_object
+        .as_ref()
+        .map(|old| object_images(&request.kind.kind, old))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|image| image.image)
+        .collect();
+    images
+        .into_iter()
+        .filter(|image| !before.contains(&image.image))
+        .collect()
+}
+
+/// One judged image and its reported (warn and deny) findings, located at the object's field.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// The image and where it is.
+    pub image: ObjectImage,
+    /// Findings, as `check` would report them for the same reference in the same environment.
+    pub findings: Vec<Finding>,
+}
+
+/// Decides about every image of the request that needs deciding ([`images_to_judge`]).
+pub fn judge(
+    request: &AdmissionRequest,
+    policy: &Policy,
+    context: &CheckContext<'_>,
+) -> Vec<Judged> {
+    let scope = namespace_scope(request.namespace.as_deref().unwrap_or_default());
+    let object = request.describe_object();
+    images_to_judge(request)
+        .into_iter()
+        .map(|image| {
+            let decision =
+                evaluate_reference(&image.image, SiteKind::Kubernetes, &scope, policy, context);
+            let findings = decision
+                .reported()
+                .cloned()
+                .map(|mut finding| {
+                    finding.location = Location::Field {
+                        object: object.clone(),
+                        field: image.field.clone(),
+                    };
+                    finding
+                })
+                .collect();
+            Judged { image, findings }
+        })
+        .collect()
+}
+
+/// The validating answer: denied (403, one clause per offending image) when any finding is deny-level, with every
+/// warn-level finding as a warning.
+pub fn validate_response(request: &AdmissionRequest, judged: &[Judged]) -> AdmissionResponse {
+    let object = request.describe_object();
+    let mut clauses = Vec::new();
+    let mut warnings = Vec::new();
+    for item in judged {
+        for finding in &item.findings {
+            let about = format!(
+                "{} \"{}\" image {}",
+                item.image.slot.noun(),
+                item.image.name,
+                item.image.image
+            );
+            match finding.severity {
+                Severity::Deny => clauses.push(format!(
+                    "{about}: {} {}: {} Fix: {}",
+                    finding.rule.id, finding.rule.name, finding.message, finding.fix
+                )),
+                Severity::Warn => warnings.push(shorten(
+                    &format!("{} {about}: {}", finding.rule.id, finding.message),
+                    MAX_WARNING,
+                )),
+                Severity::Allow => {}
+            }
+        }
+    }
+    let mut response = AdmissionResponse {
+        uid: request.uid.clone(),
+        allowed: clauses.is_empty(),
+        ..AdmissionResponse::default()
+    };
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - (MAX_WARNINGS - 1);
+        warnings.truncate(MAX_WARNINGS - 1);
+        warnings.push(format!("pyimage: {more} more warnings"));
+    }
+    response.warnings = warnings;
+    if !clauses.is_empty() {
+        response.status = Some(Status {
+            status: "Failure",
+            code: 403,
+            reason: "Forbidden",
+            message: deny_message(&object, &clauses),
+        });
+    }
+    response
+}
+
+/// `pyimage denied Deployment ns/web: clause; clause` within [`MAX_MESSAGE`] bytes, naming how many were left out.
+fn deny_message(object: &str, clauses: &[String]) -> String {
+    let mut message = format!("pyimage denied {object}: ");
+    for (index, clause) in clauses.iter().enumerate() {
+        let separator = if index == 0 { "" } else { "; " };
+        let left = clauses.len() - index;
+        let reserve = 40;
+        if message.len() + separator.len() + clause.len() + reserve > MAX_MESSAGE {
+            if index == 0 {
+                message.push_str(&shorten(clause, MAX_MESSAGE / 2));
+                if left > 1 {
+                    message.push_str(&format!("; … and {} more", left - 1));
+                }
+            } else {
+                message.push_str(&format!("; … and {left} more"));
+            }
+            return message;
+        }
+        message.push_str(separator);
+        message.push_str(clause);
+    }
+    message
+}
+
+/// `text` cut to `max` characters (ending in `…` when cut), never inside a character.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// An image a mutating answer pins: its field, as written, and the reference whose digest is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinNeed {
+    /// The image and where it is.
+    pub image: ObjectImage,
+    /// The normalized reference, with its tag (`latest` when none is written).
+    pub reference: Reference,
+}
+
+/// The images to pin: new or changed official Python images (or a declared mirror's) without a digest, in
+/// namespaces whose environment `mutates`. Other images are never touched.
+pub fn pins_needed(
+    request: &AdmissionRequest,
+    policy: &Policy,
+    mutates: impl Fn(&str) -> bool,
+) -> Vec<PinNeed> {
+    let scope = namespace_scope(request.namespace.as_deref().unwrap_or_default());
+    if !mutates(policy.environment_of(&scope).0) {
+        return Vec::new();
+    }
+    images_to_judge(request)
+        .into_iter()
+        .filter_map(|image| {
+            let reference = Reference::parse_normalized(&image.image).ok()?;
+            if reference.digest().is_some()
+                || !rules::classify(&reference, policy).is_official_python()
+            {
+                return None;
+            }
+            let reference = reference.with_default_tag();
+            Some(PinNeed { image, reference })
+        })
+        .collect()
+}
+
+/// The image as written, pinned: `python:3.12-slim@sha256:…` (`python:latest@…` when no tag was written).
+pub fn pinned_image(need: &PinNeed, digest: &str) -> String {
+    let written = need.image.image.as_str();
+    let has_tag = Reference::parse(written).is_ok_and(|r| r.tag().is_some());
+    if has_tag {
+        format!("{written}@{digest}")
+    } else {
+        format!("{written}:latest@{digest}")
+    }
+}
+
+/// A JSONPatch replacing each `(pointer, value)`, base64-encoded for `response.patch`; `None` when empty.
+pub fn json_patch(edits: &[(String, String)]) -> Option<String> {
+    if edits.is_empty() {
+        return None;
+    }
+    let operations: Vec<Value> = edits
+        .iter()
+        .map(|(path, value)| json!({"op": "replace", "path": path, "value": value}))
+        .collect();
+    let bytes = serde_json::to_vec(&operations).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// What an ImageReview decided, and the break-glass reason when one let it through.
+#[derive(Debug, Clone)]
+pub struct ImageReviewDecision {
+    /// The answer.
+    pub status: ImageReviewStatus,
+    /// Set when a deny was overridden by the break-glass annotation (the caller logs and counts it).
+    pub break_glass: Option<String>,
+}
+
+/// Decides an ImageReview: every container image in the namespace's environment; denied with a reason naming each
+/// offending image, unless the break-glass annotation overrides it (allowed, with an audit annotation).
+pub fn review_images(
+    review: &ImageReview,
+    policy: &Policy,
+    context: &CheckContext<'_>,
+) -> ImageReviewDecision {
+    let scope = namespace_scope(&review.spec.namespace);
+    let mut clauses = Vec::new();
+    let mut warned = Vec::new();
+    for (index, container) in review.spec.containers.iter().enumerate() {
+        let decision = evaluate_reference(
+            &container.image,
+            SiteKind::Kubernetes,
+            &scope,
+            policy,
+            context,
+        );
+        for finding in decision.reported() {
+            match finding.severity {
+                Severity::Deny => clauses.push(format!(
+                    "containers[{index}] image {}: {} {}: {} Fix: {}",
+                    container.image,
+                    finding.rule.id,
+                    finding.rule.name,
+                    finding.message,
+                    finding.fix
+                )),
+                _ => warned.push(format!("{} {}", finding.rule.id, container.image)),
+            }
+        }
+    }
+    let mut status = ImageReviewStatus {
+        allowed: clauses.is_empty(),
+        ..ImageReviewStatus::default()
+    };
+    if !warned.is_empty() {
+        status
+            .audit_annotations
+            .insert("pyimage-warnings".into(), shorten(&warned.join(", "), 1000));
+    }
+    let mut break_glass = None;
+    if !clauses.is_empty() {
+        let message = deny_message(
+            &format!("Pod in namespace {}", review.spec.namespace),
+            &clauses,
+        );
+        match review.spec.annotations.get(BREAK_GLASS) {
+            Some(reason) => {
+                status.allowed = true;
+                status
+                    .audit_annotations
+                    .insert("pyimage-break-glass".into(), shorten(reason, 256));
+                status
+                    .audit_annotations
+                    .insert("pyimage-overridden".into(), shorten(&message, 1000));
+                break_glass = Some(reason.clone());
+            }
+            None => status.reason = message,
+        }
+    }
+    ImageReviewDecision {
+        status,
+        break_glass,
+    }
+}

@@ -1,0 +1,217 @@
+//! Images of every kind, deny and warnings, agreement with `check`, normalised names.
+
+use serde_json::Value;
+
+use super::*;
+
+#[test]
+fn every_pod_bearing_kind_yields_its_images_with_pointers() {
+    let cases = [
+        (
+            "admission.rs.WEBHOOK_BODY.json",
+            vec!["/spec/containers/0/image"],
+        ),
+        (
+            "pod_creation_with_init_container.json",
+            vec!["/spec/containers/0/image", "/spec/initContainers/0/image"],
+        ),
+        (
+            "privileged_ephemeral_container.json",
+            vec![
+                "/spec/containers/0/image",
+                "/spec/containers/1/image",
+                "/spec/ephemeralContainers/0/image",
+            ],
+        ),
+        (
+            "deployment_creation_signed.json",
+            vec!["/spec/template/spec/containers/0/image"],
+        ),
+        (
+            "statefulset_creation_signed.json",
+            vec!["/spec/template/spec/containers/0/image"],
+        ),
+        (
+            "daemonset_creation_signed.json",
+            vec!["/spec/template/spec/containers/0/image"],
+        ),
+        (
+            "replicaset_creation_signed.json",
+            vec!["/spec/template/spec/containers/0/image"],
+        ),
+        (
+            "replicationcontroller_creation_signed.json",
+            vec!["/spec/template/spec/containers/0/image"],
+        ),
+        (
+            "job_creation.json",
+            vec!["/spec/template/spec/containers/0/image"],
+        ),
+        (
+            "cronjob_creation.json",
+            vec!["/spec/jobTemplate/spec/template/spec/containers/0/image"],
+        ),
+    ];
+    for (name, expected) in cases {
+        let request = request(request_value(name));
+        let object = request.object.as_ref().expect("object");
+        let images = object_images(&request.kind.kind, object);
+        let pointers: Vec<&str> = images.iter().map(|i| i.pointer.as_str()).collect();
+        // Order within the spec may put init containers after containers; compare as sets.
+        let mut sorted = pointers.clone();
+        sorted.sort_unstable();
+        let mut wanted = expected.clone();
+        wanted.sort_unstable();
+        assert_eq!(sorted, wanted, "{name}");
+        for image in &images {
+            assert_eq!(
+                object.pointer(&image.pointer).and_then(Value::as_str),
+                Some(image.image.as_str())
+            );
+        }
+    }
+    // PodTemplate and image volumes (no payload carries them: built from the Pod capture).
+    let pod = request(request_value("admission.rs.WEBHOOK_BODY.json"));
+    let spec = pod
+        .object
+        .as_ref()
+        .and_then(|o| o.get("spec"))
+        .cloned()
+        .expect("spec");
+    let mut spec = spec;
+    spec["volumes"] =
+        serde_json::json!([{"name": "models", "image": {"reference": "python:3.12-slim"}}]);
+    let template = serde_json::json!({"template": {"spec": spec}});
+    let images = object_images("PodTemplate", &template);
+    assert_eq!(images.len(), 2);
+    assert_eq!(
+        images[1].pointer,
+        "/template/spec/volumes/0/image/reference"
+    );
+    assert_eq!(images[1].field, "template.spec.volumes[0].image.reference");
+    assert_eq!(images[1].slot, ImageSlot::Volume);
+    assert!(object_images("Service", &template).is_empty());
+}
+
+#[test]
+fn deny_names_object_container_image_rule_and_fix() {
+    let request = with_image(
+        "deployment_creation_signed.json",
+        "/spec/template/spec/containers/0/image",
+        "python:3.9-slim",
+        "prod-eu",
+    );
+    let judged = judge(&request, &policy(), &context());
+    let response = validate_response(&request, &judged);
+    assert!(!response.allowed);
+    assert_eq!(response.uid, request.uid);
+    let status = response.status.expect("status");
+    assert_eq!(status.code, 403);
+    let message = status.message;
+    for part in [
+        "Deployment prod-eu/",
+        "container \"",
+        "image python:3.9-slim",
+        "PY004",
+        "PY006",
+        "Fix:",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
+    assert_eq!(
+        judged[0].findings[0].location,
+        crate::check::Location::Field {
+            object: request.describe_object(),
+            field: "spec.template.spec.containers[0].image".into()
+        }
+    );
+    // A dev namespace: allowed, the floating tag only warned about — each warning within 120 characters.
+    let dev = with_image(
+        "deployment_creation_signed.json",
+        "/spec/template/spec/containers/0/image",
+        "python:3.13-slim",
+        "team-a",
+    );
+    let response = validate_response(&dev, &judge(&dev, &policy(), &context()));
+    assert!(
+        response.allowed && response.status.is_none(),
+        "{response:?}"
+    );
+    // An untagged image in dev: allowed, warned about (PY001) — each warning within 120 characters.
+    let untagged = with_image(
+        "deployment_creation_signed.json",
+        "/spec/template/spec/containers/0/image",
+        "python",
+        "team-a-with-a-rather-long-namespace-name",
+    );
+    let response = validate_response(&untagged, &judge(&untagged, &policy(), &context()));
+    assert!(response.allowed);
+    assert!(!response.warnings.is_empty());
+    assert!(
+        response
+            .warnings
+            .iter()
+            .all(|w| w.chars().count() <= MAX_WARNING)
+    );
+}
+
+#[test]
+fn the_webhook_decides_exactly_as_check_does() {
+    let mut prod = policy();
+    prod.environment_override = Some(("prod".into(), Origin::CommandLine("--env prod".into())));
+    for image in [
+        "python:3.9-slim",
+        "python:3.12",
+        "python",
+        "docker.io/library/python-evil:3.12",
+        "pythonista/app:1",
+    ] {
+        let request = with_image(
+            "deployment_creation_signed.json",
+            "/spec/template/spec/containers/0/image",
+            image,
+            "prod-eu",
+        );
+        let admitted: Vec<_> = judge(&request, &prod, &context())
+            .into_iter()
+            .flat_map(|j| j.findings)
+            .map(|f| (f.rule.id, f.severity, f.message))
+            .collect();
+        let manifest = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {image}\n"
+        );
+        let checked: Vec<_> = check_file(
+            "k8s/app.yaml",
+            &manifest,
+            FileKind::Manifest(pyimage_locate::ManifestKind::Kubernetes),
+            &prod,
+            &context(),
+        )
+        .findings
+        .into_iter()
+        .map(|f| (f.rule.id, f.severity, f.message))
+        .collect();
+        assert_eq!(admitted, checked, "{image}");
+    }
+}
+
+#[test]
+fn references_are_normalised_before_any_decision() {
+    let scope = namespace_scope("prod-eu");
+    let decide = |text: &str| -> Vec<&'static str> {
+        evaluate_reference(text, SiteKind::Kubernetes, &scope, &policy(), &context())
+            .reported()
+            .map(|f| f.rule.id)
+            .collect()
+    };
+    let official = decide("python:3.12-slim");
+    for same in [
+        "docker.io/python:3.12-slim",
+        "index.docker.io/library/python:3.12-slim",
+        "library/python:3.12-slim",
+    ] {
+        assert_eq!(decide(same), official, "{same}");
+    }
+    assert!(decide("docker.io/library/python-evil:3.12-slim").contains(&"PY005"));
+    assert!(!decide("pythonista/app:3.12").contains(&"PY004"));
+}
