@@ -1,8 +1,8 @@
 //! pyimage-model: the data pyimage reasons about, and nothing that decides or locates.
 //!
-//! The bottom of three pure crates (`pyimage-model` ← `pyimage-locate` ← `pyimage-policy`; `pyimage-core` re-exports
-//! all three). It uses no other crate of the workspace. Nothing here touches the file system, the network, the
-//! environment or the clock (`clippy.toml` and the purity test in pyimage-policy enforce it).
+//! The bottom of three pure crates (`pyimage-model` ← `pyimage-locate` ← `pyimage-policy`). It uses no other crate
+//! of the workspace. Nothing here touches the file system, the network, the environment or the clock (`clippy.toml`
+//! and the purity test in pyimage-policy enforce it).
 //!
 //! * [`reference`](mod@reference), [`grammar`], [`digest`]: image references as `distribution/reference` reads them.
 //! * [`platform`] and [`oci`]: image platforms and manifest media types, image indexes, attestation manifests.

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use pyimage_core::provenance::{Outcome, PlatformProvenance};
+use pyimage_policy::provenance::{Outcome, PlatformProvenance};
 
 /// Writes the provenance of one platform image, each line starting with `indent`.
 pub fn write_platform(

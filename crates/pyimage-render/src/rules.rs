@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use pyimage_core::check::{RULES, RuleMeta};
+use pyimage_policy::check::{RULES, RuleMeta};
 
 /// The rule documentation `--list-rules`, `--explain RULE` or `--rules-markdown` asked for, if any; an unknown
 /// rule name is an error with a "did you mean".
@@ -15,15 +15,15 @@ pub fn requested(
         return Ok(Some(list()));
     }
     if let Some(name) = explain_rule {
-        let Some(rule) = pyimage_core::check::find_rule(name) else {
+        let Some(rule) = pyimage_policy::check::find_rule(name) else {
             return Err(format!(
                 "--explain {name:?}: no such rule; {}",
-                pyimage_core::check::rules::unknown_rule_hint(name)
+                pyimage_policy::check::rules::unknown_rule_hint(name)
             ));
         };
         return Ok(Some(explain(rule)));
     }
-    Ok(markdown.then(pyimage_core::check::rules::rules_markdown))
+    Ok(markdown.then(pyimage_policy::check::rules::rules_markdown))
 }
 
 /// One line per rule: ID, name, default severity, summary.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use pyimage_core::time::rfc3339_utc;
+use pyimage_model::time::rfc3339_utc;
 
 use crate::escape::{escape, short_digest};
 use crate::palette::{BACKGROUND, BAD, BAND, GOOD, KIND_COLOURS, MUTED, TEXT, kind_colour};

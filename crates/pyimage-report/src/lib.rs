@@ -14,8 +14,8 @@ mod svg;
 
 pub use html::render;
 pub use palette::{KIND_COLOURS, contrast_ratio, palette};
-pub use pyimage_core::moves::MoveKind;
-pub use pyimage_core::sbom::{Change, PackageChange};
+pub use pyimage_policy::moves::MoveKind;
+pub use pyimage_policy::sbom::{Change, PackageChange};
 
 /// Everything one page shows. Sections that are `None` or empty are left out.
 #[derive(Debug, Clone, Default)]
@@ -55,7 +55,7 @@ pub struct Timeline {
 pub struct TagMove {
     /// When the move was observed (Unix seconds).
     pub at: u64,
-    /// What kind of move it was (from `pyimage_core::moves::classify_move`).
+    /// What kind of move it was (from `pyimage_policy::moves::classify_move`).
     pub kind: MoveKind,
     /// The index digest before (`None` for the first observation).
     pub old_digest: Option<String>,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use pyimage_core::time::date_of;
+use pyimage_model::time::date_of;
 
 use crate::escape::{escape, short_digest};
 use crate::palette::{BAND, MUTED, kind_colour};

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt as _, Shared};
-use pyimage_core::Reference;
-use pyimage_core::lock::{Lock, LockMatch};
+use pyimage_model::Reference;
+use pyimage_model::lock::{Lock, LockMatch};
 use pyimage_service::resolver::Resolver;
 
 use crate::metrics::Metrics;
@@ -96,7 +96,7 @@ impl Digests {
             .await
             .map_err(|error| tracing::warn!("history store: {error}"))
             .ok()??;
-        let seen = pyimage_core::time::parse_rfc3339_utc(&observation.observed_at)?;
+        let seen = pyimage_model::time::parse_rfc3339_utc(&observation.observed_at)?;
         let age = pyimage_service::clock::unix_seconds().saturating_sub(seen);
         (age <= max_age.as_secs())
             .then_some(observation.digest)

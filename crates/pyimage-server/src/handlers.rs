@@ -10,14 +10,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use pyimage_core::admission::{
+use pyimage_locate::dockerfile::ScanOptions;
+use pyimage_policy::admission::{
     AdmissionRequest, AdmissionResponse, AdmissionReview, AdmissionReviewResponse, ImageReview,
     ImageReviewResponse, Status, json_patch, judge, pinned_image, pins_needed, review_images,
     shorten, validate_response,
 };
-use pyimage_core::check::{CheckContext, Policy};
-use pyimage_core::config::RegistryFailure;
-use pyimage_core::dockerfile::ScanOptions;
+use pyimage_policy::check::{CheckContext, Policy};
+use pyimage_policy::config::RegistryFailure;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -268,7 +268,7 @@ async fn mutate_in(
                             request.describe_object(),
                             failures.join("; ")
                         ),
-                        pyimage_core::admission::MAX_MESSAGE,
+                        pyimage_policy::admission::MAX_MESSAGE,
                     ),
                 });
             }
@@ -298,7 +298,7 @@ fn record_pins(
     state: &AppState,
     request: &AdmissionRequest,
     policy: &Policy,
-    needs: &[pyimage_core::admission::PinNeed],
+    needs: &[pyimage_policy::admission::PinNeed],
     edits: &[(String, String)],
 ) {
     let namespace = request.namespace.as_deref().unwrap_or_default();

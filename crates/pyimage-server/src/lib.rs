@@ -1,6 +1,6 @@
 //! `pyimage serve`: Kubernetes admission over HTTPS. `POST /validate` and `/mutate` answer AdmissionReview v1,
 //! `POST /imagepolicy` ImageReview v1alpha1 (each with a `/…/ENV` form forcing an environment), `GET /healthz`,
-//! `/readyz` and `/metrics`. The decisions are the core's ([`pyimage_core::admission`]), so the webhook decides as
+//! `/readyz` and `/metrics`. The decisions are the core's ([`pyimage_policy::admission`]), so the webhook decides as
 //! `check` does; this crate adds HTTP, TLS with certificate rotation, digests (lock, then a TTL cache over
 //! single-flight HEADs), deadlines and metrics.
 

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
-use pyimage_core::admission::{Judged, namespace_scope};
-use pyimage_core::check::Policy;
-use pyimage_core::check::policy::Severity;
+use pyimage_policy::admission::{Judged, namespace_scope};
+use pyimage_policy::check::Policy;
+use pyimage_policy::check::policy::Severity;
 use pyimage_report::{AdmissionDecision, AdmissionSection, Outcome, RegistryHealth};
 
 /// Decisions kept for the page.

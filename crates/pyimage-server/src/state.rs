@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use pyimage_core::admission::forced_environment;
-use pyimage_core::check::Policy;
-use pyimage_core::config::{ServeSettings, Settings};
-use pyimage_core::lock::Lock;
+use pyimage_model::lock::Lock;
+use pyimage_policy::admission::forced_environment;
+use pyimage_policy::check::Policy;
+use pyimage_policy::config::{ServeSettings, Settings};
 use pyimage_service::resolver::Resolver;
 
 use crate::digests::Digests;

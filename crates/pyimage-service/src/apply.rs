@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use pyimage_core::lock::Lock;
+use pyimage_model::lock::Lock;
 use pyimage_store::write::{self, WriteOutcome};
 
 use crate::Rewrite;

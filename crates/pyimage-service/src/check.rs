@@ -1,15 +1,15 @@
 //! The `check` use case: which files (a walk, or one text from standard input), each read and checked against the
-//! policy in parallel (`pyimage_core::check::check_file`, with the lock when `--locked`), the results merged in the
+//! policy in parallel (`pyimage_policy::check::check_file`, with the lock when `--locked`), the results merged in the
 //! order the renderers promise, and `[[ignore]]` entries that matched nothing reported. Offline: no registry.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use pyimage_core::check::{
+use pyimage_locate::dockerfile::ScanOptions;
+use pyimage_model::lock::Lock;
+use pyimage_policy::check::{
     CheckContext, Date, FileKind, FileReport, Finding, Policy, Severity, check_file, unused_ignores,
 };
-use pyimage_core::dockerfile::ScanOptions;
-use pyimage_core::lock::Lock;
 use pyimage_store::files::{self, FileError, Tree, Walk};
 use rayon::prelude::*;
 

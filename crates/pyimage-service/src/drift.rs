@@ -3,10 +3,10 @@
 //! its tag (current, stale since when and how many moves behind, or unknown). `pyimage history --format html` and
 //! `pyimage serve`'s page render the same [`pyimage_report::Report`].
 
-use pyimage_core::Reference;
-use pyimage_core::lock::Lock;
-use pyimage_core::moves::MoveKind;
-use pyimage_core::time::parse_rfc3339_utc;
+use pyimage_model::Reference;
+use pyimage_model::lock::Lock;
+use pyimage_model::time::parse_rfc3339_utc;
+use pyimage_policy::moves::MoveKind;
 use pyimage_report::{AdmissionSection, Report, StalePin, StaleSection, TagMove, Timeline};
 use pyimage_store::{Event, Store};
 use serde::Serialize;

@@ -32,8 +32,8 @@ pub mod watch;
 pub use error::{ErrorKind, Outcome, ServiceError};
 pub use resolver::{Observed, Resolver};
 
-use pyimage_core::Reference;
-use pyimage_core::check::{FileKind, Policy};
+use pyimage_model::Reference;
+use pyimage_policy::check::{FileKind, Policy};
 
 /// A file the front end read, for a planner.
 #[derive(Debug, Clone)]
@@ -53,9 +53,9 @@ impl SourceText {
     /// The options this file is scanned with: the build arguments of the run and the file's own variables.
     pub fn scan_options(
         &self,
-        build: &pyimage_core::dockerfile::ScanOptions,
-    ) -> pyimage_core::dockerfile::ScanOptions {
-        pyimage_core::dockerfile::ScanOptions {
+        build: &pyimage_locate::dockerfile::ScanOptions,
+    ) -> pyimage_locate::dockerfile::ScanOptions {
+        pyimage_locate::dockerfile::ScanOptions {
             build_args: build.build_args.clone(),
             variables: if self.variables.is_empty() {
                 build.variables.clone()
@@ -83,5 +83,5 @@ pub struct Rewrite<C> {
 /// Whether `pin` and `update` manage this reference under `policy`: the official Python image, a declared mirror
 /// of it, an image derived from Python — exactly what `check --locked` (PY008) holds to the lock.
 pub fn manages(policy: &Policy) -> impl Fn(&Reference) -> bool + '_ {
-    move |reference| pyimage_core::check::rules::pinned_by_pyimage(reference, policy)
+    move |reference| pyimage_policy::check::rules::pinned_by_pyimage(reference, policy)
 }

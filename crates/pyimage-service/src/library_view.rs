@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use pyimage_core::official_images::{Entry, Library, TagKind};
-use pyimage_core::python::{Os, PythonTag, Variant};
+use pyimage_model::official_images::{Entry, Library, TagKind};
+use pyimage_model::python::{Os, PythonTag, Variant};
 use serde::Serialize;
 
 use crate::error::ServiceError;

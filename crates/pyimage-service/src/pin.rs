@@ -1,14 +1,14 @@
 //! The pin planner: for files already read, which Python references get which digest (byte-minimal edits, see
-//! `pyimage_core::pin`), the new file texts, and the lock entries — resolving each distinct reference once,
+//! `pyimage_locate::pin`), the new file texts, and the lock entries — resolving each distinct reference once,
 //! concurrently. It writes nothing: the caller writes the files atomically and renders the report.
 
 use std::collections::{BTreeMap, HashMap};
 
 use futures_util::StreamExt;
-use pyimage_core::dockerfile::ScanOptions;
-use pyimage_core::lock::{Lock, LockMatch};
-use pyimage_core::pin::{self, Edit};
-use pyimage_core::{Digest, Reference};
+use pyimage_locate::dockerfile::ScanOptions;
+use pyimage_locate::pin::{self, Edit};
+use pyimage_model::lock::{Lock, LockMatch};
+use pyimage_model::{Digest, Reference};
 use pyimage_registry::{Platform, RegistryError};
 use pyimage_store::located::FileError;
 use serde::Serialize;
@@ -29,7 +29,7 @@ pub struct PinOptions {
     /// `--build-arg`s the Dockerfiles are evaluated with.
     pub build: ScanOptions,
     /// The policy: which images are pinned (official, declared mirrors, derived from Python).
-    pub policy: pyimage_core::check::Policy,
+    pub policy: pyimage_policy::check::Policy,
 }
 
 /// One reference pinned.
@@ -212,8 +212,8 @@ pub async fn plan_pin(
             let observed = observed.as_ref().ok()?;
             let reference = Reference::parse_normalized(text).ok()?;
             matches!(
-                pyimage_core::check::rules::classify(&reference, &options.policy),
-                pyimage_core::check::rules::Source::Mirror(_)
+                pyimage_policy::check::rules::classify(&reference, &options.policy),
+                pyimage_policy::check::rules::Source::Mirror(_)
             )
             .then(|| (text.clone(), observed.digest.clone()))
         })

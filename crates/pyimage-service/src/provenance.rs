@@ -1,13 +1,13 @@
 //! Reading an image's BuildKit attestations (SLSA provenance, SPDX SBOM) and the official-images record they are
 //! checked against. `pyimage provenance` reports them for a tag; `pyimage verify` for the local image's platform.
-//! The assessment itself is pure (`pyimage_core::provenance::assess_platform`); this module fetches what it needs,
+//! The assessment itself is pure (`pyimage_policy::provenance::assess_platform`); this module fetches what it needs,
 //! every byte verified by the registry client.
 
 use std::collections::BTreeMap;
 
-use pyimage_core::oci::{ImageIndex, PlatformManifest, is_index_media_type};
-use pyimage_core::provenance::{self, Expectations, PlatformProvenance, Statement};
-use pyimage_core::{Digest, Library, Platform, Reference};
+use pyimage_model::oci::{ImageIndex, PlatformManifest, is_index_media_type};
+use pyimage_model::{Digest, Library, Platform, Reference};
+use pyimage_policy::provenance::{self, Expectations, PlatformProvenance, Statement};
 use pyimage_registry::{RegistryClient, RegistryError, ResolveRequest};
 use serde::Serialize;
 

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use pyimage_core::lock::LockedImage;
-use pyimage_core::moves::alias_candidates;
-use pyimage_core::python::{Float, PythonTag};
-use pyimage_core::{Digest, Reference};
+use pyimage_model::lock::LockedImage;
+use pyimage_model::python::{Float, PythonTag};
+use pyimage_model::{Digest, Reference};
+use pyimage_policy::moves::alias_candidates;
 use pyimage_registry::{
     Platform, PlatformManifest, RegistryClient, RegistryError, Resolution, ResolveRequest,
 };

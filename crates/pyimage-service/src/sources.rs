@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use pyimage_core::check::FileKind;
-use pyimage_core::manifests::{ManifestKind, parse_dotenv};
+use pyimage_locate::manifests::{ManifestKind, parse_dotenv};
+use pyimage_policy::check::FileKind;
 use pyimage_store::bounded::read_text;
 use pyimage_store::files::{self, FileError, Found, MAX_SOURCE_BYTES, Tree, Walk};
 

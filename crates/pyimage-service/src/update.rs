@@ -1,18 +1,18 @@
 //! The update planner: for every pinned Python reference, ask the registry (HEAD first), classify what moved with
-//! `pyimage_core::moves::classify_move`, and decide under the environment's `update` policy — move the digest after
+//! `pyimage_policy::moves::classify_move`, and decide under the environment's `update` policy — move the digest after
 //! a rebuild, move tag and digest to a newer patch, never cross a line. Returns the new file texts, the lock and a
 //! report; writes nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures_util::StreamExt;
-use pyimage_core::check::policy::UpdatePolicy;
-use pyimage_core::dockerfile::ScanOptions;
-use pyimage_core::lock::Lock;
-use pyimage_core::moves::{MoveKind, Observation, classify_move, newer_lines, newer_patch};
-use pyimage_core::pin::{self, Edit};
-use pyimage_core::python::PythonTag;
-use pyimage_core::{Digest, Reference};
+use pyimage_locate::dockerfile::ScanOptions;
+use pyimage_locate::pin::{self, Edit};
+use pyimage_model::lock::Lock;
+use pyimage_model::python::PythonTag;
+use pyimage_model::{Digest, Reference};
+use pyimage_policy::check::policy::UpdatePolicy;
+use pyimage_policy::moves::{MoveKind, Observation, classify_move, newer_lines, newer_patch};
 use pyimage_registry::{Platform, RegistryError};
 use pyimage_store::located::FileError;
 use serde::Serialize;
@@ -211,7 +211,7 @@ pub async fn plan_update(
     resolver: &Resolver,
     sources: &[(SourceText, FileEnvironment)],
     lock: Lock,
-    policy: &pyimage_core::check::Policy,
+    policy: &pyimage_policy::check::Policy,
     build: &ScanOptions,
     resolved_at: &str,
 ) -> UpdatePlan {

@@ -2,20 +2,20 @@
 //! mirror, or untrusted — and what do its attestations say? Images come from the Docker Engine API or from saved
 //! `docker image inspect` JSON; Docker Hub is asked directly (the caller builds the client without mirrors: a
 //! mirror cannot vouch for what `docker.io/library/python` serves). The verdict itself is pure
-//! (`pyimage_core::verify::decide`).
+//! (`pyimage_policy::verify::decide`).
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use pyimage_core::Library;
-use pyimage_core::Reference;
-use pyimage_core::lock::Lock;
-use pyimage_core::provenance::{self, Change, PlatformProvenance};
-use pyimage_core::verify::{
+use pyimage_engine::{EngineAddress, EngineClient, ImageInspect};
+use pyimage_model::Library;
+use pyimage_model::Reference;
+use pyimage_model::lock::Lock;
+use pyimage_policy::provenance::{self, Change, PlatformProvenance};
+use pyimage_policy::verify::{
     self, Assessment, LocalImage, OFFICIAL_REPOSITORY, Requirement, Served, TagNow, Upstream,
     Verdict,
 };
-use pyimage_engine::{EngineAddress, EngineClient, ImageInspect};
 use pyimage_registry::{RegistryClient, RegistryError, ResolveRequest};
 use serde::Serialize;
 
@@ -370,7 +370,7 @@ async fn verify_one(
 async fn image_id_check(
     client: &RegistryClient,
     local: &LocalImage,
-    digest: &pyimage_core::Digest,
+    digest: &pyimage_model::Digest,
 ) -> Result<Option<String>, RegistryError> {
     let repository = official_repository()?;
     let index = Index::fetch(client, &repository, digest).await?;

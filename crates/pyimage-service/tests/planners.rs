@@ -6,10 +6,10 @@
 
 mod common;
 
-use pyimage_core::check::policy::UpdatePolicy;
-use pyimage_core::check::{FileKind, Policy};
-use pyimage_core::lock::Lock;
-use pyimage_core::moves::MoveKind;
+use pyimage_model::lock::Lock;
+use pyimage_policy::check::policy::UpdatePolicy;
+use pyimage_policy::check::{FileKind, Policy};
+use pyimage_policy::moves::MoveKind;
 use pyimage_registry::ClientOptions;
 use pyimage_service::pin::{PinOptions, plan_pin};
 use pyimage_service::update::{FileEnvironment, UpdatePlan, plan_update};
@@ -207,7 +207,7 @@ fn a_platform_pin_stays_a_platform_pin_through_update() {
     let resolver = Resolver::new(common::client_for(&replica.registry_url()));
     let sources = vec![dockerfile("Dockerfile", "FROM python:3.12-slim\n")];
     let options = PinOptions {
-        platform: pyimage_core::Platform::parse("linux/arm64"),
+        platform: pyimage_model::Platform::parse("linux/arm64"),
         ..PinOptions::default()
     };
     let plan = runtime.block_on(plan_pin(

@@ -8,8 +8,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use pyimage_core::sbom::{self, Change};
-use pyimage_core::{Platform, Reference};
+use pyimage_model::{Platform, Reference};
+use pyimage_policy::sbom::{self, Change};
 use pyimage_service::Resolver;
 use pyimage_service::watch::notify::Payload;
 use pyimage_service::watch::{Changes, TagState, WatchOptions, Watcher};

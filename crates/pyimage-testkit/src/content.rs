@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use anyhow::{Context as _, Result};
-use pyimage_core::PythonVersion;
-use pyimage_core::official_images::Entry;
+use pyimage_model::PythonVersion;
+use pyimage_model::official_images::Entry;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 

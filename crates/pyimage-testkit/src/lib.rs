@@ -43,7 +43,7 @@ mod seeder;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use pyimage_core::Library;
+use pyimage_model::Library;
 
 pub use oci::Blob;
 pub use plain::PlainRegistry;

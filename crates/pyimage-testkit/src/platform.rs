@@ -5,7 +5,7 @@
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-pub use pyimage_core::Platform;
+pub use pyimage_model::Platform;
 
 /// A Linux platform with an optional variant.
 pub fn linux(architecture: &str, variant: Option<&str>) -> Platform {

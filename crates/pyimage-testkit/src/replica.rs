@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use pyimage_core::Library;
-use pyimage_core::official_images::Entry;
+use pyimage_model::Library;
+use pyimage_model::official_images::Entry;
 
 use crate::background::Background;
 use crate::client::RegistryClient;

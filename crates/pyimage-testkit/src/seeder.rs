@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use pyimage_core::Library;
-use pyimage_core::official_images::Entry;
+use pyimage_model::Library;
+use pyimage_model::official_images::Entry;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
-use pyimage_core::dockerfile::ScanOptions;
+use pyimage_locate::dockerfile::ScanOptions;
 use pyimage_service::sources::ComposeVariables;
 
 /// The `--build-arg` and `--env-file` flags of a command.

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
-use pyimage_core::check::Severity;
-use pyimage_core::config::Overrides;
+use pyimage_policy::check::Severity;
+use pyimage_policy::config::Overrides;
 use pyimage_service::check::{self, CheckRequest, Inputs};
 use pyimage_store::files::Tree;
 
@@ -102,7 +102,7 @@ pub fn run(
     let policy = &loaded.settings.policy;
     let today = match &args.today {
         Some(text) => {
-            pyimage_core::time::parse_date(text).map_err(|error| anyhow!("--today {error}"))?
+            pyimage_model::time::parse_date(text).map_err(|error| anyhow!("--today {error}"))?
         }
         None => pyimage_service::clock::today(),
     };

@@ -1,5 +1,5 @@
 //! `pyimage export gatekeeper [--env ENV | --namespaces]`: the policy of `pyimage.toml` as an OPA Gatekeeper
-//! ConstraintTemplate and Constraints (see `pyimage_core::export::gatekeeper`), on stdout or into `--output FILE`
+//! ConstraintTemplate and Constraints (see `pyimage_policy::export::gatekeeper`), on stdout or into `--output FILE`
 //! (written atomically).
 
 use pyimage_service::Outcome;
@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
-use pyimage_core::config::Overrides;
-use pyimage_core::export::gatekeeper::{self, Target};
+use pyimage_policy::config::Overrides;
+use pyimage_policy::export::gatekeeper::{self, Target};
 
 /// Arguments of `pyimage export`.
 #[derive(Debug, Args)]
@@ -47,9 +47,9 @@ pub fn run(args: &ExportArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
     let ExportFormat::Gatekeeper(args) = &args.format;
     let loaded = crate::config::load(config, None, &Overrides::default())?;
     let today = match &args.today {
-        Some(text) => {
-            Some(pyimage_core::time::parse_date(text).map_err(|error| anyhow!("--today {error}"))?)
-        }
+        Some(text) => Some(
+            pyimage_model::time::parse_date(text).map_err(|error| anyhow!("--today {error}"))?,
+        ),
         None => None,
     };
     let target = match &args.env {

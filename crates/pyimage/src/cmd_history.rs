@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 use clap::{Args, ValueEnum};
-use pyimage_core::{Reference, time};
+use pyimage_model::{Reference, time};
 use pyimage_service::drift;
 use pyimage_service::watch::targets;
 use pyimage_store::Store;

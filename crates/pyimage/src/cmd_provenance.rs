@@ -7,8 +7,8 @@ use pyimage_service::Outcome;
 use std::io::Write;
 
 use clap::Args;
-use pyimage_core::provenance::{NO_SIGNATURE_NOTE, PlatformProvenance};
-use pyimage_core::{Digest, Platform, Reference};
+use pyimage_model::{Digest, Platform, Reference};
+use pyimage_policy::provenance::{NO_SIGNATURE_NOTE, PlatformProvenance};
 use pyimage_registry::RegistryClient;
 use pyimage_service::ErrorKind;
 use pyimage_service::provenance::read_provenance;

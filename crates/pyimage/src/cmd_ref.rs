@@ -4,8 +4,8 @@ use pyimage_service::Outcome;
 use std::io::Write;
 
 use clap::Args;
-use pyimage_core::python::{self, PythonTagView};
-use pyimage_core::reference::Reference;
+use pyimage_model::python::{self, PythonTagView};
+use pyimage_model::reference::Reference;
 use serde::Serialize;
 
 use crate::output::{Format, print_json};

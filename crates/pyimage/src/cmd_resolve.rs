@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::bail;
 use clap::Args;
 use futures_util::StreamExt;
-use pyimage_core::Reference;
+use pyimage_model::Reference;
 use pyimage_registry::{Platform, RegistryClient, RegistryError, Resolution, ResolveRequest};
 use serde::Serialize;
 
@@ -179,7 +179,7 @@ fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
                     "              "
                 };
                 // Name the platform the attestation is about when the platforms were listed too.
-                let platform_of = |digest: &pyimage_core::Digest| {
+                let platform_of = |digest: &pyimage_model::Digest| {
                     r.platforms
                         .iter()
                         .flatten()
@@ -203,7 +203,7 @@ fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
 }
 
 /// ` (os.version 10.0.20348.2461)` for a Windows image, nothing for others.
-fn os_version(platform: &pyimage_core::platform::Platform) -> String {
+fn os_version(platform: &pyimage_model::platform::Platform) -> String {
     platform
         .os_version
         .as_ref()

@@ -1,5 +1,5 @@
 //! `pyimage update PATHS...`: moves pinned Python references when the registry says so, per the environment's
-//! `update` policy, and says why (see `pyimage_service::update` and `pyimage_core::moves::classify_move`):
+//! `update` policy, and says why (see `pyimage_service::update` and `pyimage_policy::moves::classify_move`):
 //! * **rebuild**: the same tag now points at another digest (a Debian/Alpine security rebuild) → move the digest;
 //! * **patch**: a newer patch release of the same line, variant and OS exists (`3.12.3-slim` → `3.12.14-slim`), or a
 //!   floating tag now carries a newer patch → move tag and digest when the environment allows `update = "patch"`;
@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use pyimage_core::check::policy::UpdatePolicy;
+use pyimage_policy::check::policy::UpdatePolicy;
 use pyimage_registry::RegistryClient;
 use pyimage_render::plans::update_human;
 use pyimage_service::Outcome;

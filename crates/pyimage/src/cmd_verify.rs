@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use pyimage_core::provenance::NO_SIGNATURE_NOTE;
-use pyimage_core::verify::Requirement;
+use pyimage_policy::provenance::NO_SIGNATURE_NOTE;
+use pyimage_policy::verify::Requirement;
 use pyimage_service::provenance::Record;
 use pyimage_service::verifier::{ImageSource, ImageVerification, VerifyRequest, verify_images};
 use serde::Serialize;

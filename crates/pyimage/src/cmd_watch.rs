@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use pyimage_core::{Platform, Reference};
+use pyimage_model::{Platform, Reference};
 use pyimage_registry::RegistryClient;
 use pyimage_service::watch::notify::{Notifier, Payload};
 use pyimage_service::watch::run::{self, Announce, Schedule};
@@ -29,7 +29,7 @@ pub struct WatchArgs {
     #[arg(long)]
     once: bool,
     /// Time between polls: `90s`, `15m`, `1h`, `1d`.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = pyimage_core::time::parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = pyimage_model::time::parse_positive_duration)]
     interval: Duration,
     /// The history store: `sqlite:PATH` or `postgres://…` (default: [store] url, else
     /// $XDG_DATA_HOME/pyimage/history.db).

@@ -1,12 +1,12 @@
 //! Finding and reading `pyimage.toml`: `--config FILE`, else `$PYIMAGE_CONFIG`, else the nearest `pyimage.toml`
 //! from the checked path (or the working directory) up to the repository root (the directory holding `.git`), as
-//! ruff and cargo find theirs. What the text means is decided by `pyimage_core::config`; this module only does I/O.
+//! ruff and cargo find theirs. What the text means is decided by `pyimage_policy::config`; this module only does I/O.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use pyimage_core::config::{Overrides, Settings};
-use pyimage_core::lock::Lock;
+use pyimage_model::lock::Lock;
+use pyimage_policy::config::{Overrides, Settings};
 use pyimage_service::sources::{ComposeVariables, Gathered};
 use pyimage_store::files::Tree;
 

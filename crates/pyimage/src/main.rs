@@ -1,4 +1,4 @@
-//! The `pyimage` command line: a thin front end — flags, one call into pyimage-service or pyimage-core, a renderer.
+//! The `pyimage` command line: a thin front end — flags, one call into pyimage-service or a pure crate, a renderer.
 //!
 //! Every command ends in a `pyimage_service::Outcome` (an error that reaches `main` is classified by
 //! [`error_kind`]); `main` turns it into the exit code, in one place: 0 ok, 1 policy findings, 2 usage or input
@@ -53,7 +53,7 @@ struct Cli {
     /// Give up on a command that asks registries (resolve, tags, pin, update, verify, provenance, watch --once)
     /// when it has not finished within this (`90s`, `5m`): exit code 3 instead of waiting on a slow registry
     /// request after request. `serve` and a continuous `watch` are not bounded.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = pyimage_core::time::parse_positive_duration)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = pyimage_model::time::parse_positive_duration)]
     timeout: Option<std::time::Duration>,
     /// No progress bars (they are drawn only on a terminal anyway).
     #[arg(short, long, global = true)]
@@ -138,7 +138,7 @@ fn main() -> ExitCode {
         Command::History(args) => config::load(
             cli.config.as_deref(),
             None,
-            &pyimage_core::config::Overrides::default(),
+            &pyimage_policy::config::Overrides::default(),
         )
         .and_then(|config| block_on(cmd_history::run(args, &config))),
         Command::Update(args) => with_registry(
@@ -219,7 +219,7 @@ fn with_registry(
     environment: Option<String>,
     command: impl AsyncFnOnce(RegistryClient, &config::LoadedConfig) -> anyhow::Result<Outcome>,
 ) -> anyhow::Result<Outcome> {
-    let overrides = pyimage_core::config::Overrides {
+    let overrides = pyimage_policy::config::Overrides {
         environment,
         severities: Vec::new(),
     };

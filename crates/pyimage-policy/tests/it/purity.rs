@@ -1,4 +1,4 @@
-//! The pure crates — pyimage-model, pyimage-locate, pyimage-policy, and the pyimage-core facade over them — must
+//! The pure crates — pyimage-model, pyimage-locate, pyimage-policy — must
 //! stay free of I/O. Each crate's clippy.toml forbids the std entry points; this one test, for all of them, also
 //! catches what clippy cannot see: `use` of I/O modules (whose functions might be called through a re-export or
 //! alias) and dependencies that bring an I/O runtime.
@@ -30,12 +30,7 @@ const FORBIDDEN_PATHS: &[&str] = &[
 ];
 
 /// The pure crates, as directories beside this crate's (this one included).
-const PURE_CRATES: &[&str] = &[
-    "pyimage-model",
-    "pyimage-locate",
-    "pyimage-policy",
-    "pyimage-core",
-];
+const PURE_CRATES: &[&str] = &["pyimage-model", "pyimage-locate", "pyimage-policy"];
 
 fn crate_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)

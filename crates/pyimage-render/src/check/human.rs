@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use pyimage_core::check::Severity;
+use pyimage_policy::check::Severity;
 
 use pyimage_service::check::CheckReport;
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use pyimage_core::check::{Origin, RULES, Severity};
+use pyimage_policy::check::{Origin, RULES, Severity};
 use serde::Serialize;
 use serde_json::json;
 
@@ -12,7 +12,7 @@ use pyimage_service::check::CheckReport;
 use super::decision_text;
 
 /// `--format json`: `config` (the file used), `files_scanned`, `skipped`, `errors` (files that could not be read or parsed) and `findings`
-/// in the one JSON shape of [`pyimage_core::check::Finding::to_json`].
+/// in the one JSON shape of [`pyimage_policy::check::Finding::to_json`].
 pub fn json(report: &CheckReport, config_path: Option<&str>) -> serde_json::Result<String> {
     #[derive(Serialize)]
     struct Skipped<'a> {
@@ -30,7 +30,7 @@ pub fn json(report: &CheckReport, config_path: Option<&str>) -> serde_json::Resu
         files_scanned: usize,
         skipped: Vec<Skipped<'a>>,
         errors: &'a [pyimage_store::located::FileError],
-        findings: Vec<pyimage_core::check::finding::FindingJson<'a>>,
+        findings: Vec<pyimage_policy::check::finding::FindingJson<'a>>,
     }
     let value = Output {
         config: config_path,

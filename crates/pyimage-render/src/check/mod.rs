@@ -7,7 +7,7 @@ mod machine;
 pub use human::human;
 pub use machine::{github, json, sarif};
 
-use pyimage_core::check::Decision;
+use pyimage_policy::check::Decision;
 
 /// The line that says which setting decided a finding.
 fn decision_text(decision: &Decision, config_path: Option<&str>) -> String {

@@ -5,15 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use pyimage_core::check::policy::UpdatePolicy;
-use pyimage_core::moves::{Observation as MoveSide, classify_move};
-use pyimage_core::provenance::{
+use pyimage_model::python::PythonTag;
+use pyimage_model::{Digest, Platform, Reference};
+use pyimage_policy::check::policy::UpdatePolicy;
+use pyimage_policy::moves::{Observation as MoveSide, classify_move};
+use pyimage_policy::provenance::{
     ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_REVISION, SPDX_DOCUMENT,
     SlsaProvenance,
 };
-use pyimage_core::python::PythonTag;
-use pyimage_core::sbom::{self, PackageChange};
-use pyimage_core::{Digest, Platform, Reference};
+use pyimage_policy::sbom::{self, PackageChange};
 use pyimage_registry::{RegistryClient, RegistryError};
 use pyimage_store::{Event, Observation, Proposed};
 use serde::{Deserialize, Serialize};

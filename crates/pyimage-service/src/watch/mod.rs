@@ -13,7 +13,7 @@ pub mod run;
 pub mod targets;
 
 use futures_util::StreamExt as _;
-use pyimage_core::{Digest, Platform, Reference};
+use pyimage_model::{Digest, Platform, Reference};
 use pyimage_registry::RegistryError;
 use pyimage_store::{Event, Observation, Recorded, Store, StoreError};
 

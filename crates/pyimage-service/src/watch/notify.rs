@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use pyimage_core::sbom::PackageChange;
+use pyimage_policy::sbom::PackageChange;
 use pyimage_store::Event;
 use serde::Serialize;
 

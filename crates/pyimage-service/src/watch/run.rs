@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::notify::{Notifier, Payload};
 use super::{PollReport, Watcher};
 use crate::error::Outcome;
-use pyimage_core::Reference;
+use pyimage_model::Reference;
 
 /// How the loop runs.
 #[derive(Debug, Clone, Copy)]

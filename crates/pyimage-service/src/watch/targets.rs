@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use pyimage_core::Reference;
-use pyimage_core::check::Policy;
-use pyimage_core::dockerfile::ScanOptions;
-use pyimage_core::lock::Lock;
-use pyimage_core::pin;
+use pyimage_locate::dockerfile::ScanOptions;
+use pyimage_locate::pin;
+use pyimage_model::Reference;
+use pyimage_model::lock::Lock;
+use pyimage_policy::check::Policy;
 
 use crate::{SourceText, manages};
 

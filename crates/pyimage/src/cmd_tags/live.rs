@@ -1,13 +1,13 @@
 //! `pyimage tags [REPO]` (live): the registry's tags grouped by the digest they share now (alias families), with
 //! the newest stable patch release per line. Fetching is `Resolver::tag_digests` (one list, one HEAD per tag);
-//! grouping is `pyimage_core::moves::alias_families`.
+//! grouping is `pyimage_policy::moves::alias_families`.
 
 use pyimage_service::Outcome;
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::bail;
-use pyimage_core::moves::{AliasFamily, alias_families, newest_patch_per_line};
+use pyimage_policy::moves::{AliasFamily, alias_families, newest_patch_per_line};
 use pyimage_registry::RegistryClient;
 use pyimage_service::{ErrorKind, Resolver};
 use serde::Serialize;
@@ -36,7 +36,7 @@ pub async fn run_live(args: &TagsArgs, client: RegistryClient) -> anyhow::Result
         );
     }
     let input = args.tags.first().map_or("python", String::as_str);
-    let repository = match pyimage_core::Reference::parse_normalized(input) {
+    let repository = match pyimage_model::Reference::parse_normalized(input) {
         Ok(reference) if reference.tag().is_none() && reference.digest().is_none() => reference,
         Ok(_) => bail!("{input:?}: give a repository without tag or digest"),
         Err(error) => {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
-use pyimage_core::python::Variant;
+use pyimage_model::python::Variant;
 
 use crate::output::Format;
 

@@ -167,7 +167,7 @@ fn sarif_snapshot_is_valid_sarif_2_1_0() {
     let rules = instance["runs"][0]["tool"]["driver"]["rules"]
         .as_array()
         .unwrap();
-    assert_eq!(rules.len(), pyimage_core::check::RULES.len());
+    assert_eq!(rules.len(), pyimage_policy::check::RULES.len());
     assert!(
         rules
             .iter()
@@ -388,7 +388,7 @@ fn explain_prints_a_rules_documentation() {
     let output = pyimage_in(dir.path(), &["check", "--explain", "PY004"]);
     assert_eq!(output.status.code(), Some(0));
     let text = stdout(&output);
-    let rule = pyimage_core::check::find_rule("missing-digest").unwrap();
+    let rule = pyimage_policy::check::find_rule("missing-digest").unwrap();
     assert!(
         text.starts_with("PY004 missing-digest (default: deny)"),
         "{text}"

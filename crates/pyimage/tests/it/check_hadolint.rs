@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pyimage_core::check::{Policy, rules::classify, suppress};
-use pyimage_core::dockerfile::{ImageKind, is_dockerfile_name, scan};
+use pyimage_locate::dockerfile::{ImageKind, is_dockerfile_name, scan};
+use pyimage_policy::check::{Policy, rules::classify, suppress};
 use serde_json::Value;
 
 use crate::support::{TODAY, json, pyimage, testdata};

@@ -1,10 +1,10 @@
-//! `pyimage export gatekeeper`: the binary writes exactly what `pyimage_core::export::gatekeeper` generates from
+//! `pyimage export gatekeeper`: the binary writes exactly what `pyimage_policy::export::gatekeeper` generates from
 //! the configuration it finds (stdout, or `--output FILE`), and refuses what it cannot export exactly. What the
-//! Rego decides is proven by pyimage-core's differential test against regorus.
+//! Rego decides is proven by pyimage-policy's differential test against regorus.
 
-use pyimage_core::check::Date;
-use pyimage_core::config::{Overrides, Settings};
-use pyimage_core::export::gatekeeper::{self, Target};
+use pyimage_policy::check::Date;
+use pyimage_policy::config::{Overrides, Settings};
+use pyimage_policy::export::gatekeeper::{self, Target};
 
 use crate::support::{pyimage, stderr, stdout, tempdir};
 

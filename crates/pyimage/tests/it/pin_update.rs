@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Output;
 
-use pyimage_core::python::{Float, PythonTag};
+use pyimage_model::python::{Float, PythonTag};
 use pyimage_testkit::{GroundTruth, Replica, library_file};
 use serde_json::Value;
 use tempfile::TempDir;

@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use pyimage_core::lock::{Lock, LockedImage};
+use pyimage_model::lock::{Lock, LockedImage};
 use serde_json::Value;
 
 use crate::serve_support::{Server, apply_patch, curl, curl_get, response_of, review, write};

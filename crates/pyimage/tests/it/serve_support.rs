@@ -1,5 +1,5 @@
 //! What the `pyimage serve` tests share: a running server (the real binary, killed by PID when dropped), a CA and
-//! server certificates made with openssl, curl over TLS, the admission payloads of pyimage-core's test data and
+//! server certificates made with openssl, curl over TLS, the admission payloads of pyimage-policy's test data and
 //! JSONPatch application.
 
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -270,7 +270,7 @@ pub fn curl_get(url: &str, ca: Option<&Path>) -> (u16, String) {
     (code.parse().unwrap_or(0), body.to_owned())
 }
 
-/// A payload of pyimage-core's admission test data (SOURCES.md there names each source).
+/// A payload of pyimage-policy's admission test data (SOURCES.md there names each source).
 pub fn payload(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../pyimage-policy/tests/data/admission")

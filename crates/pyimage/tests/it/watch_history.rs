@@ -171,7 +171,7 @@ fn watch_records_rebuilds_and_patches_and_history_explains_them() {
             .map(|p| (p.name, p.version))
             .collect()
     };
-    let expected = serde_json::to_value(pyimage_core::sbom::diff(&list(0), &list(1))).unwrap();
+    let expected = serde_json::to_value(pyimage_policy::sbom::diff(&list(0), &list(1))).unwrap();
     assert_eq!(rebuild["packages"], expected);
     assert!(rebuild["changes"]["base_digest"]["to"].is_string());
     let patch = &events[2];
