@@ -138,7 +138,7 @@ async fn polls_cost_heads_and_moves_are_recorded_as_the_replica_made_them() {
     assert_eq!(changes.commit, None, "a rebuild keeps the commit");
     // The package diff is exactly what the replica's SBOMs changed between the two base epochs, as the testkit writes
     // it down (never computed with the diff under test).
-    let expected: Vec<PackageChange> = pyimage_testkit::sbom::FIRST_REBUILD_DEBIAN_UPGRADES
+    let expected: Vec<PackageChange> = pyimage_testkit::sbom::FIRST_REBUILD_DEBIAN_SLIM_UPGRADES
         .iter()
         .map(|(name, from, to)| PackageChange {
             name: (*name).to_owned(),

@@ -165,7 +165,7 @@ fn watch_records_rebuilds_and_patches_and_history_explains_them() {
             .map(|i| i.digest.as_str())
     );
     // The package diff the replica's SBOMs carry, as the testkit writes it down (never computed by pyimage's diff).
-    let expected: Value = pyimage_testkit::sbom::FIRST_REBUILD_DEBIAN_UPGRADES
+    let expected: Value = pyimage_testkit::sbom::FIRST_REBUILD_DEBIAN_SLIM_UPGRADES
         .iter()
         .map(|(name, from, to)| {
             serde_json::json!({"name": name, "change": "upgraded", "from": from, "to": to})
