@@ -103,6 +103,20 @@ fn upgraded(version: &str, n: u32, alpine: bool) -> String {
     format!("{version}+deb13u{n}")
 }
 
+/// The packages a Debian slim image has upgraded after its first rebuild (epoch 0 → 1): name, version before,
+/// version after — written down by hand from the `DEBIAN` table and the rule of [`upgrades`] (package number i is
+/// upgraded at epoch e when 7·i + e is a multiple of 4: at epoch 1 numbers 1, 5, 9, 13 and 17), and checked against
+/// [`packages`] by this module's tests. Tests of code that diffs SBOMs compare its answer with this table, never with
+/// another diff. Nothing is added or removed at epoch 1, and Python keeps its version in a rebuild. (A full image
+/// also upgrades `curl`, number 21 with the `DEBIAN_FULL` packages after the slim ones.)
+pub const FIRST_REBUILD_DEBIAN_SLIM_UPGRADES: [(&str, &str, &str); 5] = [
+    ("bash", "5.2.37-2", "5.2.37-2+deb13u1"),
+    ("libc6", "2.41-12", "2.41-12+deb13u1"),
+    ("liblzma5", "5.8.1-1", "5.8.1-1+deb13u1"),
+    ("libssl3t64", "3.5.4-1~deb13u1", "3.5.4-1~deb13u2"),
+    ("netbase", "6.5", "6.5+deb13u1"),
+];
+
 /// The packages of an image built at `epoch` on `base`, Python `python` first, then by name.
 pub fn packages(base: &BaseImage, full: bool, python: &str, epoch: u32) -> Vec<Package> {
     let (kind, table): (&str, Vec<&(&str, &str, &str)>) = if base.alpine {
@@ -236,5 +250,33 @@ mod tests {
         assert_eq!(upgraded("3.5.4-1~deb13u1", 2, false), "3.5.4-1~deb13u3");
         assert_eq!(upgraded("1.2.5-r10", 1, true), "1.2.5-r11");
         assert_eq!(upgraded("2.41-12", 1, false), "2.41-12+deb13u1");
+    }
+
+    #[test]
+    fn the_first_rebuild_upgrades_exactly_the_written_down_packages() {
+        let base = BaseImage::for_directory("3.12/slim-trixie");
+        let list = |epoch| -> std::collections::BTreeMap<String, String> {
+            packages(&base, false, "3.12.13", epoch)
+                .into_iter()
+                .map(|p| (p.name, p.version))
+                .collect()
+        };
+        let (before, after) = (list(0), list(1));
+        assert_eq!(
+            before.keys().collect::<Vec<_>>(),
+            after.keys().collect::<Vec<_>>()
+        );
+        for (name, version) in &before {
+            match FIRST_REBUILD_DEBIAN_SLIM_UPGRADES
+                .iter()
+                .find(|(n, _, _)| n == name)
+            {
+                Some((_, from, to)) => {
+                    assert_eq!(version, from, "{name}");
+                    assert_eq!(&after[name], to, "{name}");
+                }
+                None => assert_eq!(&after[name], version, "{name} is not upgraded"),
+            }
+        }
     }
 }

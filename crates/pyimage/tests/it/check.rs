@@ -5,7 +5,7 @@
 //! Snapshots are insta snapshots in tests/it/snapshots/ (`it__check__<name>.snap`, the command in their
 //! description). A changed output fails the test; review the new output and accept it with `cargo insta review`,
 //! or rerun with `INSTA_UPDATE=always` and read the diff of the `.snap` files. A `.snap` file there that no test
-//! asserts fails `no_unreferenced_snapshots`.
+//! asserts (here or in another module's `SNAPSHOTS`, such as [`crate::export`]'s) fails `no_unreferenced_snapshots`.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -49,7 +49,11 @@ fn snapshot(name: &str, args: &[&str], actual: &str) {
 
 #[test]
 fn no_unreferenced_snapshots() {
-    let prefix = format!("{}__", module_path!().replace("::", "__"));
+    // Every module of this binary that asserts snapshots, with the names it declares.
+    let modules: [(&str, &[&str]); 2] = [
+        (module_path!(), SNAPSHOTS),
+        ("it::export", crate::export::SNAPSHOTS),
+    ];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
     let mut found = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -58,19 +62,25 @@ fn no_unreferenced_snapshots() {
         let Some(stem) = file.strip_suffix(".snap") else {
             continue;
         };
-        let name = stem
-            .strip_prefix(&prefix)
-            .filter(|name| SNAPSHOTS.contains(name))
-            .unwrap_or_else(|| {
-                panic!(
-                    "tests/it/snapshots/{file} is asserted by no test: delete it, or declare it in SNAPSHOTS of {}",
-                    file!()
-                )
-            });
-        found.push(name.to_owned());
+        let declared = modules.iter().find_map(|(module, names)| {
+            let name = stem.strip_prefix(&format!("{}__", module.replace("::", "__")))?;
+            names.contains(&name).then(|| stem.to_owned())
+        });
+        found.push(declared.unwrap_or_else(|| {
+            panic!(
+                "tests/it/snapshots/{file} is asserted by no test: delete it, or declare it in SNAPSHOTS of its module"
+            )
+        }));
     }
     found.sort_unstable();
-    let mut declared = SNAPSHOTS.to_vec();
+    let mut declared: Vec<String> = modules
+        .iter()
+        .flat_map(|(module, names)| {
+            names
+                .iter()
+                .map(move |name| format!("{}__{name}", module.replace("::", "__")))
+        })
+        .collect();
     declared.sort_unstable();
     assert_eq!(found, declared, "every declared snapshot is committed");
 }

@@ -1,12 +1,11 @@
-//! `pyimage export gatekeeper`: the binary writes exactly what `pyimage_policy::export::gatekeeper` generates from
-//! the configuration it finds (stdout, or `--output FILE`), and refuses what it cannot export exactly. What the
-//! Rego decides is proven by pyimage-policy's differential test against regorus.
-
-use pyimage_policy::check::Date;
-use pyimage_policy::config::{Overrides, Settings};
-use pyimage_policy::export::gatekeeper::{self, Target};
+//! `pyimage export gatekeeper`: the binary writes the ConstraintTemplate and Constraints of the configuration it
+//! finds (stdout, or `--output FILE`) — the bytes compared with a reviewed snapshot — and refuses what it cannot
+//! export exactly. What the Rego decides is proven by pyimage-policy's differential test against regorus.
 
 use crate::support::{pyimage, stderr, stdout, tempdir};
+
+/// Every snapshot this module asserts (file `it__export__<name>.snap`; see `check::no_unreferenced_snapshots`).
+pub const SNAPSHOTS: &[&str] = &["gatekeeper_namespaces"];
 
 const CONFIG: &str = "\
 [policy]
@@ -34,23 +33,22 @@ fn writes_the_template_and_one_constraint_per_namespace_entry_plus_the_default()
         "2026-11-30",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let settings =
-        Settings::parse(CONFIG, &config.display().to_string(), &Overrides::default()).unwrap();
-    let expected = gatekeeper::export(
-        &settings.policy,
-        &Target::Namespaces,
-        Some(Date::ymd(2026, 11, 30)),
-    )
-    .unwrap()
-    .to_yaml(&config.display().to_string());
-    assert_eq!(stdout(&output), expected);
-    assert_eq!(expected.matches("\n---\n").count(), 3, "3 Constraints");
+    // The expected bytes are a reviewed snapshot (the temporary directory written as [DIR]), not another call of
+    // the exporter; what the Rego decides is proven against regorus in pyimage-policy's differential test.
+    let exported = stdout(&output).replace(&dir.path().display().to_string(), "[DIR]");
+    insta::with_settings!({
+        description => "pyimage export gatekeeper --namespaces --today 2026-11-30 (CONFIG of tests/it/export.rs)",
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("gatekeeper_namespaces", exported);
+    });
+    assert_eq!(exported.matches("\n---\n").count(), 3, "3 Constraints");
     assert!(
-        expected.contains("name: \"pyimage-ns-1-prod\"")
-            && expected.contains("name: \"pyimage-ns-default-dev\"")
+        exported.contains("name: \"pyimage-ns-1-prod\"")
+            && exported.contains("name: \"pyimage-ns-default-dev\"")
     );
     assert!(
-        expected.contains("sync Namespaces into Gatekeeper"),
+        exported.contains("sync Namespaces into Gatekeeper"),
         "label selectors need the inventory"
     );
 

@@ -8,7 +8,7 @@ use std::process::Output;
 
 use tempfile::TempDir;
 
-use crate::support::{pyimage, shared, stderr, stdout, tempdir};
+use crate::support::{is_root, pyimage, root_or_deliberate_skip, shared, stderr, stdout, tempdir};
 
 /// A repository (`repo/`, with the shared replica's `pyimage.toml`) beside an `outside/` directory it must never
 /// write into.
@@ -234,36 +234,51 @@ fn a_lock_write_that_does_not_fit_changes_nothing() {
     assert!(tree.lock_text().len() as u64 > limit);
 }
 
-/// Issue 15 #14, a directory that cannot be written: run as `nobody` (root writes anywhere), `pin` pins the
-/// Dockerfile it can write, reports the one in a read-only directory as skipped with the reason, gives that one no
-/// lock entry, fails, and leaves nothing behind in either directory.
+/// Issue 15 #14, a directory that cannot be written: `pin` pins the Dockerfile it can write, reports the one in a
+/// read-only directory as skipped with the reason, gives that one no lock entry, fails, and leaves nothing behind in
+/// either directory. Root writes anywhere, so as root (CI) the tree is handed to `nobody` and `pin` runs as
+/// `nobody` (`runuser`); as another user the user's own read-only directory does the same.
 #[test]
 fn a_directory_that_cannot_be_written_is_reported_and_gets_no_lock_entry() {
     let tree = Tree::new("read-only");
     let dockerfile = tree.write("Dockerfile", DOCKERFILE);
     let locked_in = tree.write("ro/Dockerfile", "FROM python:3.11-slim\n");
-    let nobody = (65534, 65534);
-    let handed_over = std::os::unix::fs::chown(&tree.repo, Some(nobody.0), Some(nobody.1));
-    if handed_over.is_err() {
-        // Not root: the test cannot run as another user (and a user's own read-only directory is what
-        // `write_atomically`'s unit tests cover).
-        return;
-    }
     use std::os::unix::fs::PermissionsExt as _;
-    let everyone_enters = std::fs::Permissions::from_mode(0o755);
-    std::fs::set_permissions(tree._temp.path(), everyone_enters.clone()).unwrap();
-    for path in [&dockerfile, &locked_in, &tree.repo.join("pyimage.toml")] {
-        std::os::unix::fs::chown(path, Some(nobody.0), Some(nobody.1)).unwrap();
+    let as_root = is_root();
+    if as_root {
+        let nobody = (65534, 65534);
+        std::fs::set_permissions(tree._temp.path(), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        for path in [
+            &tree.repo,
+            &dockerfile,
+            &locked_in,
+            &tree.repo.join("pyimage.toml"),
+            &tree.repo.join("ro"),
+        ] {
+            std::os::unix::fs::chown(path, Some(nobody.0), Some(nobody.1)).unwrap();
+        }
     }
-    std::os::unix::fs::chown(tree.repo.join("ro"), Some(nobody.0), Some(nobody.1)).unwrap();
     std::fs::set_permissions(tree.repo.join("ro"), std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Writable again when the test ends, passed or failed, so that its owner can remove the tree.
+    struct Writable(PathBuf);
+    impl Drop for Writable {
+        fn drop(&mut self) {
+            let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+    let _writable = Writable(tree.repo.join("ro"));
 
     let inner = pyimage()
         .current_dir(&tree.repo)
         .today()
         .env("HOME", &tree.repo)
         .command_for_spawn(&["pin", "Dockerfile", "ro/Dockerfile"]);
-    let output = wrapped(&tree, inner, "runuser", &["-u", "nobody", "--"]);
+    let output = if as_root {
+        wrapped(&tree, inner, "runuser", &["-u", "nobody", "--"])
+    } else {
+        wrapped(&tree, inner, "env", &[])
+    };
     let shown = format!("{}{}", stdout(&output), stderr(&output));
     assert_ne!(output.status.code(), Some(0), "{shown}");
     assert!(
@@ -337,12 +352,14 @@ fn root_pin_keeps_owner_and_group() {
     let tree = Tree::new("owner");
     let dockerfile = tree.write("Dockerfile", DOCKERFILE);
     let lock = tree.write("pyimage.lock", "version = 1\n");
-    let chowned = std::os::unix::fs::chown(&dockerfile, Some(4321), Some(4322))
-        .and_then(|()| std::os::unix::fs::chown(&lock, Some(4321), Some(4322)));
-    if chowned.is_err() {
-        // Not root: nobody can give a file away, so there is nothing to keep.
+    if !root_or_deliberate_skip(
+        "root_pin_keeps_owner_and_group",
+        "only root can give a file to another user, so only root has an owner to keep",
+    ) {
         return;
     }
+    std::os::unix::fs::chown(&dockerfile, Some(4321), Some(4322)).unwrap();
+    std::os::unix::fs::chown(&lock, Some(4321), Some(4322)).unwrap();
     let output = tree.pin(&["Dockerfile"]);
     assert!(output.status.success(), "{}", stderr(&output));
     for path in [&dockerfile, &lock] {

@@ -8,8 +8,9 @@
 //! Modules: [`check`] and [`check_hadolint`] (`pyimage check`, `init`), [`ref_tags`] (`ref`, offline `tags`),
 //! [`resolve`] (`resolve`, live `tags`), [`credentials`] (Docker client credentials), [`pin_update`] (`pin`,
 //! `update`, `check --locked`), [`verify_inspect`], [`verify_engine`] (`verify`) and [`verify_provenance`]
-//! (`provenance`), [`shell`] (`completions`, `man`), [`serve`], [`serve_registry`] and [`serve_tls`] (`pyimage serve`,
-//! helpers in [`serve_support`]), [`generated`] and [`places`] (generated trees, new file kinds),
+//! (`provenance`), [`shell`] (`completions`, `man`), [`serve`], [`serve_registry`] and [`serve_tls`] (`pyimage serve`
+//! as a process: TLS, certificate rotation, signals, a real registry; helpers in [`serve_support`] — what each
+//! endpoint decides is tested in process by pyimage-server's own tests), [`generated`] and [`places`] (generated trees, new file kinds),
 //! [`watch_history`] (`watch`, `history`, on SQLite and PostgreSQL), [`drift_page`] and [`serve_page`] (the drift page
 //! from `history --format html` and from `serve`, in Chromium), [`progress`] (the progress bar on a terminal).
 

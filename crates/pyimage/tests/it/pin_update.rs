@@ -279,8 +279,8 @@ fn pin_then_rebuild_and_replay_move_exactly_what_the_registry_moved() {
     for tag in &tags {
         let old = rebuilt.truth.tag(tag).unwrap();
         let entry = old.entry().unwrap();
-        let parsed = PythonTag::parse(tag);
-        if parsed.float() == Float::Patch {
+        // A tag naming the entry's full Python version (`3.12.13-slim-trixie`) moves to the new version's tag.
+        if tag.starts_with(&format!("{}-", entry.python_version)) || *tag == entry.python_version {
             // The entry of the same directory in the new file, and its version.
             let new_entry = new_truth
                 .tags
@@ -551,17 +551,17 @@ fn exact_tag_and_platform_pins() {
     std::fs::write(workspace.dir.join("src/Dockerfile.latest"), "FROM python\n").unwrap();
     let output = workspace.run(&["pin", "--exact-tag", "src/Dockerfile.latest"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    // `latest` is a shared tag (Linux and Windows): its most specific alias is the tag of the same digest with
-    // the most parts, per the seeder.
+    // `latest` is a shared tag (Linux and Windows): its most specific alias is the full Python version, which the
+    // library file lists among the same `SharedTags` (`3.14.2, 3.14, 3, latest`), so it names the same index.
     let latest = truth.tag("latest").unwrap();
-    let latest_tag = truth
-        .tags
-        .values()
-        .filter(|t| t.digest == latest.digest)
-        .max_by_key(|t| PythonTag::parse(&t.tag).specificity())
-        .unwrap()
-        .tag
-        .clone();
+    let linux = latest.entry().unwrap();
+    assert!(
+        linux.shared_tags.contains(&"latest".to_owned()),
+        "{linux:?}"
+    );
+    let latest_tag = linux.python_version.clone();
+    assert!(linux.shared_tags.contains(&latest_tag), "{linux:?}");
+    assert_eq!(truth.digest(&latest_tag), Some(latest.digest.as_str()));
     assert_eq!(
         workspace.read("src/Dockerfile.latest"),
         format!("FROM python:{latest_tag}@{}\n", latest.digest)
@@ -596,6 +596,13 @@ fn an_unknown_lock_version_is_refused_with_the_supported_one() {
 }
 
 /// SIGKILL while `pin` rewrites many files: every file must be byte-for-byte the old or the new content.
+///
+/// The kill is made to land mid-write by observation, not by timing: the test watches the tree until the first
+/// rewrite shows (a file whose size changed), freezes `pin` with SIGSTOP, waits until the kernel reports it stopped,
+/// and records the frozen tree — which files are old, which new, and any temporary file of a write in flight. Only
+/// then does it send SIGKILL. A stopped process runs no more of its code, so the tree the kill leaves must be the
+/// tree recorded; the test proves the kill landed mid-write when that tree has both old and new files, or a
+/// temporary file (killed between writing it and renaming it over the original).
 #[test]
 fn sigkill_during_pin_leaves_every_file_old_or_new() {
     let replica = &shared().replica;
@@ -607,40 +614,121 @@ fn sigkill_during_pin_leaves_every_file_old_or_new() {
     let new =
         |i: usize| format!("# service {i}\nFROM python:3.12-slim@{digest} AS app{i}\nRUN true\n");
     let path = |i: usize| workspace.dir.join(format!("src/svc{i:04}/Dockerfile"));
-    let mut caught_mid_write = false;
-    for delay_ms in [150u64, 300, 450, 600, 800, 1000, 1300, 1700] {
+    // Each file: 'o' old, 'n' new, or the bytes of anything else; then the temporary files beside them.
+    let snapshot = || -> (Vec<Result<char, String>>, Vec<String>) {
+        let contents = (0..files)
+            .map(|i| {
+                let bytes = std::fs::read(path(i)).unwrap();
+                if bytes == old(i).as_bytes() {
+                    Ok('o')
+                } else if bytes == new(i).as_bytes() {
+                    Ok('n')
+                } else {
+                    Err(format!(
+                        "{}: {:?}",
+                        path(i).display(),
+                        String::from_utf8_lossy(&bytes)
+                    ))
+                }
+            })
+            .collect();
+        let mut temporaries = Vec::new();
         for i in 0..files {
-            std::fs::create_dir_all(path(i).parent().unwrap()).unwrap();
+            for entry in std::fs::read_dir(path(i).parent().unwrap()).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                if name.ends_with(".tmp") {
+                    temporaries.push(format!("svc{i:04}/{name}"));
+                }
+            }
+        }
+        (contents, temporaries)
+    };
+    let signal = |name: &str, pid: u32| {
+        let sent = std::process::Command::new("kill")
+            .args([name, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {name} {pid}");
+    };
+    let mut attempts = Vec::new();
+    for attempt in 1..=5 {
+        for i in 0..files {
+            let directory = path(i).parent().unwrap().to_path_buf();
+            let _ = std::fs::remove_dir_all(&directory);
+            std::fs::create_dir_all(&directory).unwrap();
             std::fs::write(path(i), old(i)).unwrap();
         }
         let _ = std::fs::remove_file(workspace.dir.join("pyimage.lock"));
         let mut child = workspace.pyimage().spawn_quiet(&["pin", "src"]);
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let (mut olds, mut news) = (0, 0);
-        for i in 0..files {
-            let bytes = std::fs::read(path(i)).unwrap();
-            if bytes == old(i).as_bytes() {
-                olds += 1;
-            } else if bytes == new(i).as_bytes() {
-                news += 1;
-            } else {
-                panic!(
-                    "after SIGKILL at {delay_ms} ms, {} is neither old nor new: {:?}",
-                    path(i).display(),
-                    String::from_utf8_lossy(&bytes)
-                );
+        let pid = child.id();
+        // Watch until a file's size changes (the new content is longer): `pin` is writing. Every 50th file is
+        // looked at (30 per look, cheap beside pin on a shared machine); in whatever order pin writes, the first of
+        // them to change is seen long before the 1500th file is written.
+        let ceiling = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let caught_writing = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "pin exited with {status} before writing");
+                break false; // finished between two looks: nothing to freeze
             }
+            if (0..files)
+                .step_by(50)
+                .any(|i| std::fs::metadata(path(i)).is_ok_and(|m| m.len() != old(i).len() as u64))
+            {
+                break true;
+            }
+            assert!(
+                std::time::Instant::now() < ceiling,
+                "pin wrote nothing within 120 s"
+            );
+        };
+        if !caught_writing {
+            attempts.push(format!(
+                "attempt {attempt}: pin finished before it was seen writing"
+            ));
+            continue;
         }
-        if olds > 0 && news > 0 {
-            caught_mid_write = true;
-            break;
+        signal("-STOP", pid);
+        // Stopped: the state field of /proc/PID/stat (after the parenthesised command name) is `T`.
+        let ceiling = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+            let state = stat.rsplit_once(") ").unwrap().1.chars().next().unwrap();
+            if state == 'T' {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < ceiling,
+                "pin was not stopped within 60 s of SIGSTOP (state {state})"
+            );
+            std::thread::yield_now();
+        }
+        let frozen = snapshot();
+        child.kill().unwrap(); // SIGKILL, to a stopped process: it never runs again
+        child.wait().unwrap();
+        let after = snapshot();
+        assert_eq!(
+            after, frozen,
+            "the tree changed after pin was stopped: the recorded state is not what the kill left"
+        );
+        let (contents, temporaries) = after;
+        let torn: Vec<&String> = contents.iter().filter_map(|c| c.as_ref().err()).collect();
+        assert!(
+            torn.is_empty(),
+            "after SIGKILL mid-write, files that are neither old nor new:\n{torn:#?}"
+        );
+        let news = contents.iter().filter(|c| **c == Ok('n')).count();
+        let olds = files - news;
+        attempts.push(format!(
+            "attempt {attempt}: killed with {news} new, {olds} old, temporary files {temporaries:?}"
+        ));
+        if news > 0 && olds > 0 || !temporaries.is_empty() {
+            eprintln!("{}", attempts.join("\n"));
+            return;
         }
     }
-    assert!(
-        caught_mid_write,
-        "no kill landed while files were being written; the test proved nothing"
+    panic!(
+        "no kill landed while files were being written; the test proved nothing:\n{}",
+        attempts.join("\n")
     );
 }
 

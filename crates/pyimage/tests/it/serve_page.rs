@@ -61,7 +61,8 @@ fn the_served_page_shows_history_stale_pins_and_admissions() {
     let page_addr = format!("127.0.0.1:{page_port}");
     let server = Server::start(&config, &["--page-listen", &page_addr]);
     // One denial (an end-of-life Python in prod) and one pin on admission.
-    let mut denied = review("pod_creation_with_init_container.json");
+    let mut denied =
+        review("kubewarden-policies/verify-image-signatures/pod_creation_with_init_container.json");
     denied["request"]["namespace"] = "prod-shop".into();
     denied["request"]["object"]["spec"]["containers"][0]["image"] = "python:3.9-slim".into();
     let (status, body) = curl(
@@ -72,7 +73,8 @@ fn the_served_page_shows_history_stale_pins_and_admissions() {
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(response_of(&body)["allowed"], false, "{body}");
-    let mut patched = review("pod_creation_with_init_container.json");
+    let mut patched =
+        review("kubewarden-policies/verify-image-signatures/pod_creation_with_init_container.json");
     patched["request"]["namespace"] = "prod-shop".into();
     patched["request"]["object"]["spec"]["containers"][0]["image"] = "python:3.12-slim".into();
     let (status, body) = curl(
@@ -180,7 +182,8 @@ fn mutate_pins_from_the_store_a_watcher_keeps_fresh_with_the_registry_gone() {
     // The registry goes away: only the store can answer now.
     drop(replica);
     let server = Server::start(&config, &[]);
-    let mut pod = review("pod_creation_with_init_container.json");
+    let mut pod =
+        review("kubewarden-policies/verify-image-signatures/pod_creation_with_init_container.json");
     pod["request"]["namespace"] = "prod-shop".into();
     pod["request"]["object"]["spec"]["containers"][0]["image"] = "python:3.13-slim".into();
     let (status, body) = curl(

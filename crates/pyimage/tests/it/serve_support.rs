@@ -1,5 +1,5 @@
 //! What the `pyimage serve` tests share: a running server (the real binary, killed by PID when dropped), a CA and
-//! server certificates made with openssl, curl over TLS, the admission payloads of pyimage-policy's test data and
+//! server certificates made with openssl, curl over TLS, the admission payloads of pyimage-server's test data and
 //! JSONPatch application.
 
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -22,6 +22,8 @@ pub struct Server {
     /// The port.
     pub port: u16,
     stderr: Arc<Mutex<String>>,
+    /// The thread reading stderr: it ends when the process has exited and its last line is in `stderr`.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -42,7 +44,7 @@ impl Server {
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
         let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("pyimage serve: listening on ") {
                     let _ = tx.send(url.to_owned());
@@ -52,7 +54,8 @@ impl Server {
                 log.push('\n');
             }
         });
-        let Ok(url) = rx.recv_timeout(Duration::from_secs(30)) else {
+        // A ceiling on waiting for the line, not a claim about start-up speed.
+        let Ok(url) = rx.recv_timeout(Duration::from_secs(60)) else {
             let _ = child.kill();
             panic!("pyimage serve did not listen:\n{}", log.lock().unwrap());
         };
@@ -66,6 +69,7 @@ impl Server {
             url,
             port,
             stderr: log,
+            reader: Some(reader),
         }
     }
 
@@ -74,7 +78,7 @@ impl Server {
         self.stderr.lock().unwrap().clone()
     }
 
-    /// Sends SIGTERM and waits for the exit.
+    /// Sends SIGTERM and waits for the exit and the last line of its log.
     pub fn terminate(mut self) -> (ExitStatus, String) {
         let mut child = self.child.take().expect("running");
         let status = Command::new("kill")
@@ -83,7 +87,10 @@ impl Server {
             .expect("kill runs");
         assert!(status.success());
         let status = child.wait().expect("pyimage serve exits");
-        std::thread::sleep(Duration::from_millis(100));
+        // Its stderr is at its end once the process has exited: the reader has every line when it finishes.
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the stderr reader does not panic");
+        }
         (status, self.log())
     }
 }
@@ -270,10 +277,10 @@ pub fn curl_get(url: &str, ca: Option<&Path>) -> (u16, String) {
     (code.parse().unwrap_or(0), body.to_owned())
 }
 
-/// A payload of pyimage-policy's admission test data (SOURCES.md there names each source).
+/// A payload of pyimage-server's admission test data (tests/data/admission there; SOURCES.md names each source).
 pub fn payload(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../pyimage-policy/tests/data/admission")
+        .join("../pyimage-server/tests/data/admission")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }

@@ -64,9 +64,10 @@ fn a_rotated_certificate_is_served_without_dropping_connections() {
     let request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
     // An answer is complete when its body (`ok`, no newline) has arrived after the status line.
     let answered = |rx: &mpsc::Receiver<String>| {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // A ceiling on waiting for the answer, not a claim about speed.
+        let ceiling = Instant::now() + Duration::from_secs(60);
         let mut seen = String::new();
-        while Instant::now() < deadline {
+        while Instant::now() < ceiling {
             if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(200)) {
                 seen.push_str(&chunk);
             }
@@ -80,11 +81,12 @@ fn a_rotated_certificate_is_served_without_dropping_connections() {
     assert!(answered(&rx), "the first request on the open connection");
     let second = certs.issue("second");
     assert_ne!(second, first);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Polled until new handshakes get the new certificate; the ceiling only turns "never" into a failure.
+    let ceiling = Instant::now() + Duration::from_secs(60);
     while served_fingerprint(server.port) != second {
         assert!(
-            Instant::now() < deadline,
-            "the new certificate was never served:\n{}",
+            Instant::now() < ceiling,
+            "the new certificate was not served within 60 s:\n{}",
             server.log()
         );
         std::thread::sleep(Duration::from_millis(100));

@@ -175,6 +175,38 @@ pub fn json(output: &Output) -> Value {
     })
 }
 
+/// Whether this test process runs as root (effective user id 0, the second field of `Uid:` in /proc/self/status).
+pub fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .expect("a Uid: line")
+        == "0"
+}
+
+/// The opt-out of the root-only tests: `PYIMAGE_TEST_NOT_ROOT=skip`.
+pub const NOT_ROOT_OPT_OUT: &str = "PYIMAGE_TEST_NOT_ROOT";
+
+/// For a test that can only prove its point as root (giving files away, running as another user). As root it
+/// returns true. Otherwise it fails the test loudly — a test that silently passes without running proves nothing —
+/// unless `PYIMAGE_TEST_NOT_ROOT=skip` says the skip is deliberate: then it says so on stderr and returns false.
+/// CI runs as root, so there these tests always run.
+pub fn root_or_deliberate_skip(test: &str, why: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    if std::env::var(NOT_ROOT_OPT_OUT).is_ok_and(|v| v == "skip") {
+        eprintln!("{test}: SKIPPED ({NOT_ROOT_OPT_OUT}=skip): needs root: {why}");
+        return false;
+    }
+    panic!(
+        "{test} needs root ({why}); CI runs the tests as root. Run as root, or set {NOT_ROOT_OPT_OUT}=skip to skip \
+         it deliberately."
+    );
+}
+
 /// The replica the read-only tests share (see the module documentation).
 pub struct Shared {
     /// The running replica, seeded from the newest library file and never moved.

@@ -3,8 +3,6 @@
 //! docker-library/repo-info); the page does not overflow a 390 px screen; screenshots at 1280 px and 390 px are kept
 //! under the test's output folder (`target/tmp/pyimage-report/`) as CI artifacts.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::{Path, PathBuf};
 
 use pyimage_testkit::browser::Browser;

@@ -2,9 +2,6 @@
 //! seeded from an official-images `library/python` file): what they plan is compared with the seeder's ground
 //! truth, what they ask is counted at the client, and the error kinds of a missing tag and a dead registry are
 //! checked — without any front end in between.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
-
-mod common;
 
 use pyimage_model::lock::Lock;
 use pyimage_policy::check::policy::UpdatePolicy;
@@ -62,7 +59,7 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
         .map(|e| e.most_specific_tag.clone())
         .unwrap();
     let runtime = runtime();
-    let resolver = Resolver::new(common::client_for(&replica.registry_url()));
+    let resolver = Resolver::new(crate::common::client_for(&replica.registry_url()));
 
     // Pin: two files naming the same reference, one naming an exact tag, one naming a tag that does not exist.
     let sources = vec![
@@ -144,7 +141,7 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
         .unwrap();
     let rebuilt = advance.truth.digest("3.12-slim").unwrap().to_owned();
     assert_ne!(rebuilt, floating);
-    let resolver = Resolver::new(common::client_for(&replica.registry_url()));
+    let resolver = Resolver::new(crate::common::client_for(&replica.registry_url()));
     let moved = update(&runtime, &resolver, &pinned, &plan.lock);
     assert_eq!(moved.failure, None, "{:?}", moved.errors);
     let changes: Vec<_> = moved.rewrites.iter().flat_map(|r| &r.changes).collect();
@@ -182,7 +179,7 @@ fn a_registry_nobody_answers_at_is_unreachable() {
         max_retries: 0,
         ..ClientOptions::default()
     };
-    let client = common::client_with(&format!("http://127.0.0.1:{port}"), options);
+    let client = crate::common::client_with(&format!("http://127.0.0.1:{port}"), options);
     let resolver = Resolver::new(client);
     let sources = vec![dockerfile("Dockerfile", "FROM python:3.12-slim\n")];
     let plan = runtime().block_on(plan_pin(
@@ -204,7 +201,7 @@ fn a_platform_pin_stays_a_platform_pin_through_update() {
     let (replica, seeded) = Replica::start_seeded(newest_library_file().unwrap()).unwrap();
     let arm64 = seeded.truth.tag("3.12-slim").unwrap().platform_digests()["linux/arm64/v8"].clone();
     let runtime = runtime();
-    let resolver = Resolver::new(common::client_for(&replica.registry_url()));
+    let resolver = Resolver::new(crate::common::client_for(&replica.registry_url()));
     let sources = vec![dockerfile("Dockerfile", "FROM python:3.12-slim\n")];
     let options = PinOptions {
         platform: pyimage_model::Platform::parse("linux/arm64"),
@@ -236,7 +233,7 @@ fn a_platform_pin_stays_a_platform_pin_through_update() {
     let rebuilt =
         advance.truth.tag("3.12-slim").unwrap().platform_digests()["linux/arm64/v8"].clone();
     assert_ne!(rebuilt, arm64);
-    let resolver = Resolver::new(common::client_for(&replica.registry_url()));
+    let resolver = Resolver::new(crate::common::client_for(&replica.registry_url()));
     let moved = update(&runtime, &resolver, &pinned, &plan.lock);
     assert_eq!(moved.failure, None, "{:?}", moved.errors);
     assert_eq!(

@@ -1,4 +1,4 @@
-//! What the service's test binaries share: a registry client whose `docker.io` is a local endpoint.
+//! What the service's test modules share: a registry client whose `docker.io` is a local endpoint.
 
 use pyimage_registry::{
     ClientOptions, CredentialStore, RegistriesConfig, RegistryClient, RegistrySettings,

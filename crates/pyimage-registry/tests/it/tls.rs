@@ -1,6 +1,5 @@
 //! A private registry over TLS with its own CA (Debian's docker-registry with `http.tls`, which also speaks HTTP/2):
 //! `ca_file` makes it trusted, without it the certificate is refused; what is served equals what was copied in.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -138,9 +137,13 @@ fn start_tls_registry_with(name: &str, token_realm: Option<&str>) -> TlsRegistry
         dir,
         host: format!("127.0.0.1:{port}"),
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Polled until it listens; the ceiling only turns a registry that never starts into a failure.
+    let ceiling = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(&registry.host).is_err() {
-        assert!(Instant::now() < deadline, "the TLS registry did not start");
+        assert!(
+            Instant::now() < ceiling,
+            "the TLS registry did not listen within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     registry

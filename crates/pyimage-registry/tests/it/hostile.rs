@@ -2,14 +2,17 @@
 //! registry cannot be made to produce. Every case must end in a clear error (or the right retry) — never a panic, a
 //! hang or a leaked credential.
 //!
-//! The server is in-process, so tests assert what it saw (how many requests, when) and the error kind, not how
-//! long the client took. The one wall-clock bound left is on the stalled response (see there).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+//! The server is in-process, so tests assert what it saw (how many requests, when) and the error kind, never how
+//! long the client took on the wall clock. Where a time is the point (a timeout, a `Retry-After`), the test stops
+//! tokio's clock once the client is only waiting (no request in flight) and reads the time on that paused clock:
+//! it moves only from timer to timer, so what it shows does not depend on the machine's speed or load.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::time::Instant as ClockInstant;
 
 use pyimage_model::Reference;
 use pyimage_registry::{
@@ -29,8 +32,8 @@ struct Seen {
     method: String,
     path: String,
     authorization: Option<String>,
-    /// When its head had arrived.
-    at: Instant,
+    /// When its head had arrived, on tokio's clock (the paused clock, when a test pauses it).
+    at: ClockInstant,
 }
 
 /// What the server does with a request.
@@ -139,7 +142,7 @@ async fn serve(
         method: method.clone(),
         path: path.clone(),
         authorization,
-        at: Instant::now(),
+        at: ClockInstant::now(),
     };
     let previous = {
         let mut counts = counts.lock().unwrap();
@@ -223,6 +226,14 @@ fn client(endpoint: &str) -> RegistryClient {
 }
 
 fn client_with(endpoint: &str, credentials: CredentialStore) -> RegistryClient {
+    client_with_options(endpoint, credentials, fast_options())
+}
+
+fn client_with_options(
+    endpoint: &str,
+    credentials: CredentialStore,
+    options: ClientOptions,
+) -> RegistryClient {
     let mut config = RegistriesConfig::default();
     config.hosts.insert(
         "docker.io".to_owned(),
@@ -232,7 +243,17 @@ fn client_with(endpoint: &str, credentials: CredentialStore) -> RegistryClient {
             ..RegistrySettings::default()
         },
     );
-    RegistryClient::new(config, credentials, fast_options()).unwrap()
+    RegistryClient::new(config, credentials, options).unwrap()
+}
+
+/// Waits until `condition` holds, yielding to the other tasks in between (the server and the client run on this
+/// test's runtime). The ceiling only turns a hang into a failure; it is not a claim about speed.
+async fn until(what: &str, mut condition: impl FnMut() -> bool) {
+    let ceiling = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < ceiling, "{what}: not within 60 s");
+        tokio::task::yield_now().await;
+    }
 }
 
 fn python(text: &str) -> Reference {
@@ -354,6 +375,10 @@ async fn endless_body_stops_at_the_manifest_limit() {
     );
 }
 
+/// The configured request limit (2 s), not the default (30 s), ends a request the registry never answers. Timed on
+/// tokio's paused clock: it is stopped once the server holds the request, and the client's timeout is the only
+/// timer it can run to, so the time from the pause to the error is at most the limit (and the timer's millisecond
+/// tick) — whatever the machine's load — and a client on the default limit would show about 30 s.
 #[tokio::test]
 async fn stalled_response_times_out() {
     let server = Hostile::start(|seen, _| match seen.path.as_str() {
@@ -361,22 +386,31 @@ async fn stalled_response_times_out() {
         _ => Reply::Stall,
     })
     .await;
-    let started = Instant::now();
-    let error = client(&server.url())
-        .resolve(&python("python:3.12"), &ResolveRequest::default())
-        .await
-        .unwrap_err();
+    let client = client(&server.url());
+    let resolving = tokio::spawn(async move {
+        let result = client
+            .resolve(&python("python:3.12"), &ResolveRequest::default())
+            .await;
+        (result, ClockInstant::now())
+    });
+    until("the server holds the manifest request", || {
+        server.count(MANIFESTS) == 1
+    })
+    .await;
+    tokio::time::pause();
+    let paused = ClockInstant::now();
+    let (result, failed) = resolving.await.unwrap();
+    let error = result.unwrap_err();
     assert!(
         matches!(error, RegistryError::Timeout { seconds: 2, .. }),
         "{error}"
     );
     assert_eq!(server.count(MANIFESTS), 1, "a timeout is not retried");
-    // A wall-clock bound, because a timeout is a time and nothing else tells the configured 2 s from the 30 s
-    // default (the stalled server lets go after 30 s too): generous, 7× the limit, half the default.
+    // tokio's timer counts in milliseconds: a deadline fires at the first tick at or after it.
+    let waited = failed.saturating_duration_since(paused);
     assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "gave up in {:?}",
-        started.elapsed()
+        waited <= Duration::from_secs(2) + Duration::from_millis(1),
+        "the request was given up {waited:?} after the server held it (paused clock): not the 2 s limit"
     );
 }
 
@@ -479,13 +513,18 @@ async fn bearer_flow_fetches_one_token_and_sends_it() {
     assert_eq!(server.count("/v2/"), 4, "one ping and three HEADs");
 }
 
+/// A 429 with `Retry-After: 600` is retried once, ten minutes later — on tokio's paused clock. The clock is stopped
+/// once the client has read the 429 and is sleeping (its retry counter moves just before the sleep starts, with no
+/// request in flight), moved to a millisecond before the registry's ten minutes are over (counted from when the
+/// server got the first request, which is before the client's sleep began) — no retry may have come — then past
+/// them, and let run again for the retry's round trip.
 #[tokio::test]
 async fn rate_limit_with_retry_after_is_honoured() {
     let (index, _) = index_and_manifest();
     let digest = sha256(&index);
     let server = Hostile::start(move |seen, before| match seen.path.as_str() {
         "/v2/" => reply(200, &[], "{}"),
-        _ if before == 0 => reply(429, &[("Retry-After", "1")], "slow down"),
+        _ if before == 0 => reply(429, &[("Retry-After", "600")], "slow down"),
         _ => reply(
             200,
             &[("Content-Type", INDEX), ("Docker-Content-Digest", &digest)],
@@ -493,25 +532,66 @@ async fn rate_limit_with_retry_after_is_honoured() {
         ),
     })
     .await;
-    let client = client(&server.url());
-    let resolution = client
-        .resolve(&python("python:3.12"), &ResolveRequest::default())
-        .await
-        .unwrap();
+    let asked_to_wait = Duration::from_secs(600);
+    let client = client_with_options(
+        &server.url(),
+        CredentialStore::anonymous(),
+        ClientOptions {
+            max_retry_after: Duration::from_secs(3600),
+            ..fast_options()
+        },
+    );
+    let resolving = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .resolve(&python("python:3.12"), &ResolveRequest::default())
+                .await
+        })
+    };
+    until("the client sleeps before its retry", || {
+        client.stats().retries == 1
+    })
+    .await;
+    tokio::time::pause();
+    let sleeping_since = ClockInstant::now();
+    let manifest_requests = || -> Vec<Seen> {
+        server
+            .seen()
+            .into_iter()
+            .filter(|s| s.path.starts_with(MANIFESTS))
+            .collect()
+    };
+    let first = manifest_requests()[0].at;
+    let almost = (first + asked_to_wait - Duration::from_millis(1))
+        .checked_duration_since(sleeping_since)
+        .expect("the test was held up for ten minutes before it paused the clock");
+    tokio::time::advance(almost).await;
+    for _ in 0..16 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        server.count(MANIFESTS),
+        1,
+        "retried before the registry's Retry-After: {:?}",
+        server.seen()
+    );
+    // The client's sleep began at `sleeping_since` at the latest, so it ends by then plus the ten minutes.
+    tokio::time::advance(sleeping_since + asked_to_wait - ClockInstant::now()).await;
+    tokio::time::resume();
+    let resolution = resolving.await.unwrap().unwrap();
     assert_eq!(
         resolution.digest.to_string(),
         sha256(&index_and_manifest().0)
     );
     assert_eq!(client.stats().retries, 1);
-    // The retry came no sooner than the registry asked, as the server saw it.
-    let asked: Vec<Seen> = server
-        .seen()
-        .into_iter()
-        .filter(|s| s.path.starts_with(MANIFESTS))
-        .collect();
+    let asked = manifest_requests();
     assert_eq!(asked.len(), 2, "{asked:?}");
     let waited = asked[1].at.duration_since(asked[0].at);
-    assert!(waited >= Duration::from_secs(1), "retried after {waited:?}");
+    assert!(
+        waited >= asked_to_wait,
+        "retried {waited:?} after the 429 (tokio's clock)"
+    );
 }
 
 #[tokio::test]

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Every library file of the test data can be seeded: all architectures map to platforms, every entry has a
 //! Python version and a most specific tag; the oldest and newest files build completely (no registry needed).
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The two moves Docker Hub makes, seen through skopeo: a rebuild (same tags, new digests) and a replay of a later
 //! library file (changed entries move, unchanged ones stay, tags that left the file stay where they were).
 

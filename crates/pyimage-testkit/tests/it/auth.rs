@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Docker Hub's token rules on the replica, checked with a raw HTTP client, from inside `#[tokio::test]` (the
 //! replica's async API).
 

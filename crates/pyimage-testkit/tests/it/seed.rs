@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Seeding the newest library file, checked with skopeo, a real independent client.
 
 use std::process::Command;

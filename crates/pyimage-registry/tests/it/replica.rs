@@ -1,7 +1,6 @@
 //! The registry client against the local Docker Hub replica (Debian's docker-registry with Docker Hub-style token
 //! auth, seeded from official-images `library/python`): answers are compared with the seeder's ground truth and
 //! with skopeo, never with pyimage's own output.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;

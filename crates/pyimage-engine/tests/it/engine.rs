@@ -1,14 +1,10 @@
 //! The engine client against a real dockerd (Debian's docker.io), over its unix socket and over TCP: ping,
 //! version, inspect of a locally built image compared with what `docker image inspect` prints, a missing image,
 //! and an unreachable address. No dockerd or containerd is left running afterwards.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
-
-#[path = "support/dockerd.rs"]
-mod dockerd;
 
 use std::time::Duration;
 
-use dockerd::Dockerd;
+use crate::dockerd::Dockerd;
 use pyimage_engine::{EngineAddress, EngineClient, EngineError, parse_inspect};
 
 fn free_port() -> u16 {
@@ -94,7 +90,7 @@ async fn inspect_over_unix_socket_and_tcp_matches_the_docker_cli() {
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "dockerd {pid} still runs"
     );
-    let leftovers = dockerd::running(&engine.dir().display().to_string());
+    let leftovers = crate::dockerd::running(&engine.dir().display().to_string());
     assert!(leftovers.is_empty(), "still running: {leftovers:?}");
 
     // Unreachable: the address is named, and it is classed as unreachable.

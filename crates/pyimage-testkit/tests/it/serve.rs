@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `pyimage-testkit serve --from FILE`, as a person starts it: it prints the registry, the token realm and a
 //! `pyimage.toml` snippet, serves until SIGTERM, then stops its registry.
 
@@ -108,11 +107,12 @@ fn a_killed_server_still_stops_its_registry() {
     assert!(TcpStream::connect(&host).is_ok());
     server.0.kill().unwrap();
     server.0.wait().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    // Polled until the port is closed; the ceiling only turns a registry that never stops into a failure.
+    let ceiling = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while TcpStream::connect(&host).is_ok() {
         assert!(
-            std::time::Instant::now() < deadline,
-            "the registry still answers on {host}"
+            std::time::Instant::now() < ceiling,
+            "the registry still answers on {host} 60 s after its server was killed"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
