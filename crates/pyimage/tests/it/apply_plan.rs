@@ -3,7 +3,8 @@
 //! Here `update` is held to that rule, against its own replica (a rebuild moves the digests), run as `nobody` in a
 //! tree where one directory cannot be written. Files and lock must agree afterwards: `check --locked` says so.
 //!
-//! These cases need root (to hand the tree to `nobody` and run as it). CI runs as root; elsewhere they fail loudly.
+//! These cases need root (to hand the tree to `nobody` and run as it). CI runs as root; elsewhere they fail loudly
+//! unless `PYIMAGE_TEST_NOT_ROOT=skip` (see `support::root_or_deliberate_skip`).
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use pyimage_testkit::{Replica, library_file};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{json, pyimage, stderr, stdout, tempdir};
+use crate::support::{json, pyimage, root_or_deliberate_skip, stderr, stdout, tempdir};
 
 /// An official-images file whose 3.13 entries the test rebuilds.
 const LIBRARY: &str = "2026-08-10T135551-e04d48617b9d.txt";
@@ -56,11 +57,7 @@ impl Project {
     /// Hands every file and directory of the project to `nobody`; `read_only` directories (relative, `.` for the
     /// project itself) become `r-x`.
     fn hand_to_nobody(&self, read_only: &[&str]) {
-        let handed = std::os::unix::fs::chown(self.temp.path(), Some(NOBODY.0), Some(NOBODY.1));
-        assert!(
-            handed.is_ok(),
-            "this test needs root (CI runs as root): it hands the tree to nobody and runs pyimage as nobody"
-        );
+        std::os::unix::fs::chown(self.temp.path(), Some(NOBODY.0), Some(NOBODY.1)).unwrap();
         std::fs::set_permissions(self.temp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         for path in walk(&self.dir) {
             std::os::unix::fs::lchown(&path, Some(NOBODY.0), Some(NOBODY.1)).unwrap();
@@ -139,6 +136,12 @@ fn digest_in(text: &str) -> String {
 /// agree afterwards; no temporary file is left.
 #[test]
 fn update_skips_a_file_it_cannot_write_and_leaves_its_lock_entry() {
+    if !root_or_deliberate_skip(
+        "update_skips_a_file_it_cannot_write",
+        "it runs update as nobody",
+    ) {
+        return;
+    }
     let project = Project::pinned(
         "update-read-only",
         &[
@@ -219,6 +222,9 @@ fn update_skips_a_file_it_cannot_write_and_leaves_its_lock_entry() {
 /// put back, the lock is byte for byte what it was, the run fails naming the lock, and no temporary file is left.
 #[test]
 fn update_puts_every_file_back_when_the_lock_cannot_be_written() {
+    if !root_or_deliberate_skip("update_puts_every_file_back", "it runs update as nobody") {
+        return;
+    }
     let project = Project::pinned(
         "update-lock-fails",
         &[
