@@ -2,6 +2,8 @@
 //! and the exported Gatekeeper Rego (in regorus) — fed the same objects, must find the same images at the same
 //! fields: the hand-written list below, which is what `pyimage_locate::pod` describes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 
 use pyimage_locate::manifests::{self, ImageSite};
