@@ -1,7 +1,9 @@
-//! `docker image inspect` JSON: the fields pyimage reads (ID, tags, digests, platform, environment).
+//! `docker image inspect` JSON: the fields pyimage reads (ID, tags, digests, platform, and the configuration's
+//! environment and labels, as pyimage-model's [`ImageConfig`]).
 
 use std::collections::BTreeMap;
 
+use pyimage_model::oci::ImageConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::EngineError;
@@ -33,20 +35,46 @@ pub struct ImageInspect {
     #[serde(default)]
     pub created: String,
     /// The image configuration (`Config`): environment and labels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "read_config",
+        serialize_with = "write_config"
+    )]
     pub config: Option<ImageConfig>,
 }
 
-/// The configuration part of an inspect answer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The `Config` of an inspect answer as the engine writes it (PascalCase, `null` for empty), read into the one
+/// [`ImageConfig`] of pyimage-model.
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ImageConfig {
-    /// `NAME=value` strings.
+struct RawConfig {
     #[serde(default, deserialize_with = "null_as_empty")]
-    pub env: Vec<String>,
-    /// `Config.Labels`: image labels by key (`org.opencontainers.image.source`, …).
+    env: Vec<String>,
     #[serde(default, deserialize_with = "null_as_empty_map")]
-    pub labels: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+}
+
+fn read_config<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ImageConfig>, D::Error> {
+    Ok(Option::<RawConfig>::deserialize(d)?.map(|raw| ImageConfig {
+        env: raw.env,
+        labels: raw.labels,
+        // The engine reports the build time beside the config (`Created`), not in it.
+        created: None,
+    }))
+}
+
+fn write_config<S: serde::Serializer>(
+    config: &Option<ImageConfig>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    config
+        .as_ref()
+        .map(|config| RawConfig {
+            env: config.env.clone(),
+            labels: config.labels.clone(),
+        })
+        .serialize(s)
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -71,12 +99,9 @@ impl ImageInspect {
         })
     }
 
-    /// The value of an environment variable of the image.
+    /// The value of an environment variable of the image ([`ImageConfig::env_var`]).
     pub fn env(&self, name: &str) -> Option<&str> {
-        self.config.as_ref()?.env.iter().find_map(|entry| {
-            let (key, value) = entry.split_once('=')?;
-            (key == name).then_some(value)
-        })
+        self.config.as_ref()?.env_var(name)
     }
 
     /// Whether `name` (as a user would type it: an ID, an ID prefix, a tag or a digest reference) names this

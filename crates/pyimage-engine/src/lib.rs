@@ -15,7 +15,8 @@ mod inspect;
 
 pub use address::{DEFAULT_SOCKET, EngineAddress};
 pub use client::{EngineClient, EngineVersion};
-pub use inspect::{ImageConfig, ImageInspect, parse_inspect};
+pub use inspect::{ImageInspect, parse_inspect};
+pub use pyimage_model::oci::ImageConfig;
 
 /// What went wrong talking to the engine or reading its JSON.
 #[derive(Debug, thiserror::Error)]

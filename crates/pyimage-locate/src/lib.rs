@@ -9,6 +9,8 @@
 //! * [`dockerfile`]: the Dockerfile lexer, `ARG` expansion and image uses with byte spans.
 //! * [`manifests`]: images in Compose files, Kubernetes YAML/JSON, CI pipelines, Kustomize, dev containers, Cloud
 //!   Build and Helm values, with byte spans.
+//! * [`pod`]: where a Kubernetes object keeps the images of its Pod — the one description `check`, admission and
+//!   the Gatekeeper export read Pods with.
 //! * [`pin`]: byte-minimal edits that pin references to digests (and why a reference is left as it is).
 #![deny(missing_docs)]
 
@@ -16,6 +18,7 @@ pub mod dockerfile;
 pub mod kind;
 pub mod manifests;
 pub mod pin;
+pub mod pod;
 
 pub use kind::FileKind;
 pub use manifests::ManifestKind;

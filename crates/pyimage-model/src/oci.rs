@@ -10,6 +10,9 @@
 //! The parser is strict where a lenient reading could mislead: the schema version must be 2, a `mediaType` in the
 //! body must be the one the registry served it as, every digest must be valid, and a platform image must say its
 //! platform. Other fields are ignored.
+//!
+//! [`ImageConfig`] is what pyimage reads from an image's configuration, wherever it comes from: a registry's config
+//! blob (pyimage-registry builds it) or `docker image inspect` (pyimage-engine reads it).
 
 use std::collections::BTreeMap;
 
@@ -369,5 +372,52 @@ mod tests {
         assert!(named.iter().all(|t| is_manifest_media_type(t)));
         assert!(is_index_media_type(OCI_INDEX) && is_index_media_type(DOCKER_MANIFEST_LIST));
         assert!(!is_index_media_type(OCI_MANIFEST) && !is_manifest_media_type("text/html"));
+    }
+}
+
+/// What pyimage reads from an image's configuration: a registry's config blob (`config.Env`, `config.Labels`,
+/// `created`) or the `Config` of `docker image inspect` (which has no `created` of its own there).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImageConfig {
+    /// `NAME=value` strings (`PYTHON_VERSION=3.12.14`, …).
+    pub env: Vec<String>,
+    /// Image labels by key (`org.opencontainers.image.source`, …).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `created` (RFC 3339), the build time, when the source says it.
+    pub created: Option<String>,
+}
+
+impl ImageConfig {
+    /// The value of an environment variable of the image.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find_map(|entry| entry.strip_prefix(name)?.strip_prefix('='))
+    }
+
+    /// The Python version the official image declares (`ENV PYTHON_VERSION`).
+    pub fn python_version(&self) -> Option<&str> {
+        self.env_var("PYTHON_VERSION")
+    }
+}
+
+#[cfg(test)]
+mod image_config_tests {
+    use super::ImageConfig;
+
+    #[test]
+    fn env_var_matches_the_whole_name() {
+        let config = ImageConfig {
+            env: vec![
+                "PYTHON_VERSION_EXTRA=x".into(),
+                "PYTHON_VERSION=3.12.14".into(),
+                "EMPTY=".into(),
+            ],
+            ..ImageConfig::default()
+        };
+        assert_eq!(config.python_version(), Some("3.12.14"));
+        assert_eq!(config.env_var("EMPTY"), Some(""));
+        assert_eq!(config.env_var("PYTHON"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Resolution of a reference to digests: HEAD first (free on Docker Hub, and enough for the index digest), GET
 //! only when the index itself is needed (platforms, attestations), every fetched body verified.
 
+use pyimage_model::oci::ImageConfig;
 use pyimage_model::{Digest, Reference};
 use reqwest::Method;
 use serde::Serialize;
@@ -418,29 +419,6 @@ mod tests {
     }
 }
 
-/// What pyimage reads from an image's config blob.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ImageConfig {
-    /// `config.Env` (`PYTHON_VERSION=3.12.14`, …).
-    pub env: Vec<String>,
-    /// `created` (RFC 3339), the build time.
-    pub created: Option<String>,
-}
-
-impl ImageConfig {
-    /// The value of an environment variable of the image.
-    pub fn env_var(&self, name: &str) -> Option<&str> {
-        self.env
-            .iter()
-            .find_map(|entry| entry.strip_prefix(name)?.strip_prefix('='))
-    }
-
-    /// The Python version the official image declares (`ENV PYTHON_VERSION`).
-    pub fn python_version(&self) -> Option<&str> {
-        self.env_var("PYTHON_VERSION")
-    }
-}
-
 #[derive(serde::Deserialize)]
 struct RawImageManifest {
     config: RawConfigDescriptor,
@@ -463,6 +441,8 @@ struct RawImageConfig {
 struct RawImageConfigInner {
     #[serde(default, rename = "Env")]
     env: Option<Vec<String>>,
+    #[serde(default, rename = "Labels")]
+    labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Largest image config accepted.
@@ -491,8 +471,18 @@ impl RegistryClient {
             .await?;
         let config: RawImageConfig = serde_json::from_slice(&blob)
             .map_err(|e| invalid(format!("config {config_digest}: {e}")))?;
+        let (env, labels) = config
+            .config
+            .map(|inner| {
+                (
+                    inner.env.unwrap_or_default(),
+                    inner.labels.unwrap_or_default(),
+                )
+            })
+            .unwrap_or_default();
         Ok(ImageConfig {
-            env: config.config.and_then(|c| c.env).unwrap_or_default(),
+            env,
+            labels,
             created: config.created,
         })
     }

@@ -10,7 +10,8 @@ use crate::dockerfile::{Evaluation, Unresolvable};
 use pyimage_model::reference::Reference;
 
 use super::yaml::{self, Document, Node};
-use super::{ContainerField, ImageSite, ManifestImage, ManifestKind, Written};
+use super::{ImageSite, ManifestImage, ManifestKind, Written};
+use crate::pod::{self, OtherKinds};
 
 /// Longest chain of nested `List` items followed.
 const MAX_LIST_DEPTH: usize = 8;
@@ -136,63 +137,24 @@ impl<'a> Finder<'a> {
             }
             return;
         }
-        let mut pod_specs: Vec<(usize, String)> = Vec::new();
-        if let Some(spec) = document.get(object, "spec") {
-            if kind.as_deref() == Some("Pod") {
-                pod_specs.push((spec, format!("{prefix}spec")));
-            }
-            if let Some(template_spec) = document
-                .get(spec, "template")
-                .and_then(|template| document.get(template, "spec"))
-            {
-                pod_specs.push((template_spec, format!("{prefix}spec.template.spec")));
-            }
-            if let Some(job_pod_spec) = document
-                .get(spec, "jobTemplate")
-                .and_then(|job| document.get(job, "spec"))
-                .and_then(|job_spec| document.get(job_spec, "template"))
-                .and_then(|template| document.get(template, "spec"))
-            {
-                pod_specs.push((
-                    job_pod_spec,
-                    format!("{prefix}spec.jobTemplate.spec.template.spec"),
-                ));
-            }
-        }
-        if kind.as_deref() == Some("PodTemplate")
-            && let Some(template_spec) = document
-                .get(object, "template")
-                .and_then(|template| document.get(template, "spec"))
-        {
-            pod_specs.push((template_spec, format!("{prefix}template.spec")));
-        }
-        for (pod_spec, path) in pod_specs {
-            for field in ContainerField::ALL {
-                let Some(list) = document.get(pod_spec, field.key()) else {
-                    continue;
-                };
-                for (position, container) in document.sequence(list).enumerate() {
-                    let Some(image) = document.get(container, "image") else {
-                        continue;
-                    };
-                    let site = ImageSite::KubernetesContainer {
-                        kind: kind.clone(),
-                        object: name.clone(),
-                        field,
-                        container: document.get_str(container, "name").map(str::to_owned),
-                    };
-                    let image_path = format!("{path}.{}[{position}].image", field.key());
-                    self.literal(
-                        document,
-                        index,
-                        image,
-                        site,
-                        image_path,
-                        Dialect::Literal,
-                        "",
-                    );
-                }
-            }
+        let images = pod::pod_images(document, object, kind.as_deref(), OtherKinds::Guess);
+        for image in images {
+            let site = ImageSite::KubernetesPod {
+                kind: kind.clone(),
+                object: name.clone(),
+                slot: image.slot,
+                name: document.get_str(image.item, "name").map(str::to_owned),
+            };
+            let path = format!("{prefix}{}", image.dotted());
+            self.literal(
+                document,
+                index,
+                image.image,
+                site,
+                path,
+                Dialect::Literal,
+                "",
+            );
         }
     }
 

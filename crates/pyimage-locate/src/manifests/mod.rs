@@ -10,10 +10,11 @@
 //! * Compose: `services.<name>.image`, following `<<` merge keys and aliases (an `image: *ref` is reported where
 //!   the anchor defines it), interpolated with the variables of `.env` / `--env-file` and the defaults written
 //!   ([`interpolate`]). A service with `build:` names the image it builds there, not a base.
-//! * Kubernetes, YAML (multi-document) or JSON (an object with `apiVersion` and `kind`): the `image` of every
-//!   entry of `containers`, `initContainers` and `ephemeralContainers` in a Pod's `spec`, in any
-//!   `spec.template.spec`, in a CronJob's `spec.jobTemplate.spec.template.spec`, in a PodTemplate's
-//!   `template.spec`, and in the `items` of `List` kinds.
+//! * Kubernetes, YAML (multi-document) or JSON (an object with `apiVersion` and `kind`): the images of every Pod
+//!   spec as [`crate::pod`] describes them (the `image` of every entry of `containers`, `initContainers` and
+//!   `ephemeralContainers`, the `image.reference` of image volumes; a Pod's `spec`, a workload's
+//!   `spec.template.spec`, a CronJob's `spec.jobTemplate.spec.template.spec`, a PodTemplate's `template.spec`, and
+//!   for other kinds wherever the workload kinds keep one), and in the `items` of `List` kinds.
 //! * GitHub Actions workflows (`.github/workflows/*.yml`): `jobs.<job>.container` (a string or its `image`),
 //!   `jobs.<job>.services.<name>.image`, and `steps[].uses: docker://IMAGE`. A `${{ … }}` expression is filled in
 //!   by the runner: a reference built from one is unresolvable, never guessed.
@@ -44,39 +45,12 @@ mod yaml;
 use std::collections::BTreeMap;
 
 use crate::dockerfile::{Evaluation, Span};
+use crate::pod::ImageSlot;
 use pyimage_model::reference::Reference;
 
 pub use interpolate::{DotenvError, interpolate, parse_dotenv};
 pub use kind::{ManifestKind, kind_for_file_name, kind_for_path};
 pub use yaml::NotRewritable;
-
-/// Which container list a Kubernetes image is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ContainerField {
-    /// `containers`.
-    Containers,
-    /// `initContainers`.
-    InitContainers,
-    /// `ephemeralContainers`.
-    EphemeralContainers,
-}
-
-impl ContainerField {
-    const ALL: [ContainerField; 3] = [
-        ContainerField::Containers,
-        ContainerField::InitContainers,
-        ContainerField::EphemeralContainers,
-    ];
-
-    /// The field name in a pod spec.
-    pub fn key(self) -> &'static str {
-        match self {
-            ContainerField::Containers => "containers",
-            ContainerField::InitContainers => "initContainers",
-            ContainerField::EphemeralContainers => "ephemeralContainers",
-        }
-    }
-}
 
 /// Where in a manifest an image is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,16 +60,16 @@ pub enum ImageSite {
         /// The service's key under `services` (`web`).
         service: String,
     },
-    /// A container of a Kubernetes object.
-    KubernetesContainer {
+    /// An image of the Pod of a Kubernetes object ([`crate::pod`]): a container's or an image volume's.
+    KubernetesPod {
         /// The object's `kind` (of the `items` entry for a `List`).
         kind: Option<String>,
         /// The object's `metadata.name`.
         object: Option<String>,
-        /// The container list it is in (`containers`, `initContainers`, `ephemeralContainers`).
-        field: ContainerField,
-        /// The container's `name`.
-        container: Option<String>,
+        /// What holds it (a container, init container, ephemeral container or image volume).
+        slot: ImageSlot,
+        /// The container's (or volume's) `name`.
+        name: Option<String>,
     },
     /// A field of another kind of file (a workflow's `jobs.test.container`, a Kustomization's `images[0]`): the
     /// [`ManifestImage::path`] names it.

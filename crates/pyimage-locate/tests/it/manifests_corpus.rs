@@ -12,8 +12,9 @@ use std::path::Path;
 use proptest::prelude::*;
 use pyimage_locate::dockerfile::Span;
 use pyimage_locate::manifests::{
-    self, ContainerField, ImageSite, ManifestKind, ManifestScan, NotRewritable, SkipReason,
+    self, ImageSite, ManifestKind, ManifestScan, NotRewritable, SkipReason,
 };
+use pyimage_locate::pod::ImageSlot;
 
 fn testdata(path: &str) -> String {
     let full = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -229,21 +230,21 @@ fn kubernetes_multi_document_workloads() {
     );
     assert_eq!(
         scan.images[3].site,
-        ImageSite::KubernetesContainer {
+        ImageSite::KubernetesPod {
             kind: Some("CronJob".into()),
             object: Some("nightly".into()),
-            field: ContainerField::Containers,
-            container: Some("job".into()),
+            slot: ImageSlot::Container,
+            name: Some("job".into()),
         }
     );
     assert_eq!(scan.images[4].document, 2);
     assert_eq!(
         scan.images[6].site,
-        ImageSite::KubernetesContainer {
+        ImageSite::KubernetesPod {
             kind: Some("StatefulSet".into()),
             object: Some("db".into()),
-            field: ContainerField::Containers,
-            container: Some("pg".into()),
+            slot: ImageSlot::Container,
+            name: Some("pg".into()),
         }
     );
 }

@@ -98,7 +98,7 @@ pub fn judge(
         .into_iter()
         .map(|image| {
             let decision =
-                evaluate_reference(&image.image, SiteKind::Kubernetes, &scope, policy, context);
+                evaluate_reference(&image.image, SiteKind::KUBERNETES, &scope, policy, context);
             let findings = decision
                 .reported()
                 .cloned()
@@ -279,7 +279,7 @@ pub fn review_images(
     for (index, container) in review.spec.containers.iter().enumerate() {
         let decision = evaluate_reference(
             &container.image,
-            SiteKind::Kubernetes,
+            SiteKind::KUBERNETES,
             &scope,
             policy,
             context,

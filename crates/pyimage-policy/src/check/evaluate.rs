@@ -18,9 +18,10 @@ use super::policy::{Decision, Origin, Policy, Scope};
 use super::rules::{self, RULES};
 use super::{CheckContext, SiteKind};
 
-/// One image to decide about, wherever it was found.
+/// One image to decide about, wherever it was found: a borrowed view of a Dockerfile's `ImageUse` or a manifest's
+/// `ManifestImage`, handed to [`evaluate_image`].
 #[derive(Debug, Clone, Copy)]
-pub struct ImageUse<'a> {
+pub struct ImageToDecide<'a> {
     /// Where the image is used (`FROM`, a Compose service, a Kubernetes container…).
     pub site: SiteKind,
     /// The reference as written.
@@ -52,7 +53,7 @@ impl ImageDecision {
 
 /// Decides about one image in a scope: every rule's finding, with the environment and the settings that decided.
 pub fn evaluate_image(
-    image: &ImageUse<'_>,
+    image: &ImageToDecide<'_>,
     scope: &Scope,
     policy: &Policy,
     context: &CheckContext<'_>,
@@ -152,7 +153,7 @@ pub fn evaluate_reference(
         text: text.to_owned(),
         reference: Reference::parse_normalized(text),
     };
-    let image = ImageUse {
+    let image = ImageToDecide {
         site,
         written: text,
         evaluation: &evaluation,
@@ -196,7 +197,7 @@ mod tests {
         };
         let admitted = evaluate_reference(
             "python:3.9-slim",
-            SiteKind::Kubernetes,
+            SiteKind::KUBERNETES,
             &namespace,
             &policy,
             &context,
@@ -234,14 +235,14 @@ mod tests {
         };
         let lookalike = evaluate_reference(
             "docker.io/library/python-evil:3.12",
-            SiteKind::Kubernetes,
+            SiteKind::KUBERNETES,
             &dev,
             &policy,
             &context,
         );
         assert_eq!(rules_of(&lookalike), ["PY005"]);
         let invalid =
-            evaluate_reference("Python:3.12", SiteKind::Kubernetes, &dev, &policy, &context);
+            evaluate_reference("Python:3.12", SiteKind::KUBERNETES, &dev, &policy, &context);
         assert_eq!(rules_of(&invalid), ["PY012"]);
     }
 }

@@ -20,7 +20,7 @@ use pyimage_locate::manifests::{self, ManifestKind, SkipReason};
 use pyimage_model::text::LineIndex;
 
 pub use eol::Date;
-pub use evaluate::{ImageDecision, ImageUse, evaluate_image, evaluate_reference};
+pub use evaluate::{ImageDecision, ImageToDecide, evaluate_image, evaluate_reference};
 pub use finding::{FileSpan, Finding, Label, Location};
 pub use policy::{
     Decision, EnvSettings, Ignore, NamespaceRule, Origin, PathRule, Policy, Scope, Severity,
@@ -29,31 +29,24 @@ pub use policy::{
 pub use pyimage_locate::FileKind;
 pub use rules::{RULES, RuleMeta, find_rule};
 
-/// Where an image is used.
+/// Where an image is used: an image of a Dockerfile (its instruction), or an image field of a manifest (its kind of
+/// file: a Compose service, a Kubernetes Pod, a workflow's container, a Kustomization's `images:` entry, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SiteKind {
-    /// `# syntax=` directive.
-    Syntax,
-    /// `FROM`.
-    From,
-    /// `COPY --from`.
-    CopyFrom,
-    /// `RUN --mount=from=`.
-    MountFrom,
-    /// A Compose service's `image`.
-    Compose,
-    /// A Kubernetes container's `image`.
-    Kubernetes,
-    /// An image field of another kind of file (a workflow's container, a Kustomization's `images:` entry).
+    /// An image of a Dockerfile: `# syntax=`, `FROM`, `COPY --from`, `RUN --mount=from=`.
+    Dockerfile(ImageKind),
+    /// An image field of a manifest. Kubernetes JSON is [`ManifestKind::Kubernetes`] ([`SiteKind::of_manifest`]).
     Manifest(ManifestKind),
 }
 
 impl SiteKind {
+    /// An image of a Kubernetes Pod (admission's, and `check`'s in Kubernetes YAML or JSON).
+    pub const KUBERNETES: SiteKind = SiteKind::Manifest(ManifestKind::Kubernetes);
+
     /// Where an image of a file of `kind` is used.
     pub fn of_manifest(kind: ManifestKind) -> Self {
         match kind {
-            ManifestKind::Compose => SiteKind::Compose,
-            ManifestKind::Kubernetes | ManifestKind::Json => SiteKind::Kubernetes,
+            ManifestKind::Json => SiteKind::KUBERNETES,
             other => SiteKind::Manifest(other),
         }
     }
@@ -158,7 +151,7 @@ pub fn check_file(
     let (environment, _) = policy.environment_of(&scope);
     let environment = environment.to_owned();
     let mut raw: Vec<Finding> = Vec::new();
-    let mut visit = |image: ImageUse<'_>, span: Span, args: &[ArgUse]| {
+    let mut visit = |image: ImageToDecide<'_>, span: Span, args: &[ArgUse]| {
         let decision = evaluate_image(&image, &scope, policy, context);
         report.used_ignores.extend(decision.used_ignores);
         for mut finding in decision.findings {
@@ -183,13 +176,8 @@ pub fn check_file(
             let scan = dockerfile::scan_with(text, context.build);
             report.images = scan.images.len();
             for image in &scan.images {
-                let site = match image.kind {
-                    ImageKind::Syntax => SiteKind::Syntax,
-                    ImageKind::From => SiteKind::From,
-                    ImageKind::CopyFrom => SiteKind::CopyFrom,
-                    ImageKind::MountFrom => SiteKind::MountFrom,
-                };
-                let use_ = ImageUse {
+                let site = SiteKind::Dockerfile(image.kind);
+                let use_ = ImageToDecide {
                     site,
                     written: &image.written,
                     evaluation: &image.evaluation,
@@ -207,7 +195,7 @@ pub fn check_file(
             // One image at a time: a large file's images, all held at once, would outweigh its text.
             let scan = manifests::scan_each(manifest, text, inputs, &mut |image| {
                 images += 1;
-                let use_ = ImageUse {
+                let use_ = ImageToDecide {
                     site,
                     written: &image.written,
                     evaluation: &image.evaluation,

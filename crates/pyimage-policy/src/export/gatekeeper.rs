@@ -26,6 +26,8 @@ use crate::check::eol::EOL_TABLE;
 use crate::check::policy::{EnvSettings, Policy};
 use crate::check::{Date, RULES};
 
+use pyimage_locate::pod;
+
 use super::patterns::{glob_regex, typosquat_alternatives};
 use super::yaml::write_mapping;
 
@@ -80,7 +82,65 @@ pub fn rego() -> String {
         include_str!("policy.rego"),
         include_str!("model.rego")
     );
-    module.replace("@TYPOSQUAT@", &lines.join("\n"))
+    module
+        .replace("@TYPOSQUAT@", &lines.join("\n"))
+        .replace("@POD_IMAGES@", &pod_images_rego())
+}
+
+/// The Rego rules that find the images of an object, written from [`pyimage_locate::pod`] (the description `check`
+/// and admission read Pods with): `pod_spec(obj)` per kind of [`pod::POD_SPECS`], then one `image_uses` rule per
+/// field shape of [`pod::ImageSlot::ALL`] (the container lists share one).
+fn pod_images_rego() -> String {
+    let path = |keys: &[&str]| format!("obj.{}", keys.join("."));
+    let mut out = String::new();
+    // Kinds that share a path share one rule (`kind in {…}`), in the order first written.
+    let mut paths: Vec<(&[&str], Vec<&str>)> = Vec::new();
+    for &(kind, keys) in pod::POD_SPECS {
+        match paths.iter_mut().find(|(known, _)| *known == keys) {
+            Some((_, kinds)) => kinds.push(kind),
+            None => paths.push((keys, vec![kind])),
+        }
+    }
+    for (keys, kinds) in &paths {
+        let condition = match kinds.as_slice() {
+            [kind] => format!("obj.kind == {kind:?}"),
+            kinds => {
+                let quoted: Vec<String> = kinds.iter().map(|kind| format!("{kind:?}")).collect();
+                format!("obj.kind in {{{}}}", quoted.join(", "))
+            }
+        };
+        out.push_str(&format!(
+            "pod_spec(obj) := {} if {condition}\n\n",
+            path(keys)
+        ));
+    }
+    // Slots whose items keep the image at the same field share one rule over their lists.
+    let mut shapes: Vec<(&[&str], Vec<pod::ImageSlot>)> = Vec::new();
+    for slot in pod::ImageSlot::ALL {
+        match shapes.iter_mut().find(|(field, _)| *field == slot.field()) {
+            Some((_, slots)) => slots.push(slot),
+            None => shapes.push((slot.field(), vec![slot])),
+        }
+    }
+    let mut labels = Vec::new();
+    for (field, slots) in &shapes {
+        let image = format!("item.{}", field.join("."));
+        let lists: Vec<String> = slots
+            .iter()
+            .map(|slot| format!("{:?}", slot.list()))
+            .collect();
+        out.push_str(&format!(
+            "image_uses contains use if {{\n\tspec := pod_spec(input.review.object)\n\tsome list in [{}]\n\tsome item in spec[list]\n\tis_string({image})\n\tuse := {{\"where\": sprintf(\"%s \\\"%s\\\"\", [slot_label[list], object.get(item, \"name\", \"\")]), \"image\": {image}}}\n}}\n\n",
+            lists.join(", ")
+        ));
+        labels.extend(
+            slots
+                .iter()
+                .map(|slot| format!("{:?}: {:?}", slot.list(), slot.noun())),
+        );
+    }
+    out.push_str(&format!("slot_label := {{{}}}", labels.join(", ")));
+    out
 }
 
 /// Builds the export of `policy` for `target`; `today` fixes the end-of-life date (otherwise the Rego uses the

@@ -8,32 +8,7 @@ import rego.v1
 
 # ---- Which images an object holds (no reliance on Gatekeeper's expansion) ----
 
-template_kinds := {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}
-
-pod_spec(obj) := obj.spec if obj.kind == "Pod"
-
-pod_spec(obj) := obj.template.spec if obj.kind == "PodTemplate"
-
-pod_spec(obj) := obj.spec.template.spec if obj.kind in template_kinds
-
-pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
-
-image_uses contains use if {
-	spec := pod_spec(input.review.object)
-	some list in ["containers", "initContainers", "ephemeralContainers"]
-	some container in spec[list]
-	is_string(container.image)
-	use := {"where": sprintf("%s \"%s\"", [list_label[list], object.get(container, "name", "")]), "image": container.image}
-}
-
-image_uses contains use if {
-	spec := pod_spec(input.review.object)
-	some volume in spec.volumes
-	is_string(volume.image.reference)
-	use := {"where": sprintf("image volume \"%s\"", [object.get(volume, "name", "")]), "image": volume.image.reference}
-}
-
-list_label := {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
+@POD_IMAGES@
 
 # ---- Environment of the namespace ([[namespaces]], first match wins) ----
 

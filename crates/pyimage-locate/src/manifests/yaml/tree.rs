@@ -374,3 +374,16 @@ impl<'t> Builder<'t> {
         }
     }
 }
+
+/// The Pod walk of [`crate::pod`] over a document: nodes are indexes, mappings read with merge keys.
+impl crate::pod::Tree for Document<'_> {
+    type Node = usize;
+
+    fn get(&self, node: usize, key: &str) -> Option<usize> {
+        Document::get(self, node, key)
+    }
+
+    fn items(&self, node: usize) -> Vec<usize> {
+        self.sequence(node).collect()
+    }
+}

@@ -199,7 +199,7 @@ fn the_webhook_decides_exactly_as_check_does() {
 fn references_are_normalised_before_any_decision() {
     let scope = namespace_scope("prod-eu");
     let decide = |text: &str| -> Vec<&'static str> {
-        evaluate_reference(text, SiteKind::Kubernetes, &scope, &policy(), &context())
+        evaluate_reference(text, SiteKind::KUBERNETES, &scope, &policy(), &context())
             .reported()
             .map(|f| f.rule.id)
             .collect()

@@ -2,6 +2,7 @@
 
 use super::{Hit, ImageCheck, shown};
 use crate::check::SiteKind;
+use pyimage_locate::dockerfile::ImageKind;
 
 declare_rule! {
     DisallowedSource,
@@ -27,7 +28,7 @@ fn check(image: &ImageCheck<'_>) -> Option<Hit> {
     {
         return None;
     }
-    let what = if image.site == SiteKind::Syntax {
+    let what = if image.site == SiteKind::Dockerfile(ImageKind::Syntax) {
         "the Dockerfile frontend "
     } else {
         ""

@@ -152,7 +152,7 @@ pub fn core_denials(images: &[String], scope: &Scope, policy: &Policy) -> BTreeS
     for image in images {
         let decision = pyimage_policy::check::evaluate_reference(
             image,
-            SiteKind::Kubernetes,
+            SiteKind::KUBERNETES,
             scope,
             policy,
             &context,
