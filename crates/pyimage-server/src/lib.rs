@@ -123,13 +123,20 @@ pub async fn run(
     let addr = options.listen;
     let served = match &options.tls {
         Some(files) => {
-            let config = RustlsConfig::from_pem_file(&files.cert, &files.key)
-                .await
-                .map_err(|source| ServerError::Tls {
-                    cert: files.cert.display().to_string(),
-                    key: files.key.display().to_string(),
-                    source,
-                })?;
+            let tls_error = |source| ServerError::Tls {
+                cert: files.cert.display().to_string(),
+                key: files.key.display().to_string(),
+                source,
+            };
+            let (cert, key) = files.read().map_err(tls_error)?;
+            let config =
+                RustlsConfig::from_pem(cert, key)
+                    .await
+                    .map_err(|source| ServerError::Tls {
+                        cert: files.cert.display().to_string(),
+                        key: files.key.display().to_string(),
+                        source,
+                    })?;
             tokio::spawn(tls::watch(
                 config.clone(),
                 files.clone(),

@@ -15,6 +15,21 @@ fn stamp(path: &std::path::Path) -> Stamp {
     Some((metadata.modified().ok()?, metadata.len()))
 }
 
+/// Largest certificate chain or key file read (a chain of a few certificates is a few KiB).
+const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+impl TlsFiles {
+    /// The certificate chain and key, read through the one bounded reader (regular files only, capped).
+    pub fn read(&self) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+        let read = |path: &std::path::Path| {
+            pyimage_store::bounded::read_regular(path, MAX_PEM_BYTES).map_err(|error| {
+                std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+            })
+        };
+        Ok((read(&self.cert)?, read(&self.key)?))
+    }
+}
+
 /// Polls the files every `every` and reloads `config` when they change; runs until the process ends.
 pub async fn watch(config: RustlsConfig, files: TlsFiles, every: Duration) {
     let mut last = (stamp(&files.cert), stamp(&files.key));
@@ -24,7 +39,16 @@ pub async fn watch(config: RustlsConfig, files: TlsFiles, every: Duration) {
         if now == last {
             continue;
         }
-        match config.reload_from_pem_file(&files.cert, &files.key).await {
+        let pair = match files.read() {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::warn!(
+                    "cannot read the TLS files, keeping the current certificate: {error}"
+                );
+                continue;
+            }
+        };
+        match config.reload_from_pem(pair.0, pair.1).await {
             Ok(()) => {
                 tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded");
                 last = now;

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use pyimage_model::lock::Lock;
 use pyimage_store::write::{self, WriteOutcome};
 
+use pyimage_store::located::FileError;
+
 use crate::Rewrite;
+use crate::error::{ErrorKind, Outcome};
 use crate::sources::Gathered;
 
 /// How a plan is applied.
@@ -76,6 +79,59 @@ impl Applied {
         }
         (made, not_made)
     }
+}
+
+/// What a plan came to once applied: the changes made and those not made (with the reason), the run's file
+/// problems and passed-over files, and the input failure that files not written or errors make.
+#[derive(Debug)]
+pub struct Settled<C> {
+    /// What applying did (diffs, the lock, which files were written).
+    pub applied: Applied,
+    /// Changes made (or, without writing, that would be).
+    pub made: Vec<C>,
+    /// Changes of files that could not be written, with the reason.
+    pub not_made: Vec<(C, String)>,
+    /// The walk's and the plan's file problems.
+    pub errors: Vec<FileError>,
+    /// Files a walk met and did not read.
+    pub passed_over: Vec<FileError>,
+    /// The planner's failure, and an input failure for any error or file not written.
+    pub outcome: Outcome,
+}
+
+/// Applies a plan of `rewrites` and `planned` lock (made over `gathered` from `old`) under `mode` — the one way
+/// `pin` and `update` reach the disk — and sorts what it came to.
+#[allow(clippy::too_many_arguments)]
+pub fn settle<C>(
+    rewrites: Vec<Rewrite<C>>,
+    planned: Lock,
+    plan_errors: Vec<FileError>,
+    failure: Option<ErrorKind>,
+    gathered: Gathered,
+    old: &Lock,
+    lock_path: &Path,
+    mode: Mode,
+) -> Result<Settled<C>, LockNotWritten> {
+    let applied = apply(
+        &edits_of(&rewrites, &gathered),
+        old,
+        planned,
+        lock_path,
+        mode,
+    )?;
+    let (made, not_made) = applied.sort_changes(rewrites);
+    let mut errors = gathered.errors;
+    errors.extend(plan_errors);
+    let outcome = Outcome::from_failure(failure)
+        .and_if(!errors.is_empty() || !not_made.is_empty(), ErrorKind::Input);
+    Ok(Settled {
+        applied,
+        made,
+        not_made,
+        errors,
+        passed_over: gathered.passed_over,
+        outcome,
+    })
 }
 
 /// The edits of `rewrites` planned over `gathered`'s files (indexed as the planner's input).

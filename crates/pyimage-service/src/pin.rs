@@ -13,7 +13,7 @@ use pyimage_registry::{Platform, RegistryError};
 use pyimage_store::located::FileError;
 use serde::Serialize;
 
-use crate::apply::{Applied, LockNotWritten, Mode, apply, edits_of};
+use crate::apply::{self, Applied, LockNotWritten, Mode};
 use crate::error::{ErrorKind, Outcome};
 use crate::resolver::{CONCURRENCY, ObserveOptions, Observed, ReadConfig, Resolver, lock_entry};
 use crate::sources::Gathered;
@@ -403,38 +403,39 @@ pub fn settle(
     lock_path: &std::path::Path,
     mode: Mode,
 ) -> Result<(PinReport, Applied, Outcome), LockNotWritten> {
-    let applied = apply(
-        &edits_of(&plan.rewrites, &gathered),
-        old_lock,
+    let settled = apply::settle(
+        plan.rewrites,
         plan.lock,
+        plan.errors,
+        plan.failure,
+        gathered,
+        old_lock,
         lock_path,
         mode,
     )?;
-    let (changes, not_made) = applied.sort_changes(plan.rewrites);
-    let mut errors = gathered.errors;
-    errors.extend(plan.errors);
     let mut skipped = plan.skipped;
-    skipped.extend(not_made.into_iter().map(|(change, reason)| PinSkip {
-        path: change.path,
-        line: change.line,
-        column: change.column,
-        reference: change.reference,
-        reason,
-    }));
-    let outcome = Outcome::from_failure(plan.failure)
-        .and_if(
-            !errors.is_empty() || applied.not_written.iter().any(Option::is_some),
-            ErrorKind::Input,
-        )
-        .and_if(
-            mode == Mode::Check && !changes.is_empty(),
-            ErrorKind::Policy,
-        );
+    skipped.extend(
+        settled
+            .not_made
+            .into_iter()
+            .map(|(change, reason)| PinSkip {
+                path: change.path,
+                line: change.line,
+                column: change.column,
+                reference: change.reference,
+                reason,
+            }),
+    );
+    let outcome = settled.outcome.and_if(
+        mode == Mode::Check && !settled.made.is_empty(),
+        ErrorKind::Policy,
+    );
+    let applied = settled.applied;
     let report = PinReport {
-        changes,
+        changes: settled.made,
         skipped,
-        skipped_files: gathered.passed_over,
-        errors,
+        skipped_files: settled.passed_over,
+        errors: settled.errors,
         files_changed: applied.files_written(),
         lock: applied.lock.as_ref().map(|path| path.display().to_string()),
     };

@@ -17,7 +17,7 @@ use pyimage_registry::{Platform, RegistryError};
 use pyimage_store::located::FileError;
 use serde::Serialize;
 
-use crate::apply::{Applied, LockNotWritten, Mode, apply, edits_of};
+use crate::apply::{self, Applied, LockNotWritten, Mode};
 use crate::error::{ErrorKind, Outcome};
 use crate::resolver::{CONCURRENCY, ObserveOptions, Observed, ReadConfig, Resolver, lock_entry};
 use crate::sources::Gathered;
@@ -469,20 +469,19 @@ pub fn settle(
     lock_path: &std::path::Path,
     mode: Mode,
 ) -> Result<(UpdateReport, Applied, Outcome), LockNotWritten> {
-    let applied = apply(
-        &edits_of(&plan.rewrites, &gathered),
-        old_lock,
+    let settled = apply::settle(
+        plan.rewrites,
         plan.lock,
+        plan.errors,
+        plan.failure,
+        gathered,
+        old_lock,
         lock_path,
         mode,
     )?;
-    let (changes, not_made) = applied.sort_changes(plan.rewrites);
-    let mut errors = gathered.errors;
-    errors.extend(plan.errors);
-    let outcome = Outcome::from_failure(plan.failure)
-        .and_if(!errors.is_empty() || !not_made.is_empty(), ErrorKind::Input);
     let report = UpdateReport {
-        changes: changes
+        changes: settled
+            .made
             .into_iter()
             .map(|change| UpdateChange {
                 applied: mode == Mode::Write,
@@ -490,7 +489,8 @@ pub fn settle(
             })
             .collect(),
         available: plan.available,
-        skipped: not_made
+        skipped: settled
+            .not_made
             .into_iter()
             .map(|(change, reason)| NotMoved {
                 path: change.path,
@@ -499,8 +499,8 @@ pub fn settle(
                 reason,
             })
             .collect(),
-        skipped_files: gathered.passed_over,
-        errors,
+        skipped_files: settled.passed_over,
+        errors: settled.errors,
     };
-    Ok((report, applied, outcome))
+    Ok((report, settled.applied, settled.outcome))
 }
