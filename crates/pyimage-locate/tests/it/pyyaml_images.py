@@ -2,7 +2,8 @@
 
 For each path given, prints one JSON line: {"path", "ok", "error", "images"}. A document whose top level has a
 `services` mapping is read as Compose (services.*.image, except services that `build:` theirs); any other is read as Kubernetes (the `image` of every
-container, init container and ephemeral container of a pod spec, following the same objects as pyimage's locator).
+container, init container and ephemeral container of a pod spec, and the `image.reference` of every image volume
+(Kubernetes' ImageVolumeSource), following the same objects as pyimage's locator).
 """
 
 import json
@@ -54,6 +55,12 @@ def kubernetes(obj, images, depth=0):
                 for container in containers:
                     if isinstance(container, dict) and "image" in container:
                         add(images, container["image"])
+        volumes = spec.get("volumes")
+        if isinstance(volumes, list):
+            for volume in volumes:
+                source = get(volume, "image")
+                if isinstance(source, dict) and "reference" in source:
+                    add(images, source["reference"])
 
 
 def compose(doc, images):
