@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use pyimage_locate::manifests::{ManifestKind, parse_dotenv};
 use pyimage_policy::check::FileKind;
-use pyimage_store::bounded::read_text;
+use pyimage_store::bounded::{read_regular, read_text};
 use pyimage_store::files::{self, FileError, Found, MAX_SOURCE_BYTES, Tree, Walk};
 
 use crate::SourceText;
@@ -59,11 +59,13 @@ pub fn gather(paths: &[PathBuf], tree: &Tree<'_>, variables: &mut ComposeVariabl
 
 /// Reads a source file as UTF-8 text; the error says what is wrong and what to do (the caller names the file).
 pub fn read_source(path: &Path) -> Result<String, String> {
-    read_text(path, MAX_SOURCE_BYTES).map_err(|error| match error.kind() {
-        std::io::ErrorKind::InvalidData if error.to_string().starts_with("not UTF-8") => {
-            format!("{error}: save it as UTF-8, or exclude it with [policy] exclude")
-        }
-        _ => format!("cannot read: {error}"),
+    let bytes =
+        read_regular(path, MAX_SOURCE_BYTES).map_err(|error| format!("cannot read: {error}"))?;
+    String::from_utf8(bytes).map_err(|error| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {}): save it as UTF-8, or exclude it with [policy] exclude",
+            error.utf8_error().valid_up_to()
+        )
     })
 }
 

@@ -69,7 +69,7 @@ pub async fn run(
     } else {
         Some(write::lock_directory(&lock_path)?)
     };
-    let (lock_path, old_lock) = config.read_lock(args.lock.as_deref())?;
+    let old_lock = pyimage_store::lock_file::read(&lock_path)?;
     // A file that cannot be found or read is reported and the rest is pinned; the exit code says so at the end.
     let mut variables = args.build.compose_variables()?;
     let gathered = config.gather(&args.paths, &mut variables)?;

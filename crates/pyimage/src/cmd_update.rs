@@ -64,15 +64,14 @@ pub async fn run(
     config: &LoadedConfig,
 ) -> anyhow::Result<Outcome> {
     let policy = &config.settings.policy;
+    let lock_path = config.lock_path(args.lock.as_deref());
     // Concurrent runs take turns from reading the lock to writing it (see `write::lock_directory`).
     let _turn = if args.dry_run {
         None
     } else {
-        Some(write::lock_directory(
-            &config.lock_path(args.lock.as_deref()),
-        )?)
+        Some(write::lock_directory(&lock_path)?)
     };
-    let (lock_path, old_lock) = config.read_lock(args.lock.as_deref())?;
+    let old_lock = pyimage_store::lock_file::read(&lock_path)?;
     // A file that cannot be found or read is reported and the rest is updated; the exit code says so at the end.
     let mut variables = args.build.compose_variables()?;
     let gathered = config.gather(&args.paths, &mut variables)?;

@@ -194,7 +194,7 @@ fn targets(args: &WatchArgs, config: &LoadedConfig) -> anyhow::Result<Vec<Refere
         ));
     }
     if args.targets.is_empty() {
-        let (_, lock) = config.read_lock(args.lock.as_deref())?;
+        let lock = config.read_lock(args.lock.as_deref())?;
         references.extend(targets::in_lock(&lock));
     }
     Ok(targets::unique(references))

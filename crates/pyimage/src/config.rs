@@ -81,11 +81,9 @@ impl LoadedConfig {
         pyimage_store::lock_file::location(explicit, beside)
     }
 
-    /// The lock at [`LoadedConfig::lock_path`] and where it is (an empty lock when there is no file yet).
-    pub fn read_lock(&self, explicit: Option<&Path>) -> anyhow::Result<(PathBuf, Lock)> {
-        let path = self.lock_path(explicit);
-        let lock = pyimage_store::lock_file::read(&path)?;
-        Ok((path, lock))
+    /// The lock at [`LoadedConfig::lock_path`] (an empty lock when there is no file yet).
+    pub fn read_lock(&self, explicit: Option<&Path>) -> anyhow::Result<Lock> {
+        Ok(pyimage_store::lock_file::read(&self.lock_path(explicit))?)
     }
 
     /// Finds and reads the files under `paths` (the current directory when empty): the walk skips what
