@@ -12,6 +12,7 @@ pub mod finding;
 pub mod policy;
 pub mod rules;
 pub mod suppress;
+pub mod vendors;
 
 use std::collections::BTreeSet;
 

@@ -350,6 +350,10 @@ pub struct Policy {
     pub mirrors: Vec<SourcePattern>,
     /// When non-empty, every image (not only Python) must come from one of these (or be a Python mirror).
     pub allowed_sources: Vec<SourcePattern>,
+    /// Vendors' Python images the team accepts by name (`[policy] vendor-images`): judged as images derived from
+    /// Python, never reported as look-alikes (PY005), vendor images (PY015) or disallowed sources (PY011). Unlike
+    /// `allowed_sources`, listing one changes how no other image is judged.
+    pub vendor_images: Vec<SourcePattern>,
     /// Environments by name.
     pub environments: BTreeMap<String, EnvSettings>,
     /// Path globs → environment, first match wins.
@@ -378,6 +382,7 @@ impl Default for Policy {
             config_path: None,
             mirrors: Vec::new(),
             allowed_sources: Vec::new(),
+            vendor_images: Vec::new(),
             environments,
             paths: Vec::new(),
             namespaces: Vec::new(),
@@ -428,6 +433,13 @@ impl Policy {
     /// Whether `reference` is a declared mirror of the official Python image.
     pub fn mirror_of_python(&self, reference: &Reference) -> Option<&SourcePattern> {
         self.mirrors
+            .iter()
+            .find(|pattern| pattern.matches(reference))
+    }
+
+    /// The `[policy] vendor-images` pattern `reference` matches, if any: a vendor's image accepted by name.
+    pub fn accepted_vendor_image(&self, reference: &Reference) -> Option<&SourcePattern> {
+        self.vendor_images
             .iter()
             .find(|pattern| pattern.matches(reference))
     }

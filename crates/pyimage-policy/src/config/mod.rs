@@ -465,6 +465,7 @@ impl<'a> Reader<'a> {
             &[
                 "mirrors",
                 "allowed-sources",
+                "vendor-images",
                 "default-environment",
                 "exclude",
                 "eol",
@@ -477,6 +478,9 @@ impl<'a> Reader<'a> {
         }
         if let Some(value) = table.get("allowed-sources") {
             policy.allowed_sources = self.source_patterns(value, "allowed-sources");
+        }
+        if let Some(value) = table.get("vendor-images") {
+            policy.vendor_images = self.source_patterns(value, "vendor-images");
         }
         if let Some(value) = table.get("default-environment")
             && let Some(name) = self.string(value, "default-environment")

@@ -275,9 +275,26 @@ fn shared_parameters(policy: &Policy, today: Option<Date>) -> Result<Map<String,
     let mut parameters = Map::new();
     parameters.insert("level".into(), json!("deny"));
     parameters.insert("severities".into(), Value::Object(severities));
+    // The configured mirrors, then the known public copies of the official image (the order classify() asks them).
+    let (public_copies, known_vendors) = crate::check::vendors::builtin_patterns();
+    let mut mirrors = sources(&policy.mirrors, "mirrors")?;
+    let copies: Vec<_> = public_copies
+        .iter()
+        .map(|(pattern, _)| pattern.clone())
+        .collect();
+    mirrors.extend(sources(&copies, "built-in public copies")?);
+    parameters.insert("mirrors".into(), json!(mirrors));
     parameters.insert(
-        "mirrors".into(),
-        json!(sources(&policy.mirrors, "mirrors")?),
+        "vendorImages".into(),
+        json!(sources(&policy.vendor_images, "vendor-images")?),
+    );
+    let vendors: Vec<_> = known_vendors
+        .iter()
+        .map(|(pattern, _)| pattern.clone())
+        .collect();
+    parameters.insert(
+        "knownVendors".into(),
+        json!(sources(&vendors, "built-in vendor images")?),
     );
     parameters.insert(
         "allowedSources".into(),

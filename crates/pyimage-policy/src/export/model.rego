@@ -109,6 +109,8 @@ matching_pattern(patterns, ref) := [p.pattern | some p in patterns; regex.match(
 
 allowed_source(ref) := matching_pattern(object.get(input.parameters, "allowedSources", []), ref)
 
+vendor_accepted(ref) := matching_pattern(object.get(input.parameters, "vendorImages", []), ref)
+
 last_name(ref) := name if {
 	parts := split(lower(ref.path), "/")
 	name := parts[count(parts) - 1]
@@ -119,6 +121,10 @@ source(ref) := {"kind": "official"} if {
 	ref.path == "library/python"
 } else := {"kind": "mirror", "pattern": pattern} if {
 	pattern := matching_pattern(object.get(input.parameters, "mirrors", []), ref)
+} else := {"kind": "derived", "line": vendor_line(ref)} if {
+	vendor_accepted(ref)
+} else := {"kind": "derived", "line": vendor_line(ref)} if {
+	matching_pattern(object.get(input.parameters, "knownVendors", []), ref)
 } else := {"kind": "lookalike", "why": sprintf("the repository is named \"%s\"", [last_name(ref)])} if {
 	regex.match(`^python[0-9._-]*$`, last_name(ref))
 } else := {"kind": "lookalike", "why": sprintf("\"%s\" is in Docker Hub's library/ namespace, where only official images live", [last_name(ref)])} if {
@@ -158,6 +164,14 @@ derived_line(ref) := line if {
 } else := line if {
 	line := mention(ref.tag)
 	line != null
+} else := null
+
+# A vendor image's line: named in its repository or tag (as derived_line), else leading its tag (`3.12-bookworm`).
+vendor_line(ref) := line if {
+	line := derived_line(ref)
+	line != null
+} else := line if {
+	line := python_line(ref.tag)
 } else := null
 
 # A mention of Python in a name or tag: the line of the first `python`/word-start `py` followed by a version, else

@@ -93,10 +93,17 @@ py004(ref, src, shown) := hit("PY004", ref, shown, sprintf("%s has no digest; en
 	ref.digest == ""
 } else := null
 
-py005(ref, src, shown) := hit("PY005", ref, shown, sprintf("%s looks like Python (%s) but is not docker.io/library/python or a declared mirror", [shown, src.why]), "use `python:<tag>`, or declare the repository in [policy] mirrors or allowed-sources") if {
+py005(ref, src, shown) := hit("PY005", ref, shown, sprintf("%s looks like Python (%s) but is not docker.io/library/python or a declared mirror", [shown, src.why]), py005_fix(ref)) if {
 	src.kind == "lookalike"
 	not allowed_source(ref)
+	not vendor_accepted(ref)
 } else := null
+
+# Docker Hub's library/ holds only official images: a look-alike there is nobody's mirror or vendor image.
+py005_fix(ref) := "use `python:<tag>`, the official image" if {
+	ref.domain == "docker.io"
+	startswith(ref.path, "library/")
+} else := sprintf("use `python:<tag>`; if %s copies the official image, add it to [policy] mirrors; if it is a vendor's Python image you accept, add it to [policy] vendor-images = [\"%s\"] (no other image is judged differently)", [familiar_name(ref), familiar_name(ref)])
 
 py006(ref, src, shown) := hit("PY006", ref, shown, sprintf("%s is Python %v.%v, end of life since %s (%s)", [shown, line[0], line[1], entry.date, entry.source]), "move to a supported Python line") if {
 	line := eol_line(ref, src)
@@ -121,9 +128,10 @@ py011(ref, src, shown) := hit("PY011", ref, shown, sprintf("%s is not from an al
 	not allowed_source(ref)
 } else := null
 
-py015(ref, src, shown) := hit("PY015", ref, shown, sprintf("%s is a third-party image built on Python; its vendor decides when that Python is patched", [shown]), "add the repository to [policy] allowed-sources if you trust its vendor, or build on `python:<tag>`") if {
+py015(ref, src, shown) := hit("PY015", ref, shown, sprintf("%s is a third-party image built on Python; its vendor decides when that Python is patched", [shown]), sprintf("if you accept its vendor, add it to [policy] vendor-images = [\"%s\"] (no other image is judged differently), or build on `python:<tag>`", [familiar_name(ref)])) if {
 	src.kind == "derived"
 	not allowed_source(ref)
+	not vendor_accepted(ref)
 } else := null
 
 # ---- Configured severities and [[ignore]] entries (those without paths cover namespaces) ----

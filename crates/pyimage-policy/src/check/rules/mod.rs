@@ -376,8 +376,25 @@ pub fn classify(reference: &Reference, policy: &Policy) -> Source {
     if let Some(mirror) = policy.mirror_of_python(reference) {
         return Source::Mirror(mirror.written.clone());
     }
+    if let Some((copy, _)) = super::vendors::public_copy(reference) {
+        return Source::Mirror(copy.written.clone());
+    }
     let path = reference.path().to_ascii_lowercase();
     let last = path.rsplit('/').next().unwrap_or_default();
+    let tag = reference.tag().unwrap_or_default();
+    // A vendor's image, accepted by name or known: its Python line is in its name (`python-311`) or leads its tag
+    // (`3.12`, `3.12-bookworm`).
+    let vendor = policy
+        .accepted_vendor_image(reference)
+        .map(|pattern| format!("accepted in [policy] vendor-images ({})", pattern.written))
+        .or_else(|| super::vendors::vendor_image(reference).map(|(_, who)| who.to_owned()));
+    if let Some(evidence) = vendor {
+        let python = python_mention(last)
+            .flatten()
+            .or_else(|| python_mention(tag).flatten())
+            .or_else(|| python_line(tag));
+        return Source::DerivedFromPython { python, evidence };
+    }
     if is_bare_python_name(last) {
         return Source::LookAlike(format!("the repository is named {last:?}"));
     }
@@ -392,7 +409,6 @@ pub fn classify(reference: &Reference, policy: &Policy) -> Source {
             "{last:?} is one or two letters away from \"python\""
         ));
     }
-    let tag = reference.tag().unwrap_or_default();
     let in_name = python_mention(last);
     let in_tag = python_mention(tag);
     let evidence = match (in_name, in_tag) {
@@ -541,7 +557,7 @@ mod tests {
             "library/python3:3.12",
             "docker.io/library/python-evil:3.12",
             "myharbor.example/python:3.12",
-            "bitnami/python:3.12",
+            "someone/python:3.12",
             "someone/python3.12:latest",
         ] {
             assert!(

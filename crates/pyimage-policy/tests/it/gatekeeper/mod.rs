@@ -22,6 +22,7 @@ const MAPPED: &str = r#"
 [policy]
 mirrors = ["registry.example.com/dockerhub/library/python", "mirror.example.com/*"]
 allowed-sources = ["ghcr.io/acme/*", "docker.io/library/debian", "tiangolo/*", "localhost:5000/?ython"]
+vendor-images = ["ghcr.io/vendor/python", "cimg/*"]
 
 [environments.prod]
 digest = true

@@ -1,0 +1,129 @@
+//! Issue 21 (real trees, third round), the parts decided outside the locator: vendors' own Python images judged
+//! as vendor images rather than impostors (and accepted one by one without changing how other images are judged),
+//! a tree with nothing to pin passing `check --locked`, and the inventory (`pyimage ls`). Each test runs the real
+//! binary on the smallest tree that showed the defect.
+
+use std::fs;
+use std::path::Path;
+
+use crate::support::{json, pyimage, stderr, tempdir};
+
+fn write(root: &Path, relative: &str, text: &str) {
+    let path = root.join(relative);
+    fs::create_dir_all(path.parent().expect("a parent")).expect("creating the directory");
+    fs::write(path, text).expect("writing the fixture");
+}
+
+/// The rule IDs of the findings of `pyimage check --format json`, with the image each is about.
+fn findings(output: &std::process::Output) -> Vec<(String, String)> {
+    let report = json(output);
+    let mut found = Vec::new();
+    for finding in report["findings"].as_array().into_iter().flatten() {
+        found.push((
+            finding["rule"].as_str().unwrap_or_default().to_owned(),
+            finding["reference"].as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    found
+}
+
+/// The images vendors publish with their own Python inside (a devcontainer, Lambda, CircleCI, UBI, distroless) are
+/// not typosquats of `python`: they are judged as vendor images (PY015, a warning naming the vendor), and the fix
+/// names the setting that accepts one of them without turning every other image into a PY011 deny.
+#[test]
+fn vendor_python_images_are_not_impostors_and_are_accepted_one_by_one() {
+    let dir = tempdir("vendor-images");
+    let root = dir.path();
+    write(
+        root,
+        ".devcontainer/devcontainer.json",
+        r#"{ "image": "mcr.microsoft.com/devcontainers/python:3" }"#,
+    );
+    write(
+        root,
+        "compose.yaml",
+        "services:\n  db:\n    image: postgres:16\n  lambda:\n    image: public.ecr.aws/lambda/python:3.12\n  ci:\n    image: cimg/python:3.12\n  ubi:\n    image: registry.access.redhat.com/ubi9/python-311\n  distroless:\n    image: gcr.io/distroless/python3\n  ecr:\n    image: public.ecr.aws/docker/library/python:3.12-slim\n  typo:\n    image: someone/python:3.12\n",
+    );
+    let output = pyimage()
+        .current_dir(root)
+        .today()
+        .run(&["check", "--format", "json"]);
+    let found = findings(&output);
+    let rules_of = |image: &str| -> Vec<&str> {
+        found
+            .iter()
+            .filter(|(_, i)| i.contains(image))
+            .map(|(rule, _)| rule.as_str())
+            .collect()
+    };
+    for vendor in [
+        "mcr.microsoft.com/devcontainers/python",
+        "public.ecr.aws/lambda/python",
+        "cimg/python",
+        "registry.access.redhat.com/ubi9/python-311",
+        "gcr.io/distroless/python3",
+    ] {
+        let rules = rules_of(vendor);
+        assert!(
+            !rules.contains(&"PY005"),
+            "{vendor} judged an impostor: {found:?}"
+        );
+        assert!(
+            rules.contains(&"PY015"),
+            "{vendor} not judged a vendor image: {found:?}"
+        );
+    }
+    // ECR Public's copy of Docker Hub's official images is a mirror of it, not a look-alike.
+    assert!(
+        !rules_of("public.ecr.aws/docker/library/python").contains(&"PY005"),
+        "{found:?}"
+    );
+    // A `python` under an unknown namespace still poses as the official image, and the fix names the settings.
+    assert!(rules_of("someone/python").contains(&"PY005"), "{found:?}");
+    let report = json(&output);
+    let typo_fix = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|finding| finding["rule"] == "PY005")
+        .map(|finding| finding["fix"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    assert!(
+        typo_fix.contains("vendor-images") && typo_fix.contains("someone/python"),
+        "the fix names the setting and the repository: {typo_fix}"
+    );
+
+    // Accepting two vendor images by name silences them, and nothing else changes: postgres is not judged.
+    write(
+        root,
+        "pyimage.toml",
+        "[policy]\nvendor-images = [\"mcr.microsoft.com/devcontainers/python\", \"public.ecr.aws/lambda/*\"]\n",
+    );
+    let output = pyimage()
+        .current_dir(root)
+        .today()
+        .run(&["check", "--format", "json"]);
+    let accepted = findings(&output);
+    assert!(
+        !accepted
+            .iter()
+            .any(|(_, image)| image.contains("devcontainers/python")
+                || image.contains("lambda/python")),
+        "accepted vendor images are not reported: {accepted:?}"
+    );
+    assert!(
+        !accepted.iter().any(|(rule, _)| rule == "PY011"),
+        "no other image is judged differently: {accepted:?}"
+    );
+    assert!(
+        accepted
+            .iter()
+            .any(|(rule, image)| rule == "PY015" && image.contains("cimg/python"))
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "someone/python is still denied: {}",
+        stderr(&output)
+    );
+}
