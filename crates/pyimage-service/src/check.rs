@@ -88,18 +88,47 @@ impl CheckReport {
     }
 }
 
-/// The lock `check --locked` compares with: it must exist (an empty lock would make every reference a finding for
-/// the wrong reason).
-pub fn lock_for_locked(path: &Path) -> Result<Lock, ServiceError> {
-    let lock =
-        pyimage_store::lock_file::read(path).map_err(|e| ServiceError::input(e.to_string()))?;
-    if lock.is_empty() && !path.exists() {
-        return Err(ServiceError::input(format!(
-            "--locked: {} does not exist; create it with `pyimage pin`",
-            path.display()
-        )));
+/// The lock `check --locked` compares with, and whether its file exists.
+#[derive(Debug)]
+pub struct LockedBaseline {
+    /// The lock (empty when the file does not exist).
+    pub lock: Lock,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Whether the file exists.
+    pub exists: bool,
+}
+
+impl LockedBaseline {
+    /// Reads the lock at `path`. A missing file reads as an empty lock: a tree with nothing `pin` would pin needs no
+    /// lock (`pin` writes none there), and [`LockedBaseline::verdict`] decides after the check.
+    pub fn read(path: &Path) -> Result<Self, ServiceError> {
+        let lock =
+            pyimage_store::lock_file::read(path).map_err(|e| ServiceError::input(e.to_string()))?;
+        Ok(LockedBaseline {
+            exists: path.exists(),
+            path: path.to_path_buf(),
+            lock,
+        })
     }
-    Ok(lock)
+
+    /// What a missing lock means once the tree is checked: nothing when no reference needed it; an input error
+    /// naming the lock and `pyimage pin` when some reference did (a PY008 finding), rather than one finding per
+    /// reference blaming each for a file that was never written.
+    pub fn verdict(&self, report: &CheckReport) -> Result<(), ServiceError> {
+        let needed = report
+            .findings
+            .iter()
+            .filter(|finding| finding.rule.id == "PY008")
+            .count();
+        if self.exists || needed == 0 {
+            return Ok(());
+        }
+        Err(ServiceError::input(format!(
+            "--locked: {} does not exist, and {needed} reference(s) must be locked; create it with `pyimage pin`",
+            self.path.display()
+        )))
+    }
 }
 
 /// One file to check.

@@ -122,8 +122,8 @@ pub fn run(
         }
         None => Inputs::Paths(&args.paths),
     };
-    let lock = match args.locked {
-        true => Some(check::lock_for_locked(
+    let baseline = match args.locked {
+        true => Some(check::LockedBaseline::read(
             &loaded.lock_path(args.lock.as_deref()),
         )?),
         false => None,
@@ -136,11 +136,20 @@ pub fn run(
         },
         policy,
         config_text: &loaded.text,
-        lock: lock.as_ref(),
+        lock: baseline.as_ref().map(|baseline| &baseline.lock),
         today,
         build: &args.build.scan_options(),
     };
     let report = check::check(inputs, &request, &mut variables)?;
+    if let Some(baseline) = &baseline {
+        baseline.verdict(&report)?;
+        if !baseline.exists {
+            eprintln!(
+                "pyimage: note: --locked: {} does not exist, and no image here needs it (nothing pyimage pins)",
+                baseline.path.display()
+            );
+        }
+    }
     let config_shown = policy.config_path.as_deref();
     let rendered = match args.format {
         CheckFormat::Human => {

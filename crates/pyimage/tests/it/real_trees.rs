@@ -127,3 +127,45 @@ fn vendor_python_images_are_not_impostors_and_are_accepted_one_by_one() {
         stderr(&output)
     );
 }
+
+/// A repository with nothing pyimage pins (no Python image) passes `check --locked` without a lock, as `pin` writes
+/// none there; a repository with a Python image and no lock is still told to run `pyimage pin`.
+#[test]
+fn nothing_to_pin_passes_check_locked_without_a_lock() {
+    let dir = tempdir("nothing-to-pin");
+    let root = dir.path();
+    write(root, "Dockerfile", "FROM node:20\nRUN npm ci\n");
+    let pin = pyimage().current_dir(root).today().run(&["pin"]);
+    assert_eq!(pin.status.code(), Some(0), "{}", stderr(&pin));
+    assert!(
+        !root.join("pyimage.lock").exists(),
+        "pin writes no lock when nothing is pinned"
+    );
+    let locked = pyimage()
+        .current_dir(root)
+        .today()
+        .run(&["check", "--locked"]);
+    assert_eq!(
+        locked.status.code(),
+        Some(0),
+        "nothing needs locking, so --locked holds: {}",
+        stderr(&locked)
+    );
+    assert!(
+        stderr(&locked).contains("pyimage.lock"),
+        "the run says it held nothing to a lock: {}",
+        stderr(&locked)
+    );
+
+    write(root, "app/Dockerfile", "FROM python:3.12.14-slim\n");
+    let locked = pyimage()
+        .current_dir(root)
+        .today()
+        .run(&["check", "--locked"]);
+    assert_eq!(locked.status.code(), Some(2), "{}", stderr(&locked));
+    assert!(
+        stderr(&locked).contains("does not exist") && stderr(&locked).contains("pyimage pin"),
+        "{}",
+        stderr(&locked)
+    );
+}
