@@ -13,6 +13,7 @@
 
 pub mod check;
 pub mod history;
+pub mod inventory;
 pub mod plans;
 pub mod provenance;
 pub mod rules;

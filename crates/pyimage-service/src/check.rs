@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use pyimage_locate::dockerfile::ScanOptions;
 use pyimage_model::lock::Lock;
+use pyimage_policy::check::inventory::{FileInventory, SeenImage, inventory_file};
 use pyimage_policy::check::{
     CheckContext, Date, FileKind, FileReport, Finding, Policy, Severity, check_file, unused_ignores,
 };
@@ -154,31 +155,7 @@ pub fn check(
 ) -> Result<CheckReport, ServiceError> {
     let (mut errors, mut walk) = (Vec::new(), Walk::default());
     let reading_stdin = matches!(inputs, Inputs::Stdin { .. });
-    let inputs = match inputs {
-        Inputs::Stdin { name, text } => {
-            let Some(kind) = FileKind::for_path(&name.to_string_lossy()) else {
-                return Err(ServiceError::input(format!(
-                    "--stdin-filename {}: not a Dockerfile, YAML or JSON name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml, *.json)",
-                    name.display()
-                )));
-            };
-            vec![Input {
-                shown: files::relative(name, request.tree.base, request.tree.cwd),
-                kind,
-                variables: variables.for_file(name, kind, &mut errors),
-                source: Source::Text(text),
-            }]
-        }
-        Inputs::Paths(paths) => files::discover(paths, &request.tree, &mut walk)
-            .into_iter()
-            .map(|found| Input {
-                variables: variables.for_file(&found.path, found.kind, &mut errors),
-                shown: found.policy_path,
-                kind: found.kind,
-                source: Source::File(found.path),
-            })
-            .collect(),
-    };
+    let inputs = gather(inputs, request, variables, &mut errors, &mut walk)?;
     errors.extend(walk.errors);
     let context = CheckContext {
         today: request.today,
@@ -253,10 +230,48 @@ pub fn check(
     Ok(report)
 }
 
-/// A file's report and, when it has findings, its text (for snippets); or why it could not be read.
-type Checked = Result<(FileReport, Option<String>), FileError>;
+/// The files to read — a walk's, or the one text from standard input — each with its Compose variables.
+fn gather(
+    inputs: Inputs<'_>,
+    request: &CheckRequest<'_>,
+    variables: &mut ComposeVariables,
+    errors: &mut Vec<FileError>,
+    walk: &mut Walk,
+) -> Result<Vec<Input>, ServiceError> {
+    Ok(match inputs {
+        Inputs::Stdin { name, text } => {
+            let Some(kind) = FileKind::for_path(&name.to_string_lossy()) else {
+                return Err(ServiceError::input(format!(
+                    "--stdin-filename {}: not a Dockerfile, YAML or JSON name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml, *.json)",
+                    name.display()
+                )));
+            };
+            vec![Input {
+                shown: files::relative(name, request.tree.base, request.tree.cwd),
+                kind,
+                variables: variables.for_file(name, kind, errors),
+                source: Source::Text(text),
+            }]
+        }
+        Inputs::Paths(paths) => files::discover(paths, &request.tree, walk)
+            .into_iter()
+            .map(|found| Input {
+                variables: variables.for_file(&found.path, found.kind, errors),
+                shown: found.policy_path,
+                kind: found.kind,
+                source: Source::File(found.path),
+            })
+            .collect(),
+    })
+}
 
-fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Checked {
+/// Reads `input` (through the bounded reader) and hands its text to `use_text` with the check context its Compose
+/// variables call for.
+fn with_text<R>(
+    input: &Input,
+    context: &CheckContext<'_>,
+    use_text: impl FnOnce(&str, &CheckContext<'_>) -> R,
+) -> Result<R, FileError> {
     let owned;
     let text = match &input.source {
         Source::Text(text) => text.as_str(),
@@ -266,20 +281,126 @@ fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Ch
             owned.as_str()
         }
     };
-    let build;
-    let context = if input.variables.is_empty() {
-        context
-    } else {
-        build = ScanOptions {
-            build_args: context.build.build_args.clone(),
-            variables: input.variables.clone(),
-        };
+    if input.variables.is_empty() {
+        return Ok(use_text(text, context));
+    }
+    let build = ScanOptions {
+        build_args: context.build.build_args.clone(),
+        variables: input.variables.clone(),
+    };
+    Ok(use_text(
+        text,
         &CheckContext {
             build: &build,
             ..*context
-        }
+        },
+    ))
+}
+
+/// Every image reference the inputs hold, Python or not, with what pyimage made of it (`pyimage ls`): the same
+/// walk, reading and scan as [`check`], so what it lists is what `check` judged.
+#[derive(Debug, Default)]
+pub struct InventoryReport {
+    /// Number of files read.
+    pub files_scanned: usize,
+    /// Every image, by path and position.
+    pub images: Vec<SeenImage>,
+    /// Files not read, with why (a template, a symlink, a FIFO).
+    pub skipped: Vec<FileError>,
+    /// Files that could not be read or parsed (images before a parse error are listed).
+    pub errors: Vec<FileError>,
+}
+
+impl InventoryReport {
+    /// An input error when a file could not be read or parsed; listing never fails on policy.
+    pub fn outcome(&self) -> Outcome {
+        Outcome::OK.and_if(!self.errors.is_empty(), ErrorKind::Input)
+    }
+}
+
+/// Lists every image of `inputs` (see [`InventoryReport`]); `request.lock`, when given, is what the lock column
+/// compares with.
+pub fn inventory(
+    inputs: Inputs<'_>,
+    request: &CheckRequest<'_>,
+    variables: &mut ComposeVariables,
+) -> Result<InventoryReport, ServiceError> {
+    let (mut errors, mut walk) = (Vec::new(), Walk::default());
+    let inputs = gather(inputs, request, variables, &mut errors, &mut walk)?;
+    errors.extend(walk.errors);
+    let context = CheckContext {
+        today: request.today,
+        lock: request.lock,
+        build: request.build,
     };
-    let report = check_file(&input.shown, text, input.kind, policy, context);
-    let keep = (!report.findings.is_empty()).then(|| text.to_owned());
-    Ok((report, keep))
+    let listed: Vec<(Input, Result<FileInventory, FileError>)> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let listed = with_text(&input, &context, |text, context| {
+                inventory_file(
+                    &input.shown,
+                    text,
+                    input.kind,
+                    request.policy,
+                    context,
+                    request.lock,
+                )
+            });
+            (input, listed)
+        })
+        .collect();
+    let mut report = InventoryReport {
+        skipped: walk.passed_over,
+        ..InventoryReport::default()
+    };
+    for (input, listed) in listed {
+        let file = match listed {
+            Ok(file) => file,
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
+        };
+        if file.not_a_manifest {
+            continue;
+        }
+        if file.error.is_none() {
+            report.files_scanned += 1;
+        }
+        if let Some(skipped) = file.skipped {
+            report.skipped.push(FileError::at(
+                &input.shown,
+                skipped.line,
+                Some(skipped.column),
+                skipped.reason.to_string(),
+            ));
+        }
+        if let Some(error) = file.error {
+            errors.push(FileError::at(
+                &input.shown,
+                error.line,
+                Some(error.column),
+                error.message,
+            ));
+        }
+        report.images.extend(file.images);
+    }
+    report.images.sort_by(|a, b| {
+        (a.path.as_str(), a.line, a.column).cmp(&(b.path.as_str(), b.line, b.column))
+    });
+    report.skipped.sort();
+    errors.sort();
+    report.errors = errors;
+    Ok(report)
+}
+
+/// A file's report and, when it has findings, its text (for snippets); or why it could not be read.
+type Checked = Result<(FileReport, Option<String>), FileError>;
+
+fn check_input(input: &Input, policy: &Policy, context: &CheckContext<'_>) -> Checked {
+    with_text(input, context, |text, context| {
+        let report = check_file(&input.shown, text, input.kind, policy, context);
+        let keep = (!report.findings.is_empty()).then(|| text.to_owned());
+        (report, keep)
+    })
 }

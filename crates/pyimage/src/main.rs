@@ -9,6 +9,7 @@ mod cmd_check;
 mod cmd_export;
 mod cmd_history;
 mod cmd_init;
+mod cmd_ls;
 mod cmd_pin;
 mod cmd_provenance;
 mod cmd_ref;
@@ -75,6 +76,9 @@ enum Command {
     Tags(cmd_tags::TagsArgs),
     /// Check base images in Dockerfiles, Compose files and Kubernetes manifests against the policy (offline).
     Check(cmd_check::CheckArgs),
+    /// List every image reference (Python or not) with its file kind, environment, class, Python line, digest and
+    /// lock state: the inventory, and what pyimage did not understand (offline).
+    Ls(cmd_ls::LsArgs),
     /// Pin Python image references to their current digests (byte-minimal edits) and write pyimage.lock.
     Pin(cmd_pin::PinArgs),
     /// Move pinned Python references after rebuilds and patch releases, per the environment's policy.
@@ -118,6 +122,7 @@ fn main() -> ExitCode {
             cmd_resolve::run(args, client).await
         }),
         Command::Check(args) => cmd_check::run(args, cli.config.as_deref(), cli.color),
+        Command::Ls(args) => cmd_ls::run(args, cli.config.as_deref()),
         Command::Init(args) => cmd_init::run(args),
         Command::Export(args) => cmd_export::run(args, cli.config.as_deref()),
         Command::Completions(args) => cmd_shell::completions(args, Cli::command()),

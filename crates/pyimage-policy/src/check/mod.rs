@@ -9,6 +9,7 @@
 pub mod eol;
 pub mod evaluate;
 pub mod finding;
+pub mod inventory;
 pub mod policy;
 pub mod rules;
 pub mod suppress;
@@ -172,56 +173,11 @@ pub fn check_file(
             raw.push(finding);
         }
     };
-    match kind {
-        FileKind::Dockerfile => {
-            let scan = dockerfile::scan_with(text, context.build);
-            report.images = scan.images.len();
-            for image in &scan.images {
-                let site = SiteKind::Dockerfile(image.kind);
-                let use_ = ImageToDecide {
-                    site,
-                    written: &image.written,
-                    evaluation: &image.evaluation,
-                    uses_args: !image.args.is_empty(),
-                };
-                visit(use_, image.span, &image.args);
-            }
-        }
-        FileKind::Manifest(manifest) => {
-            let inputs = manifests::ScanInputs {
-                variables: Some(&context.build.variables),
-            };
-            let site = SiteKind::of_manifest(manifest);
-            let mut images = 0;
-            // One image at a time: a large file's images, all held at once, would outweigh its text.
-            let scan = manifests::scan_each(manifest, text, inputs, &mut |image| {
-                images += 1;
-                let use_ = ImageToDecide {
-                    site,
-                    written: &image.written,
-                    evaluation: &image.evaluation,
-                    uses_args: false,
-                };
-                visit(use_, image.span, &[]);
-            });
-            report.images = images;
-            report.not_a_manifest = scan.not_a_manifest;
-            if let Some(skipped) = scan.skipped {
-                report.skipped = Some(Skipped {
-                    reason: skipped.reason,
-                    line: skipped.line,
-                    column: skipped.column,
-                });
-            }
-            if let Some(error) = &scan.error {
-                report.error = Some(InputError {
-                    message: error.message.clone(),
-                    line: error.line,
-                    column: error.column,
-                });
-            }
-        }
-    }
+    let scanned = scan_images(text, kind, context, &mut visit);
+    report.images = scanned.images;
+    report.not_a_manifest = scanned.not_a_manifest;
+    report.skipped = scanned.skipped;
+    report.error = scanned.error;
 
     // One finding per source span: a Compose anchor merged into three services is one image written once, so it
     // is one finding, not three (the same reference in the same environment decides the same way).
@@ -313,6 +269,76 @@ pub fn check_file(
         .findings
         .sort_by(|a, b| (a.file().span.start, a.rule.id).cmp(&(b.file().span.start, b.rule.id)));
     report
+}
+
+/// What scanning a file for images came to, besides the images themselves.
+#[derive(Debug, Default)]
+pub(crate) struct Scanned {
+    /// Number of image references found.
+    pub images: usize,
+    /// A JSON file that is no Kubernetes object.
+    pub not_a_manifest: bool,
+    /// Why the file was skipped, if it was.
+    pub skipped: Option<Skipped>,
+    /// Why the file is not valid, if it is not (images before the error were still visited).
+    pub error: Option<InputError>,
+}
+
+/// Scans `text` as a file of `kind` and hands `visit` every image reference it holds, with its span and, in a
+/// Dockerfile, the ARG uses that built it: the one walk over a file's images that the check and the inventory share.
+pub(crate) fn scan_images(
+    text: &str,
+    kind: FileKind,
+    context: &CheckContext<'_>,
+    visit: &mut dyn FnMut(ImageToDecide<'_>, Span, &[ArgUse]),
+) -> Scanned {
+    let mut scanned = Scanned::default();
+    match kind {
+        FileKind::Dockerfile => {
+            let scan = dockerfile::scan_with(text, context.build);
+            scanned.images = scan.images.len();
+            for image in &scan.images {
+                let use_ = ImageToDecide {
+                    site: SiteKind::Dockerfile(image.kind),
+                    written: &image.written,
+                    evaluation: &image.evaluation,
+                    uses_args: !image.args.is_empty(),
+                };
+                visit(use_, image.span, &image.args);
+            }
+        }
+        FileKind::Manifest(manifest) => {
+            let inputs = manifests::ScanInputs {
+                variables: Some(&context.build.variables),
+            };
+            let site = SiteKind::of_manifest(manifest);
+            let mut images = 0;
+            // One image at a time: a large file's images, all held at once, would outweigh its text.
+            let scan = manifests::scan_each(manifest, text, inputs, &mut |image| {
+                images += 1;
+                let use_ = ImageToDecide {
+                    site,
+                    written: &image.written,
+                    evaluation: &image.evaluation,
+                    uses_args: false,
+                };
+                visit(use_, image.span, &[]);
+            });
+            scanned.images = images;
+            scanned.not_a_manifest = scan.not_a_manifest;
+            scanned.skipped = scan.skipped.map(|skipped| Skipped {
+                reason: skipped.reason,
+                line: skipped.line,
+                column: skipped.column,
+            });
+            scanned.error = scan.error.map(|error| InputError {
+                message: error.message,
+                line: error.line,
+                column: error.column,
+            });
+        }
+    }
+    scanned
 }
 
 fn file_span(path: &str, text: &str, lines: &LineIndex, span: Span) -> FileSpan {

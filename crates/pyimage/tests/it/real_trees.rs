@@ -169,3 +169,111 @@ fn nothing_to_pin_passes_check_locked_without_a_lock() {
         stderr(&locked)
     );
 }
+
+/// `pyimage ls` lists every image reference, Python or not, with its file kind, environment, class, Python line,
+/// digest and lock state; what it could not understand, skipped or read is listed too, never dropped.
+#[test]
+fn ls_lists_every_reference_and_what_it_did_not_understand() {
+    let dir = tempdir("ls");
+    let root = dir.path();
+    write(
+        root,
+        "Dockerfile",
+        "ARG BASE\nFROM python:3.12-slim AS build\nFROM ${BASE}\nCOPY --from=node:20 /x /x\n",
+    );
+    write(
+        root,
+        ".devcontainer/devcontainer.json",
+        r#"{"image": "mcr.microsoft.com/devcontainers/python:3.12"}"#,
+    );
+    let digest = "sha256:97490e383c4cffb12825431fa24e3d2b70e39fd691a8e33c46bf4c18edca3998";
+    write(
+        root,
+        "compose.yaml",
+        &format!(
+            "services:\n  db:\n    image: postgres:16\n  app:\n    image: python:3.11@{digest}\n"
+        ),
+    );
+    write(root, "deploy/prod/bad.yaml", "a: [\n");
+    write(
+        root,
+        "pyimage.toml",
+        "[[paths]]\npattern = \"deploy/prod/**\"\nenvironment = \"prod\"\n",
+    );
+    write(
+        root,
+        "deploy/prod/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n  - name: a\n    image: \"=HYPERLINK(1),x\"\n  - name: b\n    image: python:3.13\n",
+    );
+    let output = pyimage().current_dir(root).run(&["ls", "--format", "json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a file not read is an input error: {}",
+        stderr(&output)
+    );
+    let report = json(&output);
+    let images = report["images"].as_array().expect("images");
+    let find = |location: &str| -> &serde_json::Value {
+        images
+            .iter()
+            .find(|image| {
+                format!(
+                    "{}:{}",
+                    image["path"].as_str().unwrap_or_default(),
+                    image["line"]
+                ) == location
+            })
+            .unwrap_or_else(|| panic!("{location} is not listed: {report:#}"))
+    };
+    let official = find("Dockerfile:2");
+    assert_eq!(official["class"], "official");
+    assert_eq!(official["python"], "3.12");
+    assert_eq!(official["pinned"], false);
+    assert_eq!(official["file_kind"], "Dockerfile");
+    assert_eq!(official["lock"], "no-lock");
+    let unknown = find("Dockerfile:3");
+    assert_eq!(unknown["class"], "not-understood");
+    assert!(
+        unknown["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("BASE"),
+        "{unknown}"
+    );
+    assert_eq!(find("Dockerfile:4")["class"], "other");
+    assert_eq!(find("Dockerfile:4")["site"], "COPY --from");
+    let vendor = find(".devcontainer/devcontainer.json:1");
+    assert_eq!(vendor["class"], "derived");
+    assert_eq!(vendor["python"], "3.12");
+    assert_eq!(find("compose.yaml:3")["class"], "other");
+    assert_eq!(find("compose.yaml:5")["pinned"], true);
+    assert_eq!(find("compose.yaml:5")["file_kind"], "Compose file");
+    let prod = find("deploy/prod/pod.yaml:9");
+    assert_eq!(prod["environment"], "prod");
+    assert_eq!(prod["python"], "3.13");
+    assert_eq!(images.len(), 8, "{report:#}");
+    let errors = report["errors"].as_array().expect("errors");
+    assert!(
+        errors
+            .iter()
+            .any(|error| error["path"] == "deploy/prod/bad.yaml"),
+        "{report:#}"
+    );
+
+    // The table names the lists below it; CSV quotes and neutralises what a spreadsheet would run.
+    let table = pyimage().current_dir(root).run(&["ls"]);
+    let text = crate::support::stdout(&table);
+    assert!(
+        text.contains("Not understood (2):") && text.contains("Not read (1):"),
+        "{text}"
+    );
+    let csv = pyimage().current_dir(root).run(&["ls", "--format", "csv"]);
+    let csv = crate::support::stdout(&csv);
+    assert!(
+        csv.starts_with("location,kind,environment,image,class,python,digest,lock,site,note\r\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("\"'=HYPERLINK(1),x\""), "{csv}");
+    assert_eq!(csv.lines().count(), 9, "{csv}");
+}
