@@ -238,7 +238,7 @@ fn gather(
     errors: &mut Vec<FileError>,
     walk: &mut Walk,
 ) -> Result<Vec<Input>, ServiceError> {
-    Ok(match inputs {
+    let gathered = match inputs {
         Inputs::Stdin { name, text } => {
             let Some(kind) = FileKind::for_path(&name.to_string_lossy()) else {
                 return Err(ServiceError::input(format!(
@@ -262,7 +262,16 @@ fn gather(
                 source: Source::File(found.path),
             })
             .collect(),
-    })
+    };
+    // `-vv`: what is read, and as what (a file read as the wrong kind is otherwise invisible).
+    for input in &gathered {
+        let kind = match input.kind {
+            FileKind::Dockerfile => "Dockerfile",
+            FileKind::Manifest(manifest) => manifest.describe(),
+        };
+        tracing::debug!(file = %input.shown, kind, "reading");
+    }
+    Ok(gathered)
 }
 
 /// Reads `input` (through the bounded reader) and hands its text to `use_text` with the check context its Compose

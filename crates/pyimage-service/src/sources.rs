@@ -42,7 +42,8 @@ pub fn gather(paths: &[PathBuf], tree: &Tree<'_>, variables: &mut ComposeVariabl
         match read_source(&file.path) {
             Ok(text) => {
                 gathered.sources.push(SourceText {
-                    shown: file.path.display().to_string(),
+                    // The path as `check` shows it (relative to the configuration's directory), not `./path`.
+                    shown: file.policy_path.clone(),
                     kind: file.kind,
                     text,
                     variables: variables.for_file(&file.path, file.kind, &mut gathered.errors),
@@ -51,7 +52,7 @@ pub fn gather(paths: &[PathBuf], tree: &Tree<'_>, variables: &mut ComposeVariabl
             }
             Err(message) => gathered
                 .errors
-                .push(FileError::file(file.path.display().to_string(), message)),
+                .push(FileError::file(file.policy_path.clone(), message)),
         }
     }
     gathered

@@ -17,6 +17,8 @@
 pub mod bounded;
 #[cfg(feature = "walk")]
 pub mod files;
+#[cfg(feature = "walk")]
+pub mod gitignored;
 pub mod located;
 #[cfg(feature = "lock")]
 pub mod lock_file;

@@ -105,6 +105,13 @@ pub async fn run(
             write!(crate::render::terminal::stdout(), "{text}")?;
         }
     }
+    if mode == Mode::Write && pyimage_store::gitignored::is_ignored(&lock_path) {
+        crate::render::terminal::eprintln(format_args!(
+            "pyimage: warning: {} is ignored by git (a .gitignore line such as `*.lock`), so CI would never see it: \
+add `!pyimage.lock` to that .gitignore, or commit it with `git add -f`",
+            lock_path.display()
+        ));
+    }
     tracing::debug!(stats = ?resolver.client().stats(), "registry requests");
     Ok(outcome)
 }

@@ -135,8 +135,8 @@ fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
         }
         writeln!(out, "{}", report.input)?;
         if let Some(error) = &report.error {
+            // Once, in the report: the exit code says that something failed.
             writeln!(out, "  error         {error}")?;
-            crate::render::terminal::eprintln(format_args!("pyimage: {:?}: {error}", report.input));
             continue;
         }
         let Some(r) = &report.resolution else {

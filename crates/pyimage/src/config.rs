@@ -112,33 +112,32 @@ pub fn load(
     start: Option<&Path>,
     overrides: &Overrides,
 ) -> anyhow::Result<LoadedConfig> {
-    let (path, required, discovered) = match explicit {
-        Some(path) => (path.to_path_buf(), true, false),
+    let start = start.unwrap_or(Path::new("."));
+    let (path, how) = match explicit {
+        Some(path) => (path.to_path_buf(), "--config"),
         None => match std::env::var_os("PYIMAGE_CONFIG").filter(|v| !v.is_empty()) {
-            Some(path) => (PathBuf::from(path), true, false),
-            None => match discover(start.unwrap_or(Path::new("."))) {
-                Some(found) => (found, true, true),
-                None => (PathBuf::from("pyimage.toml"), false, false),
+            Some(path) => (PathBuf::from(path), "PYIMAGE_CONFIG"),
+            None => match discover(start) {
+                Some(found) => (found, "found walking up from the first path"),
+                None => {
+                    tracing::info!(
+                        from = %start.display(),
+                        "configuration: no pyimage.toml from here up to the repository root; built-in defaults"
+                    );
+                    return Ok(LoadedConfig {
+                        path: None,
+                        discovered: false,
+                        text: String::new(),
+                        settings: Settings::builtin(overrides)?,
+                    });
+                }
             },
         },
     };
-    tracing::info!(config = %path.display(), "configuration");
-    let read = pyimage_store::bounded::read_text(&path, 1024 * 1024);
-    let text = match read {
-        Ok(text) => text,
-        Err(error) if !required && error.kind() == std::io::ErrorKind::NotFound => {
-            tracing::info!("no pyimage.toml found: built-in defaults");
-            return Ok(LoadedConfig {
-                path: None,
-                discovered: false,
-                text: String::new(),
-                settings: Settings::builtin(overrides)?,
-            });
-        }
-        Err(error) => {
-            return Err(error).with_context(|| format!("cannot read config {}", path.display()));
-        }
-    };
+    let discovered = explicit.is_none() && how.starts_with("found");
+    tracing::info!(config = %path.display(), how, "configuration");
+    let text = pyimage_store::bounded::read_text(&path, 1024 * 1024)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
     let settings = Settings::parse(&text, &path.display().to_string(), overrides)?;
     Ok(LoadedConfig {
         path: Some(path),

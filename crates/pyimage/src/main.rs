@@ -45,7 +45,8 @@ use pyimage_service::{ErrorKind, Outcome};
                   local images and their provenance."
 )]
 struct Cli {
-    /// Configuration file (default: $PYIMAGE_CONFIG, else ./pyimage.toml when present).
+    /// Configuration file (default: $PYIMAGE_CONFIG, else the nearest pyimage.toml from the first path (or the
+    /// current directory) up to the repository root, else built-in defaults).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log what pyimage does to stderr (`-v` info, `-vv` debug).

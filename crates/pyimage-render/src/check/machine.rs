@@ -107,7 +107,7 @@ pub fn sarif(report: &CheckReport, config_path: Option<&str>) -> serde_json::Res
                 "ruleId": finding.rule.id,
                 "ruleIndex": index,
                 "level": sarif_level(finding.severity),
-                "message": {"text": format!("{} Fix: {}", finding.message, finding.fix)},
+                "message": {"text": format!("{}\nFix: {}", finding.message, finding.fix)},
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": {"uri": finding.file().path},
@@ -216,10 +216,13 @@ pub fn github(report: &CheckReport, config_path: Option<&str>) -> String {
             Severity::Deny => "error",
             _ => "warning",
         };
-        let mut message = format!("{} Fix: {}", finding.message, finding.fix);
+        // The finding, what decided it, then the fix on its own line (`%0A` in the command).
+        let mut message = finding.message.clone();
         for decision in &finding.decided_by {
             message.push_str(&format!(" ({})", decision_text(decision, config_path)));
         }
+        message.push_str("\nFix: ");
+        message.push_str(&finding.fix);
         let _ = writeln!(
             out,
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",

@@ -1135,3 +1135,41 @@ fn mirrors_and_allowed_images_are_pinned_and_check_locked_converges() {
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(!stdout(&output).contains("PY008"), "{}", stdout(&output));
 }
+
+/// A `.gitignore` line such as `*.lock` would keep `pyimage.lock` out of every commit, and CI's `check --locked`
+/// would fail for a reason nobody sees locally: `pin` warns, naming the fix. Paths are shown as `check` shows them.
+#[test]
+fn pin_warns_when_git_ignores_the_lock_and_shows_paths_as_check_does() {
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-gitignored-lock");
+    std::fs::write(
+        workspace.dir.join("src/Dockerfile"),
+        "FROM python:3.12-slim\nFROM python:${V}\n",
+    )
+    .unwrap();
+    std::fs::write(workspace.dir.join(".gitignore"), "*.lock\n").unwrap();
+    let output = workspace.run(&["pin", "src"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("is ignored by git") && errors.contains("!pyimage.lock"),
+        "{errors}"
+    );
+    let text = stdout(&output);
+    assert!(
+        text.contains("src/Dockerfile:2") && !text.contains("./src"),
+        "{text}"
+    );
+    std::fs::write(workspace.dir.join(".gitignore"), "*.lock\n!pyimage.lock\n").unwrap();
+    std::fs::write(
+        workspace.dir.join("src/Dockerfile"),
+        "FROM python:3.13-slim\n",
+    )
+    .unwrap();
+    let output = workspace.run(&["pin", "src"]);
+    assert!(
+        !stderr(&output).contains("ignored by git"),
+        "{}",
+        stderr(&output)
+    );
+}
