@@ -126,10 +126,18 @@ async fn page(args: &HistoryArgs, store: &Store) -> anyhow::Result<Outcome> {
     };
     let lock_shown = lock.as_ref().map(|(shown, lock)| (shown.as_str(), lock));
     let page = drift::assemble(Some(store), &tags, lock_shown, None).await?;
+    // The same verdict as the other formats: a stale pin exits 1, whatever the output looks like.
+    let stale = match &lock {
+        Some((_, lock)) => drift::standings(store, lock)
+            .await?
+            .iter()
+            .any(|standing| standing.status == "stale"),
+        None => false,
+    };
     store.close().await;
     let mut out = std::io::stdout().lock();
     std::io::Write::write_all(&mut out, page.as_bytes()).context("writing the page")?;
-    Ok(Outcome::OK)
+    Ok(Outcome::OK.and_if(stale, pyimage_service::ErrorKind::Policy))
 }
 
 async fn staleness(
