@@ -109,6 +109,8 @@ struct Input {
     source: Source,
     /// Compose interpolation variables (`.env` beside the file, or `--env-file`).
     variables: BTreeMap<String, String>,
+    /// Named on the command line: never passed over in silence.
+    named: bool,
 }
 
 enum Source {
@@ -138,6 +140,7 @@ pub fn check(
                 kind,
                 variables: variables.for_file(name, kind, &mut errors),
                 source: Source::Text(text),
+                named: true,
             }]
         }
         Inputs::Paths(paths) => files::discover(paths, &request.tree, &mut walk)
@@ -146,6 +149,7 @@ pub fn check(
                 variables: variables.for_file(&found.path, found.kind, &mut errors),
                 shown: found.policy_path,
                 kind: found.kind,
+                named: found.named,
                 source: Source::File(found.path),
             })
             .collect(),
@@ -177,6 +181,14 @@ pub fn check(
             Ok(checked) => checked,
         };
         if file.not_a_manifest {
+            // A walk passes over `package.json` in silence; a file named on the command line is never passed over.
+            if input.named {
+                errors.push(FileError::file(
+                    &input.shown,
+                    "not a Kubernetes object (no `apiVersion` and `kind`) and not a dev container \
+                     (`.devcontainer/devcontainer.json`, `.devcontainer.json`): pyimage finds no images in this JSON file",
+                ));
+            }
             continue;
         }
         if file.error.is_none() {

@@ -478,8 +478,15 @@ pub fn scan_with(text: &str, options: &ScanOptions) -> DockerfileScan {
 }
 
 /// Whether a file name (not a path) names a Dockerfile: `Dockerfile`, `Containerfile`, `*.Dockerfile`,
-/// `Dockerfile.*` (and the same for `Containerfile`), ignoring ASCII case, but not `*.dockerignore`.
+/// `Dockerfile.*`, `Dockerfile-*` and `Dockerfile_*` (and the same for `Containerfile`), ignoring ASCII case, but
+/// not `*.dockerignore`. A `Dockerfile-*` / `Dockerfile_*` name ending in the extension of another kind of file
+/// (`Dockerfile-README.md`, `dockerfile_lint.yml`) is that other kind.
 pub fn is_dockerfile_name(file_name: &str) -> bool {
+    /// Extensions that say a `Dockerfile-…` name is documentation, configuration or code about Dockerfiles.
+    const OTHER_KINDS: [&str; 14] = [
+        ".md", ".txt", ".rst", ".yml", ".yaml", ".json", ".toml", ".sh", ".py", ".go", ".rs",
+        ".js", ".ts", ".lock",
+    ];
     let lower = file_name.to_ascii_lowercase();
     if lower.ends_with(".dockerignore") {
         return false;
@@ -492,6 +499,11 @@ pub fn is_dockerfile_name(file_name: &str) -> bool {
             || lower
                 .strip_prefix(base)
                 .is_some_and(|rest| rest.len() > 1 && rest.starts_with('.'))
+            || lower.strip_prefix(base).is_some_and(|rest| {
+                rest.len() > 1
+                    && rest.starts_with(['-', '_'])
+                    && !OTHER_KINDS.iter().any(|ext| rest.ends_with(ext))
+            })
     })
 }
 
@@ -508,6 +520,11 @@ mod tests {
             "app.Dockerfile",
             "Dockerfile.dev",
             "x.containerfile",
+            "Dockerfile-dev",
+            "Dockerfile_dev",
+            "Containerfile-ci",
+            "Dockerfile-py3.12",
+            "Dockerfile.j2",
         ] {
             assert!(is_dockerfile_name(yes), "{yes}");
         }
@@ -517,6 +534,11 @@ mod tests {
             "compose.yaml",
             ".Dockerfile",
             "Dockerfile.",
+            "Dockerfile-",
+            "dockerfile_lint.yml",
+            "Dockerfile-README.md",
+            "Dockerfile_test.go",
+            "dockerfile-check.sh",
         ] {
             assert!(!is_dockerfile_name(no), "{no}");
         }
