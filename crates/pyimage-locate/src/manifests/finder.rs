@@ -138,6 +138,8 @@ impl<'a> Finder<'a> {
             return;
         }
         let images = pod::pod_images(document, object, kind.as_deref(), OtherKinds::Guess);
+        let reported: std::collections::HashSet<usize> =
+            images.iter().map(|image| image.image).collect();
         for image in images {
             let site = ImageSite::KubernetesPod {
                 kind: kind.clone(),
@@ -155,6 +157,14 @@ impl<'a> Finder<'a> {
                 Dialect::Literal,
                 "",
             );
+        }
+        // A custom resource: its embedded containers, wherever its kind keeps them ([`super::embedded`]).
+        if let Some(kind) = kind.as_deref()
+            && document.get(object, "apiVersion").is_some()
+            && pod::pod_spec_path(kind).is_none()
+        {
+            let mut search = super::embedded::Embedded::new(kind, name, prefix, reported);
+            self.embedded_containers(document, index, object, &mut search);
         }
     }
 

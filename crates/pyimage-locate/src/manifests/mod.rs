@@ -14,7 +14,9 @@
 //!   spec as [`crate::pod`] describes them (the `image` of every entry of `containers`, `initContainers` and
 //!   `ephemeralContainers`, the `image.reference` of image volumes; a Pod's `spec`, a workload's
 //!   `spec.template.spec`, a CronJob's `spec.jobTemplate.spec.template.spec`, a PodTemplate's `template.spec`, and
-//!   for other kinds wherever the workload kinds keep one), and in the `items` of `List` kinds.
+//!   for other kinds wherever the workload kinds keep one), and in the `items` of `List` kinds. An object of a kind
+//!   pyimage does not know (Argo `Workflow`, Tekton `Task`, an operator's custom resource) is also searched for
+//!   embedded containers (`containers`/`sidecars`/`steps` lists, `container`/`script` maps: see the `embedded` module).
 //! * GitHub Actions workflows (`.github/workflows/*.yml`): `jobs.<job>.container` (a string or its `image`),
 //!   `jobs.<job>.services.<name>.image`, and `steps[].uses: docker://IMAGE`. A `${{ … }}` expression is filled in
 //!   by the runner: a reference built from one is unresolvable, never guessed.
@@ -25,7 +27,8 @@
 //! * Dev containers (`.devcontainer/devcontainer.json`, `.devcontainer.json`, JSON with comments): `image`.
 //! * Cloud Build (`cloudbuild.yaml`, `cloudbuild.json`): `steps[].name`; `$SUBSTITUTIONS` are the build's.
 //! * Helm values (`values.yaml`, `values-*.yaml`): at any depth, an `image:` string, or an `image:` map of
-//!   `registry`, `repository`, `tag` and `digest` (the shape Bitnami and `helm create` use); pinning writes an
+//!   `registry`, `repository`, `tag` and `digest` (the shape Bitnami and `helm create` use; `name` in place of
+//!   `repository` when a `tag` is there too, as other charts write it); pinning writes an
 //!   existing `digest:` key only, since only the chart's templates know whether they read one.
 //!
 //! Templated files (Helm's `{{ … }}`) are not YAML until rendered: they are reported as skipped, with the reason,
@@ -34,6 +37,7 @@
 //! that parses is text: a ConfigMap holding Prometheus alert text or a workflow's `${{ github.sha }}` is checked.
 //! Invalid YAML is an error with a line and column, never a panic.
 
+mod embedded;
 mod finder;
 mod interpolate;
 mod json;

@@ -186,7 +186,8 @@ impl Finder<'_> {
         }
     }
 
-    /// At any depth: `image: REF`, or an `image:` map with `repository` (and `registry`, `tag`, `digest`).
+    /// At any depth: `image: REF`, or an `image:` map with `repository` (and `registry`, `tag`, `digest`), or
+    /// with `name` and `tag`.
     pub(super) fn helm_values(
         &mut self,
         document: &Document,
@@ -197,7 +198,7 @@ impl Finder<'_> {
     ) {
         const KEYS: MapKeys = MapKeys {
             registry: Some("registry"),
-            repository: &["repository"],
+            repository: &["repository", "name"],
             tag: "tag",
             digest: "digest",
             no_insert: Some(
@@ -228,8 +229,11 @@ impl Finder<'_> {
                                     "",
                                 );
                             }
+                            // `repository` (Bitnami, `helm create`), or `name` with a `tag` (other charts).
                             Some(Node::Mapping(_))
-                                if document.get(value, "repository").is_some() =>
+                                if document.get(value, "repository").is_some()
+                                    || (document.get(value, "name").is_some()
+                                        && document.get(value, "tag").is_some()) =>
                             {
                                 self.map(document, index, value, site, path, &KEYS);
                             }
