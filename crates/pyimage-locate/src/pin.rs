@@ -82,6 +82,12 @@ pub enum Refusal {
         "the value is interpolated by Compose ({0}); pin the default or the variable's value by hand"
     )]
     Interpolated(String),
+    /// The reference is built from pipeline variables and text (GitLab `variables:`, Cloud Build
+    /// `substitutions:`): a digest after it would not follow the variables.
+    #[error(
+        "the reference is built from variables ({0}): a digest after it would not follow them; move the whole reference into one variable (`PYTHON_IMAGE: python:3.12-slim` + `image: $PYTHON_IMAGE`) and pin again"
+    )]
+    BuiltFromVariables(String),
     /// The YAML scalar cannot be rewritten in place (block scalar, escapes).
     #[error("the value is written as a {0}, which pyimage does not rewrite")]
     NotRewritable(String),
@@ -150,7 +156,7 @@ pub fn candidates(
             dockerfile_candidates(text, &dockerfile::scan_with(text, build), build, wanted)
         }
         FileKind::Manifest(manifest) => {
-            yaml_candidates(&scan_manifest(manifest, text, build), wanted)
+            yaml_candidates(manifest, &scan_manifest(manifest, text, build), wanted)
         }
     }
 }
@@ -464,6 +470,7 @@ fn digest_after_variable(text: &str, image: &dockerfile::ImageUse) -> Result<(),
 }
 
 fn yaml_candidates(
+    kind: manifests::ManifestKind,
     scan: &manifests::ManifestScan,
     wanted: &dyn Fn(&Reference) -> bool,
 ) -> Vec<Candidate> {
@@ -479,7 +486,11 @@ fn yaml_candidates(
         let site = match (refusal, &image.not_rewritable, &image.form) {
             (Some(refusal), _, _) => Err(refusal),
             (None, _, _) if image.value.contains('$') => {
-                Err(Refusal::Interpolated(image.value.clone()))
+                Err(if kind == manifests::ManifestKind::Compose {
+                    Refusal::Interpolated(image.value.clone())
+                } else {
+                    Refusal::BuiltFromVariables(image.value.clone())
+                })
             }
             (None, _, manifests::Written::Map(parts)) => match &parts.insert_digest {
                 Ok((at, prefix)) => Ok(PinSite {
