@@ -462,6 +462,11 @@ pub struct DockerfileScan {
     /// How many more problems were found and not kept: a file that is not a Dockerfile has one on every line,
     /// and keeping them all would cost memory in proportion to its lines for nothing anyone reads.
     pub more_problems: usize,
+    /// Set when the file is a template (`Dockerfile.j2`, `dockerfile.tmpl`): a placeholder (`{{ … }}`, `{% … %}`)
+    /// stands where an image goes, so the file is not a Dockerfile until rendered. Its images are then not listed
+    /// (`images` is empty): like a templated YAML file, it is reported as skipped, with the reason, at the first
+    /// such placeholder. A placeholder elsewhere (`RUN pip install {{ packages }}`) is text.
+    pub skipped: Option<crate::manifests::Skipped>,
 }
 
 /// Most problems a scan keeps (see [`DockerfileScan::more_problems`]).

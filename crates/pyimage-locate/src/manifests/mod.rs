@@ -172,6 +172,8 @@ pub struct Skipped {
 pub enum SkipReason {
     /// It contains template actions (`{{ … }}`, as in Helm charts): it is not YAML until rendered.
     Templated,
+    /// A Dockerfile template (`Dockerfile.j2`, `dockerfile.tmpl`): a placeholder stands where an image goes.
+    TemplatedDockerfile,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -179,6 +181,9 @@ impl std::fmt::Display for SkipReason {
         match self {
             SkipReason::Templated => f.write_str(
                 "templated ({{ … }}): render it (e.g. helm template) and scan the output",
+            ),
+            SkipReason::TemplatedDockerfile => f.write_str(
+                "templated (a {{ … }} placeholder where an image goes): not a Dockerfile until rendered; check the rendered Dockerfile, or write the base image literally (or as an ARG default) in the template",
             ),
         }
     }

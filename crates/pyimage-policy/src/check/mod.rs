@@ -175,6 +175,14 @@ pub fn check_file(
         FileKind::Dockerfile => {
             let scan = dockerfile::scan_with(text, context.build);
             report.images = scan.images.len();
+            // A Dockerfile template lists no images: it is skipped with the reason, as a YAML template is.
+            if let Some(skipped) = &scan.skipped {
+                report.skipped = Some(Skipped {
+                    reason: skipped.reason,
+                    line: skipped.line,
+                    column: skipped.column,
+                });
+            }
             for image in &scan.images {
                 let site = SiteKind::Dockerfile(image.kind);
                 let use_ = ImageToDecide {

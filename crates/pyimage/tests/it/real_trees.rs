@@ -141,7 +141,7 @@ fn templated_dockerfiles_are_skipped_with_the_reason() {
         .iter()
         .map(|s| {
             assert!(
-                s["message"].as_str().unwrap().contains("templated"),
+                s["reason"].as_str().unwrap().contains("templated"),
                 "{report}"
             );
             (
@@ -268,7 +268,8 @@ spec:
             ("docker-compose-dev.yml", 3, "python:3.12-bookworm"),
             ("Dockerfile-dev", 1, "python:3.11-alpine"),
             ("build/Dockerfile_dev", 1, "python:3.13-alpine"),
-            ("chart/values.yaml", 2, "python:3.12-slim"),
+            // An image map's finding points at its tag.
+            ("chart/values.yaml", 3, "python:3.12-slim"),
             // A variable's default is reported (and pinned) where it is defined, as a Compose anchor is.
             (".gitlab-ci.yml", 2, "python:3.11-bookworm"),
             (".gitlab-ci.yml", 8, "python:3.13"),
@@ -323,7 +324,12 @@ spec:
         .iter()
         .map(|s| {
             (
-                s["path"].as_str().unwrap().to_owned(),
+                // pin shows walked paths as `./…` (issue 21, 9: not this test's business).
+                s["path"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("./")
+                    .to_owned(),
                 s["line"].as_u64().unwrap(),
             )
         })
@@ -337,7 +343,7 @@ spec:
     // The Helm `name`/`tag` map has no `digest:` key: the only refusal.
     assert_eq!(
         refused,
-        BTreeSet::from([("chart/values.yaml".to_owned(), 2)]),
+        BTreeSet::from([("chart/values.yaml".to_owned(), 3)]),
         "{pinned}"
     );
 }
