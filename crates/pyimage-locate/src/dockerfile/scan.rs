@@ -131,8 +131,9 @@ pub(super) fn scan(text: &str, options: &ScanOptions) -> DockerfileScan {
     scanner.out
 }
 
-/// What marks a template's placeholder (Jinja, Go templates, Helm): never part of an image reference.
-const TEMPLATE_MARKS: [&str; 4] = ["{{", "}}", "{%", "%}"];
+/// What opens a template's placeholder (Jinja, Go templates, Helm): never part of an image reference. (Closing
+/// marks are not: `${A:-${B}}` ends with `}}`.)
+const TEMPLATE_MARKS: [&str; 2] = ["{{", "{%"];
 
 impl Scanner<'_> {
     fn position(&self, offset: usize) -> (usize, usize) {
