@@ -212,6 +212,7 @@ impl<'a> Finder<'a> {
             evaluation,
             not_rewritable,
             form: Written::Reference,
+            numeric_tag: None,
             line: 0,
             column: 0,
         });

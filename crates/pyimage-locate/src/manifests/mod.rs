@@ -93,6 +93,15 @@ pub enum Written {
     Map(MapParts),
 }
 
+/// A tag YAML reads as a number (see [`ManifestImage::numeric_tag`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumericTag {
+    /// The tag as written (`3.10`).
+    pub written: String,
+    /// What Helm renders (`3.1`); equal to `written` when the number prints as written (`3.12`).
+    pub rendered: String,
+}
+
 /// The keys of an image map, as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapParts {
@@ -127,6 +136,10 @@ pub struct ManifestImage {
     pub not_rewritable: Option<NotRewritable>,
     /// One scalar, or a map of keys.
     pub form: Written,
+    /// Set for a Helm values tag written as an unquoted number (`tag: 3.10`): Helm reads it as a number and
+    /// renders it as the number's shortest form (`3.1`), whatever the text says. The reference is evaluated as
+    /// written; this says what the chart will really pull, for the policy to warn.
+    pub numeric_tag: Option<NumericTag>,
     /// 1-based line of `span.start`.
     pub line: usize,
     /// 1-based column of `span.start`, in characters.

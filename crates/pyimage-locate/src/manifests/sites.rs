@@ -206,6 +206,7 @@ impl Finder<'_> {
             digest: "digest",
             no_insert: None,
             empty_tag: None,
+            numbers: false,
         };
         let Some(images) = document.get(root, "images") else {
             return;
@@ -283,6 +284,7 @@ impl Finder<'_> {
             empty_tag: Some(
                 "empty in the values: the chart's templates choose it (often the chart's appVersion)",
             ),
+            numbers: true,
         };
         if depth > MAX_VALUES_DEPTH {
             return;

@@ -509,3 +509,33 @@ fn gitlab_variables_and_cloud_build_substitutions_are_evaluated() {
         ]
     );
 }
+
+/// Issue 21 (8): Helm reads an unquoted `tag: 3.10` as a number and renders it `3.1`. The locator keeps the tag as
+/// written and says what Helm renders, for the policy to warn; a quoted tag, or one YAML reads as a string, is not
+/// marked.
+#[test]
+fn helm_values_mark_an_unquoted_numeric_tag_with_what_helm_renders() {
+    let text = "a:\n  image:\n    repository: python\n    tag: 3.10\nb:\n  image:\n    repository: python\n    tag: 3.12\nc:\n  image:\n    repository: python\n    tag: \"3.10\"\nd:\n  image:\n    repository: python\n    tag: 3.10-slim\ne:\n  image:\n    name: python\n    tag: 3\n";
+    let scan = manifests::scan(ManifestKind::HelmValues, text, ScanInputs::default());
+    let found: Vec<(&str, Option<&str>, Option<&str>)> = scan
+        .images
+        .iter()
+        .map(|i| {
+            (
+                i.path.as_str(),
+                i.text(),
+                i.numeric_tag.as_ref().map(|n| n.rendered.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("a.image", Some("python:3.10"), Some("3.1")),
+            ("b.image", Some("python:3.12"), Some("3.12")),
+            ("c.image", Some("python:3.10"), None),
+            ("d.image", Some("python:3.10-slim"), None),
+            ("e.image", Some("python:3"), Some("3")),
+        ]
+    );
+}
