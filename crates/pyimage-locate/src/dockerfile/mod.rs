@@ -187,6 +187,27 @@ pub enum Evaluation {
     Unresolvable(Unresolvable),
 }
 
+/// The repository of a reference written with variables, when every byte of it is literal and only the tag or
+/// digest holds a variable: `localhost:5000/frappe/erpnext` for `localhost:5000/frappe/erpnext:${VERSION}`, `node`
+/// for `node:${NODE_TAG}`; `None` when a variable (`$…`, `{{ … }}`) is part of the name or registry
+/// (`${REGISTRY}/python:3.12`) or there is no variable at all. An unresolvable reference whose repository is known
+/// this way is known not to be a Python image whatever the variable holds (when the repository is not one).
+pub fn literal_repository(written: &str) -> Option<&str> {
+    let variable = written
+        .find('$')
+        .into_iter()
+        .chain(written.find("{{"))
+        .min()?;
+    let literal = &written[..variable];
+    let name_start = literal.rfind('/').map_or(0, |slash| slash + 1);
+    let end = match literal.find('@') {
+        Some(at) => at,
+        None => name_start + literal[name_start..].find(':')?,
+    };
+    let repository = &written[..end];
+    (!repository.is_empty() && !repository.ends_with('/')).then_some(repository)
+}
+
 /// A use of an `ARG` (or other variable) in a reference or default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgUse {
@@ -515,6 +536,28 @@ pub fn is_dockerfile_name(file_name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_repository_of_an_unresolvable_reference_when_it_is_written_literally() {
+        for (written, repository) in [
+            (
+                "localhost:5000/frappe/erpnext:${ERPNEXT_VERSION}",
+                Some("localhost:5000/frappe/erpnext"),
+            ),
+            ("node:${NODE_TAG}", Some("node")),
+            ("python:${V}-slim", Some("python")),
+            ("python:$V", Some("python")),
+            ("ghcr.io/org/app@${DIGEST}", Some("ghcr.io/org/app")),
+            ("python:${{ matrix.python }}", Some("python")),
+            ("${REGISTRY}/python:3.12", None),
+            ("registry:5000/${NAME}:1.0", None),
+            ("${BASE}", None),
+            ("python:3.12", None),
+            (":${TAG}", None),
+        ] {
+            assert_eq!(literal_repository(written), repository, "{written}");
+        }
+    }
 
     #[test]
     fn dockerfile_names() {
