@@ -129,9 +129,10 @@ pub fn check(
     let reading_stdin = matches!(inputs, Inputs::Stdin { .. });
     let inputs = match inputs {
         Inputs::Stdin { name, text } => {
-            let Some(kind) = FileKind::for_path(&name.to_string_lossy()) else {
+            // The name stands where the current directory is: its kind comes from the whole path.
+            let Some(kind) = files::kind_of(name, request.tree.cwd) else {
                 return Err(ServiceError::input(format!(
-                    "--stdin-filename {}: not a Dockerfile, YAML or JSON name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml, *.json)",
+                    "--stdin-filename {}: not a Dockerfile, YAML or JSON name (Dockerfile, Dockerfile.*, Dockerfile-*, *.Dockerfile, compose.yaml, *.yaml, *.json)",
                     name.display()
                 )));
             };

@@ -86,6 +86,29 @@ fn a_file_is_read_by_its_place_in_the_tree_wherever_pyimage_runs() {
         expected(&[("devcontainer.json", 2, "python:3.12")]),
         "{report}"
     );
+    // The same from standard input: `--stdin-filename` names the file where it stands.
+    let output = pyimage()
+        .config(&shared().config)
+        .current_dir(&devcontainer)
+        .today()
+        .run_with_stdin(
+            &[
+                "check",
+                "--env",
+                "prod",
+                "--format",
+                "json",
+                "--stdin-filename",
+                "devcontainer.json",
+            ],
+            b"{\"image\": \"python:3.12\"}\n",
+        );
+    let report = json(&output);
+    assert_eq!(
+        findings(&report, "PY004"),
+        expected(&[("devcontainer.json", 1, "python:3.12")]),
+        "{report}"
+    );
     let workflows = dir.join(".github/workflows");
     for named in ["ci.yml", "."] {
         let (_, report) = run(
