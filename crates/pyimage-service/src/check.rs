@@ -184,11 +184,7 @@ pub fn check(
         if file.not_a_manifest {
             // A walk passes over `package.json` in silence; a file named on the command line is never passed over.
             if input.named {
-                errors.push(FileError::file(
-                    &input.shown,
-                    "not a Kubernetes object (no `apiVersion` and `kind`) and not a dev container \
-                     (`.devcontainer/devcontainer.json`, `.devcontainer.json`): pyimage finds no images in this JSON file",
-                ));
+                errors.push(FileError::file(&input.shown, files::NOT_A_MANIFEST));
             }
             continue;
         }

@@ -172,6 +172,11 @@ pub fn walk<'a>(
         })
 }
 
+/// Why a JSON file named on the command line holds nothing to check or pin (a walk passes over `package.json` in
+/// silence; a named file is never passed over).
+pub const NOT_A_MANIFEST: &str = "not a Kubernetes object (no `apiVersion` and `kind`) and not a dev container \
+     (`.devcontainer/devcontainer.json`, `.devcontainer.json`): pyimage finds no images in this JSON file";
+
 /// Largest file pyimage reads to check or pin (a Dockerfile or manifest this large is not one).
 pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
 

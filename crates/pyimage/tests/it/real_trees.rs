@@ -137,6 +137,21 @@ fn a_file_is_read_by_its_place_in_the_tree_wherever_pyimage_runs() {
             .contains("not a Kubernetes object"),
         "{report}"
     );
+    // pin likewise: not "pinned 0" in silence.
+    let (code, report) = run(
+        &dir.join("web"),
+        &["pin", "--format", "json", "package.json"],
+    );
+    assert_eq!(code, Some(2), "{report}");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{report}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a Kubernetes object"),
+        "{report}"
+    );
 }
 
 /// Item 4: a templated Dockerfile is skipped with the reason, as a templated YAML file is, not judged an invalid
