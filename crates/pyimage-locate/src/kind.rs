@@ -55,6 +55,31 @@ mod tests {
             Some(FileKind::Manifest(ManifestKind::Compose))
         );
         assert_eq!(FileKind::for_path("README.md"), None);
+        // Issue 21: every Compose naming is Compose, not only `docker-compose.<x>.yml`.
+        for compose in [
+            "docker-compose-dev.yml",
+            "docker-compose_prod.yaml",
+            "compose-dev.yaml",
+            "deploy/compose.ci.yml",
+        ] {
+            assert_eq!(
+                FileKind::for_path(compose),
+                Some(FileKind::Manifest(ManifestKind::Compose)),
+                "{compose}"
+            );
+        }
+        for dockerfile in ["Dockerfile-dev", "build/Dockerfile_dev"] {
+            assert_eq!(FileKind::for_path(dockerfile), Some(FileKind::Dockerfile));
+        }
+        // The kind comes from the whole path: a workflow or dev container named by its absolute path.
+        assert_eq!(
+            FileKind::for_path("/home/me/repo/.github/workflows/ci.yml"),
+            Some(FileKind::Manifest(ManifestKind::GithubWorkflow))
+        );
+        assert_eq!(
+            FileKind::for_path("/home/me/repo/.devcontainer/devcontainer.json"),
+            Some(FileKind::Manifest(ManifestKind::Devcontainer))
+        );
         assert_eq!(FileKind::Dockerfile.manifest(), None);
         assert_eq!(
             FileKind::Manifest(ManifestKind::HelmValues).manifest(),

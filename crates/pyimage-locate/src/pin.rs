@@ -82,6 +82,12 @@ pub enum Refusal {
         "the value is interpolated by Compose ({0}); pin the default or the variable's value by hand"
     )]
     Interpolated(String),
+    /// The reference is built from pipeline variables and text (GitLab `variables:`, Cloud Build
+    /// `substitutions:`): a digest after it would not follow the variables.
+    #[error(
+        "the reference is built from variables ({0}): a digest after it would not follow them; move the whole reference into one variable (`PYTHON_IMAGE: python:3.12-slim` + `image: $PYTHON_IMAGE`) and pin again"
+    )]
+    BuiltFromVariables(String),
     /// The YAML scalar cannot be rewritten in place (block scalar, escapes).
     #[error("the value is written as a {0}, which pyimage does not rewrite")]
     NotRewritable(String),
@@ -150,7 +156,7 @@ pub fn candidates(
             dockerfile_candidates(text, &dockerfile::scan_with(text, build), build, wanted)
         }
         FileKind::Manifest(manifest) => {
-            yaml_candidates(&scan_manifest(manifest, text, build), wanted)
+            yaml_candidates(manifest, &scan_manifest(manifest, text, build), wanted)
         }
     }
 }
@@ -300,6 +306,7 @@ fn dockerfile_site(
             covers: Vec::new(),
         }));
     };
+    only_arg_of_name_and_tag(text, image, arg)?;
     let Some(declaration_index) = arg.declaration else {
         return Err(Refusal::ArgDefaultNotLiteral(arg.name.clone()));
     };
@@ -359,6 +366,53 @@ fn ending_arg(image: &dockerfile::ImageUse) -> Option<&dockerfile::ArgUse> {
         .find(|arg| arg.span.end == image.span.end)
 }
 
+/// Refuses a digest in the default of the ARG a reference ends with when another ARG (or the same one again) is
+/// part of the name or tag: `python:${PYTHON_VERSION}-slim-${DEBIAN_BASE}` pinned as `ARG
+/// DEBIAN_BASE=bookworm@sha256:…` would build the pinned image whatever `--build-arg PYTHON_VERSION=…` says. Only
+/// ARGs of the registry host may join it (`${REGISTRY}/library/python:${PY}`): a mirror serves the same digest.
+fn only_arg_of_name_and_tag(
+    text: &str,
+    image: &dockerfile::ImageUse,
+    ending: &dockerfile::ArgUse,
+) -> Result<(), Refusal> {
+    let inside = |outer: dockerfile::Span, span: dockerfile::Span| {
+        span.start >= outer.start && span.end <= outer.end
+    };
+    let mut others = image
+        .args
+        .iter()
+        .filter(|arg| inside(image.span, arg.span) && !inside(ending.span, arg.span));
+    let Some(first) = others.next() else {
+        return Ok(());
+    };
+    let refuse = |arg: &dockerfile::ArgUse| Refusal::DigestAfterVariable {
+        arg: arg.name.clone(),
+        written: image.written.clone(),
+        evaluated: image.text().unwrap_or(&image.written).to_owned(),
+    };
+    // The literal text between the host and the ending ARG (`/library/python:`): every other ARG must sit before
+    // it, and the evaluated reference must continue with exactly that text after its host (no `/` from an ARG).
+    let before_ending = text
+        .get(image.span.start..ending.span.start)
+        .unwrap_or_default();
+    let Some(host_end) = before_ending.find('/').map(|at| image.span.start + at) else {
+        return Err(refuse(first));
+    };
+    let literal = text.get(host_end..ending.span.start).unwrap_or_default();
+    let host_only = image.text().is_some_and(|evaluated| {
+        evaluated
+            .find('/')
+            .is_some_and(|slash| evaluated[slash..].starts_with(literal))
+    });
+    for arg in std::iter::once(first).chain(others) {
+        if arg.span.end > host_end || arg.name == ending.name || literal.contains('$') || !host_only
+        {
+            return Err(refuse(arg));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a reference that a `--build-arg` changes: a value given for an ARG it uses that differs from the
 /// default written in the file.
 fn overridden_by_build_arg(
@@ -416,6 +470,7 @@ fn digest_after_variable(text: &str, image: &dockerfile::ImageUse) -> Result<(),
 }
 
 fn yaml_candidates(
+    kind: manifests::ManifestKind,
     scan: &manifests::ManifestScan,
     wanted: &dyn Fn(&Reference) -> bool,
 ) -> Vec<Candidate> {
@@ -431,7 +486,11 @@ fn yaml_candidates(
         let site = match (refusal, &image.not_rewritable, &image.form) {
             (Some(refusal), _, _) => Err(refusal),
             (None, _, _) if image.value.contains('$') => {
-                Err(Refusal::Interpolated(image.value.clone()))
+                Err(if kind == manifests::ManifestKind::Compose {
+                    Refusal::Interpolated(image.value.clone())
+                } else {
+                    Refusal::BuiltFromVariables(image.value.clone())
+                })
             }
             (None, _, manifests::Written::Map(parts)) => match &parts.insert_digest {
                 Ok((at, prefix)) => Ok(PinSite {
@@ -818,6 +877,60 @@ mod tests {
                 .site
                 .as_ref()
                 .is_err_and(|r| r.to_string().contains("`ARG PY_IMAGE=python:3.12-slim`"))
+        );
+    }
+
+    #[test]
+    fn a_reference_of_several_args_is_refused_even_when_an_arg_ends_it() {
+        // A digest in the last ARG's default would outlive `--build-arg` of every other ARG of the name or tag.
+        for (text, arg, evaluated) in [
+            (
+                "ARG PYTHON_VERSION=3.12.14\nARG DEBIAN_BASE=bookworm\nFROM python:${PYTHON_VERSION}-slim-${DEBIAN_BASE}\n",
+                "PYTHON_VERSION",
+                "python:3.12.14-slim-bookworm",
+            ),
+            (
+                "ARG PY=3.12\nARG SUFFIX=-slim\nFROM python:${PY}${SUFFIX}\n",
+                "PY",
+                "python:3.12-slim",
+            ),
+            (
+                "ARG N=python\nARG V=3.12\nFROM ${N}:${V}\n",
+                "N",
+                "python:3.12",
+            ),
+            (
+                "ARG V=3.12\nFROM python:${V}-${V}\n",
+                "V",
+                "python:3.12-3.12",
+            ),
+        ] {
+            let found = sites(FileKind::Dockerfile, text);
+            assert_eq!(found.len(), 1, "{text}");
+            match &found[0].site {
+                Err(refusal @ Refusal::DigestAfterVariable { arg: refused, .. }) => {
+                    assert_eq!(refused, arg, "{text}");
+                    let message = refusal.to_string();
+                    assert!(
+                        message.contains("move the whole reference into the ARG"),
+                        "{message}"
+                    );
+                    assert!(
+                        message.contains(&format!("`ARG PY_IMAGE={evaluated}`")),
+                        "{message}"
+                    );
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        // A registry ARG before one tag ARG: the digest in the tag's default follows every build argument that
+        // changes the image (a mirror serves the same digest).
+        let text = "ARG REG=docker.io\nARG PY=3.12-slim\nFROM ${REG}/library/python:${PY}\n";
+        let found = sites(FileKind::Dockerfile, text);
+        let site = found[0].site.as_ref().expect("pinnable");
+        assert_eq!(
+            &text[..site.insert_at],
+            "ARG REG=docker.io\nARG PY=3.12-slim"
         );
     }
 

@@ -139,6 +139,8 @@ struct Input {
     source: Source,
     /// Compose interpolation variables (`.env` beside the file, or `--env-file`).
     variables: BTreeMap<String, String>,
+    /// Named on the command line: never passed over in silence.
+    named: bool,
 }
 
 enum Source {
@@ -183,6 +185,10 @@ pub fn check(
             Ok(checked) => checked,
         };
         if file.not_a_manifest {
+            // A walk passes over `package.json` in silence; a file named on the command line is never passed over.
+            if input.named {
+                errors.push(FileError::file(&input.shown, files::NOT_A_MANIFEST));
+            }
             continue;
         }
         if file.error.is_none() {
@@ -240,9 +246,10 @@ fn gather(
 ) -> Result<Vec<Input>, ServiceError> {
     let gathered = match inputs {
         Inputs::Stdin { name, text } => {
-            let Some(kind) = FileKind::for_path(&name.to_string_lossy()) else {
+            // The name stands where the current directory is: its kind comes from the whole path.
+            let Some(kind) = files::kind_of(name, request.tree.cwd) else {
                 return Err(ServiceError::input(format!(
-                    "--stdin-filename {}: not a Dockerfile, YAML or JSON name (Dockerfile, *.Dockerfile, compose.yaml, *.yaml, *.json)",
+                    "--stdin-filename {}: not a Dockerfile, YAML or JSON name (Dockerfile, Dockerfile.*, Dockerfile-*, *.Dockerfile, compose.yaml, *.yaml, *.json)",
                     name.display()
                 )));
             };
@@ -251,6 +258,7 @@ fn gather(
                 kind,
                 variables: variables.for_file(name, kind, errors),
                 source: Source::Text(text),
+                named: true,
             }]
         }
         Inputs::Paths(paths) => files::discover(paths, &request.tree, walk)
@@ -259,6 +267,7 @@ fn gather(
                 variables: variables.for_file(&found.path, found.kind, errors),
                 shown: found.policy_path,
                 kind: found.kind,
+                named: found.named,
                 source: Source::File(found.path),
             })
             .collect(),
@@ -371,6 +380,10 @@ pub fn inventory(
             }
         };
         if file.not_a_manifest {
+            // As in `check`: a named file is never passed over in silence.
+            if input.named {
+                errors.push(FileError::file(&input.shown, files::NOT_A_MANIFEST));
+            }
             continue;
         }
         if file.error.is_none() {

@@ -40,6 +40,10 @@ pub fn gather(paths: &[PathBuf], tree: &Tree<'_>, variables: &mut ComposeVariabl
     };
     for file in found {
         match read_source(&file.path) {
+            // A JSON file named on the command line that holds nothing to pin is never passed over in silence.
+            Ok(text) if file.named && not_a_manifest(file.kind, &text) => gathered.errors.push(
+                FileError::file(file.path.display().to_string(), files::NOT_A_MANIFEST),
+            ),
             Ok(text) => {
                 gathered.sources.push(SourceText {
                     // The path as `check` shows it (relative to the configuration's directory), not `./path`.
@@ -56,6 +60,13 @@ pub fn gather(paths: &[PathBuf], tree: &Tree<'_>, variables: &mut ComposeVariabl
         }
     }
     gathered
+}
+
+/// Whether `text`, of `kind`, is a JSON file that is no manifest (`package.json`).
+fn not_a_manifest(kind: FileKind, text: &str) -> bool {
+    kind == FileKind::Manifest(ManifestKind::Json)
+        && pyimage_locate::manifests::scan(ManifestKind::Json, text, Default::default())
+            .not_a_manifest
 }
 
 /// Reads a source file as UTF-8 text; the error says what is wrong and what to do (the caller names the file).

@@ -38,8 +38,10 @@ pub struct Found {
     /// `/`-separated and relative to the configuration's directory: what `[[paths]]`, `[policy] exclude` and
     /// `[[ignore]]` globs match, and what `check` shows.
     pub policy_path: String,
-    /// Its kind, from its file name (Dockerfile, Compose or Kubernetes).
+    /// Its kind, from its name and its place in the tree ([`kind_of`]).
     pub kind: FileKind,
+    /// Named on the command line (not reached by a walk): it is never passed over in silence.
+    pub named: bool,
 }
 
 /// The one walker of `check`, `pin` and `update`: each named file must have a Dockerfile, Compose or YAML name;
@@ -58,9 +60,9 @@ pub fn discover(paths: &[PathBuf], tree: &Tree<'_>, walked: &mut Walk) -> Vec<Fo
     };
     let mut seen = std::collections::BTreeSet::new();
     let mut found = Vec::new();
-    let mut take = |path: PathBuf, kind: FileKind, explicit: bool| {
+    let mut take = |path: PathBuf, kind: FileKind, named: bool| {
         let policy_path = relative(&path, base, cwd);
-        if !explicit && exclude.iter().any(|glob| glob.is_match(&policy_path)) {
+        if !named && exclude.iter().any(|glob| glob.is_match(&policy_path)) {
             return;
         }
         if seen.insert(policy_path.clone()) {
@@ -68,16 +70,17 @@ pub fn discover(paths: &[PathBuf], tree: &Tree<'_>, walked: &mut Walk) -> Vec<Fo
                 path,
                 policy_path,
                 kind,
+                named,
             });
         }
     };
     for root in roots {
         if root.is_file() {
-            match FileKind::for_path(&root.to_string_lossy()) {
+            match kind_of(&root, cwd) {
                 Some(kind) => take(root, kind, true),
                 None => errors.push(FileError::file(
                     root.display().to_string(),
-                    "not a Dockerfile, YAML or JSON file name (Dockerfile, *.Dockerfile, Containerfile, compose.yaml, *.yaml, *.json)",
+                    "not a Dockerfile, YAML or JSON file name (Dockerfile, Dockerfile.*, Dockerfile-*, *.Dockerfile, Containerfile, compose.yaml, *.yaml, *.json)",
                 )),
             }
             continue;
@@ -89,7 +92,7 @@ pub fn discover(paths: &[PathBuf], tree: &Tree<'_>, walked: &mut Walk) -> Vec<Fo
             ));
             continue;
         }
-        for entry in walk(&root) {
+        for entry in walk(&root, cwd) {
             match entry {
                 Ok(Walked::File(path, kind)) => take(path, kind, false),
                 Ok(Walked::NotRegular(path, why)) => {
@@ -117,24 +120,39 @@ pub enum Walked {
     NotRegular(PathBuf, String),
 }
 
+/// The kind of the file at `path` (relative to `cwd`, or absolute): decided on the whole path, so that what a file
+/// is does not depend on where pyimage runs — `devcontainer.json` named from inside `.devcontainer/`, or a
+/// workflow walked from inside `.github/workflows`, is still a dev container or a workflow.
+pub fn kind_of(path: &Path, cwd: &Path) -> Option<FileKind> {
+    let absolute = if path.is_absolute() {
+        normalize(path)
+    } else {
+        normalize(&cwd.join(path))
+    };
+    FileKind::for_path(&absolute.to_string_lossy())
+}
+
 /// The Dockerfiles, Compose files, Kubernetes manifests, CI pipelines… (see [`FileKind::for_path`]) under a
-/// directory, in path order: `.gitignore` is respected, hidden directories are searched (CI configuration lives
-/// there) except `.git`. Symlinks are not followed.
-pub fn walk(root: &Path) -> impl Iterator<Item = Result<Walked, ignore::Error>> {
+/// directory (relative to `cwd`, or absolute), in path order: `.gitignore` is respected, hidden directories are
+/// searched (CI configuration lives there) except `.git`. Symlinks are not followed.
+pub fn walk<'a>(
+    root: &Path,
+    cwd: &'a Path,
+) -> impl Iterator<Item = Result<Walked, ignore::Error>> + 'a {
     ignore::WalkBuilder::new(root)
         .hidden(false)
         .require_git(false)
         .filter_entry(|entry| entry.file_name() != ".git")
         .sort_by_file_path(|a, b| a.cmp(b))
         .build()
-        .filter_map(|entry| match entry {
+        .filter_map(move |entry| match entry {
             Err(error) => Some(Err(error)),
             Ok(entry) => {
                 let file_type = entry.file_type()?;
                 if file_type.is_dir() {
                     return None;
                 }
-                let kind = FileKind::for_path(&entry.path().to_string_lossy())?;
+                let kind = kind_of(entry.path(), cwd)?;
                 if file_type.is_file() {
                     return Some(Ok(Walked::File(entry.into_path(), kind)));
                 }
@@ -153,6 +171,11 @@ pub fn walk(root: &Path) -> impl Iterator<Item = Result<Walked, ignore::Error>> 
             }
         })
 }
+
+/// Why a JSON file named on the command line holds nothing to check or pin (a walk passes over `package.json` in
+/// silence; a named file is never passed over).
+pub const NOT_A_MANIFEST: &str = "not a Kubernetes object (no `apiVersion` and `kind`) and not a dev container \
+     (`.devcontainer/devcontainer.json`, `.devcontainer.json`): pyimage finds no images in this JSON file";
 
 /// Largest file pyimage reads to check or pin (a Dockerfile or manifest this large is not one).
 pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;

@@ -187,6 +187,27 @@ pub enum Evaluation {
     Unresolvable(Unresolvable),
 }
 
+/// The repository of a reference written with variables, when every byte of it is literal and only the tag or
+/// digest holds a variable: `localhost:5000/frappe/erpnext` for `localhost:5000/frappe/erpnext:${VERSION}`, `node`
+/// for `node:${NODE_TAG}`; `None` when a variable (`$…`, `{{ … }}`) is part of the name or registry
+/// (`${REGISTRY}/python:3.12`) or there is no variable at all. An unresolvable reference whose repository is known
+/// this way is known not to be a Python image whatever the variable holds (when the repository is not one).
+pub fn literal_repository(written: &str) -> Option<&str> {
+    let variable = written
+        .find('$')
+        .into_iter()
+        .chain(written.find("{{"))
+        .min()?;
+    let literal = &written[..variable];
+    let name_start = literal.rfind('/').map_or(0, |slash| slash + 1);
+    let end = match literal.find('@') {
+        Some(at) => at,
+        None => name_start + literal[name_start..].find(':')?,
+    };
+    let repository = &written[..end];
+    (!repository.is_empty() && !repository.ends_with('/')).then_some(repository)
+}
+
 /// A use of an `ARG` (or other variable) in a reference or default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgUse {
@@ -462,6 +483,11 @@ pub struct DockerfileScan {
     /// How many more problems were found and not kept: a file that is not a Dockerfile has one on every line,
     /// and keeping them all would cost memory in proportion to its lines for nothing anyone reads.
     pub more_problems: usize,
+    /// Set when the file is a template (`Dockerfile.j2`, `dockerfile.tmpl`): a placeholder (`{{ … }}`, `{% … %}`)
+    /// stands where an image goes, so the file is not a Dockerfile until rendered. Its images are then not listed
+    /// (`images` is empty): like a templated YAML file, it is reported as skipped, with the reason, at the first
+    /// such placeholder. A placeholder elsewhere (`RUN pip install {{ packages }}`) is text.
+    pub skipped: Option<crate::manifests::Skipped>,
 }
 
 /// Most problems a scan keeps (see [`DockerfileScan::more_problems`]).
@@ -478,8 +504,15 @@ pub fn scan_with(text: &str, options: &ScanOptions) -> DockerfileScan {
 }
 
 /// Whether a file name (not a path) names a Dockerfile: `Dockerfile`, `Containerfile`, `*.Dockerfile`,
-/// `Dockerfile.*` (and the same for `Containerfile`), ignoring ASCII case, but not `*.dockerignore`.
+/// `Dockerfile.*`, `Dockerfile-*` and `Dockerfile_*` (and the same for `Containerfile`), ignoring ASCII case, but
+/// not `*.dockerignore`. A `Dockerfile-*` / `Dockerfile_*` name ending in the extension of another kind of file
+/// (`Dockerfile-README.md`, `dockerfile_lint.yml`) is that other kind.
 pub fn is_dockerfile_name(file_name: &str) -> bool {
+    /// Extensions that say a `Dockerfile-…` name is documentation, configuration or code about Dockerfiles.
+    const OTHER_KINDS: [&str; 14] = [
+        ".md", ".txt", ".rst", ".yml", ".yaml", ".json", ".toml", ".sh", ".py", ".go", ".rs",
+        ".js", ".ts", ".lock",
+    ];
     let lower = file_name.to_ascii_lowercase();
     if lower.ends_with(".dockerignore") {
         return false;
@@ -492,12 +525,39 @@ pub fn is_dockerfile_name(file_name: &str) -> bool {
             || lower
                 .strip_prefix(base)
                 .is_some_and(|rest| rest.len() > 1 && rest.starts_with('.'))
+            || lower.strip_prefix(base).is_some_and(|rest| {
+                rest.len() > 1
+                    && rest.starts_with(['-', '_'])
+                    && !OTHER_KINDS.iter().any(|ext| rest.ends_with(ext))
+            })
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_repository_of_an_unresolvable_reference_when_it_is_written_literally() {
+        for (written, repository) in [
+            (
+                "localhost:5000/frappe/erpnext:${ERPNEXT_VERSION}",
+                Some("localhost:5000/frappe/erpnext"),
+            ),
+            ("node:${NODE_TAG}", Some("node")),
+            ("python:${V}-slim", Some("python")),
+            ("python:$V", Some("python")),
+            ("ghcr.io/org/app@${DIGEST}", Some("ghcr.io/org/app")),
+            ("python:${{ matrix.python }}", Some("python")),
+            ("${REGISTRY}/python:3.12", None),
+            ("registry:5000/${NAME}:1.0", None),
+            ("${BASE}", None),
+            ("python:3.12", None),
+            (":${TAG}", None),
+        ] {
+            assert_eq!(literal_repository(written), repository, "{written}");
+        }
+    }
 
     #[test]
     fn dockerfile_names() {
@@ -508,6 +568,11 @@ mod tests {
             "app.Dockerfile",
             "Dockerfile.dev",
             "x.containerfile",
+            "Dockerfile-dev",
+            "Dockerfile_dev",
+            "Containerfile-ci",
+            "Dockerfile-py3.12",
+            "Dockerfile.j2",
         ] {
             assert!(is_dockerfile_name(yes), "{yes}");
         }
@@ -517,6 +582,11 @@ mod tests {
             "compose.yaml",
             ".Dockerfile",
             "Dockerfile.",
+            "Dockerfile-",
+            "dockerfile_lint.yml",
+            "Dockerfile-README.md",
+            "Dockerfile_test.go",
+            "dockerfile-check.sh",
         ] {
             assert!(!is_dockerfile_name(no), "{no}");
         }

@@ -115,8 +115,25 @@ pub(super) fn scan(text: &str, options: &ScanOptions) -> DockerfileScan {
     out.problems.sort_by_key(|problem| problem.span.start);
     out.more_problems += source.more_problems + out.problems.len().saturating_sub(MAX_PROBLEMS);
     out.problems.truncate(MAX_PROBLEMS);
+    if let Some(image) = out.images.iter().find(|image| {
+        TEMPLATE_MARKS
+            .iter()
+            .any(|mark| image.written.contains(mark))
+    }) {
+        out.skipped = Some(crate::manifests::Skipped {
+            reason: crate::manifests::SkipReason::TemplatedDockerfile,
+            span: image.span,
+            line: image.line,
+            column: image.column,
+        });
+        out.images.clear();
+    }
     scanner.out
 }
+
+/// What opens a template's placeholder (Jinja, Go templates, Helm): never part of an image reference. (Closing
+/// marks are not: `${A:-${B}}` ends with `}}`.)
+const TEMPLATE_MARKS: [&str; 2] = ["{{", "{%"];
 
 impl Scanner<'_> {
     fn position(&self, offset: usize) -> (usize, usize) {

@@ -18,7 +18,7 @@ const MAX_LIST_DEPTH: usize = 8;
 
 /// How a scalar's text becomes a reference.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Dialect {
+pub(super) enum Dialect<'v> {
     /// As written.
     Literal,
     /// Compose interpolation (`${VAR:-default}`), with the `.env` / `--env-file` variables.
@@ -27,6 +27,12 @@ pub(super) enum Dialect {
     /// Cloud Build): unresolvable there, with `what` saying who fills it in.
     Runtime {
         marker: &'static str,
+        what: &'static str,
+    },
+    /// `$NAME` / `${NAME}` take the defaults the file writes (GitLab `variables:`, Cloud Build `substitutions:`);
+    /// any other is filled in when the pipeline runs (`what`), so the reference is unresolvable.
+    Defaults {
+        values: &'v BTreeMap<String, String>,
         what: &'static str,
     },
 }
@@ -138,6 +144,8 @@ impl<'a> Finder<'a> {
             return;
         }
         let images = pod::pod_images(document, object, kind.as_deref(), OtherKinds::Guess);
+        let reported: std::collections::HashSet<usize> =
+            images.iter().map(|image| image.image).collect();
         for image in images {
             let site = ImageSite::KubernetesPod {
                 kind: kind.clone(),
@@ -156,6 +164,14 @@ impl<'a> Finder<'a> {
                 "",
             );
         }
+        // A custom resource: its embedded containers, wherever its kind keeps them ([`super::embedded`]).
+        if let Some(kind) = kind.as_deref()
+            && document.get(object, "apiVersion").is_some()
+            && pod::pod_spec_path(kind).is_none()
+        {
+            let mut search = super::embedded::Embedded::new(kind, name, prefix, reported);
+            self.embedded_containers(document, index, object, &mut search);
+        }
     }
 
     /// An image written as one scalar, after `prefix` (`docker://`) when one is given (a value without it is not
@@ -168,7 +184,7 @@ impl<'a> Finder<'a> {
         node: usize,
         site: ImageSite,
         path: String,
-        dialect: Dialect,
+        dialect: Dialect<'_>,
         prefix: &str,
     ) {
         let Some(scalar) = document.scalar(node) else {
@@ -196,12 +212,13 @@ impl<'a> Finder<'a> {
             evaluation,
             not_rewritable,
             form: Written::Reference,
+            numeric_tag: None,
             line: 0,
             column: 0,
         });
     }
 
-    pub(super) fn evaluate(&self, value: &str, dialect: Dialect) -> Evaluation {
+    pub(super) fn evaluate(&self, value: &str, dialect: Dialect<'_>) -> Evaluation {
         let text = match dialect {
             Dialect::Literal => Ok(value.to_owned()),
             Dialect::Compose => super::interpolate(value, self.variables),
@@ -212,6 +229,7 @@ impl<'a> Finder<'a> {
                     what: what.to_owned(),
                 }),
             },
+            Dialect::Defaults { values, what } => substitute(value, values, what),
         };
         match text {
             Ok(text) => {
@@ -228,6 +246,55 @@ impl<'a> Finder<'a> {
         image.column = column;
         (self.each)(image);
     }
+}
+
+/// `value` with each `$NAME` / `${NAME}` replaced by its default in `values` (`$$` is a literal `$`); a variable
+/// without a default is set when the pipeline runs (`what`).
+fn substitute(
+    value: &str,
+    values: &BTreeMap<String, String>,
+    what: &str,
+) -> Result<String, Unresolvable> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let from = &rest[at..];
+        if let Some(after) = from.strip_prefix("$$") {
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        let (name, used) = variable_at(from).ok_or_else(|| Unresolvable::Runtime {
+            name: expression_at(from),
+            what: what.to_owned(),
+        })?;
+        match values.get(name) {
+            Some(default) => out.push_str(default),
+            None => {
+                return Err(Unresolvable::Runtime {
+                    name: expression_at(from),
+                    what: what.to_owned(),
+                });
+            }
+        }
+        rest = &from[used..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The variable named at the start of `text` (`$NAME` or `${NAME}`) and the bytes it takes.
+pub(super) fn variable_at(text: &str) -> Option<(&str, usize)> {
+    let is_name = |c: char| c == '_' || c.is_ascii_alphanumeric();
+    if let Some(inner) = text.strip_prefix("${") {
+        let end = inner.find('}')?;
+        let name = &inner[..end];
+        return (!name.is_empty() && name.chars().all(is_name)).then_some((name, end + 3));
+    }
+    let rest = text.strip_prefix('$')?;
+    let len = rest.find(|c: char| !is_name(c)).unwrap_or(rest.len());
+    (len > 0).then_some((&rest[..len], len + 1))
 }
 
 /// The expression starting at `text` (`${{ matrix.python }}`, `${_TAG}`, `$CI_REGISTRY`).

@@ -50,7 +50,7 @@ impl ManifestKind {
 /// | Kustomize | `kustomization.yaml`, `kustomization.yml`, `Kustomization` |
 /// | GitHub Actions | `.github/workflows/*.yml`, `.github/workflows/*.yaml` |
 /// | Helm values | `values.yaml`, `values.yml`, `values-*.yaml`, `values.*.yaml`, `values_*.yaml` |
-/// | Compose | `compose.yaml`, `docker-compose.yml`, … and their override variants (`compose.override.yaml`) |
+/// | Compose | `compose.yaml`, `docker-compose.yml` and their variants: `compose.override.yaml`, `docker-compose-dev.yml`, `compose_ci.yaml` |
 /// | Kubernetes | any other `.yaml` / `.yml` |
 /// | JSON | any other `.json` (read as Kubernetes when it holds `apiVersion` and `kind`) |
 pub fn kind_for_path(path: &str) -> Option<ManifestKind> {
@@ -97,12 +97,7 @@ pub fn kind_for_path(path: &str) -> Option<ManifestKind> {
         ManifestKind::GithubWorkflow
     } else if family("values") {
         ManifestKind::HelmValues
-    } else if stem == "compose"
-        || stem == "docker-compose"
-        || ["compose.", "docker-compose."]
-            .iter()
-            .any(|base| stem.starts_with(base))
-    {
+    } else if family("compose") || family("docker-compose") {
         ManifestKind::Compose
     } else {
         ManifestKind::Kubernetes

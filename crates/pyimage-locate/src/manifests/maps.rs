@@ -19,6 +19,9 @@ pub(super) struct MapKeys {
     pub(super) no_insert: Option<&'static str>,
     /// What a missing or empty tag means, when it is not "no image at all".
     pub(super) empty_tag: Option<&'static str>,
+    /// The map is read through YAML-to-JSON (Helm): an unquoted numeric tag becomes a number
+    /// ([`super::ManifestImage::numeric_tag`]).
+    pub(super) numbers: bool,
 }
 
 impl Finder<'_> {
@@ -112,6 +115,15 @@ impl Finder<'_> {
                 },
             },
         };
+        let numeric_tag = tag
+            .as_ref()
+            .filter(|(_, _, tag)| keys.numbers && tag.style == saphyr_parser::ScalarStyle::Plain)
+            .and_then(|(_, _, tag)| {
+                Some(super::NumericTag {
+                    written: tag.value.to_owned(),
+                    rendered: rendered_number(tag.value)?,
+                })
+            });
         self.push(ManifestImage {
             site,
             path,
@@ -126,6 +138,7 @@ impl Finder<'_> {
                 digest: digest_span,
                 insert_digest,
             }),
+            numeric_tag,
             line: 0,
             column: 0,
         });
@@ -222,4 +235,62 @@ impl Finder<'_> {
 /// YAML's null, or an empty value.
 fn is_null(value: &str) -> bool {
     matches!(value, "" | "~" | "null" | "Null" | "NULL")
+}
+
+/// How Helm prints a plain scalar YAML 1.1 reads as a number (Helm's values go through JSON, so every number is a
+/// float printed in its shortest form: `3.10` → `3.1`, `010` → `8`), or `None` when YAML reads it as a string.
+fn rendered_number(plain: &str) -> Option<String> {
+    let text = plain.replace('_', "");
+    let (sign, digits) = match text.strip_prefix(['-', '+']) {
+        Some(rest) => (&text[..1], rest),
+        None => ("", text.as_str()),
+    };
+    let sign = if sign == "-" { "-" } else { "" };
+    if let Some(hex) = digits.strip_prefix("0x") {
+        return u64::from_str_radix(hex, 16)
+            .ok()
+            .map(|n| format!("{sign}{n}"));
+    }
+    if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return u64::from_str_radix(&digits[1..], 8)
+            .ok()
+            .map(|n| format!("{sign}{n}"));
+    }
+    let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    // YAML 1.1 floats have a `.` (`1e5` is a string); only digits, one `.`, and an exponent with a sign.
+    let float = digits.contains('.')
+        && digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+    if !integer && !float {
+        return None;
+    }
+    let number: f64 = format!("{sign}{digits}").parse().ok()?;
+    number.is_finite().then(|| format!("{number}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rendered_number;
+
+    #[test]
+    fn numbers_as_helm_prints_them() {
+        for (plain, rendered) in [
+            ("3.10", Some("3.1")),
+            ("3.12", Some("3.12")),
+            ("3", Some("3")),
+            ("-1.50", Some("-1.5")),
+            ("010", Some("8")),
+            ("0x1F", Some("31")),
+            ("1_000", Some("1000")),
+            ("1e5", None),
+            ("3.10-slim", None),
+            ("latest", None),
+            (".inf", None),
+            ("", None),
+        ] {
+            assert_eq!(rendered_number(plain).as_deref(), rendered, "{plain}");
+        }
+    }
 }

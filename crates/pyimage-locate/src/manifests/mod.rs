@@ -14,7 +14,9 @@
 //!   spec as [`crate::pod`] describes them (the `image` of every entry of `containers`, `initContainers` and
 //!   `ephemeralContainers`, the `image.reference` of image volumes; a Pod's `spec`, a workload's
 //!   `spec.template.spec`, a CronJob's `spec.jobTemplate.spec.template.spec`, a PodTemplate's `template.spec`, and
-//!   for other kinds wherever the workload kinds keep one), and in the `items` of `List` kinds.
+//!   for other kinds wherever the workload kinds keep one), and in the `items` of `List` kinds. An object of a kind
+//!   pyimage does not know (Argo `Workflow`, Tekton `Task`, an operator's custom resource) is also searched for
+//!   embedded containers (`containers`/`sidecars`/`steps` lists, `container`/`script` maps: see the `embedded` module).
 //! * GitHub Actions workflows (`.github/workflows/*.yml`): `jobs.<job>.container` (a string or its `image`),
 //!   `jobs.<job>.services.<name>.image`, and `steps[].uses: docker://IMAGE`. A `${{ … }}` expression is filled in
 //!   by the runner: a reference built from one is unresolvable, never guessed.
@@ -25,7 +27,8 @@
 //! * Dev containers (`.devcontainer/devcontainer.json`, `.devcontainer.json`, JSON with comments): `image`.
 //! * Cloud Build (`cloudbuild.yaml`, `cloudbuild.json`): `steps[].name`; `$SUBSTITUTIONS` are the build's.
 //! * Helm values (`values.yaml`, `values-*.yaml`): at any depth, an `image:` string, or an `image:` map of
-//!   `registry`, `repository`, `tag` and `digest` (the shape Bitnami and `helm create` use); pinning writes an
+//!   `registry`, `repository`, `tag` and `digest` (the shape Bitnami and `helm create` use; `name` in place of
+//!   `repository` when a `tag` is there too, as other charts write it); pinning writes an
 //!   existing `digest:` key only, since only the chart's templates know whether they read one.
 //!
 //! Templated files (Helm's `{{ … }}`) are not YAML until rendered: they are reported as skipped, with the reason,
@@ -34,6 +37,7 @@
 //! that parses is text: a ConfigMap holding Prometheus alert text or a workflow's `${{ github.sha }}` is checked.
 //! Invalid YAML is an error with a line and column, never a panic.
 
+mod embedded;
 mod finder;
 mod interpolate;
 mod json;
@@ -89,6 +93,15 @@ pub enum Written {
     Map(MapParts),
 }
 
+/// A tag YAML reads as a number (see [`ManifestImage::numeric_tag`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumericTag {
+    /// The tag as written (`3.10`).
+    pub written: String,
+    /// What Helm renders (`3.1`); equal to `written` when the number prints as written (`3.12`).
+    pub rendered: String,
+}
+
 /// The keys of an image map, as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapParts {
@@ -123,6 +136,10 @@ pub struct ManifestImage {
     pub not_rewritable: Option<NotRewritable>,
     /// One scalar, or a map of keys.
     pub form: Written,
+    /// Set for a Helm values tag written as an unquoted number (`tag: 3.10`): Helm reads it as a number and
+    /// renders it as the number's shortest form (`3.1`), whatever the text says. The reference is evaluated as
+    /// written; this says what the chart will really pull, for the policy to warn.
+    pub numeric_tag: Option<NumericTag>,
     /// 1-based line of `span.start`.
     pub line: usize,
     /// 1-based column of `span.start`, in characters.
@@ -168,6 +185,8 @@ pub struct Skipped {
 pub enum SkipReason {
     /// It contains template actions (`{{ … }}`, as in Helm charts): it is not YAML until rendered.
     Templated,
+    /// A Dockerfile template (`Dockerfile.j2`, `dockerfile.tmpl`): a placeholder stands where an image goes.
+    TemplatedDockerfile,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -175,6 +194,9 @@ impl std::fmt::Display for SkipReason {
         match self {
             SkipReason::Templated => f.write_str(
                 "templated ({{ … }}): render it (e.g. helm template) and scan the output",
+            ),
+            SkipReason::TemplatedDockerfile => f.write_str(
+                "templated (a {{ … }} placeholder where an image goes): not a Dockerfile until rendered; check the rendered Dockerfile, or write the base image literally (or as an ARG default) in the template",
             ),
         }
     }

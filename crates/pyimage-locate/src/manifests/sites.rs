@@ -1,24 +1,22 @@
 //! Where images live in CI pipelines, Kustomizations, dev containers, Cloud Build and Helm values: each kind is a
 //! few key paths handed to [`Finder::literal`] or [`Finder::map`].
 
-use super::finder::{Dialect, Finder};
+use std::collections::BTreeMap;
+
+use super::finder::{Dialect, Finder, variable_at};
 use super::maps::MapKeys;
 use super::yaml::{Document, Node};
 use super::{ImageSite, ManifestKind};
 
-const GITHUB: Dialect = Dialect::Runtime {
+const GITHUB: Dialect<'static> = Dialect::Runtime {
     marker: "${{",
     what: "a GitHub Actions expression, evaluated by the runner",
 };
-const GITLAB: Dialect = Dialect::Runtime {
-    marker: "$",
-    what: "a GitLab CI variable, set when the pipeline runs",
-};
-const CLOUD_BUILD: Dialect = Dialect::Runtime {
-    marker: "$",
-    what: "a Cloud Build substitution, set when the build runs",
-};
-const DEVCONTAINER: Dialect = Dialect::Runtime {
+/// Who sets a GitLab CI variable the file gives no default for.
+const GITLAB: &str = "a GitLab CI variable, set when the pipeline runs";
+/// Who sets a Cloud Build substitution the file gives no default for.
+const CLOUD_BUILD: &str = "a Cloud Build substitution, set when the build runs";
+const DEVCONTAINER: Dialect<'static> = Dialect::Runtime {
     marker: "${",
     what: "a dev container variable, set when the container is created",
 };
@@ -38,6 +36,29 @@ const MAX_VALUES_DEPTH: usize = 32;
 
 fn field(kind: ManifestKind) -> ImageSite {
     ImageSite::Field { kind }
+}
+
+/// Variables with a default written in the file: name → the node of its value.
+type Defaults = BTreeMap<String, usize>;
+
+/// The defaults of the `key:` map of `node` (GitLab `variables:`, Cloud Build `substitutions:`): each a string, or
+/// (GitLab) a map whose `value` is one.
+fn defaults(document: &Document, node: usize, key: &str) -> Defaults {
+    let Some(map) = document.get(node, key) else {
+        return Defaults::new();
+    };
+    document
+        .entries(map)
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let value = match document.node(value) {
+                Some(Node::Mapping(_)) => document.get(value, "value")?,
+                _ => value,
+            };
+            document.scalar(value)?;
+            Some((name.to_owned(), value))
+        })
+        .collect()
 }
 
 impl Finder<'_> {
@@ -82,21 +103,33 @@ impl Finder<'_> {
     }
 
     /// `image` and `services` (strings or mappings with `name`) at the top level, in `default` and in every job.
+    /// `$VARIABLES` take the defaults of the job's `variables:`, else the file's ([`Finder::with_defaults`]).
+    /// (`include:`d files are not followed: this crate reads one text.)
     pub(super) fn gitlab_ci(&mut self, document: &Document, index: usize, root: usize) {
-        self.gitlab_job(document, index, root, "");
+        let globals = defaults(document, root, "variables");
+        self.gitlab_job(document, index, root, "", &globals);
         for (key, node) in document.entries(root) {
             if GITLAB_GLOBALS.contains(&key)
                 || !matches!(document.node(node), Some(Node::Mapping(_)))
             {
                 continue;
             }
-            self.gitlab_job(document, index, node, &format!("{key}."));
+            let mut variables = globals.clone();
+            variables.extend(defaults(document, node, "variables"));
+            self.gitlab_job(document, index, node, &format!("{key}."), &variables);
         }
     }
 
-    fn gitlab_job(&mut self, document: &Document, index: usize, job: usize, prefix: &str) {
+    fn gitlab_job(
+        &mut self,
+        document: &Document,
+        index: usize,
+        job: usize,
+        prefix: &str,
+        variables: &Defaults,
+    ) {
         if let Some(image) = document.get(job, "image") {
-            self.gitlab_image(document, index, image, format!("{prefix}image"));
+            self.gitlab_image(document, index, image, format!("{prefix}image"), variables);
         }
         if let Some(services) = document.get(job, "services") {
             for (position, service) in document.sequence(services).enumerate() {
@@ -105,29 +138,63 @@ impl Finder<'_> {
                     index,
                     service,
                     format!("{prefix}services[{position}]"),
+                    variables,
                 );
             }
         }
     }
 
-    fn gitlab_image(&mut self, document: &Document, index: usize, node: usize, path: String) {
+    fn gitlab_image(
+        &mut self,
+        document: &Document,
+        index: usize,
+        node: usize,
+        path: String,
+        variables: &Defaults,
+    ) {
         let site = field(ManifestKind::GitlabCi);
         match document.node(node) {
             Some(Node::Mapping(_)) => {
                 if let Some(name) = document.get(node, "name") {
-                    self.literal(
-                        document,
-                        index,
-                        name,
-                        site,
-                        format!("{path}.name"),
-                        GITLAB,
-                        "",
-                    );
+                    let path = format!("{path}.name");
+                    self.with_defaults(document, index, name, site, path, variables, GITLAB);
                 }
             }
-            _ => self.literal(document, index, node, site, path, GITLAB, ""),
+            _ => self.with_defaults(document, index, node, site, path, variables, GITLAB),
         }
+    }
+
+    /// An image written with `$VARIABLES` that the file gives defaults for. A value that is one variable
+    /// (`image: $PYTHON_IMAGE`) is read, and pinned, where the variable is defined, as a Compose anchor is: the
+    /// one place that holds the whole reference. Other variables in a value are substituted; such a value is
+    /// not pinned (a digest after it would not follow the variables).
+    #[allow(clippy::too_many_arguments)]
+    fn with_defaults(
+        &mut self,
+        document: &Document,
+        index: usize,
+        node: usize,
+        site: ImageSite,
+        path: String,
+        variables: &Defaults,
+        what: &'static str,
+    ) {
+        let values: BTreeMap<String, String> = variables
+            .iter()
+            .filter_map(|(name, &value)| {
+                Some((name.clone(), document.scalar(value)?.value.to_owned()))
+            })
+            .collect();
+        let dialect = Dialect::Defaults {
+            values: &values,
+            what,
+        };
+        let whole = document.scalar(node).and_then(|scalar| {
+            let (name, used) = variable_at(scalar.value)?;
+            (used == scalar.value.len()).then(|| variables.get(name).copied())?
+        });
+        let written_at = whole.unwrap_or(node);
+        self.literal(document, index, written_at, site, path, dialect, "");
     }
 
     /// Each entry of `images:`: `newName` (else `name`), `newTag`, `digest`.
@@ -139,6 +206,7 @@ impl Finder<'_> {
             digest: "digest",
             no_insert: None,
             empty_tag: None,
+            numbers: false,
         };
         let Some(images) = document.get(root, "images") else {
             return;
@@ -172,21 +240,31 @@ impl Finder<'_> {
         }
     }
 
-    /// `steps[].name`: the builder image of each step.
+    /// `steps[].name`: the builder image of each step; `$_SUBSTITUTIONS` take the defaults of `substitutions:`.
     pub(super) fn cloud_build(&mut self, document: &Document, index: usize, root: usize) {
         let Some(steps) = document.get(root, "steps") else {
             return;
         };
+        let substitutions = defaults(document, root, "substitutions");
         for (position, step) in document.sequence(steps).enumerate() {
             if let Some(name) = document.get(step, "name") {
                 let site = field(ManifestKind::CloudBuild);
                 let path = format!("steps[{position}].name");
-                self.literal(document, index, name, site, path, CLOUD_BUILD, "");
+                self.with_defaults(
+                    document,
+                    index,
+                    name,
+                    site,
+                    path,
+                    &substitutions,
+                    CLOUD_BUILD,
+                );
             }
         }
     }
 
-    /// At any depth: `image: REF`, or an `image:` map with `repository` (and `registry`, `tag`, `digest`).
+    /// At any depth: `image: REF`, or an `image:` map with `repository` (and `registry`, `tag`, `digest`), or
+    /// with `name` and `tag`.
     pub(super) fn helm_values(
         &mut self,
         document: &Document,
@@ -197,7 +275,7 @@ impl Finder<'_> {
     ) {
         const KEYS: MapKeys = MapKeys {
             registry: Some("registry"),
-            repository: &["repository"],
+            repository: &["repository", "name"],
             tag: "tag",
             digest: "digest",
             no_insert: Some(
@@ -206,6 +284,7 @@ impl Finder<'_> {
             empty_tag: Some(
                 "empty in the values: the chart's templates choose it (often the chart's appVersion)",
             ),
+            numbers: true,
         };
         if depth > MAX_VALUES_DEPTH {
             return;
@@ -228,8 +307,11 @@ impl Finder<'_> {
                                     "",
                                 );
                             }
+                            // `repository` (Bitnami, `helm create`), or `name` with a `tag` (other charts).
                             Some(Node::Mapping(_))
-                                if document.get(value, "repository").is_some() =>
+                                if document.get(value, "repository").is_some()
+                                    || (document.get(value, "name").is_some()
+                                        && document.get(value, "tag").is_some()) =>
                             {
                                 self.map(document, index, value, site, path, &KEYS);
                             }

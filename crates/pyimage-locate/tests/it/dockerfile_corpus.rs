@@ -457,3 +457,41 @@ fn problems_are_reported_and_scanning_goes_on() {
         Some(&Unresolvable::EnvVariable { name: "IMG".into() })
     );
 }
+
+/// Issue 21 (4): a template's placeholder where an image goes (`FROM {{ base_image }}`, `FROM {{.Base}}`,
+/// `COPY --from={% raw %}…`) makes the file a template: skipped with the reason, as a templated YAML file is, and
+/// nothing in it is offered to `pin`. A placeholder elsewhere (`RUN pip install {{ packages }}`) is text.
+#[test]
+fn a_template_placeholder_where_an_image_goes_skips_the_file() {
+    for (text, line, column) in [
+        ("FROM {{ base_image }}\nRUN pip install app\n", 1, 6),
+        ("ARG X=1\nFROM {{.Base}} AS build\n", 2, 6),
+        (
+            "FROM python:3.12-slim AS build\nCOPY --from={{ builder }} /a /b\n",
+            2,
+            13,
+        ),
+    ] {
+        let scan = dockerfile::scan(text);
+        let skipped = scan
+            .skipped
+            .as_ref()
+            .unwrap_or_else(|| panic!("not skipped: {text}"));
+        assert_eq!((skipped.line, skipped.column), (line, column), "{text}");
+        assert!(
+            skipped.reason.to_string().contains("templated"),
+            "{}",
+            skipped.reason
+        );
+        let candidates = pyimage_locate::pin::candidates(
+            pyimage_locate::FileKind::Dockerfile,
+            text,
+            &ScanOptions::default(),
+            &|_| true,
+        );
+        assert!(candidates.is_empty(), "{candidates:?}");
+    }
+    let scan = dockerfile::scan("FROM python:3.12-slim\nRUN pip install {{ packages }}\n");
+    assert!(scan.skipped.is_none());
+    assert_eq!(scan.images.len(), 1);
+}

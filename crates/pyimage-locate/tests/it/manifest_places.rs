@@ -303,3 +303,239 @@ fn compose_variables_decide_the_reference_and_pin_still_refuses() {
     assert_eq!(candidates[0].evaluated, "python:3.12-slim");
     assert!(matches!(candidates[0].site, Err(Refusal::Interpolated(_))));
 }
+
+/// Issue 21 (6): containers embedded in custom resources, found by shape rather than by a list of kinds.
+#[test]
+fn custom_resources_embed_containers_in_shapes_found_at_any_depth() {
+    let text = "apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: etl
+  annotations:
+    containers: '[{\"image\": \"python:3.9\"}]'
+spec:
+  templates:
+    - name: main
+      container: &main
+        image: python:3.12-slim
+      initContainers:
+        - name: fetch
+          image: python:3.11-slim
+      sidecars:
+        - name: cache
+          image: redis:7
+    - name: again
+      container: *main
+    - name: report
+      script:
+        image: python:3.13-slim
+        source: print(1)
+    - name: set
+      containerSet:
+        containers:
+          - name: a
+            image: python:3.10
+    - name: steps
+      steps:
+        - - name: one
+            template: main
+---
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata:
+  name: ci
+spec:
+  tasks:
+    - name: lint
+      taskSpec:
+        steps:
+          - name: lint
+            image: python:3.12-alpine
+---
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata:
+  name: ray
+spec:
+  headGroupSpec:
+    template:
+      spec:
+        containers:
+          - name: head
+            image: python:3.12
+---
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata:
+  name: spark
+spec:
+  image: python:3.12
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: python:3.11
+status:
+  containers:
+    - image: python:3.8
+";
+    let scan = manifests::scan(ManifestKind::Kubernetes, text, ScanInputs::default());
+    assert!(scan.error.is_none(), "{:?}", scan.error);
+    let found: Vec<(usize, &str, &str)> = scan
+        .images
+        .iter()
+        .map(|i| (i.document, i.path.as_str(), i.value.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (0, "spec.templates[0].container.image", "python:3.12-slim"),
+            (
+                0,
+                "spec.templates[0].initContainers[0].image",
+                "python:3.11-slim"
+            ),
+            (0, "spec.templates[0].sidecars[0].image", "redis:7"),
+            (0, "spec.templates[2].script.image", "python:3.13-slim"),
+            (
+                0,
+                "spec.templates[3].containerSet.containers[0].image",
+                "python:3.10"
+            ),
+            (
+                1,
+                "spec.tasks[0].taskSpec.steps[0].image",
+                "python:3.12-alpine"
+            ),
+            (
+                2,
+                "spec.headGroupSpec.template.spec.containers[0].image",
+                "python:3.12"
+            ),
+            // The Rollout's Pod is where a Deployment keeps it: found once, by the Pod walk.
+            (4, "spec.template.spec.containers[0].image", "python:3.11"),
+        ]
+    );
+    // Each embedded image is pinned where it is written; the alias's anchor once.
+    let (pinned, refusals) = pin_all(FileKind::Manifest(ManifestKind::Kubernetes), text);
+    assert!(refusals.is_empty(), "{refusals:?}");
+    for line in [
+        "        image: python:3.12-slim@sha256:",
+        "          image: python:3.11-slim@sha256:",
+        "        image: python:3.13-slim@sha256:",
+        "            image: python:3.12-alpine@sha256:",
+        "            image: python:3.12@sha256:",
+    ] {
+        assert!(pinned.contains(line), "{line}\n{pinned}");
+    }
+    assert!(pinned.contains("  image: python:3.12\n---"), "{pinned}");
+}
+
+/// Issue 21 (6): Helm values that name the repository `name` (with `tag`), the layout of many charts.
+#[test]
+fn helm_values_with_name_and_tag() {
+    let text = "image:\n  name: python\n  tag: \"3.12-slim\"\n  pullPolicy: IfNotPresent\nworker:\n  image:\n    name: python\n    tag: 3.11-slim\n    digest: \"\"\nlabels:\n  name: python\n";
+    let scan = manifests::scan(ManifestKind::HelmValues, text, ScanInputs::default());
+    let found: Vec<(&str, Option<&str>)> = scan
+        .images
+        .iter()
+        .map(|i| (i.path.as_str(), i.text()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("image", Some("python:3.12-slim")),
+            ("worker.image", Some("python:3.11-slim")),
+        ]
+    );
+    let (pinned, refusals) = pin_all(FileKind::Manifest(ManifestKind::HelmValues), text);
+    assert!(
+        pinned.contains("    tag: 3.11-slim\n    digest: \"sha256:"),
+        "{pinned}"
+    );
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(refusals[0].to_string().contains("no `digest:` key"));
+}
+
+/// Issue 21 (6): GitLab `variables:` defaults (the job's over the file's) and Cloud Build `substitutions:` are
+/// evaluated; a reference that is one variable is reported, and pinned, where the variable is defined.
+#[test]
+fn gitlab_variables_and_cloud_build_substitutions_are_evaluated() {
+    let gitlab = "variables:\n  PYTHON_IMAGE: python:3.9\n  PY: \"3.12\"\n  DESCRIBED:\n    value: python:3.10\n    description: the image\ntest:\n  image: $PYTHON_IMAGE\nlint:\n  variables:\n    PYTHON_IMAGE: python:3.13-slim\n  image: ${PYTHON_IMAGE}\nbuild:\n  image: python:${PY}-slim\n  services:\n    - name: $DESCRIBED\ndeploy:\n  image: $CI_REGISTRY_IMAGE:latest\n";
+    let scan = manifests::scan(ManifestKind::GitlabCi, gitlab, ScanInputs::default());
+    let found: Vec<(&str, usize, Option<&str>)> = scan
+        .images
+        .iter()
+        .map(|i| (i.path.as_str(), i.line, i.text()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("test.image", 2, Some("python:3.9")),
+            ("lint.image", 11, Some("python:3.13-slim")),
+            ("build.image", 14, Some("python:3.12-slim")),
+            ("build.services[0].name", 5, Some("python:3.10")),
+            ("deploy.image", 18, None),
+        ]
+    );
+    let (pinned, refusals) = pin_all(FileKind::Manifest(ManifestKind::GitlabCi), gitlab);
+    for line in [
+        "  PYTHON_IMAGE: python:3.9@sha256:",
+        "    PYTHON_IMAGE: python:3.13-slim@sha256:",
+        "    value: python:3.10@sha256:",
+    ] {
+        assert!(pinned.contains(line), "{line}\n{pinned}");
+    }
+    // `python:${PY}-slim` is built from a variable and text: a digest after it would not follow the variable.
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(refusals[0].to_string().contains("${PY}"), "{refusals:?}");
+
+    let cloudbuild = "substitutions:\n  _PY: python:3.12\n  _V: '3.11'\nsteps:\n- name: $_PY\n- name: python:${_V}\n- name: $PROJECT_ID/python\n";
+    let scan = manifests::scan(ManifestKind::CloudBuild, cloudbuild, ScanInputs::default());
+    let found: Vec<(usize, Option<&str>)> =
+        scan.images.iter().map(|i| (i.line, i.text())).collect();
+    assert_eq!(
+        found,
+        [
+            (2, Some("python:3.12")),
+            (6, Some("python:3.11")),
+            (7, None)
+        ]
+    );
+}
+
+/// Issue 21 (8): Helm reads an unquoted `tag: 3.10` as a number and renders it `3.1`. The locator keeps the tag as
+/// written and says what Helm renders, for the policy to warn; a quoted tag, or one YAML reads as a string, is not
+/// marked.
+#[test]
+fn helm_values_mark_an_unquoted_numeric_tag_with_what_helm_renders() {
+    let text = "a:\n  image:\n    repository: python\n    tag: 3.10\nb:\n  image:\n    repository: python\n    tag: 3.12\nc:\n  image:\n    repository: python\n    tag: \"3.10\"\nd:\n  image:\n    repository: python\n    tag: 3.10-slim\ne:\n  image:\n    name: python\n    tag: 3\n";
+    let scan = manifests::scan(ManifestKind::HelmValues, text, ScanInputs::default());
+    let found: Vec<(&str, Option<&str>, Option<&str>)> = scan
+        .images
+        .iter()
+        .map(|i| {
+            (
+                i.path.as_str(),
+                i.text(),
+                i.numeric_tag.as_ref().map(|n| n.rendered.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("a.image", Some("python:3.10"), Some("3.1")),
+            ("b.image", Some("python:3.12"), Some("3.12")),
+            ("c.image", Some("python:3.10"), None),
+            ("d.image", Some("python:3.10-slim"), None),
+            ("e.image", Some("python:3"), Some("3")),
+        ]
+    );
+}

@@ -297,6 +297,12 @@ pub(crate) fn scan_images(
         FileKind::Dockerfile => {
             let scan = dockerfile::scan_with(text, context.build);
             scanned.images = scan.images.len();
+            // A Dockerfile template lists no images: it is skipped with the reason, as a YAML template is.
+            scanned.skipped = scan.skipped.as_ref().map(|skipped| Skipped {
+                reason: skipped.reason,
+                line: skipped.line,
+                column: skipped.column,
+            });
             for image in &scan.images {
                 let use_ = ImageToDecide {
                     site: SiteKind::Dockerfile(image.kind),

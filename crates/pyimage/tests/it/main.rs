@@ -30,6 +30,7 @@ mod hostile_tree;
 mod pin_update;
 mod places;
 mod progress;
+mod real_tree_shapes;
 mod real_trees;
 mod ref_tags;
 mod resolve;

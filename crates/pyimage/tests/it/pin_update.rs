@@ -440,6 +440,79 @@ fn shared_arg_with_different_uses_and_digest_after_a_variable_are_refused() {
     }
 }
 
+/// Issue 21 (1): a reference built from several ARGs (`python:${PYTHON_VERSION}-slim-${DEBIAN_BASE}`,
+/// `python:${PY}${SUFFIX}`) has no one place a digest can follow every build argument: a digest in the last ARG's
+/// default would outlive `--build-arg PYTHON_VERSION=…`. pin refuses it like `python:${V}-slim`; one ARG after a
+/// literal name (`python:${PY}`) and a registry ARG before it (`${REGISTRY}/library/python:${PY}`) still pin.
+#[test]
+fn a_reference_of_several_args_is_refused_not_pinned_in_the_last() {
+    let replica = &shared().replica;
+    let workspace = Workspace::new(replica, "pin-several-args");
+    let debian = "ARG PYTHON_VERSION=3.12.14\nARG DEBIAN_BASE=bookworm\nFROM python:${PYTHON_VERSION}-slim-${DEBIAN_BASE}\n";
+    let suffix = "ARG PY=3.12\nARG SUFFIX=-slim\nFROM python:${PY}${SUFFIX}\n";
+    let registry =
+        "ARG REGISTRY=docker.io\nARG PY=3.12-slim\nFROM ${REGISTRY}/library/python:${PY}\n";
+    for (dir, text) in [
+        ("debian", debian),
+        ("suffix", suffix),
+        ("registry", registry),
+    ] {
+        std::fs::create_dir_all(workspace.dir.join("src").join(dir)).unwrap();
+        std::fs::write(workspace.dir.join("src").join(dir).join("Dockerfile"), text).unwrap();
+    }
+    let (code, report) = workspace.json(&["pin", "--format", "json", "src"]);
+    assert_eq!(code, Some(0), "{report}");
+    let skipped: Vec<(&str, &str)> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["path"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(skipped.len(), 2, "{report}");
+    for (file, reason) in &skipped {
+        assert!(
+            reason.contains("move the whole reference into the ARG"),
+            "{file}: {reason}"
+        );
+    }
+    assert!(
+        skipped[0]
+            .1
+            .contains("`ARG PY_IMAGE=python:3.12.14-slim-bookworm`"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[1].1.contains("`ARG PY_IMAGE=python:3.12-slim`"),
+        "{skipped:?}"
+    );
+    assert_eq!(workspace.read("src/debian/Dockerfile"), debian);
+    assert_eq!(workspace.read("src/suffix/Dockerfile"), suffix);
+    let digest = shared().truth.digest("3.12-slim").unwrap();
+    assert_eq!(
+        workspace.read("src/registry/Dockerfile"),
+        registry.replace("PY=3.12-slim", &format!("PY=3.12-slim@{digest}"))
+    );
+    // check --locked reports what pin refused, with pin's reason.
+    let (code, checked) = workspace.json(&["check", "--locked", "--format", "json", "src"]);
+    assert_eq!(code, Some(1), "{checked}");
+    let py008: Vec<&Value> = checked["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PY008")
+        .collect();
+    assert_eq!(py008.len(), 2, "{checked}");
+    for finding in py008 {
+        assert!(
+            finding["fix"]
+                .as_str()
+                .unwrap()
+                .contains("move the whole reference into the ARG"),
+            "{checked}"
+        );
+    }
+}
+
 #[test]
 fn build_args_evaluate_like_docker_build_and_do_not_pin_the_default() {
     let replica = &shared().replica;
