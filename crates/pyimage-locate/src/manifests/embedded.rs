@@ -11,9 +11,10 @@
 //!
 //! Each image is read as written (a literal reference: no variables are evaluated) and pinned like a Pod's.
 //!
-//! Not read, on purpose: an `image:` key anywhere else (a Spark application's `spec.image`, a `HelmRelease`'s
-//! `values`, an operator's `spec.version`): such a field may be a repository without tag, a template, or not an
-//! image at all, and a guess would report what is not there. Images in scalars (a ConfigMap holding YAML text) are
+//! Not read, on purpose: an `image:` key anywhere else (a Spark application's `spec.image`, Tekton's
+//! `stepTemplate.image`, a `HelmRelease`'s `values`, an operator's `spec.version`): such a field may be a repository
+//! without tag, a default other keys override, a template, or not an image at all, and a guess would report what is
+//! not there. Images in scalars (a ConfigMap holding YAML text) are
 //! text. A document without `apiVersion` and `kind` keeps the narrower guess of [`crate::pod::GUESSED_POD_SPECS`].
 
 use std::collections::HashSet;
