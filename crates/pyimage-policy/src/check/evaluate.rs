@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 
 use pyimage_locate::dockerfile::Evaluation;
+use pyimage_locate::manifests::NumericTag;
 use pyimage_model::python::PythonTag;
 use pyimage_model::reference::Reference;
 
@@ -30,6 +31,8 @@ pub struct ImageToDecide<'a> {
     pub evaluation: &'a Evaluation,
     /// Whether build arguments or interpolation produced it.
     pub uses_args: bool,
+    /// A Helm values tag written as an unquoted number, with what Helm renders (files only).
+    pub numeric_tag: Option<&'a NumericTag>,
 }
 
 /// What [`evaluate_image`] decided about one image.
@@ -87,6 +90,7 @@ pub fn evaluate_image(
         reference_error,
         unresolvable,
         uses_args: image.uses_args,
+        numeric_tag: image.numeric_tag,
         source,
         tag,
         environment,
@@ -158,6 +162,7 @@ pub fn evaluate_reference(
         written: text,
         evaluation: &evaluation,
         uses_args: false,
+        numeric_tag: None,
     };
     evaluate_image(&image, scope, policy, context)
 }

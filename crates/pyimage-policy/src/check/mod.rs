@@ -309,6 +309,7 @@ pub(crate) fn scan_images(
                     written: &image.written,
                     evaluation: &image.evaluation,
                     uses_args: !image.args.is_empty(),
+                    numeric_tag: None,
                 };
                 visit(use_, image.span, &image.args);
             }
@@ -327,6 +328,7 @@ pub(crate) fn scan_images(
                     written: &image.written,
                     evaluation: &image.evaluation,
                     uses_args: false,
+                    numeric_tag: image.numeric_tag.as_ref(),
                 };
                 visit(use_, image.span, &[]);
             });

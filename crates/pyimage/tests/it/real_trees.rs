@@ -277,3 +277,111 @@ fn ls_lists_every_reference_and_what_it_did_not_understand() {
     assert!(csv.contains("\"'=HYPERLINK(1),x\""), "{csv}");
     assert_eq!(csv.lines().count(), 9, "{csv}");
 }
+
+/// PY009 (unresolvable reference) only where the value left open could make the image a Python image, and its
+/// fix never suggests a default that would make the reference invalid (a whole image as a tag).
+#[test]
+fn unresolvable_references_are_reported_only_where_they_could_be_python() {
+    let dir = tempdir("py009");
+    let root = dir.path();
+    write(
+        root,
+        "compose.yaml",
+        "services:\n  erp:\n    image: localhost:5000/frappe/erpnext:${ERPNEXT_VERSION}\n  py:\n    image: python:${PY_TAG}\n  app:\n    image: ${APP_IMAGE}\n",
+    );
+    write(
+        root,
+        "Dockerfile",
+        "ARG NODE_TAG\nARG PY\nFROM node:${NODE_TAG} AS web\nFROM python:${PY}\n",
+    );
+    let output = pyimage()
+        .current_dir(root)
+        .today()
+        .run(&["check", "--format", "json"]);
+    let report = json(&output);
+    let py009: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|finding| finding["rule"] == "PY009")
+        .map(|finding| {
+            (
+                format!(
+                    "{}:{}",
+                    finding["path"].as_str().unwrap_or_default(),
+                    finding["line"]
+                ),
+                finding["fix"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let at = |location: &str| {
+        py009
+            .iter()
+            .find(|(place, _)| place == location)
+            .map(|(_, fix)| fix.as_str())
+    };
+    assert_eq!(
+        at("compose.yaml:3"),
+        None,
+        "erpnext cannot be Python: {py009:?}"
+    );
+    assert_eq!(at("Dockerfile:3"), None, "node cannot be Python: {py009:?}");
+    let tag_fix =
+        at("compose.yaml:5").unwrap_or_else(|| panic!("python:${{PY_TAG}} is reported: {py009:?}"));
+    assert!(
+        tag_fix.contains("${PY_TAG:-3.12.14-slim}") && !tag_fix.contains(":-python:"),
+        "{tag_fix}"
+    );
+    let arg_fix =
+        at("Dockerfile:4").unwrap_or_else(|| panic!("python:${{PY}} is reported: {py009:?}"));
+    assert!(arg_fix.contains("ARG PY=3.12.14-slim"), "{arg_fix}");
+    let whole =
+        at("compose.yaml:7").unwrap_or_else(|| panic!("${{APP_IMAGE}} is reported: {py009:?}"));
+    assert!(
+        whole.contains("${APP_IMAGE:-python:3.12.14-slim}"),
+        "{whole}"
+    );
+}
+
+/// Helm renders an unquoted `tag: 3.10` as `3.1`: a numeric tag in Helm values is a warning naming what Helm will
+/// render, and a quoted one is not.
+#[test]
+fn helm_numeric_tags_are_flagged_with_what_helm_renders() {
+    let dir = tempdir("helm-float");
+    let root = dir.path();
+    write(
+        root,
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+    );
+    write(
+        root,
+        "chart/values.yaml",
+        "image:\n  repository: python\n  tag: 3.10\nworker:\n  image:\n    repository: python\n    tag: \"3.10\"\n",
+    );
+    let output = pyimage()
+        .current_dir(root)
+        .today()
+        .run(&["check", "--format", "json"]);
+    let report = json(&output);
+    let numeric: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|finding| finding["rule"] == "PY016")
+        .collect();
+    assert_eq!(numeric.len(), 1, "{report:#}");
+    assert_eq!(numeric[0]["line"], 3);
+    let message = numeric[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("3.1") && message.contains("3.10"),
+        "{message}"
+    );
+    assert!(
+        numeric[0]["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\"3.10\"")
+    );
+}

@@ -71,6 +71,7 @@ pub mod py012_invalid_reference;
 pub mod py013_suppression_without_reason;
 pub mod py014_unused_suppression;
 pub mod py015_derived_python_image;
+pub mod py016_numeric_helm_tag;
 
 /// A rule's check: `None` when the image passes (or the rule does not apply to it).
 pub type CheckFn = Option<fn(&ImageCheck<'_>) -> Option<Hit>>;
@@ -140,6 +141,7 @@ pub const RULES: &[RuleMeta] = &[
     py013_suppression_without_reason::SuppressionWithoutReason::META,
     py014_unused_suppression::UnusedSuppression::META,
     py015_derived_python_image::DerivedPythonImage::META,
+    py016_numeric_helm_tag::NumericHelmTag::META,
 ];
 
 /// Finds a rule by ID (`PY003`, any case) or name (`floating-tag`).
@@ -280,6 +282,8 @@ pub struct ImageCheck<'a> {
     pub unresolvable: Option<&'a Unresolvable>,
     /// Whether ARGs were used to build the reference.
     pub uses_args: bool,
+    /// A Helm values tag written as an unquoted number, with what Helm renders.
+    pub numeric_tag: Option<&'a pyimage_locate::manifests::NumericTag>,
     /// Where the image comes from: official, a declared mirror, a look-alike, or not Python.
     pub source: Source,
     /// The Python tag (official and mirror images only; `latest` when untagged).
