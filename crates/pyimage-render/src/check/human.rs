@@ -1,6 +1,7 @@
 //! Human output of `pyimage check`: one annotated source snippet per finding (the offending span underlined, the
 //! ARG defaults it was built from labelled, the settings that decided it), then a summary. What comes from files
-//! is escaped ([`crate::terminal`]) before pyimage's own colours are added.
+//! is escaped ([`crate::terminal`]) before pyimage's own colours are added; a file name also keeps to its line
+//! ([`name`]): a CI runner reads a line that starts with `::` as a workflow command.
 
 use std::fmt::Write as _;
 
@@ -10,6 +11,12 @@ use pyimage_service::check::CheckReport;
 
 use super::decision_text;
 use crate::terminal::escape as esc;
+
+/// A file name (or a message that names files) on one line: escaped as all human output, and its newlines written
+/// `\n`, so that a name holding `\n::error …` cannot start a line of its own.
+fn name(text: &str) -> String {
+    esc(text).replace('\n', "\\n")
+}
 
 /// Human output: one annotated snippet per finding, then a summary.
 pub fn human(report: &CheckReport, config_path: Option<&str>, color: bool) -> String {
@@ -49,7 +56,7 @@ pub fn human(report: &CheckReport, config_path: Option<&str>, color: bool) -> St
         let _ = writeln!(
             out,
             "{pad}--> {}:{}:{}",
-            esc(&finding.file().path),
+            name(&finding.file().path),
             finding.file().line,
             finding.file().column
         );
@@ -109,14 +116,14 @@ pub fn human(report: &CheckReport, config_path: Option<&str>, color: bool) -> St
             let _ = writeln!(
                 out,
                 "{pad} = {}",
-                esc(&decision_text(decision, config_path))
+                name(&decision_text(decision, config_path))
             );
         }
         let _ = writeln!(out, "{pad} = fix: {}", esc(&finding.fix));
         out.push('\n');
     }
     for skipped in &report.skipped {
-        let _ = writeln!(out, "skipped: {}", esc(&skipped.to_string()));
+        let _ = writeln!(out, "skipped: {}", name(&skipped.to_string()));
     }
     let errors = report
         .findings
