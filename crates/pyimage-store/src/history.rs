@@ -29,7 +29,7 @@ pub use record::{Proposed, Recorded};
 /// What went wrong with the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The store URL is not one pyimage understands.
+    /// The store URL (credentials removed) is not one pyimage understands.
     #[error(
         "store URL {0:?} is not sqlite:PATH or postgres://…: use `--store sqlite:/var/lib/pyimage/history.db` or \
          `--store postgres://user@host/db`"
@@ -105,7 +105,7 @@ impl StoreUrl {
         if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
             if path.is_empty() {
-                return Err(StoreError::BadUrl(url.to_owned()));
+                return Err(StoreError::BadUrl(redact_url(url)));
             }
             return Ok(StoreUrl::sqlite(Path::new(path)));
         }
@@ -113,10 +113,10 @@ impl StoreUrl {
             return Ok(StoreUrl {
                 backend: Backend::Postgres,
                 driver_url: url.to_owned(),
-                shown: without_password(url),
+                shown: redact_url(url),
             });
         }
-        Err(StoreError::BadUrl(url.to_owned()))
+        Err(StoreError::BadUrl(redact_url(url)))
     }
 
     /// An SQLite file (created when missing).
@@ -137,17 +137,65 @@ impl StoreUrl {
     }
 }
 
-fn without_password(url: &str) -> String {
+/// Query parameters whose values are shown: libpq's and sqlx's settings that never hold a secret. Every other value
+/// (`password`, `sslpassword`, `options` — which can carry `-c password=…` —, anything unknown) is shown as `***`.
+const SHOWN_PARAMETERS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "application_name",
+    "connect_timeout",
+    "target_session_attrs",
+    "statement-cache-capacity",
+    "mode",
+];
+
+/// `url` as it may be shown (messages, logs, the drift page): the user kept, any password in the userinfo — which
+/// may itself hold `@`, so the userinfo ends at the authority's last `@` — replaced by `***`, every query value
+/// but the [`SHOWN_PARAMETERS`] replaced, and a fragment dropped. A URL too malformed to split is masked up to its
+/// last `@`: showing too little beats showing a password.
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return url.split(['?', '#']).next().unwrap_or_default().to_owned();
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_owned(),
+    let rest = rest.split('#').next().unwrap_or_default();
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (userinfo, rest) = match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _)) => (format!("{user}:***@"), &rest[at + 1..]),
+            None => (format!("{}@", &rest[..at]), &rest[at + 1..]),
         },
-        None => url.to_owned(),
+        // An `@` after a `/` or `?`: a password holding them, unencoded, or a query value; mask up to it.
+        None => match rest.rfind('@') {
+            Some(at) => ("***@".to_owned(), &rest[at + 1..]),
+            None => (String::new(), rest),
+        },
+    };
+    let (location, query) = match rest.split_once('?') {
+        Some((location, query)) => (location, Some(query)),
+        None => (rest, None),
+    };
+    let mut shown = format!("{scheme}://{userinfo}{location}");
+    if let Some(query) = query {
+        let parameters: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if !SHOWN_PARAMETERS.contains(&key.to_ascii_lowercase().as_str()) => {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&parameters.join("&"));
     }
+    shown
 }
 
 /// The default store: `$XDG_DATA_HOME/pyimage/history.db`, else `$HOME/.local/share/pyimage/history.db`. The

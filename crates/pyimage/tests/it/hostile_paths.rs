@@ -15,9 +15,10 @@ fn human_report_keeps_a_name_with_a_newline_on_its_line() {
     let forged = dir.join("prod/e\n::error title=forged::owned\n```\nx");
     std::fs::create_dir_all(&forged).unwrap();
     std::fs::write(forged.join("Dockerfile"), "FROM python:3.13-slim\n").unwrap();
-    let output = pyimage()
-        .current_dir(dir)
-        .run(&["check", "--config", "pyimage.toml", "--", "prod"]);
+    let output =
+        pyimage()
+            .current_dir(dir)
+            .run(&["check", "--config", "pyimage.toml", "--", "prod"]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     let report = stdout(&output);
     assert!(
@@ -25,7 +26,9 @@ fn human_report_keeps_a_name_with_a_newline_on_its_line() {
         "{report}"
     );
     assert!(
-        !report.lines().any(|l| l.starts_with("::") || l.starts_with("```")),
+        !report
+            .lines()
+            .any(|l| l.starts_with("::") || l.starts_with("```")),
         "{report}"
     );
 }

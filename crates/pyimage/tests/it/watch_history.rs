@@ -97,20 +97,22 @@ fn watch_records_rebuilds_and_patches_and_history_explains_them() {
     let rebuilt = replica
         .rebuild_where(|e| e.directory == "3.12/slim-trixie")
         .unwrap();
-    let second = watch_once(
-        &config,
+    // One webhook down: the move is recorded and announced to the other, and `--once` says a delivery failed (3).
+    let second = pyimage().config(&config).run(&[
+        "watch",
+        "--once",
+        "--store",
         &store,
-        &[
-            &app,
-            "python:3.12",
-            "--notify",
-            &hook,
-            "--notify",
-            &down,
-            "--notify-retries",
-            "0",
-        ],
-    );
+        &app,
+        "python:3.12",
+        "--notify",
+        &hook,
+        "--notify",
+        &down,
+        "--notify-retries",
+        "0",
+    ]);
+    assert_eq!(second.status.code(), Some(3), "{}", stderr(&second));
     assert!(
         stdout(&second).starts_with("python:3.12-slim rebuild sha256:"),
         "{}",
@@ -409,4 +411,221 @@ fn two_watchers_on_one_postgres_record_each_move_once() {
             }
         }
     }
+}
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn store_and_webhook_credentials_are_never_shown() {
+    let shared = crate::support::shared();
+    let server = pyimage_testkit::Postgres::start().unwrap();
+    // Trust authentication: the passwords are carried, never needed, and must never be shown.
+    let url = server
+        .url()
+        .replace("postgres://pyimage@", "postgres://pyimage:Top@Secret@")
+        + "?sslmode=disable&password=P4ssw0rd&options=-c%20application_name%3DZz9";
+    let hook = format!(
+        "http://hookuser:HookPass@127.0.0.1:{}/services/T0/B0/SlackT0ken?token=Qq7",
+        closed_port()
+    );
+    let secrets = [
+        "Top",
+        "Secret",
+        "P4ssw0rd",
+        "Zz9",
+        "HookPass",
+        "SlackT0ken",
+        "Qq7",
+        "services",
+    ];
+    let watched = pyimage()
+        .config(&shared.config)
+        .env("PYIMAGE_LOG", "info")
+        .run(&[
+            "watch",
+            "--once",
+            "--store",
+            &url,
+            "python:3.12-slim",
+            "--notify",
+            &hook,
+            "--notify-retries",
+            "0",
+        ]);
+    let log = stderr(&watched);
+    assert!(log.contains("127.0.0.1"), "the hosts are named: {log}");
+    let page = pyimage()
+        .config(&shared.config)
+        .run(&["history", "--format", "html", "--store", &url]);
+    assert_eq!(page.status.code(), Some(0), "{}", stderr(&page));
+    let html = stdout(&page);
+    assert!(
+        html.contains("127.0.0.1"),
+        "the page names the store's host"
+    );
+    let refused_url = format!(
+        "postgres://u:Top@Secret@127.0.0.1:{}/postgres?password=P4ssw0rd",
+        closed_port()
+    );
+    let refused = pyimage()
+        .config(&shared.config)
+        .run(&["history", "--store", &refused_url]);
+    assert_ne!(refused.status.code(), Some(0));
+    for secret in secrets {
+        for (what, text) in [
+            ("watch", &log),
+            ("page", &html),
+            ("refused", &stderr(&refused)),
+        ] {
+            assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
+        }
+    }
+}
+
+/// A webhook receiver that answers every request with `response` and counts the requests it was sent.
+fn answering(response: &'static str) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) > 0 {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            let _ = reader.get_mut().write_all(response.as_bytes());
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn notify_takes_http_urls_only_follows_no_redirect_and_once_fails_on_a_lost_delivery() {
+    let shared = crate::support::shared();
+    let temp = tempdir("notify-redirect");
+    for bad in [
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/hook",
+        "not a url",
+        "http://",
+    ] {
+        let store = format!("sqlite:{}", temp.path().join("bad.db").display());
+        let output = pyimage().config(&shared.config).run(&[
+            "watch",
+            "--once",
+            "--store",
+            &store,
+            "python:3.12-slim",
+            "--notify",
+            bad,
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{bad}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains("--notify"),
+            "{bad}: {}",
+            stderr(&output)
+        );
+    }
+    // Where a redirect would send the payload: another host's receiver that must never be asked.
+    let (elsewhere, asked) =
+        answering("HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    let found: &'static str = Box::leak(
+        format!("HTTP/1.1 302 Found\r\nlocation: {elsewhere}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .into_boxed_str(),
+    );
+    let temporary: &'static str = Box::leak(
+        format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: {elsewhere}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .into_boxed_str(),
+    );
+    for (i, response) in [found, temporary].into_iter().enumerate() {
+        let (hook, _) = answering(response);
+        let store = format!("sqlite:{}", temp.path().join(format!("r{i}.db")).display());
+        let output = pyimage().config(&shared.config).run(&[
+            "watch",
+            "--once",
+            "--store",
+            &store,
+            "python:3.12-slim",
+            "--notify",
+            &hook,
+            "--notify-retries",
+            "0",
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "a redirected delivery is not delivered: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains("redirect"), "{}", stderr(&output));
+    }
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a redirect was followed"
+    );
+}
+
+#[test]
+fn watch_stops_within_kubernetes_grace_behind_a_webhook_that_never_answers() {
+    let shared = crate::support::shared();
+    let temp = tempdir("notify-slow");
+    // Accepts connections and reads nothing, answers nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().flatten().collect();
+        drop(held);
+    });
+    let store = format!("sqlite:{}", temp.path().join("h.db").display());
+    let watching = Watching::start(
+        &shared.config,
+        &[
+            "watch",
+            "--interval",
+            "1h",
+            "--store",
+            &store,
+            "python:3.12-slim",
+            "--notify",
+            &hook,
+        ],
+    );
+    watching.wait_for_polls(1);
+    let pid = watching.child.id();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut watching = watching;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let mut child = std::mem::replace(
+        &mut watching.child,
+        std::process::Command::new("true").spawn().unwrap(),
+    );
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait());
+    });
+    // Kubernetes sends SIGKILL 30 s after SIGTERM: the watcher must be gone well before.
+    let exited = receiver.recv_timeout(std::time::Duration::from_secs(20));
+    assert!(
+        matches!(exited, Ok(Ok(_))),
+        "still running 20 s after SIGTERM:\n{}",
+        watching.log()
+    );
+    assert!(
+        watching.log().contains("not delivered"),
+        "{}",
+        watching.log()
+    );
 }
