@@ -186,7 +186,9 @@ pub fn redact_url(url: &str) -> String {
         let parameters: Vec<String> = query
             .split('&')
             .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if !SHOWN_PARAMETERS.contains(&key.to_ascii_lowercase().as_str()) => {
+                Some((key, _))
+                    if !SHOWN_PARAMETERS.contains(&key.to_ascii_lowercase().as_str()) =>
+                {
                     format!("{key}=***")
                 }
                 _ => pair.to_owned(),

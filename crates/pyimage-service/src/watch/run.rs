@@ -81,13 +81,14 @@ impl Watcher {
     }
 }
 
-/// `interval` plus up to 10 %.
+/// `interval` plus up to 10 % (saturating: the CLI bounds the interval, a library caller may not).
 pub fn jittered(interval: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    interval + interval.mul_f64(f64::from(nanos % 1000) / 10_000.0)
+    let extra = (interval / 10_000).saturating_mul(nanos % 1000);
+    interval.saturating_add(extra)
 }
 
 /// Who records: `host:pid` (`$HOSTNAME`, else `/etc/hostname`).
@@ -112,5 +113,10 @@ mod tests {
     fn jitter_adds_at_most_a_tenth() {
         let jittered = jittered(Duration::from_secs(100));
         assert!(jittered >= Duration::from_secs(100) && jittered <= Duration::from_secs(110));
+    }
+
+    #[test]
+    fn jitter_of_the_longest_duration_saturates() {
+        assert_eq!(jittered(Duration::MAX), Duration::MAX);
     }
 }

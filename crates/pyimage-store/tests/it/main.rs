@@ -235,7 +235,10 @@ fn shown_store_urls_carry_no_credential() {
         for secret in secrets {
             assert!(!shown.contains(secret), "{url} shown as {shown}");
         }
-        assert!(shown.contains("db"), "{url}: the host is still shown: {shown}");
+        assert!(
+            shown.contains("db"),
+            "{url}: the host is still shown: {shown}"
+        );
     }
     assert_eq!(
         StoreUrl::parse("postgresql://db/h?sslmode=disable&password=x")
@@ -244,6 +247,8 @@ fn shown_store_urls_carry_no_credential() {
             .as_deref(),
         Some("postgresql://db/h?sslmode=disable&password=***")
     );
-    let bad = StoreUrl::parse("mysql://u:Hunter2@db/h").unwrap_err().to_string();
+    let bad = StoreUrl::parse("mysql://u:Hunter2@db/h")
+        .unwrap_err()
+        .to_string();
     assert!(!bad.contains("Hunter2"), "{bad}");
 }

@@ -629,3 +629,32 @@ fn watch_stops_within_kubernetes_grace_behind_a_webhook_that_never_answers() {
         watching.log()
     );
 }
+
+#[test]
+fn an_interval_too_long_to_wait_is_refused_not_a_panic() {
+    let shared = crate::support::shared();
+    let temp = tempdir("interval");
+    let store = format!("sqlite:{}", temp.path().join("h.db").display());
+    for interval in ["213503982334601d", "5000000000000h"] {
+        let output = pyimage().config(&shared.config).run(&[
+            "watch",
+            "--interval",
+            interval,
+            "--store",
+            &store,
+            "python:3.12-slim",
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{interval}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("--interval"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains("at most"), "{}", stderr(&output));
+    }
+}
