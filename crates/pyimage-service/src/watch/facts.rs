@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use pyimage_model::python::PythonTag;
+use pyimage_model::python::{PythonTag, PythonVersion};
 use pyimage_model::{Digest, Platform, Reference};
 use pyimage_policy::check::policy::UpdatePolicy;
 use pyimage_policy::moves::{Observation as MoveSide, classify_move};
@@ -93,7 +93,7 @@ pub(crate) async fn read_state(
             if statement.predicate_type == SPDX_DOCUMENT {
                 let packages = sbom::packages_of(&statement.predicate);
                 if state.python.is_none() {
-                    state.python = packages.get("python").cloned();
+                    state.python = packages.get("python").and_then(|v| python_version(v, &key));
                 }
                 state.sbom_platform.get_or_insert_with(|| key.clone());
                 state.packages.insert(key.clone(), packages);
@@ -112,6 +112,23 @@ pub(crate) async fn read_state(
             .map(|v| v.to_string());
     }
     Ok(state)
+}
+
+/// The SBOM's Python version when it is one (`3.12.14`, `3.15.0rc1`). The SBOM is registry text: a value such as
+/// `=HYPERLINK(…)` or one holding a newline would travel into CSV, terminals and chat messages, so anything else
+/// is left out (the tag's own version is used when it names one) and said in the log.
+fn python_version(text: &str, platform: &str) -> Option<String> {
+    match PythonVersion::parse(text) {
+        Some(version) if version.is_full() && version.to_string() == text => Some(text.to_owned()),
+        _ => {
+            tracing::warn!(
+                platform,
+                version = ?text.chars().take(80).collect::<String>(),
+                "the SBOM's Python version is not a Python version (3.12.14): left out"
+            );
+            None
+        }
+    }
 }
 
 /// The event to propose for `seen`, given the tag's last recorded event and what the tag holds now (`None`: the

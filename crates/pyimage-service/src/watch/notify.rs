@@ -68,7 +68,8 @@ impl Payload {
     }
 }
 
-/// `python:3.12-slim rebuild sha256:aaaa… → sha256:bbbb… (Python 3.12.14 → 3.12.14; 3 packages changed)`.
+/// `python:3.12-slim rebuild sha256:aaaa… → sha256:bbbb… (Python 3.12.14 → 3.12.14; 3 packages changed)`, as
+/// Slack mrkdwn ([`mrkdwn`]).
 pub fn summary(event: &Event, packages: &[PackageChange]) -> String {
     let short = |d: &Option<String>| match d {
         Some(d) => d.chars().take(19).collect::<String>() + "…",
@@ -80,7 +81,7 @@ pub fn summary(event: &Event, packages: &[PackageChange]) -> String {
         (Some(a), None) => format!("Python {a}"),
         (None, None) => "Python unknown".to_owned(),
     };
-    format!(
+    let text = format!(
         "{}:{} {} {} → {} ({python}; {} package{} changed)",
         event
             .repository
@@ -92,7 +93,24 @@ pub fn summary(event: &Event, packages: &[PackageChange]) -> String {
         short(&event.to_digest),
         packages.len(),
         if packages.len() == 1 { "" } else { "s" },
-    )
+    );
+    mrkdwn(&text)
+}
+
+/// `text` safe in a Slack message: `&`, `<` and `>` escaped as Slack asks (so `<!channel>` or a `<url|label>` in
+/// registry text is shown, not acted on), and control characters (a newline) written as `\u{…}`.
+pub fn mrkdwn(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// One `--notify` URL: what is POSTed to, and how it may be shown. A webhook URL is a secret (Slack's carries its
@@ -283,5 +301,30 @@ impl Notifier {
             self.delivered.load(Ordering::Relaxed),
             self.failed.load(Ordering::Relaxed),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_text_shows_mentions_and_links_instead_of_acting_on_them() {
+        assert_eq!(
+            mrkdwn("3.12 <!channel> <http://x|y> & a\nb"),
+            "3.12 &lt;!channel&gt; &lt;http://x|y&gt; &amp; a\\u{a}b"
+        );
+    }
+
+    #[test]
+    fn webhooks_are_http_and_shown_by_host() {
+        let hook = Webhook::parse("https://u:p@hooks.example.com/services/T/B/secret?x=1").unwrap();
+        assert_eq!(hook.shown(), "https://hooks.example.com/…");
+        for bad in ["file:///etc/passwd", "ftp://h/x", "h/x", "http://"] {
+            let error = Webhook::parse(bad).unwrap_err();
+            assert!(error.contains("--notify"), "{error}");
+        }
+        let error = Webhook::parse("gopher://u:Secret@h/x").unwrap_err();
+        assert!(!error.contains("Secret"), "{error}");
     }
 }

@@ -658,3 +658,120 @@ fn an_interval_too_long_to_wait_is_refused_not_a_panic() {
         assert!(stderr(&output).contains("at most"), "{}", stderr(&output));
     }
 }
+
+/// Rewrites the SPDX statement of every attestation manifest of `tag` on `replica` with `edit` (the statement's
+/// bytes in, new bytes out), pushes the new statements and manifests, and points the tag's index at them.
+fn rewrite_sboms(replica: &Replica, tag: &str, edit: impl Fn(&[u8]) -> Vec<u8>) {
+    use pyimage_testkit::oci::{ImageIndex, ImageManifest};
+    use pyimage_testkit::{Blob, Tamper};
+    // A harmless edit (an annotation of the index), to read the index the tag points at.
+    let current = replica
+        .tamper(
+            tag,
+            Tamper::EditIndex(Box::new(|index| {
+                index
+                    .annotations
+                    .insert("test.rewritten".into(), "sbom".into());
+            })),
+        )
+        .unwrap();
+    let index: ImageIndex = serde_json::from_slice(&current.index.bytes).unwrap();
+    let mut replaced = Vec::new();
+    for descriptor in index.manifests.iter().filter(|d| d.is_attestation()) {
+        let stored = replica.stored(&descriptor.digest).unwrap().unwrap();
+        let mut manifest: ImageManifest = serde_json::from_slice(&stored.bytes).unwrap();
+        for layer in &mut manifest.layers {
+            if layer
+                .annotations
+                .get("in-toto.io/predicate-type")
+                .map(String::as_str)
+                != Some("https://spdx.dev/Document")
+            {
+                continue;
+            }
+            let statement = replica.stored(&layer.digest).unwrap().unwrap();
+            let blob = Blob::new(&layer.media_type, edit(&statement.bytes));
+            replica.push_blob(&blob).unwrap();
+            layer.digest = blob.digest.clone();
+            layer.size = blob.bytes.len() as u64;
+        }
+        let blob = manifest.to_blob();
+        replica.push_manifest(&blob.digest, &blob).unwrap();
+        replaced.push((
+            descriptor.digest.clone(),
+            blob.digest.clone(),
+            blob.bytes.len() as u64,
+        ));
+    }
+    replica
+        .tamper(
+            tag,
+            Tamper::EditIndex(Box::new(move |index| {
+                for descriptor in &mut index.manifests {
+                    if let Some((_, digest, size)) =
+                        replaced.iter().find(|(old, ..)| *old == descriptor.digest)
+                    {
+                        descriptor.digest = digest.clone();
+                        descriptor.size = *size;
+                    }
+                }
+            })),
+        )
+        .unwrap();
+}
+
+/// `edit` for [`rewrite_sboms`]: the `python` package's version set to `version`.
+fn python_version_to(version: &'static str) -> impl Fn(&[u8]) -> Vec<u8> {
+    move |bytes| {
+        let mut statement: Value = serde_json::from_slice(bytes).unwrap();
+        for package in statement["predicate"]["packages"].as_array_mut().unwrap() {
+            if package["name"] == "python" {
+                package["versionInfo"] = Value::from(version);
+            }
+        }
+        serde_json::to_vec(&statement).unwrap()
+    }
+}
+
+#[test]
+fn a_hostile_python_version_in_an_sbom_reaches_no_csv_terminal_or_slack_text() {
+    let (replica, _) = Replica::start_seeded(library_file(BEFORE)).unwrap();
+    let temp = tempdir("hostile-version");
+    let config = temp.path().join("pyimage.toml");
+    std::fs::write(&config, replica.pyimage_toml()).unwrap();
+    let hostile =
+        "=HYPERLINK(\"http://evil.example/\",\"3.12.99\")\n::error title=forged::<!channel> & co";
+    rewrite_sboms(&replica, "3.12-slim", python_version_to(hostile));
+    let store = format!("sqlite:{}", temp.path().join("h.db").display());
+    let watched = watch_once(&config, &store, &["python:3.12-slim", "--notify", "-"]);
+    let payload: Value = serde_json::from_str(stdout(&watched).lines().next().unwrap()).unwrap();
+    let text = payload["text"].as_str().unwrap();
+    assert!(
+        !text.contains("<!channel>") && !text.contains("HYPERLINK"),
+        "{text}"
+    );
+    assert!(
+        payload["python_to"].is_null() || payload["python_to"] == "3.12.13",
+        "{payload}"
+    );
+    assert!(
+        stderr(&watched).contains("not a Python version"),
+        "{}",
+        stderr(&watched)
+    );
+    for format in ["csv", "human"] {
+        let output = pyimage().config(&config).run(&[
+            "history",
+            "python:3.12-slim",
+            "--store",
+            &store,
+            "--format",
+            format,
+        ]);
+        let shown = stdout(&output);
+        assert!(
+            !shown.contains("HYPERLINK") && !shown.contains("::error"),
+            "{format}: {shown}"
+        );
+    }
+}
