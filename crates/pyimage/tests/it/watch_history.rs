@@ -775,3 +775,145 @@ fn a_hostile_python_version_in_an_sbom_reaches_no_csv_terminal_or_slack_text() {
         );
     }
 }
+
+/// Runs `command` and waits for it, at most `ceiling` (a ceiling on a hang, not a claim about speed).
+fn run_within(mut command: std::process::Command, ceiling: u64) -> std::process::Output {
+    let child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(std::time::Duration::from_secs(ceiling)) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("still running after {ceiling} s");
+        }
+    }
+}
+
+#[test]
+fn store_open_failures_name_their_cause() {
+    let shared = crate::support::shared();
+    let temp = tempdir("store-open");
+    // A refused PostgreSQL.
+    let refused = format!("postgres://pyimage@127.0.0.1:{}/h", closed_port());
+    let output = run_within(
+        pyimage()
+            .config(&shared.config)
+            .command_for_spawn(&["history", "--store", &refused]),
+        25,
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("refused"), "{}", stderr(&output));
+    // A file that is not an SQLite database.
+    let corrupt = temp.path().join("corrupt.db");
+    std::fs::write(&corrupt, vec![b'x'; 8192]).unwrap();
+    let url = format!("sqlite:{}", corrupt.display());
+    let output = run_within(
+        pyimage()
+            .config(&shared.config)
+            .command_for_spawn(&["history", "--store", &url]),
+        25,
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not an SQLite database"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn watch_once_on_a_locked_sqlite_store_fails_saying_so() {
+    let shared = crate::support::shared();
+    let temp = tempdir("store-locked");
+    let path = temp.path().join("h.db");
+    let url = format!("sqlite:{}", path.display());
+    watch_once(&shared.config, &url, &["python:3.12-slim"]);
+    // Another process holds the write lock (as a stuck writer or a backup would).
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\nsys.stdin.read()",
+            path.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let output = run_within(
+        pyimage().config(&shared.config).command_for_spawn(&[
+            "watch",
+            "--once",
+            "--store",
+            &url,
+            "python:3.12-slim",
+        ]),
+        60,
+    );
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    assert_ne!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("locked by another"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn history_reads_a_store_it_cannot_write() {
+    let shared = crate::support::shared();
+    let temp = tempdir("store-read-only");
+    let dir = temp.path().join("ro");
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("h.db");
+    let url = format!("sqlite:{}", path.display());
+    watch_once(&shared.config, &url, &["python:3.12-slim"]);
+    use std::os::unix::fs::PermissionsExt as _;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap().path();
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // As an unprivileged user: root writes whatever the permissions say.
+    let mut command = std::process::Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_pyimage"))
+        .args([
+            "history",
+            "python:3.12-slim",
+            "--store",
+            &url,
+            "--format",
+            "json",
+        ])
+        .env("NO_COLOR", "1")
+        .env("HOME", "/nonexistent");
+    let output = run_within(command, 60);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
+}
