@@ -37,6 +37,10 @@ pub struct TagState {
     pub sbom_platform: Option<String>,
     /// Per configured platform: package name → version, from the SPDX SBOM.
     pub packages: BTreeMap<String, BTreeMap<String, String>>,
+    /// Attestations left out, and why (`linux/amd64: blob … is larger than the 33554432 bytes pyimage reads of
+    /// it`): the move is recorded without what they would have said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
 }
 
 /// A value before and after.
@@ -88,7 +92,20 @@ pub(crate) async fn read_state(
         state.base_name = state.base_name.or(annotation(ANNOTATION_BASE_NAME));
         state.base_digest = state.base_digest.or(annotation(ANNOTATION_BASE_DIGEST));
         state.commit = state.commit.or(annotation(ANNOTATION_REVISION));
-        let statements = attestation_statements(client, repository, &index, &image.digest).await?;
+        let statements = match attestation_statements(client, repository, &index, &image.digest)
+            .await
+        {
+            Ok(statements) => statements,
+            // The registry answered, with content pyimage will not read (an SBOM over the size limit, a
+            // manifest that is not one): the move is still a move. Leave the attestations out and say why;
+            // a registry that did not answer fails the poll as before.
+            Err(error) if unreadable(&error) => {
+                tracing::warn!(platform = %key, %error, "attestations not read: the move is recorded without them");
+                state.unread.push(format!("{key}: {error}"));
+                Vec::new()
+            }
+            Err(error) => return Err(error),
+        };
         for statement in statements {
             if statement.predicate_type == SPDX_DOCUMENT {
                 let packages = sbom::packages_of(&statement.predicate);
@@ -112,6 +129,17 @@ pub(crate) async fn read_state(
             .map(|v| v.to_string());
     }
     Ok(state)
+}
+
+/// Whether a registry error is about the content (too large, invalid, not matching its digest) rather than about
+/// reaching the registry.
+fn unreadable(error: &RegistryError) -> bool {
+    matches!(
+        error,
+        RegistryError::TooLarge { .. }
+            | RegistryError::InvalidManifest { .. }
+            | RegistryError::DigestMismatch { .. }
+    )
 }
 
 /// The SBOM's Python version when it is one (`3.12.14`, `3.15.0rc1`). The SBOM is registry text: a value such as

@@ -42,6 +42,9 @@ pub struct Payload {
     pub packages_platform: Option<String>,
     /// One line for chat tools (Slack-compatible `text`).
     pub text: String,
+    /// Attestations left out of this move, and why (an SBOM over the size limit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
 }
 
 impl Payload {
@@ -58,6 +61,7 @@ impl Payload {
             python_from: event.python_from.clone(),
             python_to: event.python_to.clone(),
             observed_at: event.observed_at.clone(),
+            unread: state.unread,
             platforms: state.platforms,
             base_digest: state.base_digest,
             commit: state.commit,

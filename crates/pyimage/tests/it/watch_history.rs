@@ -917,3 +917,42 @@ fn history_reads_a_store_it_cannot_write() {
     let events: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
 }
+
+#[test]
+fn a_move_to_an_image_with_an_oversized_sbom_is_recorded_without_it() {
+    let (replica, _) = Replica::start_seeded(library_file(BEFORE)).unwrap();
+    let temp = tempdir("oversized-sbom");
+    let config = temp.path().join("pyimage.toml");
+    std::fs::write(&config, replica.pyimage_toml()).unwrap();
+    let store = format!("sqlite:{}", temp.path().join("h.db").display());
+    watch_once(&config, &store, &["python:3.12-slim"]);
+    // 33 MiB of SBOM: more than the 32 MiB pyimage reads of one statement.
+    rewrite_sboms(&replica, "3.12-slim", |bytes| {
+        let mut statement: Value = serde_json::from_slice(bytes).unwrap();
+        statement["predicate"]["comment"] = Value::from("x".repeat(33 * 1024 * 1024));
+        serde_json::to_vec(&statement).unwrap()
+    });
+    let moved = watch_once(&config, &store, &["python:3.12-slim"]);
+    assert!(
+        stdout(&moved).starts_with("python:3.12-slim "),
+        "the move is announced: {}",
+        stdout(&moved)
+    );
+    assert!(stderr(&moved).contains("not read"), "{}", stderr(&moved));
+    let output = pyimage().config(&config).run(&[
+        "history",
+        "python:3.12-slim",
+        "--store",
+        &store,
+        "--format",
+        "json",
+    ]);
+    let events = json(&output);
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    let unread = events[1]["unread"].as_array().unwrap();
+    assert!(
+        unread[0].as_str().unwrap().contains("bytes"),
+        "why the statements were left out: {unread:?}"
+    );
+}
