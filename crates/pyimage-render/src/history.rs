@@ -164,7 +164,7 @@ pub fn standings_csv(out: &mut impl Write, rows: &[Standing]) -> io::Result<()> 
             "{},{},{},{},{},{}",
             csv_field(&r.reference),
             csv_field(&r.pinned),
-            csv_field(&r.status),
+            csv_field(r.status),
             csv_field(r.current.as_deref().unwrap_or_default()),
             csv_field(r.stale_since.as_deref().unwrap_or_default()),
             r.moves_behind.map(|n| n.to_string()).unwrap_or_default()
