@@ -838,7 +838,22 @@ fn watch_once_on_a_locked_sqlite_store_fails_saying_so() {
     let temp = tempdir("store-locked");
     let path = temp.path().join("h.db");
     let url = format!("sqlite:{}", path.display());
-    watch_once(&shared.config, &url, &["python:3.12-slim"]);
+    // Many tags: a watcher that waited out the lock once per tag would take minutes.
+    let tags = [
+        "python:3.12-slim",
+        "python:3.12",
+        "python:3.13-slim",
+        "python:3.13",
+        "python:3.11-slim",
+        "python:3.11",
+        "python:3.10-slim",
+        "python:3.10",
+        "python:3.14-slim",
+        "python:3.14",
+        "python:3.12-alpine",
+        "python:3.13-alpine",
+    ];
+    watch_once(&shared.config, &url, &tags);
     // Another process holds the write lock (as a stuck writer or a backup would).
     let mut holder = std::process::Command::new("python3")
         .args([
@@ -855,15 +870,11 @@ fn watch_once_on_a_locked_sqlite_store_fails_saying_so() {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "locked");
+    let mut args = vec!["watch", "--once", "--store", url.as_str()];
+    args.extend(tags);
     let output = run_within(
-        pyimage().config(&shared.config).command_for_spawn(&[
-            "watch",
-            "--once",
-            "--store",
-            &url,
-            "python:3.12-slim",
-        ]),
-        60,
+        pyimage().config(&shared.config).command_for_spawn(&args),
+        30,
     );
     drop(holder.stdin.take());
     let _ = holder.wait();
