@@ -193,6 +193,20 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, DurationError> {
     }
 }
 
+/// The longest polling interval: a year. Longer is surely a typo, and a timer that far out overflows the clock.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(365 * 86_400);
+
+/// [`parse_positive_duration`], for a polling interval: at most [`MAX_INTERVAL`].
+pub fn parse_interval(text: &str) -> Result<Duration, DurationError> {
+    match parse_positive_duration(text)? {
+        duration if duration > MAX_INTERVAL => Err(DurationError::Over {
+            text: text.to_owned(),
+            max: "365d",
+        }),
+        duration => Ok(duration),
+    }
+}
+
 /// A date or a time that is not one, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{text:?} is not {expected}: {reason}")]
@@ -285,6 +299,14 @@ pub enum DurationError {
     /// More seconds than a duration holds (`99999999999999999999d`).
     #[error("{0:?} is too long a duration")]
     TooLarge(String),
+    /// Longer than the caller allows ([`parse_interval`]).
+    #[error("{text:?}: the duration must be at most {max}")]
+    Over {
+        /// The text as written.
+        text: String,
+        /// The longest allowed, as written (`365d`).
+        max: &'static str,
+    },
     /// Zero, where a duration must be more ([`parse_positive_duration`]).
     #[error("{0:?}: the duration must be more than zero")]
     Zero(String),

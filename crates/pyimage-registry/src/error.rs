@@ -90,8 +90,8 @@ pub enum RegistryError {
         /// Which digests disagree.
         detail: String,
     },
-    /// A manifest larger than the limit (4 MiB by default).
-    #[error("{what} from {endpoint} is larger than the {limit}-byte limit for manifests")]
+    /// A manifest, blob or tag list larger than the limit pyimage reads of it (4 MiB by default for manifests).
+    #[error("{what} from {endpoint} is larger than the {limit} bytes pyimage reads of it")]
     TooLarge {
         /// The endpoint's base URL (`https://registry-1.docker.io`).
         endpoint: String,

@@ -1,6 +1,7 @@
 //! Renderers of `pyimage history`: the recorded moves (human, JSON, CSV) and, with `--lock`, how each locked
 //! reference stands (human, CSV; JSON is the standings as they are). Human text goes through the escaping writer:
-//! package names and digests come from registries.
+//! package names and digests come from registries; registry values also keep to their line ([`one_line`]). CSV
+//! fields are quoted and formula-neutralised ([`csv_field`]): a spreadsheet opens what `--format csv` writes.
 
 use std::io::{self, Write};
 
@@ -47,8 +48,8 @@ pub fn human(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
             current = Some(name);
         }
         let python = match (&event.python_from, &event.python_to) {
-            (Some(a), Some(b)) if a != b => format!("Python {a} → {b}"),
-            (_, Some(b)) => format!("Python {b}"),
+            (Some(a), Some(b)) if a != b => format!("Python {} → {}", one_line(a), one_line(b)),
+            (_, Some(b)) => format!("Python {}", one_line(b)),
             _ => "Python unknown".to_owned(),
         };
         writeln!(
@@ -93,7 +94,7 @@ pub fn human(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
                 changes.packages.len()
             )?;
             for change in &changes.packages {
-                writeln!(out, "        {}", change.describe())?;
+                writeln!(out, "        {}", one_line(&change.describe()))?;
             }
         }
     }
@@ -108,15 +109,15 @@ pub fn csv(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
     )?;
     for event in events {
         let changes: Changes = serde_json::from_value(event.changes.clone()).unwrap_or_default();
-        let field = |v: &Option<String>| v.clone().unwrap_or_default();
+        let field = |v: &Option<String>| csv_field(v.as_deref().unwrap_or_default()).into_owned();
         writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{}",
-            event.repository,
-            event.tag,
+            csv_field(&event.repository),
+            csv_field(&event.tag),
             event.seq,
-            event.observed_at,
-            event.kind,
+            csv_field(&event.observed_at),
+            csv_field(&event.kind),
             field(&event.from_digest),
             field(&event.to_digest),
             field(&event.python_from),
@@ -125,6 +126,30 @@ pub fn csv(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes doubled; a value a
+/// spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`.
+pub fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if !formula && !value.contains([',', '"', '\n', '\r']) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let value = if formula {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    std::borrow::Cow::Owned(format!("\"{}\"", value.replace('"', "\"\"")))
+}
+
+/// A registry value on one line: a newline in it is written `\n` (the escaping writer leaves newlines alone).
+fn one_line(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.contains('\n') {
+        std::borrow::Cow::Owned(value.replace('\n', "\\n"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
 }
 
 /// One CSV row per locked reference.
@@ -137,11 +162,11 @@ pub fn standings_csv(out: &mut impl Write, rows: &[Standing]) -> io::Result<()> 
         writeln!(
             out,
             "{},{},{},{},{},{}",
-            r.reference,
-            r.pinned,
-            r.status,
-            r.current.clone().unwrap_or_default(),
-            r.stale_since.clone().unwrap_or_default(),
+            csv_field(&r.reference),
+            csv_field(&r.pinned),
+            csv_field(r.status),
+            csv_field(r.current.as_deref().unwrap_or_default()),
+            csv_field(r.stale_since.as_deref().unwrap_or_default()),
             r.moves_behind.map(|n| n.to_string()).unwrap_or_default()
         )?;
     }
@@ -169,4 +194,39 @@ pub fn standings_human(out: &mut impl Write, rows: &[Standing]) -> io::Result<()
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A move recorded before versions were checked (or by another tool) keeps a hostile value in the store: CSV
+    /// still writes one row of ten fields and no formula.
+    #[test]
+    fn csv_quotes_and_neutralises_registry_text() {
+        let event = Event {
+            repository: "docker.io/library/python".into(),
+            tag: "3.12-slim".into(),
+            seq: 1,
+            kind: "new-tag".into(),
+            from_digest: None,
+            to_digest: Some("sha256:aa".into()),
+            python_from: Some("@SUM(1,2)".into()),
+            python_to: Some("=HYPERLINK(\"http://x/\",\"y\")\nnext".into()),
+            observed_at: "2026-08-05T10:00:00Z".into(),
+            source: "w".into(),
+            state: serde_json::Value::Null,
+            changes: serde_json::Value::Null,
+        };
+        let mut out = Vec::new();
+        csv(&mut out, &[event]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text.split_once('\n').unwrap().1,
+            "docker.io/library/python,3.12-slim,1,2026-08-05T10:00:00Z,new-tag,,sha256:aa,\"'@SUM(1,2)\",\
+             \"'=HYPERLINK(\"\"http://x/\"\",\"\"y\"\")\nnext\",0\n"
+        );
+        assert_eq!(csv_field("-1"), "\"'-1\"");
+        assert_eq!(csv_field("3.12.14"), "3.12.14");
+    }
 }

@@ -29,14 +29,14 @@ pub use record::{Proposed, Recorded};
 /// What went wrong with the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The store URL is not one pyimage understands.
+    /// The store URL (credentials removed) is not one pyimage understands.
     #[error(
         "store URL {0:?} is not sqlite:PATH or postgres://…: use `--store sqlite:/var/lib/pyimage/history.db` or \
          `--store postgres://user@host/db`"
     )]
     BadUrl(String),
     /// The database could not be opened or reached.
-    #[error("cannot open the history store {url}: {source}")]
+    #[error("cannot open the history store {url}: {}", cause(source))]
     Open {
         /// The store URL (password removed).
         url: String,
@@ -44,7 +44,7 @@ pub enum StoreError {
         source: sqlx::Error,
     },
     /// A query failed.
-    #[error("history store {url}: {what}: {source}")]
+    #[error("history store {url}: {what}: {}", cause(source))]
     Query {
         /// The store URL (password removed).
         url: String,
@@ -65,6 +65,25 @@ pub enum StoreError {
         /// The newest version this build knows.
         known: i64,
     },
+    /// A store opened to be read holds an older schema than this pyimage's (reading cannot migrate it).
+    #[error(
+        "history store {url} has schema version {found}, older than this pyimage's ({known}): run `pyimage watch \
+         --once` with write access once to migrate it"
+    )]
+    OlderSchema {
+        /// The store URL.
+        url: String,
+        /// The version found.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// The SQLite file to read does not exist.
+    #[error("no history store at {url}: `pyimage watch` creates and fills it")]
+    Missing {
+        /// The store URL.
+        url: String,
+    },
     /// Recording kept conflicting with other watchers.
     #[error(
         "history store {url}: {tag}: gave up after {tries} conflicting writes from other watchers"
@@ -77,6 +96,78 @@ pub enum StoreError {
         /// How many times it tried.
         tries: u32,
     },
+}
+
+impl StoreError {
+    /// Whether the user must fix something (the URL, the file, pyimage's version) rather than wait for a server.
+    pub fn is_input(&self) -> bool {
+        match self {
+            StoreError::BadUrl(_)
+            | StoreError::NewerSchema { .. }
+            | StoreError::OlderSchema { .. }
+            | StoreError::Missing { .. } => true,
+            StoreError::Open { source, .. } | StoreError::Query { source, .. } => {
+                matches!(Cause::of(source), Cause::NotSqlite | Cause::ReadOnly)
+            }
+            StoreError::Contended { .. } => false,
+        }
+    }
+}
+
+/// What a driver error means for the user, when pyimage knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Refused,
+    Locked,
+    NotSqlite,
+    ReadOnly,
+    Other,
+}
+
+impl Cause {
+    fn of(error: &sqlx::Error) -> Cause {
+        if let sqlx::Error::Io(io) = error
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return Cause::Refused;
+        }
+        let Some(database) = error.as_database_error() else {
+            return Cause::Other;
+        };
+        // SQLite's primary result codes (the low byte of an extended one): 5 BUSY, 6 LOCKED, 8 READONLY,
+        // 26 NOTADB, 14 CANTOPEN (a read-only directory for the write-ahead log).
+        let code = database
+            .code()
+            .and_then(|c| c.parse::<i64>().ok())
+            .map(|c| c & 0xff);
+        match code {
+            Some(5 | 6) => Cause::Locked,
+            Some(26) => Cause::NotSqlite,
+            Some(8) => Cause::ReadOnly,
+            _ => Cause::Other,
+        }
+    }
+}
+
+/// A driver error as shown: what it means and what to do, then what the driver said.
+fn cause(error: &sqlx::Error) -> String {
+    let meaning = match Cause::of(error) {
+        Cause::Refused => {
+            "the server refused the connection: is PostgreSQL running and listening there?"
+        }
+        Cause::Locked => {
+            "the database is locked by another process (a stuck writer, a backup?): pyimage waited 5 s; try again \
+             when it is done"
+        }
+        Cause::NotSqlite => {
+            "the file is not an SQLite database (corrupt, or another file): move it away or name another"
+        }
+        Cause::ReadOnly => {
+            "the file is read-only for this user: `history` reads it as it is; `watch` needs write access"
+        }
+        Cause::Other => return error.to_string(),
+    };
+    format!("{meaning} ({error})")
 }
 
 /// Which database a store URL names.
@@ -105,7 +196,7 @@ impl StoreUrl {
         if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
             if path.is_empty() {
-                return Err(StoreError::BadUrl(url.to_owned()));
+                return Err(StoreError::BadUrl(redact_url(url)));
             }
             return Ok(StoreUrl::sqlite(Path::new(path)));
         }
@@ -113,10 +204,10 @@ impl StoreUrl {
             return Ok(StoreUrl {
                 backend: Backend::Postgres,
                 driver_url: url.to_owned(),
-                shown: without_password(url),
+                shown: redact_url(url),
             });
         }
-        Err(StoreError::BadUrl(url.to_owned()))
+        Err(StoreError::BadUrl(redact_url(url)))
     }
 
     /// An SQLite file (created when missing).
@@ -137,17 +228,67 @@ impl StoreUrl {
     }
 }
 
-fn without_password(url: &str) -> String {
+/// Query parameters whose values are shown: libpq's and sqlx's settings that never hold a secret. Every other value
+/// (`password`, `sslpassword`, `options` — which can carry `-c password=…` —, anything unknown) is shown as `***`.
+const SHOWN_PARAMETERS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "application_name",
+    "connect_timeout",
+    "target_session_attrs",
+    "statement-cache-capacity",
+    "mode",
+];
+
+/// `url` as it may be shown (messages, logs, the drift page): the user kept, any password in the userinfo — which
+/// may itself hold `@`, so the userinfo ends at the authority's last `@` — replaced by `***`, every query value
+/// but the [`SHOWN_PARAMETERS`] replaced, and a fragment dropped. A URL too malformed to split is masked up to its
+/// last `@`: showing too little beats showing a password.
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return url.split(['?', '#']).next().unwrap_or_default().to_owned();
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_owned(),
+    let rest = rest.split('#').next().unwrap_or_default();
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (userinfo, rest) = match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _)) => (format!("{user}:***@"), &rest[at + 1..]),
+            None => (format!("{}@", &rest[..at]), &rest[at + 1..]),
         },
-        None => url.to_owned(),
+        // An `@` after a `/` or `?`: a password holding them, unencoded, or a query value; mask up to it.
+        None => match rest.rfind('@') {
+            Some(at) => ("***@".to_owned(), &rest[at + 1..]),
+            None => (String::new(), rest),
+        },
+    };
+    let (location, query) = match rest.split_once('?') {
+        Some((location, query)) => (location, Some(query)),
+        None => (rest, None),
+    };
+    let mut shown = format!("{scheme}://{userinfo}{location}");
+    if let Some(query) = query {
+        let parameters: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _))
+                    if !SHOWN_PARAMETERS.contains(&key.to_ascii_lowercase().as_str()) =>
+                {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&parameters.join("&"));
     }
+    shown
 }
 
 /// The default store: `$XDG_DATA_HOME/pyimage/history.db`, else `$HOME/.local/share/pyimage/history.db`. The
@@ -208,6 +349,36 @@ pub struct Event {
     pub changes: serde_json::Value,
 }
 
+/// How long opening a store may take before it is reported as unreachable.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether a store is opened to record or to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+/// Per connection, SQLite: wait at most 5 s for another process's lock (then fail, naming it); to record, the
+/// write-ahead log and one sync per checkpoint rather than per commit (a quiet poll records an observation per
+/// tag) — a committed event survives a killed watcher either way. A read-only connection changes nothing.
+async fn prepare(
+    connection: &mut sqlx::AnyConnection,
+    sqlite: bool,
+    access: Access,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Executor as _;
+    if sqlite {
+        connection.execute("PRAGMA busy_timeout = 5000").await?;
+        if access == Access::ReadWrite {
+            connection
+                .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// A history store.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -216,9 +387,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating an SQLite file and its directory when missing) and migrates the store.
+    /// Opens (creating an SQLite file and its directory when missing) and migrates the store, to record into it.
     pub async fn open(url: &StoreUrl) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
         if let Some(path) = url.sqlite_path()
             && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         {
@@ -227,39 +397,88 @@ impl Store {
                 source: sqlx::Error::Io(e),
             })?;
         }
+        let store = Store::connect(url, &url.driver_url, Access::ReadWrite).await?;
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// Opens the store to read it only (`history`, the drift page): an SQLite file read-only (never created, never
+    /// migrated: its schema must be this build's), so that a store this user cannot write can still be read.
+    pub async fn open_read_only(url: &StoreUrl) -> Result<Store, StoreError> {
+        let driver_url = match url.sqlite_path() {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(StoreError::Missing {
+                        url: url.shown.clone(),
+                    });
+                }
+                format!("sqlite://{}?mode=ro", path.display())
+            }
+            None => url.driver_url.clone(),
+        };
+        let store = Store::connect(url, &driver_url, Access::ReadOnly).await?;
+        match migrate::check(&store).await {
+            // A write-ahead-log database whose directory this user cannot write: SQLite cannot make the shared
+            // memory file even to read. Read it as an immutable file (no locking, what is on disk now).
+            Err(error @ StoreError::Query { .. })
+                if url.backend == Backend::Sqlite && error.is_input() =>
+            {
+                store.close().await;
+                tracing::info!(store = %url.shown, "read-only directory: reading the store as an immutable file");
+                let store = Store::connect(
+                    url,
+                    &format!("{driver_url}&immutable=true"),
+                    Access::ReadOnly,
+                )
+                .await?;
+                migrate::check(&store).await?;
+                Ok(store)
+            }
+            Err(error) => Err(error),
+            Ok(()) => Ok(store),
+        }
+    }
+
+    /// Connects once, directly, to fail fast with the real cause (a refused server, a locked or corrupt file) —
+    /// a pool retries until its timeout and then says only "pool timed out" —, then builds the pool.
+    async fn connect(
+        url: &StoreUrl,
+        driver_url: &str,
+        access: Access,
+    ) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.backend == Backend::Sqlite;
+        let open_error = |source| StoreError::Open {
+            url: url.shown.clone(),
+            source,
+        };
+        let probe = async {
+            use sqlx::Connection as _;
+            let mut connection = sqlx::AnyConnection::connect(driver_url).await?;
+            prepare(&mut connection, sqlite, access).await?;
+            connection.close().await
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, probe).await {
+            Ok(result) => result.map_err(open_error)?,
+            Err(_) => return Err(open_error(sqlx::Error::PoolTimedOut)),
+        }
         let max = match url.backend {
             Backend::Sqlite => 1,
             Backend::Postgres => 4,
         };
-        let sqlite = url.backend == Backend::Sqlite;
         let pool = AnyPoolOptions::new()
             .max_connections(max)
-            // SQLite: write-ahead log and one sync per checkpoint rather than per commit (a quiet poll records an
-            // observation per tag); a committed event survives a killed watcher either way.
             .after_connect(move |connection, _| {
-                Box::pin(async move {
-                    if sqlite {
-                        use sqlx::Executor as _;
-                        connection
-                            .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000")
-                            .await?;
-                    }
-                    Ok(())
-                })
+                Box::pin(async move { prepare(connection, sqlite, access).await })
             })
-            .acquire_timeout(std::time::Duration::from_secs(30))
-            .connect(&url.driver_url)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect(driver_url)
             .await
-            .map_err(|source| StoreError::Open {
-                url: url.shown.clone(),
-                source,
-            })?;
-        let store = Store {
+            .map_err(open_error)?;
+        Ok(Store {
             pool,
             url: url.clone(),
-        };
-        migrate::run(&store).await?;
-        Ok(store)
+        })
     }
 
     /// The store URL as shown to users.

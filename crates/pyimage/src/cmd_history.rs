@@ -57,7 +57,7 @@ fn since(text: &str) -> anyhow::Result<String> {
 pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Outcome> {
     let since = args.since.as_deref().map(since).transpose()?;
     let url = crate::store::url(args.store.as_deref(), config)?;
-    let store = crate::store::open(&url).await?;
+    let store = crate::store::open_read_only(&url).await?;
     if args.format == HistoryFormat::Html {
         return page(args, &store).await;
     }

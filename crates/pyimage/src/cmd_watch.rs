@@ -28,8 +28,8 @@ pub struct WatchArgs {
     /// Poll once and exit (for cron and CI).
     #[arg(long)]
     once: bool,
-    /// Time between polls: `90s`, `15m`, `1h`, `1d`.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = pyimage_model::time::parse_positive_duration)]
+    /// Time between polls: `90s`, `15m`, `1h`, `1d` (at most `365d`).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = pyimage_model::time::parse_interval)]
     interval: Duration,
     /// The history store: `sqlite:PATH` or `postgres://…` (default: [store] url, else
     /// $XDG_DATA_HOME/pyimage/history.db).

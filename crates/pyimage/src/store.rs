@@ -39,10 +39,18 @@ fn shown_config(config: &LoadedConfig) -> String {
         .map_or_else(|| "pyimage.toml".to_owned(), |p| p.display().to_string())
 }
 
-/// Opens (and migrates) the store.
+/// Opens (and migrates) the store, to record into it.
 pub async fn open(url: &StoreUrl) -> anyhow::Result<Store> {
     tracing::info!(store = %url.shown, "history store");
     Ok(Store::open(url)
+        .await
+        .map_err(pyimage_service::watch::store_error)?)
+}
+
+/// Opens the store to read it only: a store this user cannot write can still be read.
+pub async fn open_read_only(url: &StoreUrl) -> anyhow::Result<Store> {
+    tracing::info!(store = %url.shown, "history store (read-only)");
+    Ok(Store::open_read_only(url)
         .await
         .map_err(pyimage_service::watch::store_error)?)
 }

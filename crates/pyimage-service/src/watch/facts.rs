@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use pyimage_model::python::PythonTag;
+use pyimage_model::python::{PythonTag, PythonVersion};
 use pyimage_model::{Digest, Platform, Reference};
 use pyimage_policy::check::policy::UpdatePolicy;
 use pyimage_policy::moves::{Observation as MoveSide, classify_move};
@@ -37,6 +37,10 @@ pub struct TagState {
     pub sbom_platform: Option<String>,
     /// Per configured platform: package name → version, from the SPDX SBOM.
     pub packages: BTreeMap<String, BTreeMap<String, String>>,
+    /// Attestations left out, and why (`linux/amd64: blob … is larger than the 33554432 bytes pyimage reads of
+    /// it`): the move is recorded without what they would have said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
 }
 
 /// A value before and after.
@@ -88,12 +92,25 @@ pub(crate) async fn read_state(
         state.base_name = state.base_name.or(annotation(ANNOTATION_BASE_NAME));
         state.base_digest = state.base_digest.or(annotation(ANNOTATION_BASE_DIGEST));
         state.commit = state.commit.or(annotation(ANNOTATION_REVISION));
-        let statements = attestation_statements(client, repository, &index, &image.digest).await?;
+        let statements = match attestation_statements(client, repository, &index, &image.digest)
+            .await
+        {
+            Ok(statements) => statements,
+            // The registry answered, with content pyimage will not read (an SBOM over the size limit, a
+            // manifest that is not one): the move is still a move. Leave the attestations out and say why;
+            // a registry that did not answer fails the poll as before.
+            Err(error) if unreadable(&error) => {
+                tracing::warn!(platform = %key, %error, "attestations not read: the move is recorded without them");
+                state.unread.push(format!("{key}: {error}"));
+                Vec::new()
+            }
+            Err(error) => return Err(error),
+        };
         for statement in statements {
             if statement.predicate_type == SPDX_DOCUMENT {
                 let packages = sbom::packages_of(&statement.predicate);
                 if state.python.is_none() {
-                    state.python = packages.get("python").cloned();
+                    state.python = packages.get("python").and_then(|v| python_version(v, &key));
                 }
                 state.sbom_platform.get_or_insert_with(|| key.clone());
                 state.packages.insert(key.clone(), packages);
@@ -112,6 +129,34 @@ pub(crate) async fn read_state(
             .map(|v| v.to_string());
     }
     Ok(state)
+}
+
+/// Whether a registry error is about the content (too large, invalid, not matching its digest) rather than about
+/// reaching the registry.
+fn unreadable(error: &RegistryError) -> bool {
+    matches!(
+        error,
+        RegistryError::TooLarge { .. }
+            | RegistryError::InvalidManifest { .. }
+            | RegistryError::DigestMismatch { .. }
+    )
+}
+
+/// The SBOM's Python version when it is one (`3.12.14`, `3.15.0rc1`). The SBOM is registry text: a value such as
+/// `=HYPERLINK(…)` or one holding a newline would travel into CSV, terminals and chat messages, so anything else
+/// is left out (the tag's own version is used when it names one) and said in the log.
+fn python_version(text: &str, platform: &str) -> Option<String> {
+    match PythonVersion::parse(text) {
+        Some(version) if version.is_full() && version.to_string() == text => Some(text.to_owned()),
+        _ => {
+            tracing::warn!(
+                platform,
+                version = ?text.chars().take(80).collect::<String>(),
+                "the SBOM's Python version is not a Python version (3.12.14): left out"
+            );
+            None
+        }
+    }
 }
 
 /// The event to propose for `seen`, given the tag's last recorded event and what the tag holds now (`None`: the

@@ -183,12 +183,13 @@ impl Watcher {
     }
 }
 
-/// A store failure as a service error: a bad URL or a newer schema is the user's to fix, the rest is the
-/// database's side.
+/// A store failure as a service error: a bad URL, a schema this build cannot use, a file that is not a database
+/// or cannot be written is the user's to fix ([`StoreError::is_input`]), the rest is the database's side.
 pub fn store_error(error: StoreError) -> ServiceError {
-    let kind = match error {
-        StoreError::BadUrl(_) | StoreError::NewerSchema { .. } => ErrorKind::Input,
-        _ => ErrorKind::Unreachable,
+    let kind = if error.is_input() {
+        ErrorKind::Input
+    } else {
+        ErrorKind::Unreachable
     };
     ServiceError {
         kind,

@@ -1,6 +1,7 @@
 //! The watch loop: poll, announce each recorded move (to the front end and the webhooks), and wait the interval
 //! (with up to 10 % jitter, so that several watchers do not poll in step) until told to stop. A stop request lets
-//! the poll in flight finish; `once` polls once.
+//! the poll in flight finish; `once` polls once. Deliveries still running when the loop ends are waited for: all of
+//! them after `once`, at most [`DRAIN`] after a stop request (Kubernetes kills 30 s after SIGTERM).
 
 use std::time::Duration;
 
@@ -10,6 +11,9 @@ use super::notify::{Notifier, Payload};
 use super::{PollReport, Watcher};
 use crate::error::Outcome;
 use pyimage_model::Reference;
+
+/// How long a stopping watcher waits for webhook deliveries in flight.
+pub const DRAIN: Duration = Duration::from_secs(10);
 
 /// How the loop runs.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +34,8 @@ pub trait Announce {
 
 impl Watcher {
     /// Polls `references` on `schedule` until `stop` becomes true (or once), announcing every move; waits for the
-    /// webhooks' deliveries and closes the store before returning. The outcome is the worst poll error met.
+    /// webhooks' deliveries ([`DRAIN`] at most when stopped) and closes the store before returning. The outcome is
+    /// the worst poll error met; with `once`, a notification not delivered is a failure too (unreachable).
     pub async fn run(
         &self,
         references: &[Reference],
@@ -40,6 +45,7 @@ impl Watcher {
         mut stop: watch::Receiver<bool>,
     ) -> std::io::Result<Outcome> {
         let mut outcome = Outcome::OK;
+        let mut stopped = false;
         loop {
             let report = self.poll(references).await;
             for event in &report.moves {
@@ -51,27 +57,38 @@ impl Watcher {
             for (_, error) in &report.errors {
                 outcome.met(error.kind);
             }
-            if schedule.once || *stop.borrow() {
+            if schedule.once {
+                break;
+            }
+            if *stop.borrow() {
+                stopped = true;
                 break;
             }
             tokio::select! {
                 () = tokio::time::sleep(jittered(schedule.interval)) => {}
-                _ = stop.changed() => break,
+                _ = stop.changed() => {
+                    stopped = true;
+                    break;
+                }
             }
         }
-        notifier.finish().await;
+        notifier.finish(stopped.then_some(DRAIN)).await;
+        if schedule.once && notifier.counts().1 > 0 {
+            outcome.met(crate::error::ErrorKind::Unreachable);
+        }
         self.store().close().await;
         Ok(outcome)
     }
 }
 
-/// `interval` plus up to 10 %.
+/// `interval` plus up to 10 % (saturating: the CLI bounds the interval, a library caller may not).
 pub fn jittered(interval: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    interval + interval.mul_f64(f64::from(nanos % 1000) / 10_000.0)
+    let extra = (interval / 10_000).saturating_mul(nanos % 1000);
+    interval.saturating_add(extra)
 }
 
 /// Who records: `host:pid` (`$HOSTNAME`, else `/etc/hostname`).
@@ -96,5 +113,10 @@ mod tests {
     fn jitter_adds_at_most_a_tenth() {
         let jittered = jittered(Duration::from_secs(100));
         assert!(jittered >= Duration::from_secs(100) && jittered <= Duration::from_secs(110));
+    }
+
+    #[test]
+    fn jitter_of_the_longest_duration_saturates() {
+        assert_eq!(jittered(Duration::MAX), Duration::MAX);
     }
 }

@@ -96,6 +96,26 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// For a store opened read-only: its schema must be the one this build knows (nothing can be migrated).
+pub(crate) async fn check(store: &Store) -> Result<(), StoreError> {
+    let found = current(store).await?;
+    if found > newest() {
+        return Err(StoreError::NewerSchema {
+            url: store.url.shown.clone(),
+            found,
+            known: newest(),
+        });
+    }
+    if found < newest() {
+        return Err(StoreError::OlderSchema {
+            url: store.url.shown.clone(),
+            found,
+            known: newest(),
+        });
+    }
+    Ok(())
+}
+
 /// The schema version of the store (0 when empty).
 pub async fn current(store: &Store) -> Result<i64, StoreError> {
     let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM pyimage_schema")

@@ -213,3 +213,42 @@ fn urls() {
         Some("/home/u/.local/share/pyimage/history.db".into())
     );
 }
+
+/// Every credential form a store URL can carry stays out of what is shown: a password in the userinfo (also one
+/// holding `@`, also percent-encoded), `password=`/`sslpassword=` and any other unknown parameter in the query
+/// (`options` can carry `-c password=…`), a fragment; and out of the error for a URL pyimage does not take.
+#[test]
+fn shown_store_urls_carry_no_credential() {
+    let cases = [
+        ("postgres://u@db/h?password=P4ssw0rd", &["P4ssw0rd"][..]),
+        ("postgres://u:Top@Secret@db/h", &["Top", "Secret"][..]),
+        ("postgres://u:p%40ss%2Fw@db:5432/h", &["p%40ss", "%2Fw"][..]),
+        (
+            "postgresql://db/h?sslmode=disable&PassWord=P4ss&sslpassword=K3y&options=-c%20password%3DZz9",
+            &["P4ss", "K3y", "Zz9"][..],
+        ),
+        ("postgres://u:pw1@db/h#pw2", &["pw1", "pw2"][..]),
+        ("postgres://u:a/b?c@db/h", &["a/b", "b?c"][..]),
+    ];
+    for (url, secrets) in cases {
+        let shown = StoreUrl::parse(url).map(|u| u.shown).unwrap();
+        for secret in secrets {
+            assert!(!shown.contains(secret), "{url} shown as {shown}");
+        }
+        assert!(
+            shown.contains("db"),
+            "{url}: the host is still shown: {shown}"
+        );
+    }
+    assert_eq!(
+        StoreUrl::parse("postgresql://db/h?sslmode=disable&password=x")
+            .map(|u| u.shown)
+            .ok()
+            .as_deref(),
+        Some("postgresql://db/h?sslmode=disable&password=***")
+    );
+    let bad = StoreUrl::parse("mysql://u:Hunter2@db/h")
+        .unwrap_err()
+        .to_string();
+    assert!(!bad.contains("Hunter2"), "{bad}");
+}

@@ -26,6 +26,7 @@ mod drift_page;
 mod export;
 mod generated;
 mod hostile_output;
+mod hostile_paths;
 mod hostile_tree;
 mod pin_update;
 mod places;
