@@ -231,6 +231,15 @@ impl<'a> Finder<'a> {
             },
             Dialect::Defaults { values, what } => substitute(value, values, what),
         };
+        // A template placeholder (`{{ app_image }}`, Jinja or Go templates in a file that still parses as YAML)
+        // is filled in when the file is rendered: unresolvable here, not an invalid reference.
+        let text = text.and_then(|text| match text.find("{{") {
+            Some(at) if text[at..].contains("}}") => Err(Unresolvable::Runtime {
+                name: placeholder_at(&text[at..]),
+                what: "a template placeholder, filled in when the file is rendered".to_owned(),
+            }),
+            _ => Ok(text),
+        });
         match text {
             Ok(text) => {
                 let reference = Reference::parse_normalized(&text);
@@ -298,6 +307,14 @@ pub(super) fn variable_at(text: &str) -> Option<(&str, usize)> {
 }
 
 /// The expression starting at `text` (`${{ matrix.python }}`, `${_TAG}`, `$CI_REGISTRY`).
+/// The `{{ … }}` placeholder at the start of `text`, closing braces included.
+fn placeholder_at(text: &str) -> String {
+    match text.find("}}") {
+        Some(end) => text[..end + 2].to_owned(),
+        None => text.to_owned(),
+    }
+}
+
 fn expression_at(text: &str) -> String {
     if let Some(inner) = text.strip_prefix("${{") {
         return match inner.find("}}") {

@@ -193,7 +193,7 @@ impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SkipReason::Templated => f.write_str(
-                "templated ({{ … }}): render it (e.g. helm template) and scan the output",
+                "templated ({{ … }}): not YAML until rendered; check what your template engine renders (`helm template`, Ansible's template module, …), or exclude the file",
             ),
             SkipReason::TemplatedDockerfile => f.write_str(
                 "templated (a {{ … }} placeholder where an image goes): not a Dockerfile until rendered; check the rendered Dockerfile, or write the base image literally (or as an ARG default) in the template",

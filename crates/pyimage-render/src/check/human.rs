@@ -138,24 +138,31 @@ pub fn human(report: &CheckReport, config_path: Option<&str>, color: bool) -> St
     for skipped in &report.skipped {
         let _ = writeln!(out, "skipped: {}", name(&skipped.to_string()));
     }
-    let errors = report
+    let denied = report
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Deny)
         .count();
-    let warnings = report.findings.len() - errors;
-    let _ = writeln!(
+    let warnings = report.findings.len() - denied;
+    let plural = |count: usize| if count == 1 { "" } else { "s" };
+    let _ = write!(
         out,
-        "{} error{}, {} warning{} in {} file{} checked ({} skipped, {} unreadable or invalid)",
-        errors,
-        if errors == 1 { "" } else { "s" },
-        warnings,
-        if warnings == 1 { "" } else { "s" },
+        "{denied} denied, {warnings} warning{} in {} file{} checked, {} skipped",
+        plural(warnings),
         report.files_scanned,
-        if report.files_scanned == 1 { "" } else { "s" },
+        plural(report.files_scanned),
         report.skipped.len(),
-        report.errors.len()
     );
+    // A file not read is not "no errors": say so where the counts are read, before the errors on stderr.
+    if !report.errors.is_empty() {
+        let _ = write!(
+            out,
+            "; {} file{} could not be read or parsed (on stderr)",
+            report.errors.len(),
+            plural(report.errors.len())
+        );
+    }
+    out.push('\n');
     out
 }
 

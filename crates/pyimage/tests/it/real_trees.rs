@@ -385,3 +385,56 @@ fn helm_numeric_tags_are_flagged_with_what_helm_renders() {
             .contains("\"3.10\"")
     );
 }
+
+/// The human summary never reads "0 errors" when a file could not be read: the count of files not read is on the
+/// summary line, and a Jinja (Ansible) template is not told to run `helm template` only.
+#[test]
+fn the_summary_counts_files_not_read_and_templates_are_not_all_helm() {
+    let dir = tempdir("summary");
+    let root = dir.path();
+    write(root, "k8s/bad.yaml", "a: [\n");
+    write(
+        root,
+        "k8s/ok.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: node:20}\n",
+    );
+    // Unquoted, the placeholder is not YAML: the file is skipped. Quoted, it is YAML with a value only the
+    // rendering fills in: PY009 (a warning), not an invalid reference (a deny).
+    write(
+        root,
+        "roles/app/templates/pod.yml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: {{ app_image }}\n",
+    );
+    write(
+        root,
+        "roles/app/templates/job.yml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: \"{{ app_image }}\"}\n",
+    );
+    let json_output = pyimage()
+        .current_dir(root)
+        .today()
+        .run(&["check", "--format", "json"]);
+    let rules: Vec<String> = json(&json_output)["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|finding| {
+            format!(
+                "{} {}",
+                finding["path"].as_str().unwrap_or_default(),
+                finding["rule"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(rules, ["roles/app/templates/job.yml PY009"], "{rules:?}");
+    let output = pyimage().current_dir(root).today().run(&["check"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let text = crate::support::stdout(&output);
+    let summary = text.lines().last().unwrap_or_default();
+    assert!(
+        summary.contains("1 file could not be read or parsed"),
+        "{summary}"
+    );
+    assert!(!summary.contains("0 errors"), "{summary}");
+    assert!(text.contains("Ansible"), "{text}");
+}
