@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -39,6 +39,19 @@ fn refuse(state: &AppState, status: StatusCode, kind: &str, message: String) -> 
     state.metrics.error(kind);
     tracing::debug!(%status, "{message}");
     Refusal(status, message)
+}
+
+/// The request body, read within the listener's time and shared byte budget (see [`crate::limits`]).
+async fn read(state: &AppState, body: Body) -> Result<crate::limits::ReadBody, Refusal> {
+    state.budget.read(body).await.map_err(|unread| {
+        let kind = match unread.0 {
+            StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+            StatusCode::REQUEST_TIMEOUT => "body-timeout",
+            StatusCode::SERVICE_UNAVAILABLE => "body-budget",
+            _ => "body",
+        };
+        refuse(state, unread.0, kind, unread.1)
+    })
 }
 
 fn json_response(value: &impl Serialize) -> Response {
@@ -144,10 +157,14 @@ pub async fn validate(
     State(state): Shared,
     environment: Option<Path<String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let environment = environment.map(|Path(environment)| environment);
-    validate_in(&state, environment.as_deref(), &headers, &body)
+    let body = match read(&state, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    validate_in(&state, environment.as_deref(), &headers, &body.bytes)
 }
 
 fn validate_in(
@@ -187,10 +204,14 @@ pub async fn mutate(
     State(state): Shared,
     environment: Option<Path<String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let environment = environment.map(|Path(environment)| environment);
-    mutate_in(&state, environment.as_deref(), &headers, &body).await
+    let body = match read(&state, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    mutate_in(&state, environment.as_deref(), &headers, &body.bytes).await
 }
 
 async fn mutate_in(
@@ -326,10 +347,14 @@ pub async fn imagepolicy(
     State(state): Shared,
     environment: Option<Path<String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let environment = environment.map(|Path(environment)| environment);
-    imagepolicy_in(&state, environment.as_deref(), &headers, &body)
+    let body = match read(&state, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    imagepolicy_in(&state, environment.as_deref(), &headers, &body.bytes)
 }
 
 fn imagepolicy_in(

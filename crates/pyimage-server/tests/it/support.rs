@@ -59,6 +59,7 @@ pub fn not_ready(config: &str, lock: Option<Lock>) -> Served {
         store: None,
         lock_shown: None,
         page_listen: None,
+        limits: pyimage_server::Limits::default(),
     };
     let state = Arc::new(AppState::new(&options));
     let router = pyimage_server::router(Arc::clone(&state), true);
