@@ -33,6 +33,7 @@ mod progress;
 mod ref_tags;
 mod resolve;
 mod serve;
+mod serve_attack;
 mod serve_deploy;
 mod serve_page;
 mod serve_registry;
