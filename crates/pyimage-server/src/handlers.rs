@@ -10,7 +10,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use pyimage_locate::dockerfile::ScanOptions;
+use pyimage_policy::admission::decide::MAX_WARNINGS;
 use pyimage_policy::admission::{
     AdmissionRequest, AdmissionResponse, AdmissionReview, AdmissionReviewResponse, ImageReview,
     ImageReviewResponse, Status, json_patch, judge, pinned_image, pins_needed, review_images,
@@ -229,24 +231,30 @@ async fn mutate_in(
         (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
     };
     let needs = pins_needed(&request, policy, |name| state.mutates(policy, name));
-    let lookups = futures_util::future::join_all(
-        needs
-            .iter()
-            .map(|need| state.digests.digest(&need.reference)),
-    );
-    // Leave a tenth of the deadline to answer in.
-    let budget = state.serve.deadline.mul_f64(0.9);
-    let results = match tokio::time::timeout(budget, lookups).await {
-        Ok(results) => results,
-        Err(_) => {
-            state.metrics.error("deadline");
-            let why = format!(
-                "the registry did not answer within {} ms",
-                budget.as_millis()
-            );
-            needs.iter().map(|_| Err(why.clone())).collect()
+    // A few lookups of this request at a time (and [`crate::MAX_LOOKUPS`] of all requests): a Pod with thousands
+    // of tags waits its turn; what has not been answered at the deadline is a failure like any other.
+    let mut results = Vec::with_capacity(needs.len());
+    // Collected first: a stream over a borrowing closure is not `Send` for every lifetime axum asks about.
+    let pending: Vec<_> = needs
+        .iter()
+        .map(|need| state.digests.digest(&need.reference))
+        .collect();
+    let lookups = async {
+        let mut answers = futures_util::stream::iter(pending).buffered(LOOKUPS_PER_REQUEST);
+        while let Some(answer) = answers.next().await {
+            results.push(answer);
         }
     };
+    // Leave a tenth of the deadline to answer in.
+    let budget = state.serve.deadline.mul_f64(0.9);
+    if tokio::time::timeout(budget, lookups).await.is_err() {
+        state.metrics.error("deadline");
+        let why = format!(
+            "the registry did not answer within {} ms",
+            budget.as_millis()
+        );
+        results.resize_with(needs.len(), || Err(why.clone()));
+    }
     let mut edits = Vec::new();
     let mut failures = Vec::new();
     for (need, result) in needs.iter().zip(results) {
@@ -269,13 +277,15 @@ async fn mutate_in(
     };
     if !failures.is_empty() {
         state.metrics.error("registry");
-        tracing::warn!(object = %request.describe_object(), "no digest to pin: {}", failures.join("; "));
+        tracing::warn!(
+            object = %request.describe_object(),
+            "no digest to pin {} images: {}",
+            failures.len(),
+            shorten(&failures.join("; "), MAX_LOGGED)
+        );
         match state.serve.on_registry_failure {
             RegistryFailure::Allow => {
-                response.warnings = failures
-                    .iter()
-                    .map(|failure| shorten(&format!("pyimage: not pinned, {failure}"), 120))
-                    .collect();
+                response.warnings = capped_warnings(&failures);
             }
             RegistryFailure::Deny => {
                 response.allowed = false;
@@ -312,6 +322,31 @@ async fn mutate_in(
         start.elapsed().as_secs_f64(),
     );
     json_response(&AdmissionReviewResponse::new(response))
+}
+
+/// Images a request looks up at once.
+const LOOKUPS_PER_REQUEST: usize = 8;
+/// Bytes of one log line's list of failures.
+const MAX_LOGGED: usize = 2048;
+
+/// One warning per image not pinned, at most [`MAX_WARNINGS`] as `/validate` gives, the last saying how many more.
+fn capped_warnings(failures: &[String]) -> Vec<String> {
+    let shown = if failures.len() > MAX_WARNINGS {
+        MAX_WARNINGS - 1
+    } else {
+        failures.len()
+    };
+    let mut warnings: Vec<String> = failures[..shown]
+        .iter()
+        .map(|failure| shorten(&format!("pyimage: not pinned, {failure}"), 120))
+        .collect();
+    if shown < failures.len() {
+        warnings.push(format!(
+            "pyimage: {} more images not pinned",
+            failures.len() - shown
+        ));
+    }
+    warnings
 }
 
 /// Records each image the mutating webhook pinned, for the page.

@@ -23,7 +23,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
-pub use digests::{DigestSource, Digests};
+pub use digests::{DigestSource, Digests, MAX_CACHED, MAX_LOOKUPS};
 pub use limits::Limits;
 pub use metrics::Metrics;
 pub use state::{AppState, ServerOptions, TlsFiles};
