@@ -423,8 +423,8 @@ fn imagepolicy_in(
     if let Some(reason) = &decision.break_glass {
         state.metrics.break_glass.inc();
         tracing::warn!(
-            namespace = %review.spec.namespace,
-            reason = %reason,
+            namespace = %loggable(&review.spec.namespace),
+            reason = %loggable(reason),
             "break-glass: images the policy denies were allowed"
         );
     }
@@ -455,6 +455,35 @@ fn imagepolicy_in(
         .metrics
         .request("imagepolicy", label, start.elapsed().as_secs_f64());
     json_response(&ImageReviewResponse::new(decision.status))
+}
+
+/// Characters of requester text (a break-glass reason) a log line carries.
+const MAX_LOGGED_TEXT: usize = 256;
+
+/// Requester text made safe for one log line: cut to [`MAX_LOGGED_TEXT`] characters, then newlines, other control
+/// characters and bidirectional overrides written as visible escapes (`\n`, `\x1b`, `\u{202e}`), so it can neither
+/// start a forged line nor drive the terminal reading the log.
+fn loggable(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    for c in chars.by_ref().take(MAX_LOGGED_TEXT) {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)))
+            }
+            c => out.push(c),
+        }
+    }
+    let rest = chars.count();
+    if rest > 0 {
+        out.push_str(&format!("… ({rest} more characters)"));
+    }
+    out
 }
 
 /// `GET /healthz`: the process answers.
