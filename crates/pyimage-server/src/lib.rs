@@ -26,6 +26,7 @@ use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 pub use digests::{DigestSource, Digests, MAX_CACHED, MAX_LOOKUPS};
 pub use limits::Limits;
 pub use metrics::Metrics;
+pub use page::{PAGE_MOVES_PER_TAG, PAGE_TAGS};
 pub use state::{AppState, ServerOptions, TlsFiles};
 
 /// The largest request body accepted: an AdmissionReview carries the object and the old object, each at most the

@@ -1,7 +1,7 @@
 //! `GET /`: the drift page without a history store shows what admission decided lately — a denial and an
 //! ImageReview — as a self-contained HTML document whose Content-Security-Policy loads nothing.
 
-use crate::support::{PROD_NAMESPACES, served, with_image};
+use crate::support::{PROD_NAMESPACES, served, served_with_store, with_image};
 
 #[tokio::test]
 async fn the_page_shows_the_recent_decisions_and_loads_nothing() {
@@ -43,4 +43,76 @@ async fn the_page_shows_the_recent_decisions_and_loads_nothing() {
         !html.contains("http://") && !html.contains("https://"),
         "{html}"
     );
+}
+
+/// Records `moves` moves of `repository:tag` in `store`, the newest `seconds_ago` seconds before now.
+async fn record_moves(store: &pyimage_store::Store, tag: &str, moves: usize, seconds_ago: u64) {
+    let now = pyimage_service::clock::unix_seconds();
+    let mut from: Option<String> = None;
+    for i in 0..=moves {
+        let digest = format!("sha256:{:064x}", i + 1);
+        let at = now - seconds_ago - (moves - i) as u64;
+        let proposed = pyimage_store::Proposed {
+            observation: pyimage_store::Observation {
+                repository: "docker.io/library/python".into(),
+                tag: tag.into(),
+                digest: Some(digest.clone()),
+                platforms: None,
+                observed_at: pyimage_model::time::rfc3339_utc(at),
+                source: "test".into(),
+            },
+            expected_from: from.clone(),
+            kind: if from.is_none() { "new-tag" } else { "rebuild" }.into(),
+            python_from: None,
+            python_to: None,
+            state: serde_json::json!({}),
+            changes: serde_json::json!({}),
+        };
+        store.record(&proposed).await.unwrap();
+        from = Some(digest);
+    }
+}
+
+/// A store of many moves is shown as a bounded page: a window of recent moves, a cap per tag and on tags, and a line
+/// saying how to see the rest with `pyimage history`.
+#[tokio::test]
+async fn the_page_of_a_large_store_is_bounded_and_says_how_to_see_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = pyimage_store::StoreUrl::parse(&format!(
+        "sqlite:{}",
+        dir.path().join("history.db").display()
+    ))
+    .unwrap();
+    let store = pyimage_store::Store::open(&url).await.unwrap();
+    record_moves(&store, "3.12-slim", 400, 60).await;
+    for i in 0..300 {
+        record_moves(&store, &format!("3.{i}-busy"), 1, 3600).await;
+    }
+    let server = served_with_store(PROD_NAMESPACES, store);
+    let answer = server.get("/").await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let html = answer.text();
+    let rows = html.matches("<tr data-kind=").count();
+    let timelines = html.matches("<details><summary>All ").count();
+    assert!(
+        timelines <= pyimage_server::PAGE_TAGS,
+        "{timelines} timelines on the page"
+    );
+    assert!(
+        rows <= pyimage_server::PAGE_TAGS * pyimage_server::PAGE_MOVES_PER_TAG
+            && html.matches("python:3.12-slim").count() > 0,
+        "{rows} moves on the page"
+    );
+    let slim = html
+        .split("All ")
+        .find(|part| {
+            part.contains("python:3.12-slim</summary>") || part.contains("of python:3.12-slim")
+        })
+        .unwrap_or_default();
+    assert!(
+        slim.matches("<tr data-kind=").count() <= pyimage_server::PAGE_MOVES_PER_TAG,
+        "3.12-slim: {} moves",
+        slim.matches("<tr data-kind=").count()
+    );
+    assert!(html.contains("pyimage history"), "no pointer to the rest");
 }
