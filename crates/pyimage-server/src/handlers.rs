@@ -180,12 +180,14 @@ fn validate_in(
         let policy = policy(state, environment)?;
         let request = admission_request(state, headers, body)?;
         let judged = judge(&request, policy, &context());
-        state.recent.record_judged(
-            request.namespace.as_deref().unwrap_or_default(),
-            &request.describe_object(),
-            policy,
-            &judged,
-        );
+        if from_api_server(&request, body) {
+            state.recent.record_judged(
+                request.namespace.as_deref().unwrap_or_default(),
+                &request.describe_object(),
+                policy,
+                &judged,
+            );
+        }
         Ok::<_, Refusal>(validate_response(&request, &judged))
     })();
     match outcome {
@@ -305,7 +307,9 @@ async fn mutate_in(
             }
         }
     }
-    record_pins(state, &request, policy, &needs, &edits);
+    if from_api_server(&request, body) {
+        record_pins(state, &request, policy, &needs, &edits);
+    }
     if response.allowed
         && let Some(patch) = json_patch(&edits)
     {
@@ -347,6 +351,47 @@ fn capped_warnings(failures: &[String]) -> Vec<String> {
         ));
     }
     warnings
+}
+
+/// Who asked, as the API server says in every review it sends.
+#[derive(serde::Deserialize)]
+struct Sender {
+    request: Option<SenderRequest>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SenderRequest {
+    #[serde(default)]
+    user_info: Option<UserInfo>,
+}
+
+#[derive(serde::Deserialize)]
+struct UserInfo {
+    #[serde(default)]
+    username: String,
+}
+
+/// Whether a review looks like one the API server sent, and so belongs among the page's decisions: a uid, an
+/// operation the API server admits (CREATE, UPDATE, DELETE, CONNECT), the requesting user's name, and not a dry run
+/// (a dry run decides nothing). Every review is answered; only these are recorded, so a client that invents reviews
+/// without the API server's fields cannot fill the page. The shape is not authentication: a pod that can reach the
+/// admission port can copy it, which is why deploy/ also keeps other pods off the page's port and documents
+/// restricting the admission port.
+fn from_api_server(request: &AdmissionRequest, body: &[u8]) -> bool {
+    let shaped = !request.uid.trim().is_empty()
+        && matches!(
+            request.operation.as_str(),
+            "CREATE" | "UPDATE" | "DELETE" | "CONNECT"
+        )
+        && request.dry_run != Some(true);
+    shaped
+        && serde_json::from_slice::<Sender>(body).is_ok_and(|sender| {
+            sender
+                .request
+                .and_then(|request| request.user_info)
+                .is_some_and(|user| !user.username.trim().is_empty())
+        })
 }
 
 /// Records each image the mutating webhook pinned, for the page.

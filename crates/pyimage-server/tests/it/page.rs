@@ -116,3 +116,52 @@ async fn the_page_of_a_large_store_is_bounded_and_says_how_to_see_the_rest() {
     );
     assert!(html.contains("pyimage history"), "no pointer to the rest");
 }
+
+/// The page records only reviews shaped like the API server's (a uid, the requesting user, a real operation, not a
+/// dry run): an invented review is answered but not shown, so it cannot push real decisions out. And what a
+/// namespace or image carries of bidirectional controls is shown escaped, not obeyed by the browser.
+#[tokio::test]
+async fn only_api_server_shaped_reviews_are_recorded_and_bidi_controls_are_shown_escaped() {
+    let server = served(PROD_NAMESPACES, None);
+    let real = with_image(
+        "kube-rs/admission.rs.WEBHOOK_BODY.json",
+        "python:3.9-slim",
+        "prod-\u{202e}nimda",
+    );
+    assert_eq!(server.review("/validate", &real).await["allowed"], false);
+    let mut forged = with_image(
+        "kube-rs/admission.rs.WEBHOOK_BODY.json",
+        "python:3.8-slim",
+        "prod-shop",
+    );
+    forged["request"]
+        .as_object_mut()
+        .unwrap()
+        .remove("userInfo");
+    assert_eq!(server.review("/validate", &forged).await["allowed"], false);
+    let mut dry_run = with_image(
+        "kube-rs/admission.rs.WEBHOOK_BODY.json",
+        "python:3.7-slim",
+        "prod-shop",
+    );
+    dry_run["request"]["dryRun"] = true.into();
+    assert_eq!(server.review("/validate", &dry_run).await["allowed"], false);
+
+    let html = server.get("/").await.text();
+    assert!(html.contains("python:3.9-slim"), "the real review is shown");
+    assert!(
+        !html.contains("python:3.8-slim"),
+        "the invented review is shown"
+    );
+    assert!(!html.contains("python:3.7-slim"), "the dry run is shown");
+    for control in [
+        '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}',
+        '\u{2068}', '\u{2069}',
+    ] {
+        assert!(!html.contains(control), "{control:?} raw on the page");
+    }
+    assert!(
+        html.contains("prod-\\u{202e}nimda"),
+        "the control is shown escaped"
+    );
+}
