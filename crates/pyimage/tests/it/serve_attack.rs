@@ -162,3 +162,24 @@ fn four_thousand_unfinished_tls_handshakes_stay_under_the_deployment_memory_limi
         held,
     );
 }
+
+#[test]
+fn four_thousand_unfinished_request_headers_stay_under_the_deployment_memory_limit() {
+    let dir = tempdir("serve-headers");
+    let config = write(dir.path(), "pyimage.toml", "");
+    let server = Server::start(&config, &[]);
+    // Each connection sends a request line and 60 KB of one header that never ends.
+    let mut head = b"POST /validate HTTP/1.1\r\nHost: x\r\nX-Trickle: ".to_vec();
+    head.resize(60 * 1024, b'a');
+    let mut held = Vec::new();
+    for _ in 0..4000 {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", server.port)) else {
+            break;
+        };
+        // Refused connections (the limit) close: that is the defence, not a failure.
+        let _ = stream.set_nonblocking(true);
+        let _ = stream.write(&head);
+        held.push(stream);
+    }
+    assert_under_limit(&server, None, "4,000 unfinished request headers", held);
+}
