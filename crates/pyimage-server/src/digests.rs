@@ -32,6 +32,13 @@ enum Slot {
     Pending(Lookup),
 }
 
+/// Registry lookups in flight at once, all requests together: a Pod with thousands of tags waits its turn instead
+/// of opening thousands of connections.
+pub const MAX_LOOKUPS: usize = 32;
+
+/// Tags remembered at most; past it, answers older than their time to live go first, then the oldest answers.
+pub const MAX_CACHED: usize = 4096;
+
 /// How long a failed lookup is answered from memory before the registry is asked again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
@@ -54,6 +61,8 @@ pub struct Digests {
     resolver: Resolver,
     ttl: Duration,
     slots: Arc<Mutex<HashMap<String, Slot>>>,
+    /// Lookups in flight, all requests together ([`MAX_LOOKUPS`]).
+    in_flight: Arc<tokio::sync::Semaphore>,
     metrics: Arc<Metrics>,
     recent: Arc<crate::recent::Recent>,
     store: Option<(pyimage_store::Store, Duration)>,
@@ -73,6 +82,7 @@ impl Digests {
             resolver,
             ttl,
             slots: Arc::default(),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_LOOKUPS)),
             metrics,
             recent,
             store: None,
@@ -131,6 +141,9 @@ impl Digests {
                 }
                 Some(Slot::Pending(lookup)) => lookup.clone(),
                 _ => {
+                    if slots.len() >= MAX_CACHED {
+                        evict(&mut slots, self.ttl);
+                    }
                     let lookup = self.start(key.clone(), reference.clone());
                     slots.insert(key, Slot::Pending(lookup.clone()));
                     lookup
@@ -140,13 +153,24 @@ impl Digests {
         lookup.await.map(|digest| (digest, DigestSource::Registry))
     }
 
+    /// Tags the cache holds now (answers and lookups in flight), at most about [`MAX_CACHED`].
+    pub fn cached(&self) -> usize {
+        self.slots
+            .lock()
+            .map(|slots| slots.len())
+            .unwrap_or_default()
+    }
+
     /// Starts one HEAD in its own task; when it ends, the cache holds its answer (a failure for [`RETRY_AFTER`]).
     fn start(&self, key: String, reference: Reference) -> Lookup {
         let resolver = self.resolver.clone();
         let slots = Arc::clone(&self.slots);
         let metrics = Arc::clone(&self.metrics);
         let recent = Arc::clone(&self.recent);
+        let in_flight = Arc::clone(&self.in_flight);
         let task = tokio::spawn(async move {
+            // Held until the HEAD ends; the semaphore is never closed, so the error arm cannot happen.
+            let _turn = in_flight.acquire_owned().await.ok();
             let started = Instant::now();
             let outcome = resolver
                 .head(&reference)
@@ -188,5 +212,32 @@ impl Digests {
         }
         .boxed()
         .shared()
+    }
+}
+
+/// Makes room in a full cache: answers past their time to live (failures past [`RETRY_AFTER`]) go, then, if that
+/// freed too little, the oldest answers until an eighth of the room is free. Lookups in flight stay (they are
+/// bounded by [`MAX_LOOKUPS`] and the requests waiting on them).
+fn evict(slots: &mut HashMap<String, Slot>, ttl: Duration) {
+    slots.retain(|_, slot| match slot {
+        Slot::Ready { at, .. } => at.elapsed() < ttl,
+        Slot::Failed { at, .. } => at.elapsed() < RETRY_AFTER.min(ttl),
+        Slot::Pending(_) => true,
+    });
+    let target = MAX_CACHED - MAX_CACHED / 8;
+    if slots.len() <= target {
+        return;
+    }
+    let mut answered: Vec<(Instant, String)> = slots
+        .iter()
+        .filter_map(|(key, slot)| match slot {
+            Slot::Ready { at, .. } | Slot::Failed { at, .. } => Some((*at, key.clone())),
+            Slot::Pending(_) => None,
+        })
+        .collect();
+    answered.sort_unstable();
+    let excess = slots.len() - target;
+    for (_, key) in answered.into_iter().take(excess) {
+        slots.remove(&key);
     }
 }

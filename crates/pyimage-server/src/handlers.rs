@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use pyimage_locate::dockerfile::ScanOptions;
+use pyimage_policy::admission::decide::MAX_WARNINGS;
 use pyimage_policy::admission::{
     AdmissionRequest, AdmissionResponse, AdmissionReview, AdmissionReviewResponse, ImageReview,
     ImageReviewResponse, Status, json_patch, judge, pinned_image, pins_needed, review_images,
@@ -39,6 +41,19 @@ fn refuse(state: &AppState, status: StatusCode, kind: &str, message: String) -> 
     state.metrics.error(kind);
     tracing::debug!(%status, "{message}");
     Refusal(status, message)
+}
+
+/// The request body, read within the listener's time and shared byte budget (see [`crate::limits`]).
+async fn read(state: &AppState, body: Body) -> Result<crate::limits::ReadBody, Refusal> {
+    state.budget.read(body).await.map_err(|unread| {
+        let kind = match unread.0 {
+            StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+            StatusCode::REQUEST_TIMEOUT => "body-timeout",
+            StatusCode::SERVICE_UNAVAILABLE => "body-budget",
+            _ => "body",
+        };
+        refuse(state, unread.0, kind, unread.1)
+    })
 }
 
 fn json_response(value: &impl Serialize) -> Response {
@@ -144,10 +159,14 @@ pub async fn validate(
     State(state): Shared,
     environment: Option<Path<String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let environment = environment.map(|Path(environment)| environment);
-    validate_in(&state, environment.as_deref(), &headers, &body)
+    let body = match read(&state, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    validate_in(&state, environment.as_deref(), &headers, &body.bytes)
 }
 
 fn validate_in(
@@ -161,12 +180,14 @@ fn validate_in(
         let policy = policy(state, environment)?;
         let request = admission_request(state, headers, body)?;
         let judged = judge(&request, policy, &context());
-        state.recent.record_judged(
-            request.namespace.as_deref().unwrap_or_default(),
-            &request.describe_object(),
-            policy,
-            &judged,
-        );
+        if from_api_server(&request, body) {
+            state.recent.record_judged(
+                request.namespace.as_deref().unwrap_or_default(),
+                &request.describe_object(),
+                policy,
+                &judged,
+            );
+        }
         Ok::<_, Refusal>(validate_response(&request, &judged))
     })();
     match outcome {
@@ -187,10 +208,14 @@ pub async fn mutate(
     State(state): Shared,
     environment: Option<Path<String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let environment = environment.map(|Path(environment)| environment);
-    mutate_in(&state, environment.as_deref(), &headers, &body).await
+    let body = match read(&state, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    mutate_in(&state, environment.as_deref(), &headers, &body.bytes).await
 }
 
 async fn mutate_in(
@@ -208,24 +233,30 @@ async fn mutate_in(
         (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
     };
     let needs = pins_needed(&request, policy, |name| state.mutates(policy, name));
-    let lookups = futures_util::future::join_all(
-        needs
-            .iter()
-            .map(|need| state.digests.digest(&need.reference)),
-    );
-    // Leave a tenth of the deadline to answer in.
-    let budget = state.serve.deadline.mul_f64(0.9);
-    let results = match tokio::time::timeout(budget, lookups).await {
-        Ok(results) => results,
-        Err(_) => {
-            state.metrics.error("deadline");
-            let why = format!(
-                "the registry did not answer within {} ms",
-                budget.as_millis()
-            );
-            needs.iter().map(|_| Err(why.clone())).collect()
+    // A few lookups of this request at a time (and [`crate::MAX_LOOKUPS`] of all requests): a Pod with thousands
+    // of tags waits its turn; what has not been answered at the deadline is a failure like any other.
+    let mut results = Vec::with_capacity(needs.len());
+    // Collected first: a stream over a borrowing closure is not `Send` for every lifetime axum asks about.
+    let pending: Vec<_> = needs
+        .iter()
+        .map(|need| state.digests.digest(&need.reference))
+        .collect();
+    let lookups = async {
+        let mut answers = futures_util::stream::iter(pending).buffered(LOOKUPS_PER_REQUEST);
+        while let Some(answer) = answers.next().await {
+            results.push(answer);
         }
     };
+    // Leave a tenth of the deadline to answer in.
+    let budget = state.serve.deadline.mul_f64(0.9);
+    if tokio::time::timeout(budget, lookups).await.is_err() {
+        state.metrics.error("deadline");
+        let why = format!(
+            "the registry did not answer within {} ms",
+            budget.as_millis()
+        );
+        results.resize_with(needs.len(), || Err(why.clone()));
+    }
     let mut edits = Vec::new();
     let mut failures = Vec::new();
     for (need, result) in needs.iter().zip(results) {
@@ -248,13 +279,15 @@ async fn mutate_in(
     };
     if !failures.is_empty() {
         state.metrics.error("registry");
-        tracing::warn!(object = %request.describe_object(), "no digest to pin: {}", failures.join("; "));
+        tracing::warn!(
+            object = %request.describe_object(),
+            "no digest to pin {} images: {}",
+            failures.len(),
+            shorten(&failures.join("; "), MAX_LOGGED)
+        );
         match state.serve.on_registry_failure {
             RegistryFailure::Allow => {
-                response.warnings = failures
-                    .iter()
-                    .map(|failure| shorten(&format!("pyimage: not pinned, {failure}"), 120))
-                    .collect();
+                response.warnings = capped_warnings(&failures);
             }
             RegistryFailure::Deny => {
                 response.allowed = false;
@@ -274,7 +307,9 @@ async fn mutate_in(
             }
         }
     }
-    record_pins(state, &request, policy, &needs, &edits);
+    if from_api_server(&request, body) {
+        record_pins(state, &request, policy, &needs, &edits);
+    }
     if response.allowed
         && let Some(patch) = json_patch(&edits)
     {
@@ -291,6 +326,72 @@ async fn mutate_in(
         start.elapsed().as_secs_f64(),
     );
     json_response(&AdmissionReviewResponse::new(response))
+}
+
+/// Images a request looks up at once.
+const LOOKUPS_PER_REQUEST: usize = 8;
+/// Bytes of one log line's list of failures.
+const MAX_LOGGED: usize = 2048;
+
+/// One warning per image not pinned, at most [`MAX_WARNINGS`] as `/validate` gives, the last saying how many more.
+fn capped_warnings(failures: &[String]) -> Vec<String> {
+    let shown = if failures.len() > MAX_WARNINGS {
+        MAX_WARNINGS - 1
+    } else {
+        failures.len()
+    };
+    let mut warnings: Vec<String> = failures[..shown]
+        .iter()
+        .map(|failure| shorten(&format!("pyimage: not pinned, {failure}"), 120))
+        .collect();
+    if shown < failures.len() {
+        warnings.push(format!(
+            "pyimage: {} more images not pinned",
+            failures.len() - shown
+        ));
+    }
+    warnings
+}
+
+/// Who asked, as the API server says in every review it sends.
+#[derive(serde::Deserialize)]
+struct Sender {
+    request: Option<SenderRequest>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SenderRequest {
+    #[serde(default)]
+    user_info: Option<UserInfo>,
+}
+
+#[derive(serde::Deserialize)]
+struct UserInfo {
+    #[serde(default)]
+    username: String,
+}
+
+/// Whether a review looks like one the API server sent, and so belongs among the page's decisions: a uid, an
+/// operation the API server admits (CREATE, UPDATE, DELETE, CONNECT), the requesting user's name, and not a dry run
+/// (a dry run decides nothing). Every review is answered; only these are recorded, so a client that invents reviews
+/// without the API server's fields cannot fill the page. The shape is not authentication: a pod that can reach the
+/// admission port can copy it, which is why deploy/ also keeps other pods off the page's port and documents
+/// restricting the admission port.
+fn from_api_server(request: &AdmissionRequest, body: &[u8]) -> bool {
+    let shaped = !request.uid.trim().is_empty()
+        && matches!(
+            request.operation.as_str(),
+            "CREATE" | "UPDATE" | "DELETE" | "CONNECT"
+        )
+        && request.dry_run != Some(true);
+    shaped
+        && serde_json::from_slice::<Sender>(body).is_ok_and(|sender| {
+            sender
+                .request
+                .and_then(|request| request.user_info)
+                .is_some_and(|user| !user.username.trim().is_empty())
+        })
 }
 
 /// Records each image the mutating webhook pinned, for the page.
@@ -326,10 +427,14 @@ pub async fn imagepolicy(
     State(state): Shared,
     environment: Option<Path<String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let environment = environment.map(|Path(environment)| environment);
-    imagepolicy_in(&state, environment.as_deref(), &headers, &body)
+    let body = match read(&state, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    imagepolicy_in(&state, environment.as_deref(), &headers, &body.bytes)
 }
 
 fn imagepolicy_in(
@@ -363,8 +468,8 @@ fn imagepolicy_in(
     if let Some(reason) = &decision.break_glass {
         state.metrics.break_glass.inc();
         tracing::warn!(
-            namespace = %review.spec.namespace,
-            reason = %reason,
+            namespace = %loggable(&review.spec.namespace),
+            reason = %loggable(reason),
             "break-glass: images the policy denies were allowed"
         );
     }
@@ -395,6 +500,35 @@ fn imagepolicy_in(
         .metrics
         .request("imagepolicy", label, start.elapsed().as_secs_f64());
     json_response(&ImageReviewResponse::new(decision.status))
+}
+
+/// Characters of requester text (a break-glass reason) a log line carries.
+const MAX_LOGGED_TEXT: usize = 256;
+
+/// Requester text made safe for one log line: cut to [`MAX_LOGGED_TEXT`] characters, then newlines, other control
+/// characters and bidirectional overrides written as visible escapes (`\n`, `\x1b`, `\u{202e}`), so it can neither
+/// start a forged line nor drive the terminal reading the log.
+fn loggable(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    for c in chars.by_ref().take(MAX_LOGGED_TEXT) {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)))
+            }
+            c => out.push(c),
+        }
+    }
+    let rest = chars.count();
+    if rest > 0 {
+        out.push_str(&format!("… ({rest} more characters)"));
+    }
+    out
 }
 
 /// `GET /healthz`: the process answers.

@@ -6,6 +6,7 @@
 
 mod digests;
 mod handlers;
+pub mod limits;
 mod metrics;
 mod page;
 mod recent;
@@ -19,12 +20,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
-pub use digests::{DigestSource, Digests};
+pub use digests::{DigestSource, Digests, MAX_CACHED, MAX_LOOKUPS};
+pub use limits::Limits;
 pub use metrics::Metrics;
+pub use page::{PAGE_MOVES_PER_TAG, PAGE_TAGS};
 pub use state::{AppState, ServerOptions, TlsFiles};
 
 /// The largest request body accepted: an AdmissionReview carries the object and the old object, each at most the
@@ -73,7 +75,6 @@ pub fn router(state: Arc<AppState>, with_page: bool) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
@@ -87,40 +88,53 @@ pub async fn run(
     pyimage_registry::install_crypto_provider();
     let state = Arc::new(AppState::new(&options));
     let app = router(Arc::clone(&state), options.page_listen.is_none()).into_make_service();
+    let handle = axum_server::Handle::new();
     if let Some(page_addr) = options.page_listen {
-        // The page on a listener of its own: the admission port need not expose it.
+        // The page on a listener of its own (its own connection count): the admission port need not expose it.
         let page_app = Router::new()
             .route("/", get(page::page))
             .with_state(Arc::clone(&state))
             .into_make_service();
-        let listener = tokio::net::TcpListener::bind(page_addr)
-            .await
+        let listener = std::net::TcpListener::bind(page_addr)
+            .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
             .map_err(|source| ServerError::Listen {
                 addr: page_addr,
                 source,
             })?;
         tracing::info!("serving the page on http://{page_addr}/");
+        let server = axum_server::from_tcp(listener)
+            .map_err(|source| ServerError::Listen {
+                addr: page_addr,
+                source,
+            })?
+            .acceptor(limits::CountConnections::new(options.limits.connections))
+            .accept_error_handler(accept_error)
+            .handle(handle.clone());
+        let server = limits::configure(server, &options.limits);
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, page_app).await {
+            if let Err(error) = server.serve(page_app).await {
                 tracing::error!("the page listener stopped: {error}");
             }
         });
     }
-    let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
         shutdown.await;
         stopper.graceful_shutdown(Some(GRACE));
     });
-    let watcher = handle.clone();
     let tls = options.tls.is_some();
-    tokio::spawn(async move {
-        if let Some(addr) = watcher.listening().await {
-            state.ready.store(true, Ordering::Relaxed);
-            on_listen(addr, tls);
-        }
-    });
     let addr = options.listen;
+    let listener = std::net::TcpListener::bind(addr)
+        .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+        .map_err(|source| ServerError::Listen { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServerError::Listen { addr, source })?;
+    let server = axum_server::from_tcp(listener)
+        .map_err(|source| ServerError::Listen { addr, source })?
+        .handle(handle)
+        .accept_error_handler(accept_error);
+    let counted = limits::CountConnections::new(options.limits.connections);
     let served = match &options.tls {
         Some(files) => {
             let tls_error = |source| ServerError::Tls {
@@ -129,30 +143,48 @@ pub async fn run(
                 source,
             };
             let (cert, key) = files.read().map_err(tls_error)?;
-            let config =
-                RustlsConfig::from_pem(cert, key)
-                    .await
-                    .map_err(|source| ServerError::Tls {
-                        cert: files.cert.display().to_string(),
-                        key: files.key.display().to_string(),
-                        source,
-                    })?;
+            let config = RustlsConfig::from_pem(cert, key).await.map_err(tls_error)?;
             tokio::spawn(tls::watch(
                 config.clone(),
                 files.clone(),
                 options.reload_every,
             ));
-            axum_server::bind_rustls(addr, config)
-                .handle(handle)
-                .serve(app)
-                .await
+            let acceptor = RustlsAcceptor::new(config)
+                .handshake_timeout(options.limits.read_header)
+                .acceptor(counted);
+            let server = limits::configure(server.acceptor(acceptor), &options.limits);
+            listening(&state, bound, tls, on_listen);
+            server.serve(app).await
         }
         None => {
             tracing::warn!(
                 "serving plain HTTP on {addr}: the API server requires HTTPS; give --tls-cert and --tls-key"
             );
-            axum_server::bind(addr).handle(handle).serve(app).await
+            let server = limits::configure(server.acceptor(counted), &options.limits);
+            listening(&state, bound, tls, on_listen);
+            server.serve(app).await
         }
     };
     served.map_err(|source| ServerError::Listen { addr, source })
+}
+
+/// Marks the server ready and tells `on_listen`: the socket is bound, so connections queue from now on.
+fn listening(
+    state: &AppState,
+    bound: SocketAddr,
+    tls: bool,
+    on_listen: impl FnOnce(SocketAddr, bool),
+) {
+    state.ready.store(true, Ordering::Relaxed);
+    on_listen(bound, tls);
+}
+
+/// What a connection that never reached a request is worth logging: the connection limit (once a minute) and a
+/// handshake refused for a cause its client's operator can fix.
+fn accept_error(peer: Option<&SocketAddr>, error: &std::io::Error) {
+    if limits::is_connection_limit(error) {
+        limits::warn_connection_limit();
+        return;
+    }
+    tls::explain_refused_handshake(peer, error);
 }

@@ -34,10 +34,10 @@ impl Recent {
         let (environment, _) = policy.environment_of(&namespace_scope(namespace));
         let decision = AdmissionDecision {
             at: pyimage_service::clock::unix_seconds(),
-            namespace: namespace.to_owned(),
+            namespace: visible(namespace),
             environment: environment.to_owned(),
-            object,
-            image,
+            object: visible(&object),
+            image: visible(&image),
             outcome,
             rule,
         };
@@ -107,4 +107,20 @@ impl Recent {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// Requester text as the page shows it: bidirectional controls (which would reorder what the reader sees, as
+/// `prod-\u{202e}nimda` reads "prod-admin") written as visible `\u{202e}` escapes, as the terminal output does.
+/// The page's HTML escaping drops the other control characters.
+fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -47,6 +47,8 @@ pub struct ServerOptions {
     pub lock_shown: Option<String>,
     /// Serve the page (`GET /`) on this plain-HTTP address of its own instead of the admission listener.
     pub page_listen: Option<SocketAddr>,
+    /// Connections, read times and buffered bytes allowed (each listener has its own).
+    pub limits: crate::limits::Limits,
 }
 
 /// The shared state of the handlers.
@@ -69,6 +71,8 @@ pub struct AppState {
     pub store: Option<pyimage_store::Store>,
     /// The lock (and its name) whose pins the page compares with the store.
     pub lock: Option<(String, Lock)>,
+    /// The bytes of request bodies held at once, and the time to read one.
+    pub budget: crate::limits::BodyBudget,
 }
 
 impl AppState {
@@ -108,6 +112,11 @@ impl AppState {
             ready: AtomicBool::new(false),
             recent,
             store: options.store.clone(),
+            budget: crate::limits::BodyBudget::new(
+                options.limits.buffered_bytes,
+                crate::MAX_BODY,
+                options.limits.read_body,
+            ),
             lock: options.lock.clone().map(|lock| {
                 let shown = options
                     .lock_shown

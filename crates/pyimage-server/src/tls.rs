@@ -62,3 +62,46 @@ pub async fn watch(config: RustlsConfig, files: TlsFiles, every: Duration) {
         }
     }
 }
+
+/// When the last refused handshake was explained (seconds since the Unix epoch): one line a minute, so a client
+/// retrying in a loop cannot fill the log.
+static LAST_EXPLAINED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Logs why a TLS handshake was refused when the cause is the client's and worth telling its operator: a server
+/// name (SNI) that is not a DNS name. RFC 6066 forbids one (`127.0.0.1:8443`, as Go clients send when told to use
+/// `host:port` as `ServerName`, which `hey` does); rustls refuses it with `illegal_parameter` before any callback
+/// could accept it, and the handshake cannot be repaired by editing the ClientHello (both ends hash it). The API
+/// server always sends the Service's DNS name (or the URL's host without its port), so nothing it sends is refused.
+pub fn explain_refused_handshake(peer: Option<&std::net::SocketAddr>, error: &std::io::Error) {
+    let Some(rustls::Error::PeerMisbehaved(why)) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        tracing::debug!("connection refused before a request: {error}");
+        return;
+    };
+    if *why != rustls::PeerMisbehaved::ServerNameMustContainOneHostName {
+        tracing::debug!("TLS handshake refused: {error}");
+        return;
+    }
+    let now = pyimage_service::clock::unix_seconds();
+    let last = LAST_EXPLAINED.load(std::sync::atomic::Ordering::Relaxed);
+    if now.saturating_sub(last) < 60
+        || LAST_EXPLAINED
+            .compare_exchange(
+                last,
+                now,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            )
+            .is_err()
+    {
+        return;
+    }
+    let peer = peer.map_or_else(|| "a client".to_owned(), ToString::to_string);
+    tracing::warn!(
+        "TLS handshake refused: {peer} sent a server name (SNI) that is not a DNS name (a host:port, as `hey` \
+         sends; RFC 6066 forbids it); connect with the certificate's DNS name as the server name (hey: -host NAME). \
+         At most one such line a minute is logged."
+    );
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use pyimage_registry::RegistryClient;
-use pyimage_server::{ServerOptions, TlsFiles};
+use pyimage_server::{Limits, ServerOptions, TlsFiles};
 use pyimage_service::Resolver;
 
 use crate::config::LoadedConfig;
@@ -37,6 +37,13 @@ pub struct ServeArgs {
     /// How often the certificate files are checked for changes, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     tls_reload_ms: u64,
+    /// Time for a TLS handshake, a request's headers, the first request of a connection and a request body, in
+    /// milliseconds (default 10 s; the tests shorten it).
+    #[arg(long, value_name = "MS", hide = true)]
+    read_timeout_ms: Option<u64>,
+    /// Open connections allowed on each listener (default 512).
+    #[arg(long, value_name = "N", hide = true)]
+    max_connections: Option<usize>,
 }
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -97,6 +104,7 @@ pub async fn run(
         store,
         lock_shown,
         page_listen: args.page_listen,
+        limits: limits(args),
     };
     pyimage_server::run(options, shutdown_signal(), |addr, tls| {
         let scheme = if tls { "https" } else { "http" };
@@ -105,6 +113,19 @@ pub async fn run(
     .await?;
     eprintln!("pyimage serve: stopped");
     Ok(Outcome::OK)
+}
+
+/// The listeners' limits: the defaults (sized for the shipped Deployment's 128 MiB) unless the hidden flags say.
+fn limits(args: &ServeArgs) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(ms) = args.read_timeout_ms {
+        limits.read_header = Duration::from_millis(ms.max(1));
+        limits.read_body = Duration::from_millis(ms.max(1));
+    }
+    if let Some(connections) = args.max_connections {
+        limits.connections = connections.max(1);
+    }
+    limits
 }
 
 /// SIGTERM (Kubernetes stopping the Pod) or Ctrl-C.

@@ -314,6 +314,12 @@ pub fn review_images(
             &clauses,
         );
         match review.spec.annotations.get(BREAK_GLASS) {
+            // A reason is what makes breaking the glass auditable: an empty or blank one overrides nothing.
+            Some(reason) if reason.trim().is_empty() => {
+                status.reason = format!(
+                    "{message} (the {BREAK_GLASS} break-glass annotation has no reason: write why, e.g. an incident number)"
+                );
+            }
             Some(reason) => {
                 status.allowed = true;
                 status

@@ -109,3 +109,30 @@ async fn the_round_trip_fixture_with_every_field_is_read() {
     let answer = image_review(&server, "/imagepolicy", &value).await;
     assert!(answer["status"]["allowed"].is_boolean(), "{answer}");
 }
+
+/// A break-glass annotation with no reason in it (empty, spaces, a tab and a newline) is no reason: the denied image
+/// stays denied, and the denial says the annotation needs one.
+#[tokio::test]
+async fn a_blank_break_glass_reason_does_not_let_a_denied_image_through() {
+    let server = served(PROD_NAMESPACES, None);
+    let mut value = payload(DOCUMENTED);
+    value["spec"]["namespace"] = "prod-eu".into();
+    value["spec"]["containers"] = serde_json::json!([{"image": "python:3.9"}]);
+    for blank in ["", "   ", "\t\n "] {
+        value["spec"]["annotations"] =
+            serde_json::json!({"break-glass.image-policy.k8s.io/pyimage": blank});
+        let answer = image_review(&server, "/imagepolicy", &value).await;
+        assert_eq!(answer["status"]["allowed"], false, "{blank:?}: {answer}");
+        let reason = answer["status"]["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("containers[0] image python:3.9")
+                && reason.contains("break-glass annotation has no reason"),
+            "{reason}"
+        );
+    }
+    let metrics = server.metrics().await;
+    assert!(
+        !metrics.contains("pyimage_break_glass_total 1"),
+        "{metrics}"
+    );
+}

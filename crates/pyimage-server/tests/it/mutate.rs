@@ -173,3 +173,82 @@ async fn a_registry_that_is_down_is_answered_within_the_deadline() {
     let warning = response["warnings"][0].as_str().unwrap();
     assert!(warning.starts_with("pyimage: not pinned"), "{warning}");
 }
+
+/// A Pod whose init containers run `count` distinct tags of python in prod.
+fn pod_with_tags(count: usize, uid: &str) -> Value {
+    let mut value = pod("python:3.12-slim", "prod-eu", uid);
+    let template = value["request"]["object"]["spec"]["initContainers"][0].clone();
+    let containers: Vec<Value> = (0..count)
+        .map(|i| {
+            let mut container = template.clone();
+            container["name"] = format!("init-{i}").into();
+            container["image"] = format!("python:3.12.{i}-slim").into();
+            container
+        })
+        .collect();
+    value["request"]["object"]["spec"]["initContainers"] = containers.into();
+    value
+}
+
+/// One Pod with 2,000 distinct tags against a registry that never answers: the registry sees at most
+/// [`pyimage_server::MAX_LOOKUPS`] connections at once (not one per tag), the answer comes at the deadline with the
+/// failure policy's answer, and its warnings are capped as `/validate`'s are, saying how many were left out.
+#[tokio::test(start_paused = true)]
+async fn a_pod_with_thousands_of_tags_costs_bounded_lookups_and_is_answered_at_the_deadline() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&accepted);
+    // Accepts and holds every connection, never answering.
+    std::thread::spawn(move || {
+        let mut streams = Vec::new();
+        for stream in silent.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            streams.push(stream);
+        }
+    });
+    let server = served(
+        &config_for(
+            &endpoint,
+            "deadline = \"800ms\"\non-registry-failure = \"allow\"\n",
+        ),
+        None,
+    );
+    let started = tokio::time::Instant::now();
+    let response = server.review("/mutate", &pod_with_tags(2000, "many")).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(721), "{took:?}");
+    let connections = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        connections <= pyimage_server::MAX_LOOKUPS,
+        "{connections} registry connections for one request"
+    );
+    assert_eq!(response["allowed"], true);
+    let warnings = response["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 16, "{} warnings", warnings.len());
+    let last = warnings[15].as_str().unwrap();
+    assert_eq!(last, "pyimage: 1985 more images not pinned");
+}
+
+/// Distinct tags past the cache's room do not grow it: a registry that is down answers every lookup with a failure,
+/// and a Pod with more tags than [`pyimage_server::MAX_CACHED`] leaves at most that many remembered.
+#[tokio::test(start_paused = true)]
+async fn the_digest_cache_holds_at_most_its_room_of_tags() {
+    let server = served(
+        &config_for(
+            &closed_port(),
+            "deadline = \"86400s\"\non-registry-failure = \"allow\"\n",
+        ),
+        None,
+    );
+    let tags = pyimage_server::MAX_CACHED + 500;
+    let response = server.review("/mutate", &pod_with_tags(tags, "full")).await;
+    assert_eq!(response["allowed"], true);
+    let last = response["warnings"][15].as_str().unwrap().to_owned();
+    assert_eq!(
+        last,
+        format!("pyimage: {} more images not pinned", tags - 15)
+    );
+    let cached = server.state.digests.cached();
+    assert!(cached <= pyimage_server::MAX_CACHED, "{cached} tags cached");
+}

@@ -38,8 +38,19 @@ pub fn served(config: &str, lock: Option<Lock>) -> Served {
     served
 }
 
+/// [`served`] with a history store for the page.
+pub fn served_with_store(config: &str, store: pyimage_store::Store) -> Served {
+    let served = build(config, None, Some(store));
+    served.state.ready.store(true, Ordering::Relaxed);
+    served
+}
+
 /// [`served`] before the listener is bound (`/readyz` says `starting`).
 pub fn not_ready(config: &str, lock: Option<Lock>) -> Served {
+    build(config, lock, None)
+}
+
+fn build(config: &str, lock: Option<Lock>, store: Option<pyimage_store::Store>) -> Served {
     pyimage_registry::install_crypto_provider();
     let settings = Settings::parse(config, "pyimage.toml", &Overrides::default())
         .unwrap_or_else(|error| panic!("the test's configuration is valid: {error}"));
@@ -56,9 +67,10 @@ pub fn not_ready(config: &str, lock: Option<Lock>) -> Served {
         listen: "127.0.0.1:0".parse().unwrap(),
         tls: None,
         reload_every: Duration::from_secs(2),
-        store: None,
+        store,
         lock_shown: None,
         page_listen: None,
+        limits: pyimage_server::Limits::default(),
     };
     let state = Arc::new(AppState::new(&options));
     let router = pyimage_server::router(Arc::clone(&state), true);

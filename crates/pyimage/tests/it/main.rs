@@ -36,6 +36,7 @@ mod real_trees;
 mod ref_tags;
 mod resolve;
 mod serve;
+mod serve_attack;
 mod serve_deploy;
 mod serve_page;
 mod serve_registry;

@@ -96,3 +96,51 @@ fn without_a_certificate_it_serves_plain_http_and_says_so() {
         (200, "ok".to_owned())
     );
 }
+
+/// The break-glass reason is the requester's text: in the log it is one line (a newline cannot start a forged
+/// line), escape sequences are shown, not sent to the terminal, and a 2 MB reason is cut.
+#[test]
+fn a_break_glass_reason_is_logged_escaped_and_capped() {
+    let dir = tempdir("serve-break-glass");
+    let config = write(dir.path(), "pyimage.toml", CONFIG);
+    let server = Server::start(&config, &[]);
+    let mut reason = String::from("INC-1\nFORGED level=ERROR \u{1b}[2J\u{202e}evil ");
+    reason.push_str(&"x".repeat(2 * 1024 * 1024));
+    let review = serde_json::json!({
+        "apiVersion": "imagepolicy.k8s.io/v1alpha1",
+        "kind": "ImageReview",
+        "spec": {
+            "containers": [{"image": "python:3.9"}],
+            "annotations": {"break-glass.image-policy.k8s.io/pyimage": reason},
+            "namespace": "prod-eu"
+        }
+    });
+    let (status, body) = curl(
+        &format!("{}/imagepolicy", server.url),
+        None,
+        "application/json",
+        review.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(response_status_allowed(&body), Some(true), "{body}");
+    let (_, log) = server.terminate();
+    let line = log
+        .lines()
+        .find(|line| line.contains("images the policy denies were allowed"))
+        .unwrap_or_else(|| panic!("no break-glass line:\n{log}"));
+    assert!(line.contains("INC-1\\nFORGED"), "{line}");
+    assert!(
+        !log.lines().any(|l| l.starts_with("FORGED")),
+        "a forged line"
+    );
+    assert!(
+        !log.contains('\u{1b}') && !log.contains('\u{202e}'),
+        "raw escapes"
+    );
+    assert!(line.len() < 2048, "a {} byte log line", line.len());
+}
+
+fn response_status_allowed(body: &str) -> Option<bool> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    value["status"]["allowed"].as_bool()
+}

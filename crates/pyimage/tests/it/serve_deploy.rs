@@ -33,4 +33,30 @@ fn the_dockerfile_and_the_deploy_manifests_pass_check_in_prod() {
             "webhooks.yaml lacks {required}"
         );
     }
+    // The page is not on the admission port: its own listener, and a NetworkPolicy that lets only the namespaces
+    // labelled for it reach that port (the admission port stays open to the API server).
+    let deployment =
+        std::fs::read_to_string(root.join("deploy/kubernetes/deployment.yaml")).unwrap();
+    assert!(
+        deployment.contains("- --page-listen=0.0.0.0:8080")
+            && deployment.contains("containerPort: 8080"),
+        "the Deployment serves the page on its own port"
+    );
+    let policy =
+        std::fs::read_to_string(root.join("deploy/kubernetes/networkpolicy.yaml")).unwrap();
+    for required in [
+        "kind: NetworkPolicy",
+        "policyTypes: [\"Ingress\"]",
+        "port: 8080",
+        "pyimage.dev/drift-page: \"allowed\"",
+        "port: 8443",
+    ] {
+        assert!(
+            policy.contains(required),
+            "networkpolicy.yaml lacks {required}"
+        );
+    }
+    let kustomization =
+        std::fs::read_to_string(root.join("deploy/kubernetes/kustomization.yaml")).unwrap();
+    assert!(kustomization.contains("- networkpolicy.yaml"));
 }

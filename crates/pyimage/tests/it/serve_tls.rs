@@ -108,3 +108,62 @@ fn a_rotated_certificate_is_served_without_dropping_connections() {
     let _ = client.kill();
     let _ = client.wait();
 }
+
+/// Runs Debian's `hey` (Go 1.19's crypto/tls, the Go of Kubernetes 1.26's API server) against `url`: the status
+/// code distribution and error lines it printed.
+fn hey(url: &str, extra: &[&str]) -> String {
+    let output = Command::new("hey")
+        .args(["-n", "4", "-c", "2", "-t", "20"])
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("hey runs (scripts/test installs Debian's hey)");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.split_once("Status code distribution:")
+        .map(|(_, tail)| tail.to_owned())
+        .unwrap_or(text)
+}
+
+#[test]
+fn a_go_1_19_tls_client_is_answered_and_a_port_in_its_server_name_is_explained() {
+    let dir = tempdir("serve-go-client");
+    let certs = Certs::new(dir.path());
+    let config = write(dir.path(), "pyimage.toml", "");
+    let body = write(
+        dir.path(),
+        "review.json",
+        &crate::serve_support::review("kube-rs/admission.rs.WEBHOOK_BODY.json").to_string(),
+    );
+    let (cert, key) = (certs.cert.to_str().unwrap(), certs.key.to_str().unwrap());
+    let server = Server::start(&config, &["--tls-cert", cert, "--tls-key", key]);
+    // As the API server connects: the Service's DNS name as the server name, no port in it.
+    let answered = hey(
+        &format!("{}/validate", server.url),
+        &[
+            "-host",
+            "localhost",
+            "-m",
+            "POST",
+            "-T",
+            "application/json",
+            "-D",
+            body.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        answered.contains("[200]\t4 responses"),
+        "{answered}\n{}",
+        server.log()
+    );
+    // hey puts the URL's host:port into the TLS server name; RFC 6066 forbids it, rustls refuses the handshake
+    // with `illegal_parameter`. The refusal stays (the API server never sends one), but the log must say why.
+    let refused = hey(&format!("{}/healthz", server.url), &[]);
+    assert!(refused.contains("illegal parameter"), "{refused}");
+    let log = server.log();
+    assert!(
+        log.contains("TLS handshake refused")
+            && log.contains("127.0.0.1:")
+            && log.contains("not a DNS name"),
+        "{log}"
+    );
+}
