@@ -52,6 +52,16 @@ pub fn human(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
             (_, Some(b)) => format!("Python {}", one_line(b)),
             _ => "Python unknown".to_owned(),
         };
+        // The first sighting starts the tag's history: shown as such, not as a move (as on the drift page).
+        if event.kind == "new-tag" {
+            writeln!(
+                out,
+                "  #{} {} first seen  {python}",
+                event.seq, event.observed_at
+            )?;
+            writeln!(out, "      at   {}", or_dash(event.to_digest.as_deref()))?;
+            continue;
+        }
         writeln!(
             out,
             "  #{} {} {}  {python}",

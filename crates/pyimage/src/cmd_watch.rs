@@ -150,7 +150,17 @@ fn summarize(report: &PollReport, notifier: &Notifier) {
     let (delivered, failed) = notifier.counts();
     tracing::info!(
         checked = report.checked,
-        moved = report.moves.len(),
+        // A tag seen for the first time starts its history; it is not a move (as on the drift page).
+        moved = report
+            .moves
+            .iter()
+            .filter(|event| event.kind != "new-tag")
+            .count(),
+        first_seen = report
+            .moves
+            .iter()
+            .filter(|event| event.kind == "new-tag")
+            .count(),
         unchanged = report.unchanged,
         recorded_elsewhere = report.recorded_elsewhere,
         errors = report.errors.len(),

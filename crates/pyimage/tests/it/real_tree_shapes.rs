@@ -293,9 +293,10 @@ spec:
         "cloudbuild.yaml",
         "substitutions:\n  _PY: python:3.13-bookworm\nsteps:\n  - name: $_PY\n    args: [pytest]\n",
     );
-    let (_, report) = run(dir, &["check", "--env", "prod", "--format", "json", "."]);
+    let (_, report_prod) = run(dir, &["check", "--env", "prod", "--format", "json", "."]);
+    let report = &report_prod;
     assert_eq!(
-        findings(&report, "PY004"),
+        findings(report, "PY004"),
         expected(&[
             ("argo/workflow.yaml", 10, "python:3.12-slim"),
             ("argo/workflow.yaml", 13, "python:3.11-slim"),
@@ -314,6 +315,31 @@ spec:
             ("cloudbuild.yaml", 2, "python:3.13-bookworm"),
         ]),
         "{report}"
+    );
+    // The inventory lists each of them (and the non-Python sidecar), as official Python images, unpinned.
+    let (code, inventory) = run(dir, &["ls", "--format", "json", "."]);
+    assert_eq!(code, Some(0), "{inventory}");
+    let listed: BTreeSet<(String, u64, String)> = inventory["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|image| image["class"] == "official" && image["pinned"] == false)
+        .map(|image| {
+            (
+                image["path"].as_str().unwrap().to_owned(),
+                image["line"].as_u64().unwrap(),
+                image["reference"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, findings(&report_prod, "PY004"), "{inventory}");
+    assert!(
+        inventory["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|image| image["reference"] == "redis:7" && image["class"] == "other"),
+        "{inventory}"
     );
     // Named on the command line, the Dockerfiles are Dockerfiles.
     let (_, report) = run(

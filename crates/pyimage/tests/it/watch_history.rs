@@ -193,6 +193,11 @@ fn watch_records_rebuilds_and_patches_and_history_explains_them() {
     );
     assert!(text.contains("packages (linux/amd64):"), "{text}");
     assert!(text.contains("Python 3.12.13 → 3.12.14"), "{text}");
+    // The first sighting starts the timeline; it is not shown as a move (the drift page does not count it either).
+    assert!(
+        text.contains("#1 ") && text.contains(" first seen  Python") && !text.contains(" new-tag "),
+        "{text}"
+    );
     // CSV and --since.
     let csv = pyimage().config(&config).run(&[
         "history",
