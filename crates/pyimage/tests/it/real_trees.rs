@@ -438,3 +438,38 @@ fn the_summary_counts_files_not_read_and_templates_are_not_all_helm() {
     assert!(!summary.contains("0 errors"), "{summary}");
     assert!(text.contains("Ansible"), "{text}");
 }
+
+/// `-v` says once where the configuration came from (or that there is none), `-vv` names every file read and the
+/// kind it was read as, and `resolve` prints a failed reference once (in its report), not again on stderr.
+#[test]
+fn verbose_runs_say_what_was_read_and_resolve_reports_a_failure_once() {
+    let dir = tempdir("verbose");
+    let root = dir.path();
+    write(root, "Dockerfile-dev", "FROM python:3.12-slim\n");
+    write(
+        root,
+        "compose.dev.yml",
+        "services:\n  app:\n    image: python:3.12-slim\n",
+    );
+    let once = pyimage().current_dir(root).today().run(&["-v", "check"]);
+    let log = stderr(&once);
+    assert_eq!(log.matches("configuration").count(), 1, "{log}");
+    assert!(log.contains("no pyimage.toml"), "{log}");
+    let walked = pyimage().current_dir(root).today().run(&["-vv", "check"]);
+    let log = stderr(&walked);
+    assert!(
+        log.contains("reading file=Dockerfile-dev kind=\"Dockerfile\"")
+            && log.contains("reading file=compose.dev.yml kind=\"Compose file\""),
+        "{log}"
+    );
+    let resolved = pyimage()
+        .current_dir(root)
+        .run(&["resolve", "Not..A/Reference"]);
+    assert_eq!(resolved.status.code(), Some(2), "{}", stderr(&resolved));
+    let shown = format!("{}{}", crate::support::stdout(&resolved), stderr(&resolved));
+    assert_eq!(
+        shown.matches("invalid reference format").count(),
+        1,
+        "{shown}"
+    );
+}
