@@ -48,7 +48,7 @@ pub struct CheckArgs {
     /// Explain one rule (by ID or name): what it does, why, an example and the fix; then exit.
     #[arg(long, value_name = "RULE")]
     explain: Option<String>,
-    /// Print the README section generated from the rule docs and exit.
+    /// Print every rule's documentation as one Markdown text and exit.
     #[arg(long, hide = true)]
     rules_markdown: bool,
     /// Compare every Python reference with pyimage.lock (rule PY008): a digest that differs from the lock, or a

@@ -93,3 +93,74 @@ fn page_title(command: &clap::Command) -> String {
 fn page(command: clap::Command) -> clap_mangen::Man {
     clap_mangen::Man::new(command).source(format!("pyimage {}", env!("CARGO_PKG_VERSION")))
 }
+
+/// Arguments of `pyimage docs` (hidden: for the documentation site).
+#[derive(Args)]
+pub struct DocsArgs {
+    /// The directory to write `commands/*.md` and `rules/*.md` into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// Writes the reference pages of the documentation site: one page per command from the clap definition (what
+/// `--help` prints), one page per rule from its metadata, and an index of each. `docs/reference/` is this output;
+/// a test fails when it is stale.
+pub fn docs(args: &DocsArgs, command: clap::Command) -> anyhow::Result<Outcome> {
+    let mut command = command;
+    command.build();
+    let mut pages: Vec<(PathBuf, String)> = Vec::new();
+    let mut index = String::from(
+        "# Commands\n\nEvery command, with what `pyimage COMMAND --help` prints. Generated from the command-line \
+definition (`pyimage docs`).\n\n| command | what it does |\n|---|---|\n",
+    );
+    for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+        let name = sub.get_name();
+        if name == "help" {
+            continue;
+        }
+        let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+        index.push_str(&format!("| [`pyimage {name}`]({name}.md) | {about} |\n"));
+        // The pages must not depend on who generates them: `[env: NAME]` without the value set here.
+        let mut sub = sub
+            .clone()
+            .bin_name(format!("pyimage {name}"))
+            .mut_args(|arg| arg.hide_env_values(true));
+        let help = sub.render_long_help().to_string();
+        pages.push((
+            PathBuf::from(format!("commands/{name}.md")),
+            format!(
+                "# pyimage {name}\n\n{about}\n\n```text\n{}\n```\n",
+                help.trim_end()
+            ),
+        ));
+    }
+    pages.push((PathBuf::from("commands/index.md"), index));
+    let mut rules = String::from(
+        "# Rules\n\nEvery rule `pyimage check` and the admission webhook apply, with its default severity. \
+Generated from the rules' metadata (`pyimage docs`); `pyimage check --explain RULE` prints the same page.\n\n\
+| ID | name | default | summary |\n|---|---|---|---|\n",
+    );
+    for rule in pyimage_policy::check::RULES {
+        let file = format!("{}-{}.md", rule.id, rule.name);
+        rules.push_str(&format!(
+            "| [{}]({file}) | `{}` | {} | {} |\n",
+            rule.id,
+            rule.name,
+            rule.default_severity,
+            rule.summary.replace('|', "\\|")
+        ));
+        let page = rule.markdown().replacen("#### ", "# ", 1);
+        pages.push((PathBuf::from(format!("rules/{file}")), page));
+    }
+    pages.push((PathBuf::from("rules/index.md"), rules));
+    for (relative, text) in &pages {
+        let path = args.out.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        pyimage_store::write::replace_atomically(&path, text)?;
+    }
+    println!("{} pages written under {}", pages.len(), args.out.display());
+    Ok(Outcome::OK)
+}

@@ -96,6 +96,9 @@ enum Command {
     Completions(cmd_shell::CompletionsArgs),
     /// Print the man page, or write one page per command into a directory (`--out DIR`).
     Man(cmd_shell::ManArgs),
+    /// Write the documentation site's reference pages (commands and rules) into a directory.
+    #[command(hide = true)]
+    Docs(cmd_shell::DocsArgs),
     /// Serve Kubernetes admission: validate and pin (AdmissionReview v1) and the ImagePolicyWebhook backend.
     Serve(cmd_serve::ServeArgs),
     /// Poll tags and record every move in the history store, explained and announced (webhooks).
@@ -128,6 +131,7 @@ fn main() -> ExitCode {
         Command::Export(args) => cmd_export::run(args, cli.config.as_deref()),
         Command::Completions(args) => cmd_shell::completions(args, Cli::command()),
         Command::Man(args) => cmd_shell::man(args, Cli::command()),
+        Command::Docs(args) => cmd_shell::docs(args, Cli::command()),
         Command::Verify(args) => cmd_verify::run(args, cli.config.as_deref()),
         Command::Provenance(args) => with_registry(&cli, None, None, async |client, _| {
             cmd_provenance::run(args, client).await

@@ -1,5 +1,5 @@
-//! Fixture suites per rule (testdata/check/rules/PYxxx-name/), the corpus (testdata/check/corpus/), the README's
-//! generated rule list, and never-panic properties of the whole check.
+//! Fixture suites per rule (testdata/check/rules/PYxxx-name/), the corpus (testdata/check/corpus/), and never-panic
+//! properties of the whole check. (The rule pages of the documentation site are checked by the CLI's tests.)
 //!
 //! Each suite directory holds input files; its findings, every finding of every file one per line
 //! (`path:line:col-end_line:end_col severity RULE message`), are compared with the insta snapshot
@@ -24,7 +24,6 @@ use pyimage_locate::dockerfile::ScanOptions;
 use pyimage_model::lock::{Lock, LockedImage};
 use pyimage_policy::check::{
     CheckContext, Date, FileKind, Origin, PathRule, Policy, RULES, SourcePattern, check_file,
-    rules::rules_markdown,
 };
 
 const TODAY: Date = Date::ymd(2026, 11, 23);
@@ -288,25 +287,6 @@ fn config_overrides_eol_and_severity() {
         report.findings[0].decided_by[0].origin,
         Origin::Config { line: 7, .. }
     ));
-}
-
-#[test]
-fn readme_lists_the_rules_from_their_docs() {
-    let readme =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
-    let begin =
-        "<!-- rules:begin (generated from the rule docs: pyimage check --rules-markdown) -->\n";
-    let end = "<!-- rules:end -->";
-    let start = readme
-        .find(begin)
-        .expect("README has the rules:begin marker")
-        + begin.len();
-    let stop = readme.find(end).expect("README has the rules:end marker");
-    assert_eq!(
-        &readme[start..stop],
-        rules_markdown(),
-        "README rule list is stale: regenerate it with `pyimage check --rules-markdown`"
-    );
 }
 
 proptest! {

@@ -76,3 +76,59 @@ fn man_writes_one_page_per_command_with_its_options() {
     // Without --out the top-level page goes to standard output.
     assert!(stdout(&pyimage().run(&["man"])).contains(".TH pyimage 1"));
 }
+
+/// The documentation site's reference pages (`docs/reference/`) are exactly what `pyimage docs` writes today: one
+/// page per command (from the clap definition), one per rule (from its metadata), and their indexes. A changed
+/// option, help text or rule without regenerated pages fails here; so does a page left for a command that is gone.
+/// The pages do not depend on the environment that generates them (an option's `env` value is not shown).
+#[test]
+fn the_documentation_reference_pages_are_fresh() {
+    let dir = tempdir("docs-reference");
+    let output = pyimage()
+        .env("PYIMAGE_TODAY", "2001-02-03")
+        .env("PYIMAGE_STORE", "postgres://someone:secret@db/h")
+        .run(&["docs", "--out", dir.path().to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/reference");
+    let list = |root: &std::path::Path| -> Vec<String> {
+        let mut files: Vec<String> = ["commands", "rules"]
+            .iter()
+            .flat_map(|sub| {
+                std::fs::read_dir(root.join(sub))
+                    .into_iter()
+                    .flatten()
+                    .map(move |entry| {
+                        format!("{sub}/{}", entry.unwrap().file_name().to_string_lossy())
+                    })
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let fresh = list(dir.path());
+    assert_eq!(
+        list(&committed),
+        fresh,
+        "docs/reference lists other pages than `pyimage docs` writes: regenerate with \
+         `cargo run -p pyimage -- docs --out docs/reference` (after removing docs/reference)"
+    );
+    for file in &fresh {
+        let generated = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(
+            !generated.contains("2001-02-03") && !generated.contains("secret"),
+            "{file}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(committed.join(file)).unwrap(),
+            generated,
+            "docs/reference/{file} is stale: regenerate with `cargo run -p pyimage -- docs --out docs/reference`"
+        );
+    }
+    // Every visible command has its page.
+    for command in subcommands() {
+        assert!(
+            fresh.contains(&format!("commands/{command}.md")),
+            "{command}"
+        );
+    }
+}

@@ -87,7 +87,7 @@ pub struct RuleMeta {
     pub default_severity: Severity,
     /// One-line summary (`--list-rules`, SARIF `shortDescription`).
     pub summary: &'static str,
-    /// The *What it does* section of the rule's documentation (`--explain`, README).
+    /// The *What it does* section of the rule's documentation (`--explain`, the documentation site).
     pub what: &'static str,
     /// The *Why* section: the risk the rule guards against.
     pub why: &'static str,
@@ -108,7 +108,7 @@ impl PartialEq for RuleMeta {
 impl Eq for RuleMeta {}
 
 impl RuleMeta {
-    /// The rule's documentation as Markdown (used for the README).
+    /// The rule's documentation as Markdown (`pyimage docs`: one page per rule of the documentation site).
     pub fn markdown(&self) -> String {
         format!(
             "#### {} `{}` (default: {})\n\n{}\n\n**What it does.** {}\n\n**Why.** {}\n\n**Example.**\n\n```text\n{}\n```\n\n**Fix.** {}\n",
@@ -197,7 +197,7 @@ pub fn unknown_rule_hint(id_or_name: &str) -> String {
     }
 }
 
-/// The README section listing the rules, generated from their documentation.
+/// Every rule's documentation as one Markdown text (`pyimage check --rules-markdown`).
 pub fn rules_markdown() -> String {
     let mut out = String::from("| ID | name | default | summary |\n|---|---|---|---|\n");
     for rule in RULES {
