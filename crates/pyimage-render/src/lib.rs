@@ -12,12 +12,15 @@
 #![deny(missing_docs)]
 
 pub mod check;
+pub mod docs;
 pub mod history;
 pub mod inventory;
 pub mod plans;
 pub mod provenance;
+pub mod resolve;
 pub mod rules;
 pub mod terminal;
+pub mod verify;
 
 /// `-` for a missing value in human output.
 pub fn or_dash(value: Option<&str>) -> &str {

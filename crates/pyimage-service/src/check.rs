@@ -9,7 +9,8 @@ use pyimage_locate::dockerfile::ScanOptions;
 use pyimage_model::lock::Lock;
 use pyimage_policy::check::inventory::{FileInventory, SeenImage, inventory_file};
 use pyimage_policy::check::{
-    CheckContext, Date, FileKind, FileReport, Finding, Policy, Severity, check_file, unused_ignores,
+    CheckContext, Date, FileKind, FileReport, Finding, InputError, Policy, Severity, Skipped,
+    check_file, unused_ignores,
 };
 use pyimage_store::files::{self, FileError, Tree, Walk};
 use rayon::prelude::*;
@@ -184,36 +185,20 @@ pub fn check(
             }
             Ok(checked) => checked,
         };
-        if file.not_a_manifest {
-            // A walk passes over `package.json` in silence; a file named on the command line is never passed over.
-            if input.named {
-                errors.push(FileError::file(&input.shown, files::NOT_A_MANIFEST));
-            }
+        let scan = FileScan {
+            not_a_manifest: file.not_a_manifest,
+            skipped: file.skipped,
+            error: file.error,
+        };
+        if !scan.settle(
+            &input,
+            &mut report.skipped,
+            &mut errors,
+            &mut report.files_scanned,
+        ) {
             continue;
         }
-        if file.error.is_none() {
-            report.files_scanned += 1;
-        }
         used.extend(file.used_ignores.iter().copied());
-        if let Some(skipped) = file.skipped {
-            report.skipped.push(FileError::at(
-                &input.shown,
-                skipped.line,
-                Some(skipped.column),
-                skipped.reason.to_string(),
-            ));
-        }
-        if let Some(error) = file.error {
-            errors.push(FileError::at(
-                &input.shown,
-                error.line,
-                Some(error.column),
-                format!(
-                    "{} (fix the YAML, or exclude the file with [policy] exclude)",
-                    error.message
-                ),
-            ));
-        }
         if !file.findings.is_empty()
             && let Some(text) = text
         {
@@ -379,33 +364,19 @@ pub fn inventory(
                 continue;
             }
         };
-        if file.not_a_manifest {
-            // As in `check`: a named file is never passed over in silence.
-            if input.named {
-                errors.push(FileError::file(&input.shown, files::NOT_A_MANIFEST));
-            }
-            continue;
+        let scan = FileScan {
+            not_a_manifest: file.not_a_manifest,
+            skipped: file.skipped,
+            error: file.error,
+        };
+        if scan.settle(
+            &input,
+            &mut report.skipped,
+            &mut errors,
+            &mut report.files_scanned,
+        ) {
+            report.images.extend(file.images);
         }
-        if file.error.is_none() {
-            report.files_scanned += 1;
-        }
-        if let Some(skipped) = file.skipped {
-            report.skipped.push(FileError::at(
-                &input.shown,
-                skipped.line,
-                Some(skipped.column),
-                skipped.reason.to_string(),
-            ));
-        }
-        if let Some(error) = file.error {
-            errors.push(FileError::at(
-                &input.shown,
-                error.line,
-                Some(error.column),
-                error.message,
-            ));
-        }
-        report.images.extend(file.images);
     }
     report.images.sort_by(|a, b| {
         (a.path.as_str(), a.line, a.column).cmp(&(b.path.as_str(), b.line, b.column))
@@ -414,6 +385,53 @@ pub fn inventory(
     errors.sort();
     report.errors = errors;
     Ok(report)
+}
+
+/// What scanning one file came to besides its findings or images: the one merge `check` and `inventory` share.
+struct FileScan {
+    not_a_manifest: bool,
+    skipped: Option<Skipped>,
+    error: Option<InputError>,
+}
+
+impl FileScan {
+    /// Merges the outcome into a run's lists and count; `false` when the file is no file pyimage reads (nothing of
+    /// it is kept). A walk passes over `package.json` in silence; a file named on the command line never is.
+    fn settle(
+        self,
+        input: &Input,
+        skipped: &mut Vec<FileError>,
+        errors: &mut Vec<FileError>,
+        files_scanned: &mut usize,
+    ) -> bool {
+        if self.not_a_manifest {
+            if input.named {
+                errors.push(FileError::file(&input.shown, files::NOT_A_MANIFEST));
+            }
+            return false;
+        }
+        if let Some(skip) = self.skipped {
+            skipped.push(FileError::at(
+                &input.shown,
+                skip.line,
+                Some(skip.column),
+                skip.reason.to_string(),
+            ));
+        }
+        match self.error {
+            None => *files_scanned += 1,
+            Some(error) => errors.push(FileError::at(
+                &input.shown,
+                error.line,
+                Some(error.column),
+                format!(
+                    "{} (fix the YAML, or exclude the file with [policy] exclude)",
+                    error.message
+                ),
+            )),
+        }
+        true
+    }
 }
 
 /// A file's report and, when it has findings, its text (for snippets); or why it could not be read.

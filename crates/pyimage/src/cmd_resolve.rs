@@ -8,7 +8,7 @@ use clap::Args;
 use futures_util::StreamExt;
 use pyimage_model::Reference;
 use pyimage_registry::{Platform, RegistryClient, RegistryError, Resolution, ResolveRequest};
-use serde::Serialize;
+use pyimage_render::resolve::ResolveReport;
 
 use pyimage_service::resolver::CONCURRENCY;
 use pyimage_service::{ErrorKind, Outcome};
@@ -30,16 +30,6 @@ pub struct ResolveArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-}
-
-#[derive(Serialize)]
-struct ResolveReport {
-    input: String,
-    ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    resolution: Option<Resolution>,
 }
 
 /// Why a reference failed: bad input (exit 2) or the registry (exit 3).
@@ -121,92 +111,12 @@ pub async fn run(args: &ResolveArgs, client: RegistryClient) -> anyhow::Result<O
         .collect();
     match args.format {
         Format::Json => print_json(&reports)?,
-        Format::Human => print_human(&reports)?,
+        Format::Human => write!(
+            crate::render::terminal::stdout(),
+            "{}",
+            pyimage_render::resolve::human(&reports)
+        )?,
     }
     tracing::debug!(stats = ?client.stats(), "requests");
     Ok(run)
-}
-
-fn print_human(reports: &[ResolveReport]) -> anyhow::Result<()> {
-    let mut out = crate::render::terminal::stdout();
-    for (index, report) in reports.iter().enumerate() {
-        if index > 0 {
-            writeln!(out)?;
-        }
-        writeln!(out, "{}", report.input)?;
-        if let Some(error) = &report.error {
-            // Once, in the report: the exit code says that something failed.
-            writeln!(out, "  error         {error}")?;
-            continue;
-        }
-        let Some(r) = &report.resolution else {
-            continue;
-        };
-        writeln!(out, "  digest        {}", r.digest)?;
-        writeln!(out, "  media type    {}", r.media_type)?;
-        let via = if r.mirror { " (mirror)" } else { "" };
-        writeln!(out, "  registry      {}{via}", r.registry)?;
-        if let Some(selected) = &r.platform {
-            writeln!(
-                out,
-                "  platform      {} {}{}",
-                selected.platform,
-                selected.digest,
-                os_version(&selected.platform)
-            )?;
-        }
-        if let Some(platforms) = &r.platforms {
-            for (i, p) in platforms.iter().enumerate() {
-                let label = if i == 0 {
-                    "  platforms   "
-                } else {
-                    "              "
-                };
-                writeln!(
-                    out,
-                    "{label}  {:<16} {}{}",
-                    p.platform.to_string(),
-                    p.digest,
-                    os_version(&p.platform)
-                )?;
-            }
-        }
-        if let Some(attestations) = &r.attestations {
-            for (i, a) in attestations.iter().enumerate() {
-                let label = if i == 0 {
-                    "  attestations"
-                } else {
-                    "              "
-                };
-                // Name the platform the attestation is about when the platforms were listed too.
-                let platform_of = |digest: &pyimage_model::Digest| {
-                    r.platforms
-                        .iter()
-                        .flatten()
-                        .chain(r.platform.iter())
-                        .find(|p| p.digest == *digest)
-                        .map(|p| p.platform.to_string())
-                };
-                let describes = a
-                    .describes
-                    .as_ref()
-                    .map(|d| match platform_of(d) {
-                        Some(platform) => format!(" for {platform} ({})", d.short(12)),
-                        None => format!(" for {d}"),
-                    })
-                    .unwrap_or_default();
-                writeln!(out, "{label}  {}{describes}", a.digest)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// ` (os.version 10.0.20348.2461)` for a Windows image, nothing for others.
-fn os_version(platform: &pyimage_model::platform::Platform) -> String {
-    platform
-        .os_version
-        .as_ref()
-        .map(|version| format!(" (os.version {version})"))
-        .unwrap_or_default()
 }

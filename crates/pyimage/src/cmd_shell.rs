@@ -108,51 +108,23 @@ pub struct DocsArgs {
 pub fn docs(args: &DocsArgs, command: clap::Command) -> anyhow::Result<Outcome> {
     let mut command = command;
     command.build();
-    let mut pages: Vec<(PathBuf, String)> = Vec::new();
-    let mut index = String::from(
-        "# Commands\n\nEvery command, with what `pyimage COMMAND --help` prints. Generated from the command-line \
-definition (`pyimage docs`).\n\n| command | what it does |\n|---|---|\n",
-    );
+    let mut commands = Vec::new();
     for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
-        let name = sub.get_name();
+        let name = sub.get_name().to_owned();
         if name == "help" {
             continue;
         }
         let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
-        index.push_str(&format!("| [`pyimage {name}`]({name}.md) | {about} |\n"));
         // The pages must not depend on who generates them: `[env: NAME]` without the value set here.
-        let mut sub = sub
+        let help = sub
             .clone()
             .bin_name(format!("pyimage {name}"))
-            .mut_args(|arg| arg.hide_env_values(true));
-        let help = sub.render_long_help().to_string();
-        pages.push((
-            PathBuf::from(format!("commands/{name}.md")),
-            format!(
-                "# pyimage {name}\n\n{about}\n\n```text\n{}\n```\n",
-                help.trim_end()
-            ),
-        ));
+            .mut_args(|arg| arg.hide_env_values(true))
+            .render_long_help()
+            .to_string();
+        commands.push(pyimage_render::docs::CommandHelp { name, about, help });
     }
-    pages.push((PathBuf::from("commands/index.md"), index));
-    let mut rules = String::from(
-        "# Rules\n\nEvery rule `pyimage check` and the admission webhook apply, with its default severity. \
-Generated from the rules' metadata (`pyimage docs`); `pyimage check --explain RULE` prints the same page.\n\n\
-| ID | name | default | summary |\n|---|---|---|---|\n",
-    );
-    for rule in pyimage_policy::check::RULES {
-        let file = format!("{}-{}.md", rule.id, rule.name);
-        rules.push_str(&format!(
-            "| [{}]({file}) | `{}` | {} | {} |\n",
-            rule.id,
-            rule.name,
-            rule.default_severity,
-            rule.summary.replace('|', "\\|")
-        ));
-        let page = rule.markdown().replacen("#### ", "# ", 1);
-        pages.push((PathBuf::from(format!("rules/{file}")), page));
-    }
-    pages.push((PathBuf::from("rules/index.md"), rules));
+    let pages = pyimage_render::docs::reference_pages(&commands);
     for (relative, text) in &pages {
         let path = args.out.join(relative);
         if let Some(parent) = path.parent() {

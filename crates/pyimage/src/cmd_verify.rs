@@ -5,7 +5,7 @@
 //! mirror cannot vouch for what `docker.io/library/python` serves) and renders.
 
 use pyimage_service::Outcome;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -13,11 +13,10 @@ use clap::Args;
 use pyimage_policy::provenance::NO_SIGNATURE_NOTE;
 use pyimage_policy::verify::Requirement;
 use pyimage_service::provenance::Record;
-use pyimage_service::verifier::{ImageSource, ImageVerification, VerifyRequest, verify_images};
-use serde::Serialize;
+use pyimage_service::verifier::{ImageSource, VerifyRequest, verify_images};
 
 use crate::output::{Format, print_json};
-use pyimage_render::provenance::write_platform;
+use pyimage_render::verify::VerifyOutput;
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -48,20 +47,6 @@ pub struct VerifyArgs {
     /// names it was found in the checked directory (a repository must not choose who vouches for "official").
     #[arg(long)]
     trust_docker_io_endpoint: bool,
-}
-
-#[derive(Serialize)]
-struct Output<'a> {
-    require: &'a str,
-    source: String,
-    /// Who answered for Docker Hub (`https://registry-1.docker.io` unless configured otherwise).
-    docker_hub_endpoint: String,
-    /// Loud warnings (a `docker.io` endpoint that is not Docker Hub's own).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    warnings: Vec<String>,
-    signature: &'a str,
-    official_images: String,
-    images: Vec<ImageVerification>,
 }
 
 pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> {
@@ -130,7 +115,7 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
         };
         let verification = verify_images(&client, source, &request, lock.as_ref(), &record).await?;
         let exit = verification.outcome();
-        let output = Output {
+        let output = VerifyOutput {
             require: &args.require,
             source: verification.source,
             docker_hub_endpoint,
@@ -141,7 +126,17 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
         };
         match args.format {
             Format::Json => print_json(&output)?,
-            Format::Human => print_human(&output)?,
+            Format::Human => {
+                pyimage_render::verify::human(&mut crate::render::terminal::stdout(), &output)?;
+                for image in &output.images {
+                    if let Some(error) = &image.error {
+                        crate::render::terminal::eprintln(format_args!(
+                            "pyimage: {}: {error}",
+                            image.input
+                        ));
+                    }
+                }
+            }
         }
         Ok(Outcome::from_failure(exit))
     })
@@ -161,80 +156,4 @@ fn read_inspect(path: &Path) -> anyhow::Result<(String, Vec<pyimage_engine::Imag
     };
     let images = pyimage_engine::parse_inspect(&bytes, &what)?;
     Ok((what, images))
-}
-
-fn print_human(output: &Output<'_>) -> anyhow::Result<()> {
-    let mut out = crate::render::terminal::stdout();
-    for (i, report) in output.images.iter().enumerate() {
-        if i > 0 {
-            writeln!(out)?;
-        }
-        let id = report
-            .id
-            .as_deref()
-            .map(|id| format!(" ({})", id.chars().take(19).collect::<String>()))
-            .unwrap_or_default();
-        writeln!(out, "{}{id}", report.input)?;
-        if let Some(error) = &report.error {
-            writeln!(out, "  error         {error}")?;
-            crate::render::terminal::eprintln(format_args!("pyimage: {}: {error}", report.input));
-            continue;
-        }
-        if let Some(a) = &report.assessment {
-            writeln!(out, "  verdict       {}", a.verdict)?;
-            if let Some(d) = &a.digest {
-                writeln!(out, "  digest        {d}")?;
-            }
-            if let Some(source) = &a.source {
-                let faithful = match a.faithful_copy {
-                    Some(true) => " (faithful copy: same digest on docker.io/library/python)",
-                    Some(false) => " (not served by docker.io/library/python)",
-                    None => "",
-                };
-                writeln!(out, "  source        {source}{faithful}")?;
-            }
-            for moved in &a.moved {
-                writeln!(
-                    out,
-                    "  moved         python:{} is now {}",
-                    moved.tag, moved.now
-                )?;
-            }
-            for change in &report.changes {
-                writeln!(
-                    out,
-                    "  changed       {}: {} -> {}",
-                    change.what, change.from, change.to
-                )?;
-            }
-            for reason in &a.reasons {
-                writeln!(out, "  why           {reason}")?;
-            }
-            for ignored in &a.ignored {
-                writeln!(out, "  ignored       {ignored}")?;
-            }
-        }
-        if let Some(p) = &report.provenance {
-            writeln!(out, "  provenance")?;
-            write_platform(&mut out, "    ", p)?;
-        }
-        for note in &report.notes {
-            writeln!(out, "  note          {note}")?;
-        }
-        writeln!(
-            out,
-            "  result        {} (--require {})",
-            if report.ok { "ok" } else { "FAIL" },
-            output.require
-        )?;
-    }
-    writeln!(out)?;
-    writeln!(out, "images from: {}", output.source)?;
-    writeln!(out, "docker.io answered by: {}", output.docker_hub_endpoint)?;
-    for warning in &output.warnings {
-        writeln!(out, "WARNING: {warning}")?;
-    }
-    writeln!(out, "official-images: {}", output.official_images)?;
-    writeln!(out, "note: {}", output.signature)?;
-    Ok(())
 }

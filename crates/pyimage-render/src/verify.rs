@@ -1,0 +1,104 @@
+//! Output of `pyimage verify`: [`VerifyOutput`] is what `--format json` prints; [`human`] the report for people.
+
+use std::io::Write;
+
+use pyimage_service::verifier::ImageVerification;
+use serde::Serialize;
+
+use crate::provenance::write_platform;
+
+/// What `pyimage verify` reports, in the shape `--format json` prints.
+#[derive(Serialize)]
+pub struct VerifyOutput<'a> {
+    /// The level every image must reach (`--require`).
+    pub require: &'a str,
+    /// Where the images came from (the engine, or an inspect file).
+    pub source: String,
+    /// Who answered for Docker Hub (`https://registry-1.docker.io` unless configured otherwise).
+    pub docker_hub_endpoint: String,
+    /// Loud warnings (a `docker.io` endpoint that is not Docker Hub's own).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// What signatures can and cannot say here.
+    pub signature: &'a str,
+    /// The official-images record used.
+    pub official_images: String,
+    /// One verification per image.
+    pub images: Vec<ImageVerification>,
+}
+
+/// The human report: one block per image (verdict, digest, source, moves, reasons, provenance, result), then where
+/// the images came from and who answered for Docker Hub. The caller escapes (a terminal writer).
+pub fn human(out: &mut impl Write, output: &VerifyOutput<'_>) -> std::io::Result<()> {
+    for (i, report) in output.images.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        let id = report
+            .id
+            .as_deref()
+            .map(|id| format!(" ({})", id.chars().take(19).collect::<String>()))
+            .unwrap_or_default();
+        writeln!(out, "{}{id}", report.input)?;
+        if let Some(error) = &report.error {
+            writeln!(out, "  error         {error}")?;
+            continue;
+        }
+        if let Some(a) = &report.assessment {
+            writeln!(out, "  verdict       {}", a.verdict)?;
+            if let Some(d) = &a.digest {
+                writeln!(out, "  digest        {d}")?;
+            }
+            if let Some(source) = &a.source {
+                let faithful = match a.faithful_copy {
+                    Some(true) => " (faithful copy: same digest on docker.io/library/python)",
+                    Some(false) => " (not served by docker.io/library/python)",
+                    None => "",
+                };
+                writeln!(out, "  source        {source}{faithful}")?;
+            }
+            for moved in &a.moved {
+                writeln!(
+                    out,
+                    "  moved         python:{} is now {}",
+                    moved.tag, moved.now
+                )?;
+            }
+            for change in &report.changes {
+                writeln!(
+                    out,
+                    "  changed       {}: {} -> {}",
+                    change.what, change.from, change.to
+                )?;
+            }
+            for reason in &a.reasons {
+                writeln!(out, "  why           {reason}")?;
+            }
+            for ignored in &a.ignored {
+                writeln!(out, "  ignored       {ignored}")?;
+            }
+        }
+        if let Some(p) = &report.provenance {
+            writeln!(out, "  provenance")?;
+            write_platform(out, "    ", p)?;
+        }
+        for note in &report.notes {
+            writeln!(out, "  note          {note}")?;
+        }
+        writeln!(
+            out,
+            "  result        {} (--require {})",
+            if report.ok { "ok" } else { "FAIL" },
+            output.require
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "images from: {}", output.source)?;
+    writeln!(out, "docker.io answered by: {}", output.docker_hub_endpoint)?;
+    for warning in &output.warnings {
+        writeln!(out, "WARNING: {warning}")?;
+    }
+    writeln!(out, "official-images: {}", output.official_images)?;
+    writeln!(out, "note: {}", output.signature)?;
+    Ok(())
+}
