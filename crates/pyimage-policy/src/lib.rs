@@ -18,6 +18,7 @@
 pub mod admission;
 pub mod check;
 pub mod config;
+pub mod controls;
 pub mod export;
 pub mod moves;
 pub mod provenance;

@@ -121,6 +121,72 @@ pub fn diff(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> V
     changes
 }
 
+/// Packages whose updates are the usual reason for a base-image security rebuild: TLS and crypto (OpenSSL, GnuTLS,
+/// Kerberos), the C library (glibc on Debian, musl on Alpine), compression (zlib, xz, bzip2, zstd), XML (expat,
+/// libxml2), SQLite, the CA bundle and the tools that fetch (curl). Chosen from the packages named in Debian
+/// security advisories (DSA) and Alpine secdb entries that rebuilt `python` images; a reviewer sees these first.
+pub fn is_security_relevant(name: &str) -> bool {
+    security_rank(name).is_some()
+}
+
+/// The rank of a security-relevant package, most telling first (TLS before the C library before compression), in
+/// the order of [`SECURITY_PREFIXES`].
+fn security_rank(name: &str) -> Option<usize> {
+    SECURITY_PREFIXES
+        .iter()
+        .position(|prefix| name.starts_with(prefix))
+}
+
+/// Name prefixes of security-relevant packages, most telling first (see [`is_security_relevant`]).
+const SECURITY_PREFIXES: &[&str] = &[
+    "openssl",
+    "libssl",
+    "libcrypto",
+    "libgnutls",
+    "gnutls",
+    "libkrb5",
+    "krb5",
+    "libgssapi",
+    "libc6",
+    "libc-",
+    "glibc",
+    "musl",
+    "zlib",
+    "libz1",
+    "liblzma",
+    "xz",
+    "libbz2",
+    "bzip2",
+    "libzstd",
+    "zstd",
+    "libexpat",
+    "expat",
+    "libxml2",
+    "libsqlite3",
+    "sqlite",
+    "ca-certificates",
+    "curl",
+    "libcurl",
+    "libnghttp2",
+    "libssh",
+    "libtasn1",
+    "libgcrypt",
+    "libpcre",
+];
+
+/// The changes ordered for a reviewer: security-relevant packages ([`is_security_relevant`]) first, most telling
+/// first (OpenSSL before the C library before compression), then the rest by name.
+pub fn for_review(changes: &[PackageChange]) -> Vec<PackageChange> {
+    let mut ordered = changes.to_vec();
+    ordered.sort_by(|a, b| {
+        let rank = |name: &str| security_rank(name).unwrap_or(usize::MAX);
+        rank(&a.name)
+            .cmp(&rank(&b.name))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    ordered
+}
+
 /// Orders two package versions as dpkg does: the numeric epoch before `:`, then the rest by alternating runs of
 /// non-digits (letters before other characters, `~` before everything, even the end) and digits (numerically).
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
@@ -237,5 +303,10 @@ mod tests {
             ]
         );
         assert_eq!(diff(&new, &new), []);
+        let reviewed: Vec<String> = for_review(&diff(&old, &new))
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        assert_eq!(reviewed, ["openssl", "libzstd1", "netbase"]);
     }
 }

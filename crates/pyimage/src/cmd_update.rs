@@ -3,22 +3,34 @@
 //! * **rebuild**: the same tag now points at another digest (a Debian/Alpine security rebuild) → move the digest;
 //! * **patch**: a newer patch release of the same line, variant and OS exists (`3.12.3-slim` → `3.12.14-slim`), or a
 //!   floating tag now carries a newer patch → move tag and digest when the environment allows `update = "patch"`;
-//! * never cross a minor line, variant or OS: newer lines are reported as available.
+//! * never cross a minor line, variant or OS: newer lines are reported as available;
+//! * then each environment's controls: `cooldown` holds a digest younger than it, `promote-from` moves prod only to
+//!   what test pins (see `pyimage_policy::controls`). Every move is explained (`--format markdown` for a pull request).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-use pyimage_policy::check::policy::UpdatePolicy;
+use clap::{Args, ValueEnum};
 use pyimage_registry::RegistryClient;
-use pyimage_render::plans::update_human;
+use pyimage_render::plans::{update_human, update_markdown};
 use pyimage_service::Outcome;
 use pyimage_service::apply::Mode;
-use pyimage_service::update::{self, FileEnvironment, plan_update};
+use pyimage_service::update::{self, Controls, FileEnvironment, plan_update};
 use pyimage_store::write;
 
 use crate::config::LoadedConfig;
-use crate::output::{Format, print_json};
+use crate::output::print_json;
+
+/// How `update` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UpdateFormat {
+    /// Aligned text for people.
+    Human,
+    /// JSON for programs (stable keys).
+    Json,
+    /// A pull-request body: a title line, then each move explained (packages, base image, build commit).
+    Markdown,
+}
 
 #[derive(Args)]
 pub struct UpdateArgs {
@@ -36,7 +48,12 @@ pub struct UpdateArgs {
     lock: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
-    format: Format,
+    format: UpdateFormat,
+    /// The history store `pyimage watch` fills, for when each digest was first served (cool-downs, reports):
+    /// `sqlite:PATH` or `postgres://…` (default: $PYIMAGE_STORE, [store] url, else the default SQLite file when it
+    /// exists; without one, an image's build time stands in).
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
     #[command(flatten)]
     build: crate::build_args::BuildArgs,
 }
@@ -84,19 +101,18 @@ pub async fn run(
             source.shown = shown(&file.path);
             // Environments are matched as `check` matches them: relative to the configuration's directory.
             let (name, _) = policy.environment_for(&file.policy_path);
-            let update = policy
-                .environments
-                .get(name)
-                .map_or(UpdatePolicy::Digest, |settings| settings.update);
-            let environment = FileEnvironment {
-                name: name.to_owned(),
-                update,
-            };
+            let environment = FileEnvironment::of(name, policy.environments.get(name));
             (source, environment)
         })
         .collect::<Vec<_>>();
     let resolver = crate::progress::resolver(client);
     let now = pyimage_service::clock::now_rfc3339();
+    let store = history_store(args, config).await;
+    let controls = Controls {
+        store: store.as_ref(),
+        now: pyimage_service::clock::unix_seconds(),
+        lower_locks: lower_locks(config)?,
+    };
     let plan = plan_update(
         &resolver,
         &sources,
@@ -104,8 +120,12 @@ pub async fn run(
         policy,
         &args.build.scan_options(),
         &now,
+        &controls,
     )
     .await;
+    if let Some(store) = &store {
+        store.close().await;
+    }
     let mode = if args.dry_run {
         Mode::DryRun
     } else {
@@ -113,9 +133,13 @@ pub async fn run(
     };
     let (report, applied, outcome) = update::settle(plan, gathered, &old_lock, &lock_path, mode)?;
     match args.format {
-        Format::Json => print_json(&report)?,
-        Format::Human => {
+        UpdateFormat::Json => print_json(&report)?,
+        UpdateFormat::Human => {
             let text = update_human(&report, args.dry_run, &applied.diffs);
+            write!(crate::render::terminal::stdout(), "{text}")?;
+        }
+        UpdateFormat::Markdown => {
+            let text = update_markdown(&report, args.dry_run);
             write!(crate::render::terminal::stdout(), "{text}")?;
         }
     }
@@ -124,4 +148,62 @@ pub async fn run(
     }
     tracing::debug!(stats = ?resolver.client().stats(), "registry requests");
     Ok(outcome)
+}
+
+/// The history store to read first-served times from: the one named (`--store`, `PYIMAGE_STORE`, `[store] url`),
+/// which must open, else the default SQLite file when it exists. A named store that does not open is a warning:
+/// the update goes on with the images' build times.
+async fn history_store(args: &UpdateArgs, config: &LoadedConfig) -> Option<pyimage_store::Store> {
+    let named = args.store.is_some()
+        || std::env::var_os("PYIMAGE_STORE").is_some_and(|v| !v.is_empty())
+        || config.settings.store.url.is_some();
+    let url = match crate::store::url(args.store.as_deref(), config) {
+        Ok(url) => url,
+        Err(error) => {
+            tracing::warn!("history store not read: {error:#}");
+            return None;
+        }
+    };
+    if !named && !url.sqlite_path().is_some_and(|path| path.exists()) {
+        return None;
+    }
+    match crate::store::open_read_only(&url).await {
+        Ok(store) => Some(store),
+        Err(error) => {
+            crate::render::terminal::eprintln(format_args!(
+                "pyimage: warning: history store {}: {error:#}; first-served times come from the images' build times",
+                url.shown
+            ));
+            None
+        }
+    }
+}
+
+/// The lock files of lower environments named by `promote-lock`, relative to the configuration's directory. A
+/// missing or unreadable one is an error: promotion cannot be judged without it.
+fn lower_locks(
+    config: &LoadedConfig,
+) -> anyhow::Result<std::collections::BTreeMap<String, (String, pyimage_model::lock::Lock)>> {
+    let base = config
+        .path
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut locks = std::collections::BTreeMap::new();
+    for settings in config.settings.policy.environments.values() {
+        let Some(written) = settings.promotion.as_ref().and_then(|p| p.lock.as_ref()) else {
+            continue;
+        };
+        let path = base.join(written);
+        if !path.is_file() {
+            anyhow::bail!(
+                "promote-lock = {written:?}: {} is not a lock file; run `pyimage pin` in the lower environment or fix the path",
+                path.display()
+            );
+        }
+        let lock = pyimage_store::lock_file::read(&path)?;
+        locks.insert(written.clone(), (shown(&path), lock));
+    }
+    Ok(locks)
 }

@@ -91,8 +91,25 @@ pub struct EnvSettings {
     pub digest: bool,
     /// Whether pre-release Python (alpha, beta, rc) is allowed.
     pub prerelease: bool,
+    /// How long the registry must have served a digest before `update` moves this environment to it
+    /// (`cooldown = "7d"`); none by default.
+    pub cooldown: Option<std::time::Duration>,
+    /// The lower environment this one is promoted from (`promote-from = "test"`), if any.
+    pub promotion: Option<Promotion>,
     /// Where the environment is configured.
     pub origin: Origin,
+}
+
+/// Promotion: an environment moves only to a digest a lower environment already pins, and has pinned for a while.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Promotion {
+    /// The lower environment (`test`).
+    pub from: String,
+    /// How long the lower environment must have pinned the digest (`promote-after = "3d"`; zero by default).
+    pub after: std::time::Duration,
+    /// The lower environment's own lock file, when it is not this lock (`promote-lock = "../test/pyimage.lock"`),
+    /// as written, relative to the configuration file's directory.
+    pub lock: Option<String>,
 }
 
 impl EnvSettings {
@@ -109,6 +126,8 @@ impl EnvSettings {
             update,
             digest,
             prerelease,
+            cooldown: None,
+            promotion: None,
             origin: Origin::Default,
         })
     }

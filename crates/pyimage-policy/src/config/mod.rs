@@ -19,7 +19,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::check::policy::{NamespaceRule, UpdatePolicy, path_glob};
+use crate::check::policy::{NamespaceRule, Promotion, UpdatePolicy, path_glob};
 use crate::check::{
     Date, EnvSettings, Ignore, Origin, PathRule, Policy, Severity, SourcePattern, find_rule,
     rules::unknown_rule_hint,
@@ -543,7 +543,16 @@ impl<'a> Reader<'a> {
             };
             self.unknown_keys(
                 section,
-                &["float", "digest", "prerelease", "update"],
+                &[
+                    "float",
+                    "digest",
+                    "prerelease",
+                    "update",
+                    "cooldown",
+                    "promote-from",
+                    "promote-after",
+                    "promote-lock",
+                ],
                 &section_name,
             );
             let origin = self.origin(value.span());
@@ -552,6 +561,8 @@ impl<'a> Reader<'a> {
                 update: UpdatePolicy::Digest,
                 digest: false,
                 prerelease: false,
+                cooldown: None,
+                promotion: None,
                 origin: origin.clone(),
             });
             settings.origin = origin;
@@ -591,7 +602,69 @@ impl<'a> Reader<'a> {
             {
                 settings.prerelease = flag;
             }
+            self.update_controls(section, &name, &mut settings);
             policy.environments.insert(name, settings);
+        }
+    }
+
+    /// `cooldown`, and `promote-from` with its `promote-after` and `promote-lock`: what holds `update` back in one
+    /// environment.
+    fn update_controls(&mut self, section: &Table<'_>, name: &str, settings: &mut EnvSettings) {
+        if let Some(value) = section.get("cooldown") {
+            settings.cooldown = self.age(value, "cooldown");
+        }
+        let from = section
+            .get("promote-from")
+            .and_then(|value| Some((self.string(value, "promote-from")?, value.span())));
+        let after = section
+            .get("promote-after")
+            .and_then(|value| Some((self.age(value, "promote-after")?, value.span())));
+        let lock = section
+            .get("promote-lock")
+            .and_then(|value| Some((self.string(value, "promote-lock")?, value.span())));
+        match from {
+            Some((from, span)) if from == name => self.error(
+                span,
+                format!("promote-from = {from:?} names this environment: name the lower one it follows (test)"),
+            ),
+            Some((from, _)) => {
+                settings.promotion = Some(Promotion {
+                    from: from.to_owned(),
+                    after: after.map(|(after, _)| after).unwrap_or_default(),
+                    lock: lock.map(|(lock, _)| lock.to_owned()),
+                });
+            }
+            None => {
+                for (key, span) in [
+                    after.map(|(_, span)| ("promote-after", span)),
+                    lock.map(|(_, span)| ("promote-lock", span)),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    self.error(
+                        span,
+                        format!("{key} needs promote-from: name the lower environment (promote-from = \"test\")"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// An age written as a duration (`"7d"`, `"12h"`).
+    fn age(&mut self, value: &Value<'_>, what: &str) -> Option<std::time::Duration> {
+        let text = self.string(value, what)?;
+        match pyimage_model::time::parse_duration(text) {
+            Ok(age) => Some(age),
+            Err(error) => {
+                self.error(
+                    value.span(),
+                    format!(
+                        "{what} = {text:?}: {error}; write a duration such as \"7d\" or \"12h\""
+                    ),
+                );
+                None
+            }
         }
     }
 

@@ -259,3 +259,43 @@ fn store_section() {
     );
     assert!(error.contains("retention"), "{error}");
 }
+
+#[test]
+fn update_controls_per_environment() {
+    let settings = parse(
+        "[environments.prod]\ncooldown = \"7d\"\npromote-from = \"test\"\npromote-after = \"3d\"\n\
+         promote-lock = \"../test/pyimage.lock\"\n[environments.test]\ncooldown = \"12h\"\n",
+    )
+    .unwrap();
+    let prod = &settings.policy.environments["prod"];
+    assert_eq!(
+        prod.cooldown,
+        Some(std::time::Duration::from_secs(7 * 86_400))
+    );
+    assert_eq!(
+        prod.promotion,
+        Some(Promotion {
+            from: "test".to_owned(),
+            after: std::time::Duration::from_secs(3 * 86_400),
+            lock: Some("../test/pyimage.lock".to_owned()),
+        })
+    );
+    let test = &settings.policy.environments["test"];
+    assert_eq!(
+        test.cooldown,
+        Some(std::time::Duration::from_secs(12 * 3_600))
+    );
+    assert_eq!(test.promotion, None);
+    let error = parse(
+        "[environments.prod]\ncooldown = \"a week\"\npromote-after = \"3d\"\n\
+         [environments.test]\npromote-from = \"test\"\n",
+    )
+    .unwrap_err();
+    let text = messages(&error).join("\n");
+    assert!(
+        text.contains("pyimage.toml:2:12") && text.contains("cooldown = \"a week\""),
+        "{text}"
+    );
+    assert!(text.contains("promote-after needs promote-from"), "{text}");
+    assert!(text.contains("names this environment"), "{text}");
+}

@@ -205,7 +205,7 @@ pub(crate) fn explain(
     }
 }
 
-fn changes(before: &TagState, now: &TagState) -> Changes {
+pub(crate) fn changes(before: &TagState, now: &TagState) -> Changes {
     let changed = |a: &Option<String>, b: &Option<String>| {
         (a != b).then(|| FromTo {
             from: a.clone(),

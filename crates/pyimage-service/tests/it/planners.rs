@@ -9,7 +9,7 @@ use pyimage_policy::check::{FileKind, Policy};
 use pyimage_policy::moves::MoveKind;
 use pyimage_registry::ClientOptions;
 use pyimage_service::pin::{PinOptions, plan_pin};
-use pyimage_service::update::{FileEnvironment, UpdatePlan, plan_update};
+use pyimage_service::update::{Controls, FileEnvironment, UpdatePlan, plan_update};
 use pyimage_service::{ErrorKind, Resolver, SourceText};
 use pyimage_testkit::{Replica, newest_library_file};
 
@@ -38,6 +38,7 @@ fn update(
         &Policy::default(),
         &Default::default(),
         NOW,
+        &Controls::default(),
     ))
 }
 
@@ -123,6 +124,8 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
             let environment = FileEnvironment {
                 name: "prod".to_owned(),
                 update: UpdatePolicy::Digest,
+                cooldown: None,
+                promotion: None,
             };
             (source, environment)
         })
@@ -162,6 +165,8 @@ fn pin_then_update_follow_the_registry_and_ask_only_what_they_must() {
             let environment = FileEnvironment {
                 name: "frozen".to_owned(),
                 update: UpdatePolicy::None,
+                cooldown: None,
+                promotion: None,
             };
             (source.clone(), environment)
         })
@@ -223,6 +228,8 @@ fn a_platform_pin_stays_a_platform_pin_through_update() {
         FileEnvironment {
             name: "prod".to_owned(),
             update: UpdatePolicy::Digest,
+            cooldown: None,
+            promotion: None,
         },
     )];
     let quiet = update(&runtime, &resolver, &pinned, &plan.lock);

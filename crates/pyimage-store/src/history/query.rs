@@ -85,6 +85,26 @@ impl Store {
             .map_err(self.error("reading moves since a time"))
     }
 
+    /// When a watcher first saw a tag of `repository` point at `digest` (RFC 3339 UTC): the earliest recorded move
+    /// to it, whichever tag moved. `None` when no watcher saw it. Read through the `(repository, tag, seq)` key:
+    /// one repository's events.
+    pub async fn first_served(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(observed_at) FROM events WHERE repository = $1 AND to_digest = $2",
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(self.error("reading when a digest was first served"))?;
+        row.try_get::<Option<String>, _>(0)
+            .map_err(self.error("reading when a digest was first served"))
+    }
+
     /// The tags with at least one event: `(repository, tag)`, sorted.
     pub async fn tags(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows =

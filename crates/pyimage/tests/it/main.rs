@@ -21,6 +21,7 @@ mod support;
 mod apply_plan;
 mod check;
 mod check_hadolint;
+mod controlled_updates;
 mod credentials;
 mod drift_page;
 mod export;

@@ -866,6 +866,9 @@ fn update_policy_follows_the_environment_of_each_file() {
             .unwrap()
             .contains("update = \"digest\"")
     );
+    // The lock keeps an entry for prod's pin, which stayed, beside dev's new one.
+    let locked = workspace.run(&["check", "--locked", "src"]);
+    assert_eq!(locked.status.code(), Some(0), "{}", stdout(&locked));
 }
 
 /// Every file of the `check` corpus (44 Dockerfiles, Compose files and manifests, with CRLF, BOM, escape directive,
