@@ -5,7 +5,8 @@
 //!
 //! * [`check`]: `pyimage check` as human snippets, JSON, SARIF 2.1.0 and GitHub workflow annotations;
 //! * [`history`]: the recorded moves and the lock's standings (human, JSON, CSV);
-//! * [`plans`]: what `pin` and `update` did (update's report is Markdown for a pull-request body);
+//! * [`feed`]: the recorded history as a Renovate custom-datasource document;
+//! * [`plans`]: what `pin` and `update` did, each move explained (`update --format markdown` is a pull-request body);
 //! * [`rules`]: the rules' documentation (`--list-rules`, `--explain`);
 //! * [`provenance`]: one platform image's attestations, as `provenance` and `verify` show them;
 //! * [`terminal`]: control characters made visible, and a writer that does it line by line.
@@ -13,6 +14,7 @@
 
 pub mod check;
 pub mod docs;
+pub mod feed;
 pub mod history;
 pub mod inventory;
 pub mod plans;

@@ -15,6 +15,7 @@ use pyimage_store::Store;
 
 use crate::config::LoadedConfig;
 use crate::output::print_json;
+use crate::render::feed;
 use crate::render::history::{self, Shown};
 use crate::render::terminal;
 
@@ -35,7 +36,8 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "FILE")]
     lock: Option<PathBuf>,
     /// Output format: `html` is the drift page (timelines, and stale pins with `--lock`) as one file that needs no
-    /// network to open.
+    /// network to open; `renovate` is one repository's tags as a Renovate custom datasource (each tag's digest dated
+    /// by when the registry first served it).
     #[arg(long, value_enum, default_value = "human")]
     format: HistoryFormat,
 }
@@ -46,6 +48,7 @@ enum HistoryFormat {
     Json,
     Csv,
     Html,
+    Renovate,
 }
 
 /// `2026-08-01` → `2026-08-01T00:00:00Z`; an RFC 3339 UTC time as the store writes it.
@@ -55,6 +58,11 @@ fn since(text: &str) -> anyhow::Result<String> {
 }
 
 pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Outcome> {
+    if args.format == HistoryFormat::Renovate && (args.since.is_some() || args.lock.is_some()) {
+        anyhow::bail!(
+            "--format renovate dates every digest from the whole history: drop --since and --lock"
+        );
+    }
     let since = args.since.as_deref().map(since).transpose()?;
     let url = crate::store::url(args.store.as_deref(), config)?;
     let store = crate::store::open_read_only(&url).await?;
@@ -90,6 +98,7 @@ pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Ou
     match args.format {
         HistoryFormat::Json => print_json(&events.iter().map(Shown::of).collect::<Vec<_>>())?,
         HistoryFormat::Csv => history::csv(&mut out, &events)?,
+        HistoryFormat::Renovate => print_json(&feed::renovate_feed(&events)?)?,
         // `--format html` returned above, with the page.
         HistoryFormat::Human | HistoryFormat::Html => history::human(&mut out, &events)?,
     }
@@ -152,7 +161,10 @@ async fn staleness(
     match format {
         HistoryFormat::Json => print_json(&rows)?,
         HistoryFormat::Csv => history::standings_csv(&mut out, &rows)?,
-        HistoryFormat::Human | HistoryFormat::Html => history::standings_human(&mut out, &rows)?,
+        // `--format renovate` with `--lock` is refused in `run`.
+        HistoryFormat::Human | HistoryFormat::Html | HistoryFormat::Renovate => {
+            history::standings_human(&mut out, &rows)?
+        }
     }
     let stale = rows.iter().any(|r| r.status == "stale");
     // A stale pin is what the policy is about: exit 1, as a deny finding of `check` is.

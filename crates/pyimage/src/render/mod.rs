@@ -1,7 +1,7 @@
 //! What the CLI prints: the renderers of `pyimage-render`, the `--format` of `check`, and escaped standard output
 //! and error ([`terminal`]).
 
-pub use pyimage_render::{check, history, inventory, rules};
+pub use pyimage_render::{check, feed, history, inventory, rules};
 
 use clap::ValueEnum;
 

@@ -11,7 +11,7 @@ use pyimage_testkit::{Replica, library_file};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{json, pyimage, stderr, stdout, tempdir};
+use crate::support::{json, pyimage, stderr, stdout, tempdir, testdata};
 
 /// Python 3.12.13 on the replica.
 const SEED: &str = "2026-08-04T164533-a3abd8e72539.txt";
@@ -237,6 +237,40 @@ fn a_rebuild_seen_by_watch_is_explained_in_the_pull_request_body() {
         format!("FROM python:3.12-slim@{new_digest}\n")
     );
     project.ok(&["check", "--locked", "app"]);
+
+    // The feed for Renovate: the tag's release is the new digest, dated when the watcher first saw it.
+    let feed = json(&project.ok(&[
+        "history",
+        "python:3.12-slim",
+        "--store",
+        &project.store,
+        "--format",
+        "renovate",
+    ]));
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(testdata("renovate-custom-datasource.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&feed)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{feed}");
+    let release = &feed["releases"][0];
+    assert_eq!(release["version"], "3.12-slim");
+    assert_eq!(release["digest"], new_digest.as_str());
+    assert_eq!(
+        release["releaseTimestamp"], explanation["first_served"]["at"],
+        "{feed}"
+    );
+    assert_eq!(
+        feed["pyimage"]["tags"]["3.12-slim"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 /// `cooldown = "7d"`: a rebuild the watcher saw today is held with the date it becomes eligible; a week later
