@@ -203,7 +203,12 @@ fn lower_locks(
             );
         }
         let lock = pyimage_store::lock_file::read(&path)?;
-        locks.insert(written.clone(), (shown(&path), lock));
+        // Shown as check shows paths: relative to the directory pyimage runs in when it is below it.
+        let relative = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| path.clone());
+        locks.insert(written.clone(), (shown(&relative), lock));
     }
     Ok(locks)
 }

@@ -433,3 +433,39 @@ fn prod_moves_only_to_what_test_has_run_for_long_enough() {
     );
     project.ok(&["check", "--locked", "."]);
 }
+
+/// `promote-lock`: test keeps its own lock (another checkout or branch); prod reads test's pins from it, refuses the
+/// rebuild until test's lock records it, then moves to it.
+#[test]
+fn prod_reads_what_test_runs_from_test_s_own_lock() {
+    let (replica, _) = Replica::start_seeded(library_file(SEED)).unwrap();
+    let project = Project::new(
+        &replica,
+        "promote-lock",
+        "[environments.prod]\npromote-from = \"test\"\npromote-lock = \"test.lock\"\n\
+         [environments.test]\nupdate = \"digest\"\n\
+         [[paths]]\npattern = \"test/**\"\nenvironment = \"test\"\n\
+         [[paths]]\npattern = \"prod/**\"\nenvironment = \"prod\"\n",
+        &[
+            ("test/Dockerfile", "FROM python:3.12-slim\n"),
+            ("prod/Dockerfile", "FROM python:3.12-slim\n"),
+        ],
+    );
+    project.ok(&["pin", "--lock", "test.lock", "test"]);
+    project.ok(&["pin", "prod"]);
+    let rebuilt = rebuild(&replica);
+    let report = project.update_json(&["prod"]);
+    let reason = report["held"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("test does not pin") && reason.contains("(test.lock)"),
+        "{report}"
+    );
+    project.update_json(&["--lock", "test.lock", "test"]);
+    let report = project.update_json(&["prod"]);
+    assert_eq!(report["held"], Value::Array(vec![]), "{report}");
+    assert_eq!(
+        project.read("prod/Dockerfile"),
+        format!("FROM python:3.12-slim@{rebuilt}\n")
+    );
+    project.ok(&["check", "--locked", "prod"]);
+}
