@@ -1,12 +1,17 @@
-//! `DOCKER_HOST`: where the engine listens.
+//! `DOCKER_HOST`: where the engine listens — a unix socket (the default on unix), a Windows named pipe (the default
+//! on Windows, `npipe:////./pipe/docker_engine`) or plain TCP. Parsing is the same on every platform; which transports
+//! a client can open is the client's concern.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use crate::EngineError;
 
-/// The engine's socket when `DOCKER_HOST` is not set.
+/// The engine's socket when `DOCKER_HOST` is not set (unix).
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+
+/// The engine's named pipe when `DOCKER_HOST` is not set (Windows: Docker Desktop and the Windows engine).
+pub const DEFAULT_PIPE: &str = r"\\.\pipe\docker_engine";
 
 /// Where the engine listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,18 +20,29 @@ pub enum EngineAddress {
     Unix(PathBuf),
     /// A TCP address (`tcp://127.0.0.1:2375`), plain HTTP.
     Tcp(String),
+    /// A local Windows named pipe (`npipe:////./pipe/docker_engine`), kept in Windows form (`\\.\pipe\docker_engine`).
+    NamedPipe(String),
 }
 
 impl EngineAddress {
-    /// Reads a `DOCKER_HOST` value; none or empty means the default socket.
+    /// Reads a `DOCKER_HOST` value; none or empty means this platform's default (socket or pipe).
     pub fn from_docker_host(value: Option<&str>) -> Result<EngineAddress, EngineError> {
         match value.map(str::trim).filter(|v| !v.is_empty()) {
-            None => Ok(EngineAddress::Unix(PathBuf::from(DEFAULT_SOCKET))),
+            None => Ok(EngineAddress::platform_default()),
             Some(value) => EngineAddress::parse(value),
         }
     }
 
-    /// Parses `unix:///path`, `tcp://host:port` (or `http://host:port`).
+    /// Where the engine listens when `DOCKER_HOST` is not set: its named pipe on Windows, its socket elsewhere.
+    pub fn platform_default() -> EngineAddress {
+        if cfg!(windows) {
+            EngineAddress::NamedPipe(DEFAULT_PIPE.to_owned())
+        } else {
+            EngineAddress::Unix(PathBuf::from(DEFAULT_SOCKET))
+        }
+    }
+
+    /// Parses `unix:///path`, `npipe:////./pipe/NAME`, `tcp://host:port` (or `http://host:port`).
     pub fn parse(value: &str) -> Result<EngineAddress, EngineError> {
         let bad = |detail: &str| EngineError::BadHost {
             value: value.to_owned(),
@@ -37,6 +53,18 @@ impl EngineAddress {
                 return Err(bad("expected unix:///absolute/path/to/docker.sock"));
             }
             return Ok(EngineAddress::Unix(PathBuf::from(path)));
+        }
+        if let Some(path) = value.strip_prefix("npipe://") {
+            // Docker writes the pipe `\\.\pipe\NAME` with forward slashes; only local pipes (`.`) are engines.
+            let name = path
+                .replace('\\', "/")
+                .strip_prefix("//./pipe/")
+                .map(str::to_owned)
+                .filter(|name| !name.is_empty() && !name.contains('/'));
+            return match name {
+                Some(name) => Ok(EngineAddress::NamedPipe(format!(r"\\.\pipe\{name}"))),
+                None => Err(bad("expected npipe:////./pipe/NAME (a local named pipe)")),
+            };
         }
         let rest = value
             .strip_prefix("tcp://")
@@ -57,16 +85,13 @@ impl EngineAddress {
             };
             return Ok(EngineAddress::Tcp(format!("{host}:{port}")));
         }
-        if value.starts_with("https://")
-            || value.starts_with("ssh://")
-            || value.starts_with("npipe://")
-        {
+        if value.starts_with("https://") || value.starts_with("ssh://") {
             return Err(bad(
-                "only unix:// sockets and plain tcp:// are supported (no TLS, ssh or named pipes)",
+                "only unix:// sockets, npipe:// named pipes and plain tcp:// are supported (no TLS or ssh)",
             ));
         }
         Err(bad(
-            "expected unix:///path/to/docker.sock or tcp://HOST:PORT",
+            "expected unix:///path/to/docker.sock, npipe:////./pipe/docker_engine or tcp://HOST:PORT",
         ))
     }
 }
@@ -76,6 +101,7 @@ impl fmt::Display for EngineAddress {
         match self {
             EngineAddress::Unix(path) => write!(f, "unix://{}", path.display()),
             EngineAddress::Tcp(authority) => write!(f, "tcp://{authority}"),
+            EngineAddress::NamedPipe(pipe) => write!(f, "npipe://{}", pipe.replace('\\', "/")),
         }
     }
 }
@@ -86,13 +112,17 @@ mod tests {
 
     #[test]
     fn docker_host_forms() {
+        #[cfg(unix)]
+        let default = EngineAddress::Unix(PathBuf::from(DEFAULT_SOCKET));
+        #[cfg(windows)]
+        let default = EngineAddress::NamedPipe(DEFAULT_PIPE.to_owned());
         assert_eq!(
             EngineAddress::from_docker_host(None).ok(),
-            Some(EngineAddress::Unix(PathBuf::from(DEFAULT_SOCKET)))
+            Some(default.clone())
         );
         assert_eq!(
             EngineAddress::from_docker_host(Some("")).ok(),
-            Some(EngineAddress::Unix(PathBuf::from(DEFAULT_SOCKET)))
+            Some(default)
         );
         assert_eq!(
             EngineAddress::parse("unix:///tmp/d.sock").ok(),
@@ -112,7 +142,21 @@ mod tests {
                 .ok(),
             Some("tcp://[::1]:2375".into())
         );
+        // Docker Desktop's and the Windows engine's named pipe, as docker writes it.
+        let pipe = EngineAddress::parse("npipe:////./pipe/docker_engine");
+        assert_eq!(
+            pipe.as_ref().ok(),
+            Some(&EngineAddress::NamedPipe(r"\\.\pipe\docker_engine".into()))
+        );
+        assert_eq!(
+            pipe.map(|a| a.to_string()).ok(),
+            Some("npipe:////./pipe/docker_engine".into())
+        );
         for bad in [
+            "npipe://",
+            "npipe:////./pipe/",
+            "npipe:////server/pipe/docker_engine",
+            "npipe://./pipe/docker_engine",
             "unix://",
             "unix://relative.sock",
             "ssh://host",

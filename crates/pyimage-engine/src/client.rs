@@ -1,4 +1,4 @@
-//! The HTTP side: requests to the engine over its unix socket or TCP.
+//! The HTTP side: requests to the engine over its unix socket (unix), its named pipe (Windows) or TCP.
 
 use std::time::Duration;
 
@@ -43,11 +43,33 @@ impl EngineClient {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("pyimage/", env!("CARGO_PKG_VERSION")));
+        let unsupported = |detail: &str| EngineError::Unreachable {
+            address: address.to_string(),
+            detail: detail.to_owned(),
+        };
         let (builder, base) = match &address {
+            #[cfg(unix)]
             EngineAddress::Unix(path) => (
                 builder.unix_socket(path.clone()),
                 "http://docker".to_owned(),
             ),
+            #[cfg(not(unix))]
+            EngineAddress::Unix(_) => {
+                return Err(unsupported(
+                    "unix sockets are not supported on this platform; set DOCKER_HOST to npipe:////./pipe/docker_engine or tcp://HOST:PORT",
+                ));
+            }
+            #[cfg(windows)]
+            EngineAddress::NamedPipe(pipe) => (
+                builder.windows_named_pipe(pipe.clone()),
+                "http://docker".to_owned(),
+            ),
+            #[cfg(not(windows))]
+            EngineAddress::NamedPipe(_) => {
+                return Err(unsupported(
+                    "named pipes exist only on Windows; set DOCKER_HOST to unix:///path/to/docker.sock or tcp://HOST:PORT",
+                ));
+            }
             EngineAddress::Tcp(authority) => (builder, format!("http://{authority}")),
         };
         let http = builder.build().map_err(|e| EngineError::Unreachable {
@@ -198,4 +220,23 @@ fn transport_detail(error: &reqwest::Error, what: &str) -> String {
         source = cause.source();
     }
     detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A named pipe is Windows's: elsewhere the client says so instead of trying a path that cannot exist.
+    #[cfg(not(windows))]
+    #[test]
+    fn a_named_pipe_is_refused_off_windows() {
+        let address = EngineAddress::parse("npipe:////./pipe/docker_engine").unwrap();
+        let error = EngineClient::new(address, Duration::from_secs(1)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("named pipes exist only on Windows"),
+            "{error}"
+        );
+    }
 }

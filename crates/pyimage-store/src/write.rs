@@ -9,6 +9,7 @@
 
 use std::fs::File;
 use std::io::Write;
+#[cfg(unix)]
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -196,6 +197,7 @@ fn replace_with(
 
 /// Gives the new file the original's owner and group. Only root (or the owner, for a group it belongs to) may;
 /// when we are not allowed to and the owner would change anyway, the write goes on as the user's own edit would.
+#[cfg(unix)]
 fn keep_owner(file: &File, original: &std::fs::Metadata) -> std::io::Result<()> {
     let current = file.metadata()?;
     if current.uid() == original.uid() && current.gid() == original.gid() {
@@ -208,6 +210,13 @@ fn keep_owner(file: &File, original: &std::fs::Metadata) -> std::io::Result<()> 
         }
         other => other,
     }
+}
+
+/// Windows has no uid/gid to keep: the new file takes the directory's inherited access rules, as an editor's save
+/// does.
+#[cfg(not(unix))]
+fn keep_owner(_file: &File, _original: &std::fs::Metadata) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Removes temporary files a killed run left beside `file_name` (ours by name, regular files, older than
@@ -247,14 +256,43 @@ pub struct DirectoryLock {
 /// Takes [`DirectoryLock`] for the directory of `lock_path`, waiting for another run to finish.
 pub fn lock_directory(lock_path: &Path) -> Result<DirectoryLock, WriteError> {
     let directory = directory_of(lock_path);
-    let file = File::open(&directory)
-        .doing(|| format!("cannot open {} to lock it", directory.display()))?;
+    let file = lock_file(&directory)?;
     if file.try_lock().is_err() {
         tracing::info!("waiting for another pyimage run in {}", directory.display());
         file.lock()
             .doing(|| format!("cannot lock {}", directory.display()))?;
     }
     Ok(DirectoryLock { _file: file })
+}
+
+/// The file whose lock stands for `directory`'s: the directory itself on unix (nothing is created).
+#[cfg(unix)]
+fn lock_file(directory: &Path) -> Result<File, WriteError> {
+    File::open(directory).doing(|| format!("cannot open {} to lock it", directory.display()))
+}
+
+/// Windows cannot open a directory as a file to lock it: a file in the temporary directory named after the
+/// directory's canonical path stands for it (nothing is created in the repository).
+#[cfg(not(unix))]
+fn lock_file(directory: &Path) -> Result<File, WriteError> {
+    use std::hash::{Hash, Hasher};
+    let canonical = std::fs::canonicalize(directory)
+        .doing(|| format!("cannot open {} to lock it", directory.display()))?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    canonical.hash(&mut hasher);
+    let path = std::env::temp_dir().join(format!("pyimage-{:016x}.lock", hasher.finish()));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .doing(|| {
+            format!(
+                "cannot open {} to lock {}",
+                path.display(),
+                directory.display()
+            )
+        })
 }
 
 /// A unified diff of one file, as `diff -u` would print it.

@@ -139,12 +139,20 @@ fn wait_for_signal() -> Result<()> {
         .build()
         .context("starting a runtime for signals")?;
     runtime.block_on(async {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("listening for SIGTERM")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("listening for Ctrl-C"),
-            _ = terminate.recv() => Ok(()),
+        #[cfg(unix)]
+        {
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .context("listening for SIGTERM")?;
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => result.context("listening for Ctrl-C"),
+                _ = terminate.recv() => Ok(()),
+            }
         }
+        // No SIGTERM on Windows: Ctrl-C only.
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c()
+            .await
+            .context("listening for Ctrl-C")
     })
 }

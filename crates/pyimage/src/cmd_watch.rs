@@ -214,13 +214,17 @@ fn targets(args: &WatchArgs, config: &LoadedConfig) -> anyhow::Result<Vec<Refere
 fn stop_signal() -> tokio::sync::watch::Receiver<bool> {
     let (sender, receiver) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
+        // SIGTERM is unix's; on Windows only Ctrl-C stops the watch.
         let terminate = async {
+            #[cfg(unix)]
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 Ok(mut signal) => {
                     signal.recv().await;
                 }
                 Err(_) => std::future::pending::<()>().await,
             }
+            #[cfg(not(unix))]
+            std::future::pending::<()>().await
         };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
