@@ -10,6 +10,8 @@ use pyimage_trust::psf::{self, BundleRequest, Fetched, Identities, PsfVerdict};
 use pyimage_trust::root::TrustedRoot;
 use pyimage_trust::sigstore::parse_sha256;
 
+mod differential;
+
 fn testdata(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/trust")
@@ -336,5 +338,8 @@ fn images_without_the_pair_are_not_checkable() {
         PsfVerdict::NoBundle
     );
     assert!(parse_sha256("sha256:").is_none());
-    assert_eq!(parse_sha256(&format!("sha256:{}", "0a".repeat(32))), Some([10u8; 32]));
+    assert_eq!(
+        parse_sha256(&format!("sha256:{}", "0a".repeat(32))),
+        Some([10u8; 32])
+    );
 }

@@ -46,4 +46,5 @@ mod shell;
 mod verify_engine;
 mod verify_inspect;
 mod verify_provenance;
+mod verify_release;
 mod watch_history;
