@@ -170,10 +170,9 @@ impl ReleaseSignatures {
         if let (PsfVerdict::SignedByPsf { .. }, Fetched::Bundle(bytes), Some(path)) =
             (&verdict, &fetched, &cached)
             && !path.exists()
+            && let Err(error) = store(path, bytes)
         {
-            if let Err(error) = store(path, bytes) {
-                tracing::warn!("cannot cache {}: {error}", path.display());
-            }
+            tracing::warn!("cannot cache {}: {error}", path.display());
         }
         link.bundle = Some(url);
         link.status = verdict.status();

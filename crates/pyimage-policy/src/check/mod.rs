@@ -184,8 +184,8 @@ pub fn check_file(
             let mut finding = checker_finding(
                 &rules::py017_docker_content_trust::DockerContentTrust::META,
                 policy,
-                "DOCKER_CONTENT_TRUST enables Docker Content Trust: official images carry no Notary signature, \
-                 and after the Notary shutdown (2026-12-08) pulls of them fail with it"
+                "DOCKER_CONTENT_TRUST enables Docker Content Trust, retired for official images: after the Notary \
+                 shutdown (2026-12-08) pulls of them fail with it"
                     .to_owned(),
                 "remove it; pin the image by digest (`pyimage pin`) and check it with `pyimage verify`".to_owned(),
             );
