@@ -30,7 +30,8 @@ pub fn root_from_inclusion_proof(
     }
     // Inner: the levels where the path has a sibling inside the tree; border: the right border above them.
     let inner = (u64::BITS - (index ^ (size - 1)).leading_zeros()) as usize;
-    let border = (index >> inner).count_ones() as usize;
+    // `inner` is 64 for a tree of more than 2^63 entries: a shift by 64 would overflow.
+    let border = index.checked_shr(inner as u32).unwrap_or(0).count_ones() as usize;
     if proof.len() != inner + border {
         return Err(format!(
             "{} proof hashes for index {index} in a tree of {size} ({} expected)",
@@ -50,4 +51,20 @@ pub fn root_from_inclusion_proof(
         };
     }
     Ok(hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_of_one_and_absurd_sizes() {
+        let leaf = leaf_hash(b"entry");
+        assert_eq!(root_from_inclusion_proof(0, 1, leaf, &[]), Ok(leaf));
+        assert!(root_from_inclusion_proof(1, 1, leaf, &[]).is_err());
+        assert!(root_from_inclusion_proof(u64::MAX - 1, u64::MAX, leaf, &[]).is_err());
+        assert!(root_from_inclusion_proof(1 << 63, u64::MAX, leaf, &[]).is_err());
+        // size - 1 with the top bit set: 64 inner levels.
+        assert!(root_from_inclusion_proof(0, (1 << 63) + 1, leaf, &[]).is_err());
+    }
 }
