@@ -99,6 +99,17 @@ fn inspect(setup: &Setup, tag: &str, platform: &str, tampered: Option<(&str, Val
 /// `pyimage verify --inspect` of `images` with bundles from `/<prefix>/ftp/python` and the cache `cache`; the JSON
 /// and the human report.
 fn verify(images: &Value, prefix: &str, cache: &Path) -> (Option<i32>, Value, String) {
+    let (code, machine, human) = run_verify(images, prefix, cache, &[]);
+    (code, json(&machine), stdout(&human))
+}
+
+/// [`verify`] with more arguments; the raw outputs.
+fn run_verify(
+    images: &Value,
+    prefix: &str,
+    cache: &Path,
+    extra: &[&str],
+) -> (Option<i32>, Output, Output) {
     let dir = tempdir("verify-release-run");
     let config = dir.path().join("pyimage.toml");
     std::fs::write(
@@ -126,12 +137,13 @@ fn verify(images: &Value, prefix: &str, cache: &Path) -> (Option<i32>, Value, St
                 "--format",
                 format,
             ])
+            .args(extra)
             .run(&["--inspect", file.to_str().unwrap()])
     };
     let machine = run("json");
     let human = run("human");
     assert_eq!(machine.status.code(), human.status.code());
-    (machine.status.code(), json(&machine), stdout(&human))
+    (machine.status.code(), machine, human)
 }
 
 fn release(report: &Value, i: usize) -> &Value {
@@ -398,5 +410,59 @@ fn images_without_the_tarball_digest_are_not_checkable() {
         human.matches("python        not checkable: ").count(),
         2,
         "{human}"
+    );
+}
+
+#[test]
+fn a_trusted_root_file_replaces_the_embedded_one() {
+    let setup = &*SETUP;
+    publish("root");
+    let dir = tempdir("verify-release-root");
+    // The public-good root without the Rekor log that logged every python.org bundle.
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(testdata("trust/client-trust-config.json")).unwrap())
+            .unwrap();
+    let mut root = config["trustedRoot"].clone();
+    root["tlogs"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|log| log["baseUrl"] != "https://rekor.sigstore.dev");
+    let file = dir.path().join("trusted_root.json");
+    std::fs::write(&file, serde_json::to_vec(&root).unwrap()).unwrap();
+    let images = inspect(setup, "3.13.13-trixie", "linux/amd64", None);
+    let cache = tempdir("verify-release-cache");
+    let (code, machine, _) = run_verify(&images, "root", cache.path(), &[]);
+    assert_eq!(code, Some(0), "the embedded root accepts it");
+    assert_eq!(release(&json(&machine), 0)["verdict"], "signed-by-psf");
+    let cache = tempdir("verify-release-cache");
+    let (code, machine, _) = run_verify(
+        &images,
+        "root",
+        cache.path(),
+        &["--trusted-root", file.to_str().unwrap()],
+    );
+    let report = json(&machine);
+    assert_eq!(code, Some(1), "{report:#}");
+    let link = release(&report, 0);
+    assert_eq!(link["verdict"], "invalid-bundle", "{link:#}");
+    assert_eq!(
+        link["why"],
+        "the log entry is from a log the trust root does not name"
+    );
+    assert_eq!(link["trusted_root"], file.to_str().unwrap());
+    // A file that is not a trust root is an input error naming it.
+    let bad = dir.path().join("not-a-root.json");
+    std::fs::write(&bad, "{}").unwrap();
+    let (code, _, human) = run_verify(
+        &images,
+        "root",
+        cache.path(),
+        &["--trusted-root", bad.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2));
+    let errors = String::from_utf8_lossy(&human.stderr).into_owned();
+    assert!(
+        errors.contains("not-a-root.json: not a Sigstore trusted root"),
+        "{errors}"
     );
 }
