@@ -78,6 +78,13 @@ pub fn human(out: &mut impl Write, output: &VerifyOutput<'_>) -> std::io::Result
                 writeln!(out, "  ignored       {ignored}")?;
             }
         }
+        if let Some(release) = &report.python_release {
+            // The verdict's first words name it (signed by the PSF, hash does not match, identity wrong, …).
+            writeln!(out, "  python        {}", release.describe())?;
+            if let Some(bundle) = &release.bundle {
+                writeln!(out, "                bundle {bundle}")?;
+            }
+        }
         if let Some(p) = &report.provenance {
             writeln!(out, "  provenance")?;
             write_platform(out, "    ", p)?;

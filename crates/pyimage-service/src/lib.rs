@@ -23,6 +23,7 @@ pub mod library_view;
 pub mod pin;
 pub mod progress;
 pub mod provenance;
+pub mod python_release;
 pub mod resolver;
 pub mod sources;
 pub mod update;

@@ -21,6 +21,8 @@ use serde::Serialize;
 
 use crate::error::{ErrorKind, ServiceError};
 use crate::provenance::{Index, Record, platform_provenance};
+use crate::python_release::{PythonRelease, ReleaseSignatures};
+use pyimage_trust::psf::LinkStatus;
 
 /// Where the local images come from.
 #[derive(Debug)]
@@ -48,6 +50,8 @@ pub struct VerifyRequest {
     pub requirement: Requirement,
     /// Whether to read the image's attestations.
     pub provenance: bool,
+    /// How to check the PSF's signature on the image's CPython release; `None` skips it.
+    pub release_signatures: Option<ReleaseSignatures>,
 }
 
 /// The verification of one image.
@@ -72,6 +76,9 @@ pub struct ImageVerification {
     /// What the attestations of its platform say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<PlatformProvenance>,
+    /// The PSF link: python.org's Sigstore signature on the CPython release the image was built from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python_release: Option<PythonRelease>,
     /// For a stale image: what changed in the build the tag names now.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
@@ -204,6 +211,7 @@ pub async fn verify_images(
                     platform: None,
                     assessment: None,
                     provenance: None,
+                    python_release: None,
                     changes: Vec::new(),
                     notes: Vec::new(),
                     error_kind: Some(kind),
@@ -313,9 +321,29 @@ async fn verify_one(
         platform: local.platform.clone(),
         assessment: None,
         provenance: None,
+        python_release: None,
         changes: Vec::new(),
         notes: Vec::new(),
     };
+    if let Some(signatures) = &request.release_signatures {
+        let link = signatures
+            .check(
+                client,
+                local.platform.as_deref().and_then(|p| p.split('/').next()),
+                local.python_version.as_deref(),
+                image.env("PYTHON_SHA256"),
+            )
+            .await;
+        // Evidence against the release fails the image whatever the requirement; no evidence fails nothing.
+        if link.status == LinkStatus::Broken {
+            report.ok = false;
+            report.notes.push(format!(
+                "the CPython inside is not the release the PSF signed: {}",
+                link.describe()
+            ));
+        }
+        report.python_release = Some(link);
+    }
     let wants_provenance = request.provenance
         && (assessment.official || assessment.faithful_copy == Some(true))
         && assessment.digest.is_some();

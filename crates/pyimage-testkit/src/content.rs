@@ -208,6 +208,24 @@ pub fn python_version_of(entry: &Entry) -> Option<String> {
     PythonVersion::parse(version).map(|v| v.to_string())
 }
 
+/// Every (`PYTHON_VERSION`, `PYTHON_SHA256`) pair docker-library/python's `versions.json` ever held (see
+/// testdata/trust/README.md).
+const PYTHON_SHA256_CSV: &str = include_str!("../../../testdata/trust/psf/python-sha256.csv");
+
+/// The `PYTHON_SHA256` docker-library set for a CPython version; the newest when a tarball was re-uploaded.
+pub fn python_sha256(version: &str) -> Option<&'static str> {
+    PYTHON_SHA256_CSV
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split(',');
+            Some((fields.next()?, fields.next()?))
+        })
+        .filter(|(v, _)| *v == version)
+        .map(|(_, sha256)| sha256)
+        .last()
+}
+
 /// Builds every blob and manifest of an entry.
 pub fn build_entry(entry: &Entry, build: u32, epoch: u32) -> Result<BuiltEntry> {
     let most_specific_tag = entry
@@ -301,7 +319,7 @@ fn build_image(
     let layer = Blob::new(OCI_LAYER_GZIP, layer_bytes);
 
     let windows = platform.os == "windows";
-    let env = if windows {
+    let mut env = if windows {
         vec![format!("PYTHON_VERSION={}", entry.python_version)]
     } else {
         vec![
@@ -311,6 +329,11 @@ fn build_image(
             format!("PYTHON_VERSION={}", entry.python_version),
         ]
     };
+    // Like docker-library's Linux Dockerfiles since October 2024: the source tarball's digest, when the release is
+    // one docker-library pinned (the Windows images install python.org's .exe, another digest).
+    if !windows && let Some(sha256) = python_sha256(&entry.python_version) {
+        env.push(format!("PYTHON_SHA256={sha256}"));
+    }
     let mut config = json!({
         "architecture": platform.architecture,
         "os": platform.os,

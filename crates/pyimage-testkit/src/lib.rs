@@ -25,6 +25,7 @@
 pub mod browser;
 pub mod client;
 pub mod content;
+pub mod files;
 pub mod oci;
 pub mod plain;
 pub mod platform;
@@ -45,6 +46,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use pyimage_model::Library;
 
+pub use files::FileServer;
 pub use oci::Blob;
 pub use plain::PlainRegistry;
 pub use platform::Platform;

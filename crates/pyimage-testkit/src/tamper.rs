@@ -26,6 +26,11 @@ pub enum Tamper {
     /// manifests are kept and still describe the original images (their subjects name the old digests), while
     /// their `vnd.docker.reference.digest` annotations are updated to the new images.
     PythonVersion(String),
+    /// Set an environment variable (`PYTHON_SHA256`, value) in every platform's config, added when absent; the
+    /// attestation manifests are kept as for [`Tamper::PythonVersion`].
+    Env(String, String),
+    /// Remove an environment variable from every platform's config (an image built before docker-library set it).
+    UnsetEnv(String),
     /// Rewrite the `org.opencontainers.image.revision` annotation on the index's image descriptors only.
     RevisionAnnotation(String),
     /// Any edit of the index.
@@ -45,6 +50,8 @@ impl std::fmt::Debug for Tamper {
             Tamper::RevisionAnnotation(revision) => {
                 f.debug_tuple("RevisionAnnotation").field(revision).finish()
             }
+            Tamper::Env(name, value) => f.debug_tuple("Env").field(name).field(value).finish(),
+            Tamper::UnsetEnv(name) => f.debug_tuple("UnsetEnv").field(name).finish(),
             Tamper::EditIndex(_) => f.write_str("EditIndex(..)"),
         }
     }
@@ -88,11 +95,18 @@ pub(crate) async fn tamper(
                 *descriptor = rewrite_provenance(&client, repository, descriptor, &commit).await?;
             }
         }
-        Tamper::PythonVersion(version) => {
+        Tamper::PythonVersion(_) | Tamper::Env(..) | Tamper::UnsetEnv(_) => {
+            let (name, value) = match how {
+                Tamper::PythonVersion(version) => ("PYTHON_VERSION".to_owned(), Some(version)),
+                Tamper::Env(name, value) => (name, Some(value)),
+                Tamper::UnsetEnv(name) => (name, None),
+                _ => unreachable!("matched above"),
+            };
             let mut renamed = Vec::new();
             for descriptor in index.manifests.iter_mut().filter(|d| !d.is_attestation()) {
                 let old = descriptor.digest.clone();
-                let new = rewrite_python_version(&client, repository, descriptor, &version).await?;
+                let new =
+                    rewrite_env(&client, repository, descriptor, &name, value.as_deref()).await?;
                 renamed.push((old, new.digest.clone()));
                 *descriptor = new;
             }
@@ -188,22 +202,27 @@ async fn rewrite_provenance(
     push_new_manifest(client, repository, &manifest, descriptor).await
 }
 
-async fn rewrite_python_version(
+async fn rewrite_env(
     client: &RegistryClient,
     repository: &str,
     descriptor: &Descriptor,
-    version: &str,
+    name: &str,
+    value: Option<&str>,
 ) -> Result<Descriptor> {
     let mut manifest = read_manifest(client, repository, &descriptor.digest).await?;
     let bytes = client.get_blob(repository, &manifest.config.digest).await?;
     let mut config: Value = serde_json::from_slice(&bytes).context("config is not JSON")?;
     if let Some(env) = config["config"]["Env"].as_array_mut() {
-        for variable in env.iter_mut() {
-            if variable
-                .as_str()
-                .is_some_and(|v| v.starts_with("PYTHON_VERSION="))
-            {
-                *variable = Value::from(format!("PYTHON_VERSION={version}"));
+        let prefix = format!("{name}=");
+        let is_it = |v: &Value| v.as_str().is_some_and(|v| v.starts_with(&prefix));
+        match value {
+            None => env.retain(|v| !is_it(v)),
+            Some(value) => {
+                let setting = Value::from(format!("{name}={value}"));
+                match env.iter_mut().find(|v| is_it(v)) {
+                    Some(variable) => *variable = setting,
+                    None => env.push(setting),
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ use clap::Args;
 use pyimage_policy::provenance::NO_SIGNATURE_NOTE;
 use pyimage_policy::verify::Requirement;
 use pyimage_service::provenance::Record;
+use pyimage_service::python_release::{ReleaseSignatures, default_cache_dir};
 use pyimage_service::verifier::{ImageSource, VerifyRequest, verify_images};
 
 use crate::output::{Format, print_json};
@@ -43,6 +44,13 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// A Sigstore `trusted_root.json` to check python.org's release signatures against, instead of the embedded
+    /// public-good root (air-gapped use; also `[trust] trusted_root` in pyimage.toml).
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+    /// Skip the PSF's signature on the image's CPython release (no request to python.org).
+    #[arg(long)]
+    no_release_signature: bool,
     /// Take the word of a `docker.io` endpoint other than Docker Hub's own even though the `pyimage.toml` that
     /// names it was found in the checked directory (a repository must not choose who vouches for "official").
     #[arg(long)]
@@ -101,6 +109,20 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
     }
     let (docker_hub_endpoint, warnings) = (judge.endpoint, judge.warnings);
     let client = crate::registry_client(judge.registries, loaded.path.as_deref())?;
+    let release_signatures = if args.no_release_signature {
+        None
+    } else {
+        let cache = default_cache_dir(
+            std::env::var("XDG_CACHE_HOME").ok().as_deref(),
+            std::env::var("HOME").ok().as_deref(),
+        );
+        Some(ReleaseSignatures::new(
+            &loaded.settings.trust,
+            loaded.path.as_deref().and_then(Path::parent),
+            args.trusted_root.as_deref(),
+            cache,
+        )?)
+    };
     crate::block_on(async {
         let record = if args.no_provenance {
             Record::Unavailable("--no-provenance".to_owned())
@@ -112,6 +134,7 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
             names: args.images.clone(),
             requirement,
             provenance: !args.no_provenance,
+            release_signatures,
         };
         let verification = verify_images(&client, source, &request, lock.as_ref(), &record).await?;
         let exit = verification.outcome();

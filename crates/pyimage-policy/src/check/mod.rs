@@ -6,6 +6,7 @@
 //! ([`rules::RULES`]), applies configured ignores and inline suppressions ([`suppress`]), and returns
 //! [`Finding`]s with exact spans and the configuration lines that decided them. Nothing here reads files or clocks.
 
+pub mod content_trust;
 pub mod eol;
 pub mod evaluate;
 pub mod finding;
@@ -178,6 +179,21 @@ pub fn check_file(
     report.not_a_manifest = scanned.not_a_manifest;
     report.skipped = scanned.skipped;
     report.error = scanned.error;
+    if report.skipped.is_none() && !report.not_a_manifest {
+        for span in content_trust::find(text) {
+            let mut finding = checker_finding(
+                &rules::py017_docker_content_trust::DockerContentTrust::META,
+                policy,
+                "DOCKER_CONTENT_TRUST enables Docker Content Trust, retired for official images: after the Notary \
+                 shutdown (2026-12-08) pulls of them fail with it"
+                    .to_owned(),
+                "remove it; pin the image by digest (`pyimage pin`) and check it with `pyimage verify`".to_owned(),
+            );
+            finding.location = Location::File(file_span(path, text, &lines, span));
+            finding.environment = Some(environment.clone());
+            raw.push(finding);
+        }
+    }
 
     // One finding per source span: a Compose anchor merged into three services is one image written once, so it
     // is one finding, not three (the same reference in the same environment decides the same way).

@@ -11,6 +11,7 @@
 pub use pyimage_model::registries;
 pub mod serve;
 pub mod store;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,6 +31,7 @@ use pyimage_model::text::line_column;
 pub use registries::{RegistriesConfig, RegistrySettings};
 pub use serve::{RegistryFailure, ServeSettings};
 pub use store::StoreSettings;
+pub use trust::TrustSettings;
 
 /// One problem in the configuration (or on the command line that overrides it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +93,8 @@ pub struct Settings {
     pub serve: ServeSettings,
     /// `[store]`: the history store of `watch` and `history`.
     pub store: StoreSettings,
+    /// `[trust]`: python.org's release files, the Sigstore trust root, extra release-line signers.
+    pub trust: TrustSettings,
 }
 
 impl Settings {
@@ -356,6 +360,7 @@ impl<'a> Reader<'a> {
                 "ignore",
                 "serve",
                 "store",
+                "trust",
             ],
             "pyimage.toml",
         );
@@ -363,6 +368,11 @@ impl<'a> Reader<'a> {
             && let Some(table) = self.table(value, "[store]")
         {
             settings.store = self.store(table);
+        }
+        if let Some(value) = document.get("trust")
+            && let Some(table) = self.table(value, "[trust]")
+        {
+            settings.trust = self.trust(table);
         }
         // Environments first: [[paths]] and [[namespaces]] are checked against them afterwards.
         if let Some(value) = document.get("environments")

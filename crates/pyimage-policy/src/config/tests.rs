@@ -299,3 +299,38 @@ fn update_controls_per_environment() {
     assert!(text.contains("promote-after needs promote-from"), "{text}");
     assert!(text.contains("names this environment"), "{text}");
 }
+
+#[test]
+fn trust_section() {
+    let settings = Settings::parse(
+        "[trust]\npython_org = \"http://127.0.0.1:8080/ftp/python/\"\ntrusted_root = \"root.json\"\n\
+         [trust.python_lines.\"3.18\"]\nidentity = \"someone@python.org\"\nissuer = \"https://github.com/login/oauth\"\n",
+        "pyimage.toml",
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        settings.trust.python_org.as_deref(),
+        Some("http://127.0.0.1:8080/ftp/python")
+    );
+    assert_eq!(settings.trust.trusted_root.as_deref(), Some("root.json"));
+    assert_eq!(
+        settings.trust.python_lines,
+        [(
+            "3.18".to_owned(),
+            "someone@python.org".to_owned(),
+            "https://github.com/login/oauth".to_owned()
+        )]
+    );
+    let error = Settings::parse(
+        "[trust]\npython_org = \"ftp://x\"\n[trust.python_lines.\"3.x\"]\nidentity = \"a\"\nissuer = \"b\"\n\
+         [trust.python_lines.\"3.19\"]\nidentity = \"a\"\n",
+        "pyimage.toml",
+        &Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("is not an http(s) URL"), "{error}");
+    assert!(error.contains("\"3.x\" is not a release line"), "{error}");
+    assert!(error.contains("needs both identity"), "{error}");
+}

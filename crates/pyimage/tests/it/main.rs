@@ -47,4 +47,5 @@ mod shell;
 mod verify_engine;
 mod verify_inspect;
 mod verify_provenance;
+mod verify_release;
 mod watch_history;

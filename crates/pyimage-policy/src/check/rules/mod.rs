@@ -72,6 +72,7 @@ pub mod py013_suppression_without_reason;
 pub mod py014_unused_suppression;
 pub mod py015_derived_python_image;
 pub mod py016_numeric_helm_tag;
+pub mod py017_docker_content_trust;
 
 /// A rule's check: `None` when the image passes (or the rule does not apply to it).
 pub type CheckFn = Option<fn(&ImageCheck<'_>) -> Option<Hit>>;
@@ -142,6 +143,7 @@ pub const RULES: &[RuleMeta] = &[
     py014_unused_suppression::UnusedSuppression::META,
     py015_derived_python_image::DerivedPythonImage::META,
     py016_numeric_helm_tag::NumericHelmTag::META,
+    py017_docker_content_trust::DockerContentTrust::META,
 ];
 
 /// Finds a rule by ID (`PY003`, any case) or name (`floating-tag`).

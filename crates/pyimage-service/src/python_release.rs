@@ -1,0 +1,211 @@
+//! The PSF link for `verify`: python.org's Sigstore bundle of the CPython release an image was built from, fetched
+//! (cached by version in the user's cache directory) and judged by `pyimage_trust::psf` against the Sigstore trust
+//! root. The image says which release through `PYTHON_VERSION` and `PYTHON_SHA256` in its config.
+
+use std::path::{Path, PathBuf};
+
+use pyimage_policy::config::TrustSettings;
+use pyimage_registry::{RegistryClient, RegistryError};
+use pyimage_trust::bundle::MAX_BUNDLE_BYTES;
+use pyimage_trust::psf::{self, Fetched, Identities, LinkStatus, PYTHON_ORG_FTP, PsfVerdict};
+use pyimage_trust::root::TrustedRoot;
+use pyimage_trust::sigstore::Identity;
+use serde::Serialize;
+
+use crate::error::ServiceError;
+
+/// The link as `verify` reports it: which release, which bundle, the verdict, and whether it proves the link.
+#[derive(Debug, Clone, Serialize)]
+pub struct PythonRelease {
+    /// The link's name in the chain of trust.
+    pub link: &'static str,
+    /// Proven, broken, or unproven.
+    pub status: LinkStatus,
+    /// `PYTHON_VERSION` of the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `PYTHON_SHA256` of the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The bundle's URL, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    /// The verdict and its evidence.
+    #[serde(flatten)]
+    pub verdict: PsfVerdict,
+    /// The trust root used.
+    pub trusted_root: String,
+}
+
+impl PythonRelease {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        self.verdict.describe()
+    }
+}
+
+/// What checks the PSF link: where bundles come from, the trust root, the expected signers, the cache.
+#[derive(Debug, Clone)]
+pub struct ReleaseSignatures {
+    base_url: String,
+    root: TrustedRoot,
+    identities: Identities,
+    cache: Option<PathBuf>,
+}
+
+/// The cache directory: `$XDG_CACHE_HOME/pyimage`, else `$HOME/.cache/pyimage`. The caller passes the environment's
+/// values.
+pub fn default_cache_dir(xdg_cache_home: Option<&str>, home: Option<&str>) -> Option<PathBuf> {
+    let base = match (xdg_cache_home.filter(|v| !v.is_empty()), home) {
+        (Some(xdg), _) => PathBuf::from(xdg),
+        (None, Some(home)) if !home.is_empty() => Path::new(home).join(".cache"),
+        _ => return None,
+    };
+    Some(base.join("pyimage"))
+}
+
+impl ReleaseSignatures {
+    /// From `[trust]` (relative paths from `config_dir`), `--trusted-root FILE` (wins over the configuration), and a
+    /// cache directory (`None`: no cache). An unreadable or invalid trust root is an input error naming the file.
+    pub fn new(
+        settings: &TrustSettings,
+        config_dir: Option<&Path>,
+        trusted_root: Option<&Path>,
+        cache: Option<PathBuf>,
+    ) -> Result<ReleaseSignatures, ServiceError> {
+        let root_file = trusted_root.map(Path::to_path_buf).or_else(|| {
+            settings.trusted_root.as_ref().map(|path| match config_dir {
+                Some(dir) if Path::new(path).is_relative() => dir.join(path),
+                _ => PathBuf::from(path),
+            })
+        });
+        let root = match root_file {
+            None => TrustedRoot::embedded(),
+            Some(path) => {
+                let text = pyimage_store::bounded::read_text(&path, 1024 * 1024).map_err(|e| {
+                    ServiceError::input(format!(
+                        "cannot read the Sigstore trusted root {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                TrustedRoot::parse(&text, &path.display().to_string())
+            }
+        }
+        .map_err(ServiceError::input)?;
+        let mut identities = Identities::builtin();
+        for (line, identity, issuer) in &settings.python_lines {
+            identities.set(
+                line,
+                Identity {
+                    identity: identity.clone(),
+                    issuer: issuer.clone(),
+                },
+            );
+        }
+        Ok(ReleaseSignatures {
+            base_url: settings
+                .python_org
+                .clone()
+                .unwrap_or_else(|| PYTHON_ORG_FTP.to_owned()),
+            root,
+            identities,
+            cache,
+        })
+    }
+
+    /// The PSF link of an image with these `PYTHON_VERSION` and `PYTHON_SHA256` values, for platform `os`.
+    pub async fn check(
+        &self,
+        client: &RegistryClient,
+        os: Option<&str>,
+        version: Option<&str>,
+        sha256: Option<&str>,
+    ) -> PythonRelease {
+        let mut link = PythonRelease {
+            link: "cpython-release",
+            status: LinkStatus::Unproven,
+            version: version.map(str::to_owned),
+            sha256: sha256.map(str::to_owned),
+            bundle: None,
+            verdict: PsfVerdict::NoBundle,
+            trusted_root: self.root.source.clone(),
+        };
+        // Windows images install python.org's .exe installer: a PYTHON_SHA256 there (if any) is not the source
+        // tarball's, and its bundle is another file. Not checked rather than wrongly failed.
+        let request = if os == Some("windows") {
+            Err(PsfVerdict::NotCheckable {
+                why: "a Windows image installs python.org's installer, whose signature pyimage does not check yet"
+                    .to_owned(),
+            })
+        } else {
+            psf::request(version, sha256, &self.identities)
+        };
+        let request = match request {
+            Ok(request) => request,
+            Err(verdict) => {
+                link.status = verdict.status();
+                link.verdict = verdict;
+                return link;
+            }
+        };
+        let url = format!("{}/{}", self.base_url, request.path);
+        let cached = self.cache_path(&request.path);
+        let from_cache = cached
+            .as_deref()
+            .and_then(|path| pyimage_store::bounded::read_text(path, MAX_BUNDLE_BYTES as u64).ok());
+        let fetched = match from_cache {
+            Some(text) => Fetched::Bundle(text.into_bytes()),
+            None => match client
+                .fetch_public_text(&url, MAX_BUNDLE_BYTES as u64)
+                .await
+            {
+                Ok(text) => Fetched::Bundle(text.into_bytes()),
+                Err(RegistryError::Status { status: 404, .. }) => Fetched::NotPublished,
+                Err(error) => Fetched::Unavailable(format!("cannot fetch {url}: {error}")),
+            },
+        };
+        let verdict = psf::judge(&request, &fetched, &self.root);
+        // Only a bundle that verifies is kept: a bad one python.org later replaces (it has happened) must be
+        // fetched again, and a valid signature over a digest never changes its meaning.
+        if let (PsfVerdict::SignedByPsf { .. }, Fetched::Bundle(bytes), Some(path)) =
+            (&verdict, &fetched, &cached)
+            && !path.exists()
+            && let Err(error) = store(path, bytes)
+        {
+            tracing::warn!("cannot cache {}: {error}", path.display());
+        }
+        link.bundle = Some(url);
+        link.status = verdict.status();
+        link.verdict = verdict;
+        link
+    }
+
+    /// `<cache>/python-org/<host>/<X.Y.Z>/Python-<version>.tar.xz.sigstore`: by version, per source of bundles.
+    fn cache_path(&self, path: &str) -> Option<PathBuf> {
+        let cache = self.cache.as_ref()?;
+        let host: String = self
+            .base_url
+            .split("://")
+            .nth(1)?
+            .split('/')
+            .next()?
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        Some(cache.join("python-org").join(host).join(path))
+    }
+}
+
+fn store(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    pyimage_store::write::replace_atomically(path, text).map_err(|e| e.to_string())
+}

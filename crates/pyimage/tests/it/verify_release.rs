@@ -1,0 +1,468 @@
+//! `pyimage verify` and the PSF link: a replica of Docker Hub seeded from the 2026-04-08 official-images file (its
+//! Linux images carry the real `PYTHON_VERSION`/`PYTHON_SHA256` pairs docker-library set) and a python.org stand-in
+//! serving the real Sigstore bundles of testdata/trust. Each verdict is checked in JSON and in the human report:
+//! signed by the PSF, hash does not match (a tampered `PYTHON_SHA256`), identity wrong (another line's bundle), no
+//! bundle (404), invalid bundle (the known-bad real bundle), not checkable (no `PYTHON_SHA256`, a Windows image).
+
+use std::path::Path;
+use std::process::Output;
+use std::sync::LazyLock;
+
+use pyimage_testkit::oci::OCI_CONFIG;
+use pyimage_testkit::tamper::Tamper;
+use pyimage_testkit::truth::GroundTruth;
+use pyimage_testkit::{Blob, FileServer, Replica};
+use serde_json::{Value, json};
+
+use crate::support::{json, pyimage, stdout, tempdir, testdata};
+
+/// The library file whose releases all have a bundle in testdata/trust (3.10.20 … 3.15.0a8).
+const LIBRARY: &str = "2026-04-08T101511-65b660896df8.txt";
+
+struct Setup {
+    replica: Replica,
+    truth: GroundTruth,
+    python_org: FileServer,
+}
+
+/// One replica and one stand-in for this module; each test publishes the bundles under a prefix of its own (its
+/// `python_org` base URL), so that tests running at once do not see each other's changes.
+static SETUP: LazyLock<Setup> = LazyLock::new(|| {
+    let (replica, _) = Replica::start_seeded(testdata(&format!(
+        "official-images/library-python/{LIBRARY}"
+    )))
+    .expect("the replica starts and is seeded");
+    let truth = replica.ground_truth().expect("the ground truth");
+    let python_org = FileServer::start().expect("the python.org stand-in starts");
+    Setup {
+        replica,
+        truth,
+        python_org,
+    }
+});
+
+/// Publishes every real bundle under `/<prefix>/ftp/python/`, as python.org does under `/ftp/python/`.
+fn publish(prefix: &str) {
+    for bundle in std::fs::read_dir(testdata("trust/psf/bundles")).unwrap() {
+        let path = bundle.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        SETUP
+            .python_org
+            .put(&bundle_path(prefix, &name), std::fs::read(&path).unwrap());
+    }
+}
+
+/// `/<prefix>/ftp/python/3.15.0/Python-3.15.0a8.tar.xz.sigstore` for `Python-3.15.0a8.tar.xz.sigstore`.
+fn bundle_path(prefix: &str, file: &str) -> String {
+    let version = file
+        .trim_start_matches("Python-")
+        .split(".t")
+        .next()
+        .unwrap();
+    let directory: Vec<String> = version
+        .split('.')
+        .map(|p| p.chars().take_while(char::is_ascii_digit).collect())
+        .collect();
+    format!("/{prefix}/ftp/python/{}/{file}", directory.join("."))
+}
+
+fn bundle(file: &str) -> Vec<u8> {
+    std::fs::read(testdata(file)).unwrap()
+}
+
+/// `docker image inspect` JSON for the linux/amd64 (or `platform`) image of `tag` as the replica serves it: its
+/// config digest as ID and its config's environment. `config` replaces the config (after tampering).
+fn inspect(setup: &Setup, tag: &str, platform: &str, tampered: Option<(&str, Value)>) -> Value {
+    let image = setup.truth.tag(tag).unwrap().image(platform).unwrap();
+    let (digest, config) = match tampered {
+        Some((digest, config)) => (digest.to_owned(), config),
+        None => {
+            let blob = setup.replica.stored(&image.config_digest).unwrap().unwrap();
+            (
+                setup.truth.digest(tag).unwrap().to_owned(),
+                serde_json::from_slice(&blob.bytes).unwrap(),
+            )
+        }
+    };
+    let id = Blob::json(OCI_CONFIG, &config).digest;
+    let (os, architecture) = (&image.platform.os, &image.platform.architecture);
+    json!([{
+        "Id": id,
+        "RepoTags": [format!("docker.io/library/python:{tag}")],
+        "RepoDigests": [format!("docker.io/library/python@{digest}")],
+        "Architecture": architecture,
+        "Os": os,
+        "Config": {"Env": config["config"]["Env"]},
+    }])
+}
+
+/// `pyimage verify --inspect` of `images` with bundles from `/<prefix>/ftp/python` and the cache `cache`; the JSON
+/// and the human report.
+fn verify(images: &Value, prefix: &str, cache: &Path) -> (Option<i32>, Value, String) {
+    let (code, machine, human) = run_verify(images, prefix, cache, &[]);
+    (code, json(&machine), stdout(&human))
+}
+
+/// [`verify`] with more arguments; the raw outputs.
+fn run_verify(
+    images: &Value,
+    prefix: &str,
+    cache: &Path,
+    extra: &[&str],
+) -> (Option<i32>, Output, Output) {
+    let dir = tempdir("verify-release-run");
+    let config = dir.path().join("pyimage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}[registries.\"{}\"]\ninsecure = true\n[trust]\npython_org = \"{}/{prefix}/ftp/python\"\n",
+            SETUP.replica.pyimage_toml(),
+            SETUP.python_org.host(),
+            SETUP.python_org.url()
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("inspect.json");
+    std::fs::write(&file, serde_json::to_vec(images).unwrap()).unwrap();
+    let run = |format: &str| -> Output {
+        pyimage()
+            .config(&config)
+            .env("XDG_CACHE_HOME", cache)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .args([
+                "verify",
+                "--no-provenance",
+                "--require",
+                "official",
+                "--format",
+                format,
+            ])
+            .args(extra)
+            .run(&["--inspect", file.to_str().unwrap()])
+    };
+    let machine = run("json");
+    let human = run("human");
+    assert_eq!(machine.status.code(), human.status.code());
+    (machine.status.code(), machine, human)
+}
+
+fn release(report: &Value, i: usize) -> &Value {
+    &report["images"][i]["python_release"]
+}
+
+#[test]
+fn every_release_of_the_file_is_signed_by_the_psf_and_cached_by_version() {
+    let setup = &*SETUP;
+    let tags = [
+        "3.10.20-slim-trixie",
+        "3.11.15-bookworm",
+        "3.12.13-alpine3.23",
+        "3.13.13-trixie",
+        "3.14.4-slim-bookworm",
+        "3.15.0a8-trixie",
+    ];
+    let images = Value::Array(
+        tags.iter()
+            .map(|tag| inspect(setup, tag, "linux/amd64", None)[0].clone())
+            .collect(),
+    );
+    publish("all");
+    let cache = tempdir("verify-release-cache");
+    let (code, report, human) = verify(&images, "all", cache.path());
+    assert_eq!(code, Some(0), "{report:#}");
+    let signers = [
+        "pablogsal@python.org",
+        "pablogsal@python.org",
+        "thomas@python.org",
+        "thomas@python.org",
+        "hugo@python.org",
+        "hugo@python.org",
+    ];
+    for (i, signer) in signers.iter().enumerate() {
+        let link = release(&report, i);
+        assert_eq!(link["verdict"], "signed-by-psf", "{}: {link:#}", tags[i]);
+        assert_eq!(link["status"], "proven");
+        assert_eq!(link["link"], "cpython-release");
+        assert_eq!(link["signer"], *signer);
+        assert_eq!(link["log"], "https://rekor.sigstore.dev");
+        assert!(
+            link["bundle"]
+                .as_str()
+                .unwrap()
+                .starts_with(&setup.python_org.url())
+        );
+        assert_eq!(report["images"][i]["ok"], true);
+    }
+    assert_eq!(
+        human.matches("python        signed by the PSF: ").count(),
+        6,
+        "{human}"
+    );
+    // The second run (human) read the cache: each bundle was fetched once.
+    let asked = setup.python_org.asked();
+    for tag in tags {
+        let version = tag.split('-').next().unwrap();
+        let path = bundle_path("all", &format!("Python-{version}.tar.xz.sigstore"));
+        assert_eq!(
+            asked.iter().filter(|p| **p == path).count(),
+            1,
+            "{path}: {asked:?}"
+        );
+        let cached = cache
+            .path()
+            .join("pyimage/python-org")
+            .join(setup.python_org.host().replace(':', "_"));
+        assert!(
+            cached
+                .join(path.trim_start_matches("/all/ftp/python/"))
+                .is_file(),
+            "{path} cached"
+        );
+    }
+}
+
+#[test]
+fn a_tampered_hash_does_not_match_the_signed_release() {
+    let setup = &*SETUP;
+    let tag = "3.14.4-trixie";
+    let image = setup.truth.tag(tag).unwrap().image("linux/amd64").unwrap();
+    let mut config: Value = serde_json::from_slice(
+        &setup
+            .replica
+            .stored(&image.config_digest)
+            .unwrap()
+            .unwrap()
+            .bytes,
+    )
+    .unwrap();
+    // 3.14.6's real digest, in place of 3.14.4's.
+    let other = "143b1ddd0c0e7da9ac1a27ab1cd5e1cc9f8ee3f2c2e3e0ee6b1e8c4c8a6b0c63";
+    let tampered = setup
+        .replica
+        .tamper(tag, Tamper::Env("PYTHON_SHA256".into(), other.into()))
+        .unwrap();
+    for variable in config["config"]["Env"].as_array_mut().unwrap() {
+        if variable.as_str().unwrap().starts_with("PYTHON_SHA256=") {
+            *variable = format!("PYTHON_SHA256={other}").into();
+        }
+    }
+    publish("tampered");
+    let (code, report, human) = verify(
+        &inspect(
+            setup,
+            tag,
+            "linux/amd64",
+            Some((&tampered.new_digest, config)),
+        ),
+        "tampered",
+        tempdir("verify-release-cache").path(),
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    let link = release(&report, 0);
+    assert_eq!(link["verdict"], "hash-mismatch", "{link:#}");
+    assert_eq!(link["status"], "broken");
+    assert_eq!(
+        link["signed"],
+        "d923c51303e38e249136fc1bdf3568d56ecb03214efdef48516176d3d7faaef8"
+    );
+    // Docker Hub (the replica) serves the tampered image: only the PSF link tells.
+    assert_eq!(report["images"][0]["official"], true, "{report:#}");
+    assert!(
+        !report["images"][0]["notes"]
+            .to_string()
+            .contains("is not the config"),
+        "{report:#}"
+    );
+    assert!(
+        human.contains("python        hash does not match the signed release"),
+        "{human}"
+    );
+    assert!(human.contains("result        FAIL"), "{human}");
+}
+
+#[test]
+fn another_release_managers_bundle_is_identity_wrong_and_a_missing_one_is_no_bundle() {
+    let setup = &*SETUP;
+    // The stand-in serves 3.14.4's bundle (hugo@python.org) as 3.12.13's (thomas@python.org's line).
+    publish("identity");
+    setup.python_org.put(
+        &bundle_path("identity", "Python-3.12.13.tar.xz.sigstore"),
+        bundle("trust/psf/bundles/Python-3.14.4.tar.xz.sigstore"),
+    );
+    let (code, report, human) = verify(
+        &inspect(setup, "3.12.13-trixie", "linux/amd64", None),
+        "identity",
+        tempdir("verify-release-cache").path(),
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    let link = release(&report, 0);
+    assert_eq!(link["verdict"], "identity-wrong", "{link:#}");
+    assert_eq!(link["expected"], "thomas@python.org");
+    assert_eq!(link["found"], json!(["hugo@python.org"]));
+    assert!(human.contains("python        identity wrong: "), "{human}");
+
+    // 404: python.org published nothing for the release. Not proven, not failed.
+    setup
+        .python_org
+        .remove(&bundle_path("identity", "Python-3.12.13.tar.xz.sigstore"));
+    let (code, report, human) = verify(
+        &inspect(setup, "3.12.13-trixie", "linux/amd64", None),
+        "identity",
+        tempdir("verify-release-cache").path(),
+    );
+    assert_eq!(code, Some(0), "{report:#}");
+    let link = release(&report, 0);
+    assert_eq!(link["verdict"], "no-bundle", "{link:#}");
+    assert_eq!(link["status"], "unproven");
+    assert!(
+        human.contains("python        no bundle published"),
+        "{human}"
+    );
+}
+
+#[test]
+fn the_known_bad_bundle_is_invalid() {
+    let setup = &*SETUP;
+    publish("known-bad");
+    setup.python_org.put(
+        &bundle_path("known-bad", "Python-3.11.15.tar.xz.sigstore"),
+        bundle("trust/psf/known-bad/Python-3.12.5.tgz.sigstore"),
+    );
+    let (code, report, human) = verify(
+        &inspect(setup, "3.11.15-trixie", "linux/amd64", None),
+        "known-bad",
+        tempdir("verify-release-cache").path(),
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    let link = release(&report, 0);
+    assert_eq!(link["verdict"], "invalid-bundle", "{link:#}");
+    assert_eq!(
+        link["why"],
+        "the log entry's inclusion proof carries no checkpoint"
+    );
+    assert!(human.contains("python        invalid bundle: "), "{human}");
+}
+
+#[test]
+fn images_without_the_tarball_digest_are_not_checkable() {
+    let setup = &*SETUP;
+    let tag = "3.10.20-bookworm";
+    let image = setup.truth.tag(tag).unwrap().image("linux/amd64").unwrap();
+    let mut config: Value = serde_json::from_slice(
+        &setup
+            .replica
+            .stored(&image.config_digest)
+            .unwrap()
+            .unwrap()
+            .bytes,
+    )
+    .unwrap();
+    let tampered = setup
+        .replica
+        .tamper(tag, Tamper::UnsetEnv("PYTHON_SHA256".into()))
+        .unwrap();
+    config["config"]["Env"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|v| !v.as_str().unwrap().starts_with("PYTHON_SHA256="));
+    let mut images = inspect(
+        setup,
+        tag,
+        "linux/amd64",
+        Some((&tampered.new_digest, config)),
+    );
+    let windows = setup
+        .truth
+        .tag("3.13.13-windowsservercore-ltsc2022")
+        .unwrap()
+        .images
+        .first()
+        .unwrap()
+        .platform
+        .to_string();
+    images
+        .as_array_mut()
+        .unwrap()
+        .push(inspect(setup, "3.13.13-windowsservercore-ltsc2022", &windows, None)[0].clone());
+    publish("unchecked");
+    let (code, report, human) =
+        verify(&images, "unchecked", tempdir("verify-release-cache").path());
+    assert_eq!(code, Some(0), "{report:#}");
+    for i in 0..2 {
+        let link = release(&report, i);
+        assert_eq!(link["verdict"], "not-checkable", "{link:#}");
+        assert_eq!(link["status"], "unproven");
+        assert!(link.get("bundle").is_none(), "nothing fetched: {link:#}");
+    }
+    assert!(
+        release(&report, 0)["why"]
+            .as_str()
+            .unwrap()
+            .contains("no PYTHON_SHA256")
+    );
+    assert!(
+        release(&report, 1)["why"]
+            .as_str()
+            .unwrap()
+            .contains("Windows")
+    );
+    assert_eq!(
+        human.matches("python        not checkable: ").count(),
+        2,
+        "{human}"
+    );
+}
+
+#[test]
+fn a_trusted_root_file_replaces_the_embedded_one() {
+    let setup = &*SETUP;
+    publish("root");
+    let dir = tempdir("verify-release-root");
+    // The public-good root without the Rekor log that logged every python.org bundle.
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(testdata("trust/client-trust-config.json")).unwrap())
+            .unwrap();
+    let mut root = config["trustedRoot"].clone();
+    root["tlogs"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|log| log["baseUrl"] != "https://rekor.sigstore.dev");
+    let file = dir.path().join("trusted_root.json");
+    std::fs::write(&file, serde_json::to_vec(&root).unwrap()).unwrap();
+    let images = inspect(setup, "3.13.13-trixie", "linux/amd64", None);
+    let cache = tempdir("verify-release-cache");
+    let (code, machine, _) = run_verify(&images, "root", cache.path(), &[]);
+    assert_eq!(code, Some(0), "the embedded root accepts it");
+    assert_eq!(release(&json(&machine), 0)["verdict"], "signed-by-psf");
+    let cache = tempdir("verify-release-cache");
+    let (code, machine, _) = run_verify(
+        &images,
+        "root",
+        cache.path(),
+        &["--trusted-root", file.to_str().unwrap()],
+    );
+    let report = json(&machine);
+    assert_eq!(code, Some(1), "{report:#}");
+    let link = release(&report, 0);
+    assert_eq!(link["verdict"], "invalid-bundle", "{link:#}");
+    assert_eq!(
+        link["why"],
+        "the log entry is from a log the trust root does not name"
+    );
+    assert_eq!(link["trusted_root"], file.to_str().unwrap());
+    // A file that is not a trust root is an input error naming it.
+    let bad = dir.path().join("not-a-root.json");
+    std::fs::write(&bad, "{}").unwrap();
+    let (code, _, human) = run_verify(
+        &images,
+        "root",
+        cache.path(),
+        &["--trusted-root", bad.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2));
+    let errors = String::from_utf8_lossy(&human.stderr).into_owned();
+    assert!(
+        errors.contains("not-a-root.json: not a Sigstore trusted root"),
+        "{errors}"
+    );
+}
