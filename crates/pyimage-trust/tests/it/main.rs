@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+mod cosign;
+
 use pyimage_trust::psf::{self, BundleRequest, Fetched, Identities, PsfVerdict};
 use pyimage_trust::root::TrustedRoot;
 use pyimage_trust::sigstore::parse_sha256;
@@ -336,5 +338,8 @@ fn images_without_the_pair_are_not_checkable() {
         PsfVerdict::NoBundle
     );
     assert!(parse_sha256("sha256:").is_none());
-    assert_eq!(parse_sha256(&format!("sha256:{}", "0a".repeat(32))), Some([10u8; 32]));
+    assert_eq!(
+        parse_sha256(&format!("sha256:{}", "0a".repeat(32))),
+        Some([10u8; 32])
+    );
 }
