@@ -332,7 +332,7 @@ fn pem_block(pem: &str, label: &str) -> Option<Vec<u8>> {
 }
 
 fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
