@@ -64,8 +64,14 @@ fn the_other_key_a_changed_payload_or_another_image_is_refused() {
     let right = key("cosign/containers-image/cosign.pub");
     let other = key("cosign/containers-image/cosign2.pub");
     let signed = layer("containers-image/dir-img-cosign-valid");
-    let refused =
-        verify_image(digest, &[signed.clone()], &[other.clone()], None, false).unwrap_err();
+    let refused = verify_image(
+        digest,
+        std::slice::from_ref(&signed),
+        std::slice::from_ref(&other),
+        None,
+        false,
+    )
+    .unwrap_err();
     assert!(
         refused.reasons[0].contains("no key of the policy"),
         "{refused:?}"
@@ -73,15 +79,28 @@ fn the_other_key_a_changed_payload_or_another_image_is_refused() {
     // One byte more: the signature no longer verifies.
     let mut changed = signed.clone();
     changed.payload.push(b'\n');
-    let refused = verify_image(digest, &[changed], &[right.clone()], None, false).unwrap_err();
+    let refused = verify_image(
+        digest,
+        &[changed],
+        std::slice::from_ref(&right),
+        None,
+        false,
+    )
+    .unwrap_err();
     assert!(
         refused.reasons[0].contains("no key of the policy"),
         "{refused:?}"
     );
     // A valid signature of another image: substitution.
     let elsewhere = "sha256:0489474da8ea22426ece86ace6c1c0026ab2fd3cdfbbd62b7e94650266c37d9a";
-    let refused =
-        verify_image(elsewhere, &[signed.clone()], &[right.clone()], None, false).unwrap_err();
+    let refused = verify_image(
+        elsewhere,
+        std::slice::from_ref(&signed),
+        std::slice::from_ref(&right),
+        None,
+        false,
+    )
+    .unwrap_err();
     assert!(
         refused.reasons[0].contains("for another image (sha256:634a8f35"),
         "{refused:?}"
@@ -119,8 +138,8 @@ fn a_logged_signature_is_checked_against_the_log_and_a_changed_bundle_is_refused
     // Without its bundle, a policy that requires the log refuses it.
     let refused = verify_image(
         digest,
-        &[logged.clone()],
-        &[cosign2.clone()],
+        std::slice::from_ref(&logged),
+        std::slice::from_ref(&cosign2),
         Some(&root),
         true,
     )
@@ -129,8 +148,8 @@ fn a_logged_signature_is_checked_against_the_log_and_a_changed_bundle_is_refused
     logged.bundle = Some(read(&format!("cosign/{fixture}/rekor-bundle.json")));
     let signed = verify_image(
         digest,
-        &[logged.clone()],
-        &[cosign2.clone()],
+        std::slice::from_ref(&logged),
+        std::slice::from_ref(&cosign2),
         Some(&root),
         true,
     )
