@@ -223,6 +223,11 @@ impl RegistryClient {
         })
     }
 
+    /// How long one request may take.
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.inner.options.request_timeout
+    }
+
     /// Requests made so far.
     pub fn stats(&self) -> RequestStats {
         self.inner.counters.snapshot()

@@ -19,6 +19,7 @@ pub mod credentials;
 pub mod error;
 pub mod manifest;
 pub mod resolve;
+pub mod signatures;
 
 pub use client::{
     ClientOptions, ManifestHead, RegistryClient, RequestStats, VerifiedManifest,

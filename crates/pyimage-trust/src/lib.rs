@@ -6,6 +6,7 @@
 //! and the model should not pull in, and it is where the other signature links (cosign) belong.
 
 pub mod bundle;
+pub mod cosign;
 mod merkle;
 pub mod psf;
 pub mod root;

@@ -6,4 +6,5 @@
 
 mod hostile;
 mod replica;
+mod signatures;
 mod tls;

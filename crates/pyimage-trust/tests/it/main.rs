@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+mod cosign;
+
 use pyimage_trust::psf::{self, BundleRequest, Fetched, Identities, PsfVerdict};
 use pyimage_trust::root::TrustedRoot;
 use pyimage_trust::sigstore::parse_sha256;
