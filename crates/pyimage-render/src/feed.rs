@@ -39,7 +39,9 @@ pub struct Release {
 pub struct FeedHistory {
     /// The repository (`docker.io/library/python`).
     pub repository: String,
-    /// Tag → its digests, oldest first.
+    /// Tag → its digests, oldest first (left out of the feed `serve` answers, which reads only each tag's newest
+    /// event).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, Vec<DigestSeen>>,
 }
 
@@ -125,6 +127,39 @@ pub fn renovate_feed(events: &[Event]) -> Result<RenovateFeed, FeedError> {
             .then(|| "https://hub.docker.com/_/python".to_owned()),
         pyimage: FeedHistory { repository, tags },
     })
+}
+
+/// The feed from each tag's newest event only (`latest`, all of one repository) and when each digest was first
+/// served: what `serve` answers, two bounded reads of the store whatever its age.
+pub fn renovate_feed_of_latest(
+    repository: &str,
+    latest: &[Event],
+    first_served: &BTreeMap<String, String>,
+) -> RenovateFeed {
+    let releases = latest
+        .iter()
+        .filter(|event| event.repository == repository)
+        .filter_map(|event| {
+            let digest = event.to_digest.as_ref()?;
+            Some(Release {
+                version: event.tag.clone(),
+                digest: digest.clone(),
+                release_timestamp: first_served
+                    .get(digest)
+                    .cloned()
+                    .unwrap_or_else(|| event.observed_at.clone()),
+            })
+        })
+        .collect();
+    RenovateFeed {
+        releases,
+        homepage: (repository == "docker.io/library/python")
+            .then(|| "https://hub.docker.com/_/python".to_owned()),
+        pyimage: FeedHistory {
+            repository: repository.to_owned(),
+            tags: BTreeMap::new(),
+        },
+    }
 }
 
 #[cfg(test)]

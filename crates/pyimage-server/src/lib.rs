@@ -1,10 +1,12 @@
 //! `pyimage serve`: Kubernetes admission over HTTPS. `POST /validate` and `/mutate` answer AdmissionReview v1,
 //! `POST /imagepolicy` ImageReview v1alpha1 (each with a `/…/ENV` form forcing an environment), `GET /healthz`,
-//! `/readyz` and `/metrics`. The decisions are the core's ([`pyimage_policy::admission`]), so the webhook decides as
+//! `/readyz`, `/metrics`, the drift page (`GET /`) and the Renovate feed of the history store
+//! (`GET /feed/renovate/<repository>.json`, [`feed`]). The decisions are the core's ([`pyimage_policy::admission`]), so the webhook decides as
 //! `check` does; this crate adds HTTP, TLS with certificate rotation, digests (lock, then a TTL cache over
 //! single-flight HEADs), deadlines and metrics.
 
 mod digests;
+mod feed;
 mod handlers;
 pub mod limits;
 mod metrics;
@@ -61,7 +63,9 @@ pub enum ServerError {
 /// The routes over a state; the page (`GET /`) too unless it has a listener of its own.
 pub fn router(state: Arc<AppState>, with_page: bool) -> Router {
     let router = if with_page {
-        Router::new().route("/", get(page::page))
+        Router::new()
+            .route("/", get(page::page))
+            .route("/feed/renovate/{*name}", get(feed::renovate))
     } else {
         Router::new()
     };
@@ -93,6 +97,7 @@ pub async fn run(
         // The page on a listener of its own (its own connection count): the admission port need not expose it.
         let page_app = Router::new()
             .route("/", get(page::page))
+            .route("/feed/renovate/{*name}", get(feed::renovate))
             .with_state(Arc::clone(&state))
             .into_make_service();
         let listener = std::net::TcpListener::bind(page_addr)

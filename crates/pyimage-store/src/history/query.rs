@@ -105,6 +105,45 @@ impl Store {
             .map_err(self.error("reading when a digest was first served"))
     }
 
+    /// The newest event of each tag of `repository` (where each tag points now, as recorded), by tag; read through
+    /// the `(repository, tag, seq)` key.
+    pub async fn latest_events(&self, repository: &str) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE repository = $1 AND seq = \
+             (SELECT MAX(seq) FROM events AS newest WHERE newest.repository = events.repository \
+              AND newest.tag = events.tag) ORDER BY tag"
+        ))
+        .bind(repository)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error("reading the newest event of each tag"))?;
+        rows.iter()
+            .map(event_of)
+            .collect::<Result<_, _>>()
+            .map_err(self.error("reading the newest event of each tag"))
+    }
+
+    /// When each digest of `repository` was first served (the earliest recorded move to it), by digest.
+    pub async fn first_served_all(
+        &self,
+        repository: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT to_digest, MIN(observed_at) FROM events WHERE repository = $1 AND to_digest IS NOT NULL \
+             GROUP BY to_digest",
+        )
+        .bind(repository)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error("reading when digests were first served"))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(self.error("reading when digests were first served"))
+    }
+
     /// The tags with at least one event: `(repository, tag)`, sorted.
     pub async fn tags(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows =

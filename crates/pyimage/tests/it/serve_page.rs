@@ -103,6 +103,30 @@ fn the_served_page_shows_history_stale_pins_and_admissions() {
     let (status, page) = curl_get(&format!("http://{page_addr}/"), None);
     assert_eq!(status, 200, "{page}");
 
+    // The Renovate feed beside the page: the same releases as the CLI's feed, the rebuild's digest for 3.12-slim.
+    let (status, feed) = curl_get(
+        &format!("http://{page_addr}/feed/renovate/python.json"),
+        None,
+    );
+    assert_eq!(status, 200, "{feed}");
+    let feed: Value = serde_json::from_str(&feed).unwrap();
+    let cli = pyimage()
+        .config(&config)
+        .run(&["history", "--format", "renovate"]);
+    assert_eq!(cli.status.code(), Some(0), "{}", stderr(&cli));
+    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(feed["releases"], cli["releases"], "{feed}");
+    assert_eq!(
+        feed["releases"][0]["digest"].as_str(),
+        replica.ground_truth().unwrap().digest("3.12-slim"),
+        "{feed}"
+    );
+    let (status, _) = curl_get(
+        &format!("http://{page_addr}/feed/renovate/example.com/none.json"),
+        None,
+    );
+    assert_eq!(status, 404, "a repository without history");
+
     let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-page");
     let browser = Browser::new(&out_dir).unwrap();
     let path = out_dir.join("served.html");
