@@ -126,7 +126,7 @@ pub async fn standings(store: &Store, lock: &Lock) -> Result<Vec<Standing>, Serv
                     .map_err(store_error)?
                     .into_iter()
                     .rev()
-                    .find(|e| holds(e)),
+                    .find(&holds),
             },
         };
         let (status, stale_since, moves_behind) = match (&last, holding) {
