@@ -37,7 +37,7 @@ impl IntoResponse for Refusal {
 }
 
 /// Counts and logs a refusal.
-fn refuse(state: &AppState, status: StatusCode, kind: &str, message: String) -> Refusal {
+fn refuse(state: &AppState, status: StatusCode, kind: &'static str, message: String) -> Refusal {
     state.metrics.error(kind);
     tracing::debug!(%status, "{message}");
     Refusal(status, message)
@@ -56,19 +56,18 @@ async fn read(state: &AppState, body: Body) -> Result<crate::limits::ReadBody, R
     })
 }
 
+/// The answer as JSON, written into one buffer sized for a typical review's answer (a deny with its message is
+/// well under 4 KiB), so it is not grown by copies.
 fn json_response(value: &impl Serialize) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+    let mut body = Vec::with_capacity(4096);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
     }
 }
 
-/// The body as `T`, or the answer refusing it.
-fn parse<T: DeserializeOwned>(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<T, Refusal> {
+/// The answer refusing a body that is not JSON by its `Content-Type`.
+fn json_content(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -82,24 +81,40 @@ fn parse<T: DeserializeOwned>(
             format!("expected Content-Type: application/json, got {content_type:?}"),
         ));
     }
-    serde_json::from_slice(body).map_err(|error| {
-        refuse(
-            state,
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            format!("malformed review: {error}"),
-        )
-    })
+    Ok(())
 }
 
-/// The AdmissionReview v1 request of the body, or the answer refusing it.
-fn admission_request(
+/// The answer refusing a body that is not a review.
+fn malformed(state: &AppState, error: &serde_json::Error) -> Refusal {
+    refuse(
+        state,
+        StatusCode::BAD_REQUEST,
+        "malformed",
+        format!("malformed review: {error}"),
+    )
+}
+
+/// The body as `T`, or the answer refusing it.
+fn parse<T: DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<AdmissionRequest, Refusal> {
-    let review: AdmissionReview = parse(state, headers, body)?;
-    if review.api_version != "admission.k8s.io/v1" || review.kind != "AdmissionReview" {
+) -> Result<T, Refusal> {
+    json_content(state, headers)?;
+    serde_json::from_slice(body).map_err(|error| malformed(state, &error))
+}
+
+/// The AdmissionReview v1 request of the body, read once and borrowed from it, or the answer refusing it.
+fn admission_request<'b>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &'b Bytes,
+) -> Result<AdmissionRequest<'b>, Refusal> {
+    json_content(state, headers)?;
+    let review = AdmissionReview::parse(body).map_err(|error| malformed(state, &error))?;
+    if review.api_version.as_str() != "admission.k8s.io/v1"
+        || review.kind.as_str() != "AdmissionReview"
+    {
         return Err(refuse(
             state,
             StatusCode::BAD_REQUEST,
@@ -180,10 +195,10 @@ fn validate_in(
         let policy = policy(state, environment)?;
         let request = admission_request(state, headers, body)?;
         let judged = judge(&request, policy, &context());
-        if from_api_server(&request, body) {
+        if from_api_server(&request) {
             state.recent.record_judged(
                 request.namespace.as_deref().unwrap_or_default(),
-                &request.describe_object(),
+                request.describe_object(),
                 policy,
                 &judged,
             );
@@ -273,7 +288,7 @@ async fn mutate_in(
         }
     }
     let mut response = AdmissionResponse {
-        uid: request.uid.clone(),
+        uid: request.uid.to_string(),
         allowed: true,
         ..AdmissionResponse::default()
     };
@@ -307,7 +322,7 @@ async fn mutate_in(
             }
         }
     }
-    if from_api_server(&request, body) {
+    if from_api_server(&request) {
         record_pins(state, &request, policy, &needs, &edits);
     }
     if response.allowed
@@ -353,51 +368,52 @@ fn capped_warnings(failures: &[String]) -> Vec<String> {
     warnings
 }
 
-/// Who asked, as the API server says in every review it sends.
-#[derive(serde::Deserialize)]
-struct Sender {
-    request: Option<SenderRequest>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SenderRequest {
-    #[serde(default)]
-    user_info: Option<UserInfo>,
-}
-
-#[derive(serde::Deserialize)]
-struct UserInfo {
-    #[serde(default)]
-    username: String,
-}
-
 /// Whether a review looks like one the API server sent, and so belongs among the page's decisions: a uid, an
 /// operation the API server admits (CREATE, UPDATE, DELETE, CONNECT), the requesting user's name, and not a dry run
 /// (a dry run decides nothing). Every review is answered; only these are recorded, so a client that invents reviews
 /// without the API server's fields cannot fill the page. The shape is not authentication: a pod that can reach the
 /// admission port can copy it, which is why deploy/ also keeps other pods off the page's port and documents
 /// restricting the admission port.
-fn from_api_server(request: &AdmissionRequest, body: &[u8]) -> bool {
-    let shaped = !request.uid.trim().is_empty()
+fn from_api_server(request: &AdmissionRequest<'_>) -> bool {
+    !request.uid.trim().is_empty()
         && matches!(
             request.operation.as_str(),
             "CREATE" | "UPDATE" | "DELETE" | "CONNECT"
         )
-        && request.dry_run != Some(true);
-    shaped
-        && serde_json::from_slice::<Sender>(body).is_ok_and(|sender| {
-            sender
-                .request
-                .and_then(|request| request.user_info)
-                .is_some_and(|user| !user.username.trim().is_empty())
-        })
+        && request.dry_run != Some(true)
+        && request
+            .user_info
+            .as_ref()
+            .is_some_and(|user| !user.username.trim().is_empty())
+}
+
+/// Whether an ImageReview looks like one the ImagePolicyWebhook plugin sent, and so belongs among the page's
+/// decisions (as [`from_api_server`] judges AdmissionReviews): the plugin always names the Pod's namespace, sends
+/// each of its containers with an image (a Pod without one fails validation anyway), passes only annotations of
+/// the `*.image-policy.k8s.io/*` form (it filters the Pod's), and sends its own zero status — never an allowed one
+/// or a reason. Every review is answered; only these are recorded. A shape, not an authentication.
+fn from_image_policy_plugin(review: &ImageReview) -> bool {
+    let spec = &review.spec;
+    !spec.namespace.trim().is_empty()
+        && !spec.containers.is_empty()
+        && spec
+            .containers
+            .iter()
+            .all(|container| !container.image.trim().is_empty())
+        && spec
+            .annotations
+            .keys()
+            .all(|key| key.contains(".image-policy.k8s.io/"))
+        && review
+            .status
+            .as_ref()
+            .is_none_or(|status| !status.allowed && status.reason.is_empty())
 }
 
 /// Records each image the mutating webhook pinned, for the page.
 fn record_pins(
     state: &AppState,
-    request: &AdmissionRequest,
+    request: &AdmissionRequest<'_>,
     policy: &Policy,
     needs: &[pyimage_policy::admission::PinNeed],
     edits: &[(String, String)],
@@ -478,7 +494,12 @@ fn imagepolicy_in(
     } else {
         pyimage_report::Outcome::Denied
     };
-    for container in &review.spec.containers {
+    let recorded = if from_image_policy_plugin(&review) {
+        review.spec.containers.as_slice()
+    } else {
+        &[]
+    };
+    for container in recorded {
         state.recent.record(
             policy,
             &review.spec.namespace,

@@ -112,7 +112,10 @@ pub async fn run(
                 addr: page_addr,
                 source,
             })?
-            .acceptor(limits::CountConnections::new(options.limits.connections))
+            .acceptor(limits::CountConnections::new(
+                options.limits.connections,
+                options.limits.connections_per_client,
+            ))
             .accept_error_handler(accept_error)
             .handle(handle.clone());
         let server = limits::configure(server, &options.limits);
@@ -139,7 +142,10 @@ pub async fn run(
         .map_err(|source| ServerError::Listen { addr, source })?
         .handle(handle)
         .accept_error_handler(accept_error);
-    let counted = limits::CountConnections::new(options.limits.connections);
+    let counted = limits::CountConnections::new(
+        options.limits.connections,
+        options.limits.connections_per_client,
+    );
     let served = match &options.tls {
         Some(files) => {
             let tls_error = |source| ServerError::Tls {
@@ -184,11 +190,11 @@ fn listening(
     on_listen(bound, tls);
 }
 
-/// What a connection that never reached a request is worth logging: the connection limit (once a minute) and a
+/// What a connection that never reached a request is worth logging: a connection limit (once a minute) and a
 /// handshake refused for a cause its client's operator can fix.
 fn accept_error(peer: Option<&SocketAddr>, error: &std::io::Error) {
     if limits::is_connection_limit(error) {
-        limits::warn_connection_limit();
+        limits::warn_connection_limit(error);
         return;
     }
     tls::explain_refused_handshake(peer, error);

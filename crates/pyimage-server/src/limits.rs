@@ -1,12 +1,16 @@
 //! What one client, or many, may hold of the server: open connections, time to send a request, and buffered body
 //! bytes. The shipped Deployment runs in 128 MiB, so every way a client can make the server hold memory has a
-//! ceiling: connections are counted (past the limit a new one is closed at once), the TLS handshake, the headers,
+//! ceiling: connections are counted, all of them and those of each client address (past either limit a new one is
+//! closed at once, so one address cannot take every connection from the API server), the TLS handshake, the headers,
 //! the first request and each body have a time limit, HTTP/2 streams per connection are few, and the bytes of all
 //! bodies being read share one budget (a request that would pass it is answered 503 without reading further).
 
+use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -23,6 +27,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct Limits {
     /// Open connections at most; past it a new connection is closed when accepted.
     pub connections: usize,
+    /// Open connections of one client address at most; past it a new connection from that address is closed.
+    pub connections_per_client: usize,
     /// Time for the TLS handshake, for the headers of a request (HTTP/1), and for the first request of a connection.
     pub read_header: Duration,
     /// Time for a request body, from the handler's first read to its last byte.
@@ -36,9 +42,14 @@ pub struct Limits {
 impl Default for Limits {
     /// Sized for the 128 MiB Deployment: 32 MiB of bodies (four of the largest admissible reviews at once), 512
     /// connections (an idle TLS connection costs tens of KiB), and time limits a live API server never comes near.
+    /// One client address may hold 128 connections, a quarter: the API server reaches a webhook from a few
+    /// addresses (one per API server instance, or a proxy's) and keeps few connections to it (HTTP/2 carries 16
+    /// requests at once on each; at 5,000 requests/s answered within a millisecond about five are in flight), so
+    /// 128 never turns it away, while one other client holding its 128 still leaves 384 to the rest.
     fn default() -> Self {
         Limits {
             connections: 512,
+            connections_per_client: 128,
             read_header: Duration::from_secs(10),
             read_body: Duration::from_secs(10),
             buffered_bytes: 32 * 1024 * 1024,
@@ -51,6 +62,52 @@ impl Default for Limits {
 pub struct Counted {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
+    _client: ClientShare,
+}
+
+/// The open connections of each client address of one listener.
+struct PerClient {
+    limit: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection counted against its client address until dropped.
+struct ClientShare {
+    clients: Arc<PerClient>,
+    address: IpAddr,
+}
+
+impl PerClient {
+    /// Counts one more connection of `address`, unless it holds its limit already.
+    fn take(self: &Arc<Self>, address: IpAddr) -> Option<ClientShare> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let held = open.entry(address).or_insert(0);
+        if *held >= self.limit {
+            return None;
+        }
+        *held += 1;
+        Some(ClientShare {
+            clients: Arc::clone(self),
+            address,
+        })
+    }
+}
+
+impl Drop for ClientShare {
+    fn drop(&mut self) {
+        let mut open = self
+            .clients
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = open.get_mut(&self.address) {
+            *held = held.saturating_sub(1);
+            // Forgotten at zero: the map holds only addresses with open connections.
+            if *held == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
 }
 
 impl AsyncRead for Counted {
@@ -93,19 +150,39 @@ impl AsyncWrite for Counted {
     }
 }
 
-/// Accepts a connection while fewer than the limit are open, and turns Nagle's algorithm off: an answer is one
-/// small write the API server waits for, not a stream to coalesce.
+/// Accepts a connection while fewer than the limit are open, and fewer than the per-client limit from its address,
+/// and turns Nagle's algorithm off: an answer is one small write the API server waits for, not a stream to
+/// coalesce.
 #[derive(Clone)]
 pub struct CountConnections {
     open: Arc<Semaphore>,
+    clients: Arc<PerClient>,
 }
 
 impl CountConnections {
-    /// At most `limit` open connections.
-    pub fn new(limit: usize) -> Self {
+    /// At most `limit` open connections, `per_client` of them from one address.
+    pub fn new(limit: usize, per_client: usize) -> Self {
         CountConnections {
             open: Arc::new(Semaphore::new(limit)),
+            clients: Arc::new(PerClient {
+                limit: per_client,
+                open: Mutex::new(HashMap::new()),
+            }),
         }
+    }
+
+    fn count(&self, stream: &TcpStream) -> io::Result<(OwnedSemaphorePermit, ClientShare)> {
+        // An IPv4 client reaching an IPv6 socket is the same client as over IPv4.
+        let address = stream.peer_addr()?.ip().to_canonical();
+        let share = self
+            .clients
+            .take(address)
+            .ok_or_else(|| io::Error::other(TooManyFromOneClient(address)))?;
+        let permit = Arc::clone(&self.open)
+            .try_acquire_owned()
+            .map_err(|_| io::Error::other(TooManyConnections))?;
+        stream.set_nodelay(true)?;
+        Ok((permit, share))
     }
 }
 
@@ -115,19 +192,16 @@ impl<S: Send + 'static> Accept<TcpStream, S> for CountConnections {
     type Future = std::future::Ready<io::Result<(Counted, S)>>;
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
-        let accepted = match Arc::clone(&self.open).try_acquire_owned() {
-            Ok(permit) => stream.set_nodelay(true).map(|()| {
-                (
-                    Counted {
-                        stream,
-                        _permit: permit,
-                    },
-                    service,
-                )
-            }),
-            Err(_) => Err(io::Error::other(TooManyConnections)),
-        };
-        std::future::ready(accepted)
+        std::future::ready(self.count(&stream).map(|(permit, share)| {
+            (
+                Counted {
+                    stream,
+                    _permit: permit,
+                    _client: share,
+                },
+                service,
+            )
+        }))
     }
 }
 
@@ -135,6 +209,11 @@ impl<S: Send + 'static> Accept<TcpStream, S> for CountConnections {
 #[derive(Debug, thiserror::Error)]
 #[error("too many open connections: the new one is closed")]
 pub struct TooManyConnections;
+
+/// One client address holds its share of connections.
+#[derive(Debug, thiserror::Error)]
+#[error("too many open connections from {0}: the new one is closed")]
+pub struct TooManyFromOneClient(IpAddr);
 
 /// The budget of buffered body bytes shared by the requests of one listener.
 pub struct BodyBudget {
@@ -181,6 +260,9 @@ impl BodyBudget {
 
     async fn read_within(&self, body: Body) -> Result<ReadBody, Unread> {
         let mut stream = body.into_data_stream();
+        // A body that arrives in one chunk (a review sent at once) is kept as it came; only one in several chunks
+        // is copied together.
+        let mut first: Option<Bytes> = None;
         let mut bytes = Vec::new();
         let mut share: Option<OwnedSemaphorePermit> = None;
         while let Some(chunk) = stream.next().await {
@@ -190,7 +272,8 @@ impl BodyBudget {
                     format!("cannot read the request body: {error}"),
                 )
             })?;
-            if bytes.len() + chunk.len() > self.max_body {
+            let held = first.as_ref().map_or(0, Bytes::len) + bytes.len();
+            if held + chunk.len() > self.max_body {
                 return Err(Unread(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!("the request body is larger than {} bytes", self.max_body),
@@ -210,10 +293,18 @@ impl BodyBudget {
                 Some(held) => held.merge(taken),
                 None => share = Some(taken),
             }
-            bytes.extend_from_slice(&chunk);
+            match first.take() {
+                None if bytes.is_empty() => first = Some(chunk),
+                earlier => {
+                    if let Some(earlier) = earlier {
+                        bytes.extend_from_slice(&earlier);
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+            }
         }
         Ok(ReadBody {
-            bytes: Bytes::from(bytes),
+            bytes: first.unwrap_or_else(|| Bytes::from(bytes)),
             _share: share,
         })
     }
@@ -241,28 +332,47 @@ pub fn configure<A: axum_server::Address, Acc>(
     server.first_request_timeout(limits.read_header)
 }
 
-/// Whether an accept error is the connection limit (logged once a minute, not per connection).
+/// Whether an accept error is a connection limit (logged once a minute, not per connection).
 pub fn is_connection_limit(error: &io::Error) -> bool {
     error
         .get_ref()
-        .is_some_and(|inner| inner.is::<TooManyConnections>())
+        .is_some_and(|inner| inner.is::<TooManyConnections>() || inner.is::<TooManyFromOneClient>())
 }
 
 /// When the connection limit was last logged (seconds since the Unix epoch).
-static LAST_AT_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static LAST_AT_LIMIT: AtomicU64 = AtomicU64::new(0);
+/// When the per-client connection limit was last logged.
+static LAST_AT_CLIENT_LIMIT: AtomicU64 = AtomicU64::new(0);
 
-/// Logs that the connection limit turned connections away, at most once a minute.
-pub fn warn_connection_limit() {
-    use std::sync::atomic::Ordering;
-    let now = pyimage_service::clock::unix_seconds();
-    let last = LAST_AT_LIMIT.load(Ordering::Relaxed);
-    if now.saturating_sub(last) >= 60
-        && LAST_AT_LIMIT
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
-        tracing::warn!(
-            "the connection limit is reached: new connections are closed until some end (logged once a minute)"
-        );
+/// Logs that a connection limit turned connections away, at most once a minute for each limit.
+pub fn warn_connection_limit(error: &io::Error) {
+    let per_client = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<TooManyFromOneClient>());
+    let last = match per_client {
+        Some(_) => &LAST_AT_CLIENT_LIMIT,
+        None => &LAST_AT_LIMIT,
+    };
+    if !once_a_minute(last) {
+        return;
     }
+    match per_client {
+        Some(TooManyFromOneClient(address)) => tracing::warn!(
+            "the per-client connection limit is reached: new connections from one client address ({address}) are \
+             closed until some of its own end (logged once a minute)"
+        ),
+        None => tracing::warn!(
+            "the connection limit is reached: new connections are closed until some end (logged once a minute)"
+        ),
+    }
+}
+
+/// Whether a minute has passed since `last` (which is then set to now).
+fn once_a_minute(last: &AtomicU64) -> bool {
+    let now = pyimage_service::clock::unix_seconds();
+    let then = last.load(Ordering::Relaxed);
+    now.saturating_sub(then) >= 60
+        && last
+            .compare_exchange(then, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }

@@ -79,7 +79,14 @@ pub struct Standing {
     pub moves_behind: Option<usize>,
 }
 
-/// Every pinned reference of `lock` against the store's history, in the lock's order.
+/// Events searched, newest first, for a pin of a platform manifest (`pin --platform`), whose digest is in an event's
+/// state rather than its `to_digest`.
+const PLATFORM_PIN_SEARCH: i64 = 50;
+
+/// Every pinned reference of `lock` against the store's history, in the lock's order. Of each tag only what the
+/// answer needs is read — its last event, the newest one moving it to the pinned digest, the move after that and a
+/// count — never the whole timeline: a tag with years of moves costs the same as one with two. A platform pin is
+/// looked for among the newest [`PLATFORM_PIN_SEARCH`] events; older than that it stands as unknown.
 pub async fn standings(store: &Store, lock: &Lock) -> Result<Vec<Standing>, ServiceError> {
     let mut rows = Vec::new();
     for entry in lock.entries() {
@@ -89,29 +96,53 @@ pub async fn standings(store: &Store, lock: &Lock) -> Result<Vec<Standing>, Serv
         else {
             continue;
         };
-        let timeline = store
-            .timeline(
-                &reference.repository().to_string(),
-                reference.tag().unwrap_or("latest"),
-                None,
-            )
+        let (repository, tag) = (
+            reference.repository().to_string(),
+            reference.tag().unwrap_or("latest").to_owned(),
+        );
+        let last = store
+            .last_event(&repository, &tag)
             .await
             .map_err(store_error)?;
-        let current = timeline.last().and_then(|e| e.to_digest.clone());
+        let current = last.as_ref().and_then(|e| e.to_digest.clone());
         // The lock may hold a platform digest (pin --platform): match either the index or a platform manifest.
         let holds = |e: &Event| {
             e.to_digest.as_deref() == Some(entry.digest.as_str())
                 || serde_json::from_value::<TagState>(e.state.clone())
                     .is_ok_and(|s| s.platforms.values().any(|d| *d == entry.digest))
         };
-        let (status, stale_since, moves_behind) = match timeline.iter().rposition(holds) {
-            Some(i) if i + 1 == timeline.len() => ("current", None, Some(0)),
-            Some(i) => (
-                "stale",
-                timeline.get(i + 1).map(|next| next.observed_at.clone()),
-                Some(timeline.len() - 1 - i),
-            ),
-            None => ("unknown", None, None),
+        let holding = match &last {
+            None => None,
+            Some(last) if holds(last) => Some(last.clone()),
+            Some(_) => match store
+                .last_event_to(&repository, &tag, &entry.digest)
+                .await
+                .map_err(store_error)?
+            {
+                Some(event) => Some(event),
+                None => store
+                    .newest_events(&repository, &tag, PLATFORM_PIN_SEARCH)
+                    .await
+                    .map_err(store_error)?
+                    .into_iter()
+                    .rev()
+                    .find(&holds),
+            },
+        };
+        let (status, stale_since, moves_behind) = match (&last, holding) {
+            (Some(last), Some(held)) if held.seq == last.seq => ("current", None, Some(0)),
+            (_, Some(held)) => {
+                let (behind, next) = store
+                    .moves_after(&repository, &tag, held.seq)
+                    .await
+                    .map_err(store_error)?;
+                (
+                    "stale",
+                    next.map(|next| next.observed_at),
+                    Some(usize::try_from(behind).unwrap_or(0)),
+                )
+            }
+            _ => ("unknown", None, None),
         };
         rows.push(Standing {
             reference: entry.reference.clone(),

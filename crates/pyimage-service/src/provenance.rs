@@ -186,7 +186,13 @@ pub async fn platform_provenance(
         .platform_of(image)
         .unwrap_or_else(|| "unknown".to_owned());
     let attestation = index.parsed.attestations_for(&image.digest).next();
-    let statements = attestation_statements(client, repository, index, &image.digest).await?;
+    let attestations = attestation_statements(client, repository, index, &image.digest).await?;
+    // An assessment is about every statement: one that cannot be read fails it, as before (the watcher, which
+    // records moves, keeps the others instead).
+    if let Some((_, error)) = attestations.left_out.into_iter().next() {
+        return Err(error);
+    }
+    let statements = attestations.statements;
     let expect = Expectations {
         tag: tag.map(str::to_owned),
         revision: image
@@ -210,17 +216,28 @@ pub async fn platform_provenance(
     ))
 }
 
+/// The in-toto statements of one platform image's attestation manifest, and those left out.
+#[derive(Debug, Default)]
+pub(crate) struct Attestations {
+    /// The statements read.
+    pub statements: Vec<Statement>,
+    /// Each statement the registry served but pyimage will not read (over the size limit, not matching its
+    /// digest), with why: the others are still read.
+    pub left_out: Vec<(Digest, RegistryError)>,
+}
+
 /// The in-toto statements (SLSA provenance, SPDX SBOM) of the attestation manifest that describes `image` in
-/// `index`: one GET of that manifest and one per statement; none when the index attests nothing for it. An
-/// unreadable statement is logged and left out.
+/// `index`: one GET of that manifest and one per statement; none when the index attests nothing for it. A statement
+/// whose content cannot be read ([`is_content_error`]) is left out and listed, the others kept; one that does not
+/// parse as a statement is logged and left out; a registry that does not answer fails the whole read.
 pub(crate) async fn attestation_statements(
     client: &RegistryClient,
     repository: &Reference,
     index: &Index,
     image: &Digest,
-) -> Result<Vec<Statement>, RegistryError> {
+) -> Result<Attestations, RegistryError> {
     let Some(attestation) = index.parsed.attestations_for(image).next() else {
-        return Ok(Vec::new());
+        return Ok(Attestations::default());
     };
     let manifest = client
         .fetch_manifest(repository, &attestation.digest)
@@ -233,17 +250,36 @@ pub(crate) async fn attestation_statements(
             detail: e.to_string(),
         }
     })?;
-    let mut statements = Vec::new();
+    let mut read = Attestations::default();
     for layer in layers {
-        let body = client
+        let body = match client
             .fetch_blob(repository, &layer.digest, STATEMENT_LIMIT)
-            .await?;
+            .await
+        {
+            Ok(body) => body,
+            Err(error) if is_content_error(&error) => {
+                read.left_out.push((layer.digest.clone(), error));
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
         match Statement::parse(&body, &format!("in-toto statement {}", layer.digest)) {
-            Ok(statement) => statements.push(statement),
+            Ok(statement) => read.statements.push(statement),
             Err(error) => tracing::warn!(%error, "unreadable statement"),
         }
     }
-    Ok(statements)
+    Ok(read)
+}
+
+/// Whether a registry error is about the content (too large, invalid, not matching its digest) rather than about
+/// reaching the registry.
+pub(crate) fn is_content_error(error: &RegistryError) -> bool {
+    matches!(
+        error,
+        RegistryError::TooLarge { .. }
+            | RegistryError::InvalidManifest { .. }
+            | RegistryError::DigestMismatch { .. }
+    )
 }
 
 /// What the attestations of one reference say.

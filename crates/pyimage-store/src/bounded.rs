@@ -7,9 +7,16 @@ use std::io::{Error, ErrorKind, Read as _};
 use std::path::Path;
 
 /// Reads at most `limit` bytes of a regular file: a FIFO, a device or anything larger than `limit` is an error
-/// saying so.
+/// saying so. The type is checked on the opened file, not on the path: a FIFO renamed over the path after a check of
+/// the path would otherwise be the file opened, and block. Opening does not block (`O_NONBLOCK`, which changes
+/// nothing for a regular file), so a FIFO is opened, seen for what it is, and closed unread.
 pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let metadata = std::fs::metadata(path)?;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let metadata = file.metadata()?;
     if !metadata.is_file() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
@@ -26,9 +33,7 @@ pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
         ));
     }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
+    file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(Error::new(
             ErrorKind::InvalidData,

@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Open connections allowed on each listener (default 512).
     #[arg(long, value_name = "N", hide = true)]
     max_connections: Option<usize>,
+    /// Open connections allowed from one client address on each listener (default 128).
+    #[arg(long, value_name = "N", hide = true)]
+    max_connections_per_client: Option<usize>,
 }
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -124,6 +127,9 @@ fn limits(args: &ServeArgs) -> Limits {
     }
     if let Some(connections) = args.max_connections {
         limits.connections = connections.max(1);
+    }
+    if let Some(connections) = args.max_connections_per_client {
+        limits.connections_per_client = connections.max(1);
     }
     limits
 }

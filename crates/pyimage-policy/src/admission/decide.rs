@@ -14,7 +14,7 @@ use crate::check::{
 };
 use pyimage_model::reference::Reference;
 
-use super::images::{ObjectImage, object_images};
+use super::images::{ObjectImage, raw_object_images};
 use super::review::{AdmissionRequest, AdmissionResponse, ImageReview, ImageReviewStatus, Status};
 
 /// The longest deny message sent (bytes); the API server wraps it and shows it to the user, so it stays short.
@@ -52,21 +52,20 @@ pub fn forced_environment(policy: &Policy, environment: &str, path: &str) -> Opt
 /// The images a request asks to decide about: none on DELETE and CONNECT (and without an object), every image on
 /// CREATE, and on UPDATE only those not already in `oldObject` (a running workload is never blocked, nor
 /// rewritten, by a policy it predates).
-pub fn images_to_judge(request: &AdmissionRequest) -> Vec<ObjectImage> {
+pub fn images_to_judge(request: &AdmissionRequest<'_>) -> Vec<ObjectImage> {
     if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
         return Vec::new();
     }
-    let Some(object) = &request.object else {
+    let Some(object) = request.object else {
         return Vec::new();
     };
-    let images = object_images(&request.kind.kind, object);
-    if request.operation != "UPDATE" {
+    let images = raw_object_images(&request.kind.kind, object);
+    if request.operation.as_str() != "UPDATE" {
         return images;
     }
     let before: BTreeSet<String> = request
         .old_object
-        .as_ref()
-        .map(|old| object_images(&request.kind.kind, old))
+        .map(|old| raw_object_images(&request.kind.kind, old))
         .unwrap_or_default()
         .into_iter()
         .map(|image| image.image)
@@ -88,7 +87,7 @@ pub struct Judged {
 
 /// Decides about every image of the request that needs deciding ([`images_to_judge`]).
 pub fn judge(
-    request: &AdmissionRequest,
+    request: &AdmissionRequest<'_>,
     policy: &Policy,
     context: &CheckContext<'_>,
 ) -> Vec<Judged> {
@@ -104,7 +103,7 @@ pub fn judge(
                 .cloned()
                 .map(|mut finding| {
                     finding.location = Location::Field {
-                        object: object.clone(),
+                        object: object.to_owned(),
                         field: image.field.clone(),
                     };
                     finding
@@ -117,7 +116,7 @@ pub fn judge(
 
 /// The validating answer: denied (403, one clause per offending image) when any finding is deny-level, with every
 /// warn-level finding as a warning.
-pub fn validate_response(request: &AdmissionRequest, judged: &[Judged]) -> AdmissionResponse {
+pub fn validate_response(request: &AdmissionRequest<'_>, judged: &[Judged]) -> AdmissionResponse {
     let object = request.describe_object();
     let mut clauses = Vec::new();
     let mut warnings = Vec::new();
@@ -143,7 +142,7 @@ pub fn validate_response(request: &AdmissionRequest, judged: &[Judged]) -> Admis
         }
     }
     let mut response = AdmissionResponse {
-        uid: request.uid.clone(),
+        uid: request.uid.to_string(),
         allowed: clauses.is_empty(),
         ..AdmissionResponse::default()
     };
@@ -210,7 +209,7 @@ pub struct PinNeed {
 /// The images to pin: new or changed official Python images (or a declared mirror's) without a digest, in
 /// namespaces whose environment `mutates`. Other images are never touched.
 pub fn pins_needed(
-    request: &AdmissionRequest,
+    request: &AdmissionRequest<'_>,
     policy: &Policy,
     mutates: impl Fn(&str) -> bool,
 ) -> Vec<PinNeed> {

@@ -18,8 +18,8 @@ pub use decide::{
     forced_environment, images_to_judge, json_patch, judge, namespace_scope, pinned_image,
     pins_needed, review_images, shorten, validate_response,
 };
-pub use images::{ImageSlot, ObjectImage, object_images, pod_spec_pointer};
+pub use images::{ImageSlot, ObjectImage, object_images, pod_spec_pointer, raw_object_images};
 pub use review::{
     AdmissionRequest, AdmissionResponse, AdmissionReview, AdmissionReviewResponse, ImageReview,
-    ImageReviewResponse, ImageReviewStatus, Status,
+    ImageReviewResponse, ImageReviewStatus, SentImageReviewStatus, Status, Text, UserInfo,
 };

@@ -1,99 +1,187 @@
 //! The wire formats, hand-written: AdmissionReview `admission.k8s.io/v1` (request in, response out) and ImageReview
-//! `imagepolicy.k8s.io/v1alpha1`. Only the fields pyimage reads or writes are typed; the objects stay JSON values.
+//! `imagepolicy.k8s.io/v1alpha1`. Only the fields pyimage reads or writes are typed.
+//!
+//! An AdmissionReview is read once per request and borrowed from the body: strings stay in the body unless they
+//! hold escapes ([`Text`]), and the objects stay unparsed JSON text ([`RawValue`]) that the image walk reads only
+//! where the kind keeps its Pod spec (see [`super::images`]) — a review's `managedFields`, status and
+//! everything else of the object are scanned over, never built into a tree.
 //!
 //! Real payloads send `object`/`oldObject` absent, `null` or an object, `dryRun` absent or a bool, and an
-//! ImageReview carries the API server's own (empty) `status`, which is ignored.
+//! ImageReview carries the API server's own (empty) `status`, which is not obeyed.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
 
+use serde::de::{Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// `apiVersion` of AdmissionReview v1.
 pub const ADMISSION_API_VERSION: &str = "admission.k8s.io/v1";
 /// `apiVersion` of ImageReview v1alpha1.
 pub const IMAGE_REVIEW_API_VERSION: &str = "imagepolicy.k8s.io/v1alpha1";
 
-/// An AdmissionReview as the API server sends it.
+/// A string of a review: borrowed from the body, or owned when the JSON string holds escapes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl Text<'_> {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+
+            fn visit_string<E>(self, text: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// An AdmissionReview as the API server sends it, borrowed from the body it was read from ([`Self::parse`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AdmissionReview {
+pub struct AdmissionReview<'a> {
     /// `admission.k8s.io/v1`.
-    #[serde(default)]
-    pub api_version: String,
+    #[serde(default, borrow)]
+    pub api_version: Text<'a>,
     /// `AdmissionReview`.
-    #[serde(default)]
-    pub kind: String,
+    #[serde(default, borrow)]
+    pub kind: Text<'a>,
     /// The request; a review without one is malformed.
-    #[serde(default)]
-    pub request: Option<AdmissionRequest>,
+    #[serde(default, borrow)]
+    pub request: Option<AdmissionRequest<'a>>,
+}
+
+impl<'a> AdmissionReview<'a> {
+    /// Reads a review from the body of a request, once: what pyimage uses of it is borrowed from `body`.
+    pub fn parse(body: &'a [u8]) -> Result<AdmissionReview<'a>, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
 }
 
 /// Group, version and kind of the object.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct GroupVersionKind {
+pub struct GroupVersionKind<'a> {
     /// `apps`, or empty for the core group.
-    #[serde(default)]
-    pub group: String,
+    #[serde(default, borrow)]
+    pub group: Text<'a>,
     /// `v1`.
-    #[serde(default)]
-    pub version: String,
+    #[serde(default, borrow)]
+    pub version: Text<'a>,
     /// `Deployment`.
-    #[serde(default)]
-    pub kind: String,
+    #[serde(default, borrow)]
+    pub kind: Text<'a>,
+}
+
+/// Who sent the request, as the API server says (`request.userInfo`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UserInfo<'a> {
+    /// The requesting user's name.
+    #[serde(default, borrow)]
+    pub username: Text<'a>,
 }
 
 /// The request of an AdmissionReview.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AdmissionRequest {
+pub struct AdmissionRequest<'a> {
     /// Echoed in the response.
-    pub uid: String,
+    #[serde(borrow)]
+    pub uid: Text<'a>,
     /// The object's kind after conversion.
-    #[serde(default)]
-    pub kind: GroupVersionKind,
+    #[serde(default, borrow)]
+    pub kind: GroupVersionKind<'a>,
     /// `ephemeralcontainers`, `status`, … (empty for the object itself).
-    #[serde(default)]
-    pub sub_resource: Option<String>,
+    #[serde(default, borrow)]
+    pub sub_resource: Option<Text<'a>>,
     /// The object's name (empty on CREATE with `generateName`).
-    #[serde(default)]
-    pub name: Option<String>,
+    #[serde(default, borrow)]
+    pub name: Option<Text<'a>>,
     /// The namespace (absent for cluster-scoped objects).
-    #[serde(default)]
-    pub namespace: Option<String>,
+    #[serde(default, borrow)]
+    pub namespace: Option<Text<'a>>,
     /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
-    #[serde(default)]
-    pub operation: String,
-    /// The object (CREATE, UPDATE); absent or null otherwise.
-    #[serde(default)]
-    pub object: Option<Value>,
-    /// The object before the change (UPDATE, DELETE).
-    #[serde(default)]
-    pub old_object: Option<Value>,
+    #[serde(default, borrow)]
+    pub operation: Text<'a>,
+    /// The requesting user (the page records only reviews that name one).
+    #[serde(default, borrow)]
+    pub user_info: Option<UserInfo<'a>>,
+    /// The object (CREATE, UPDATE) as JSON text; absent or null otherwise.
+    #[serde(default, borrow)]
+    pub object: Option<&'a RawValue>,
+    /// The object before the change (UPDATE, DELETE), as JSON text.
+    #[serde(default, borrow)]
+    pub old_object: Option<&'a RawValue>,
     /// Whether the request is a dry run (the answer is the same).
     #[serde(default)]
     pub dry_run: Option<bool>,
+    /// [`Self::describe_object`], made once: the judgement, the answer and the page each name the object.
+    #[serde(skip)]
+    described: OnceLock<String>,
 }
 
-impl AdmissionRequest {
+impl AdmissionRequest<'_> {
     /// `Deployment team-a/web` (the name from the object's `metadata.generateName` when it has none yet).
-    pub fn describe_object(&self) -> String {
+    pub fn describe_object(&self) -> &str {
+        self.described.get_or_init(|| self.description())
+    }
+
+    fn description(&self) -> String {
+        use super::images::raw;
+        let from_metadata = || {
+            let metadata = raw::get(self.object?, "metadata")?;
+            let named = raw::get(metadata, "name")
+                .and_then(raw::text)
+                .filter(|name| !name.is_empty())
+                .map(String::from);
+            named.or_else(|| {
+                let prefix = raw::get(metadata, "generateName").and_then(raw::text)?;
+                Some(format!("{prefix}*"))
+            })
+        };
         let name = self
             .name
-            .clone()
+            .as_deref()
             .filter(|name| !name.is_empty())
-            .or_else(|| {
-                let metadata = self.object.as_ref()?.get("metadata")?;
-                let text = metadata
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .filter(|name| !name.is_empty())
-                    .map(str::to_owned);
-                text.or_else(|| {
-                    let prefix = metadata.get("generateName")?.as_str()?;
-                    Some(format!("{prefix}*"))
-                })
-            })
+            .map(str::to_owned)
+            .or_else(from_metadata)
             .unwrap_or_else(|| "(unnamed)".to_owned());
         match self.namespace.as_deref().filter(|ns| !ns.is_empty()) {
             Some(namespace) => format!("{} {namespace}/{name}", self.kind.kind),
@@ -175,6 +263,20 @@ pub struct ImageReview {
     pub kind: String,
     /// What to decide.
     pub spec: ImageReviewSpec,
+    /// The status the plugin sends (its zero value); never obeyed, only looked at to judge the review's shape.
+    #[serde(default)]
+    pub status: Option<SentImageReviewStatus>,
+}
+
+/// The `status` an ImageReview arrives with: the ImagePolicyWebhook plugin sends `{"allowed": false}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SentImageReviewStatus {
+    /// What the sender claims was decided.
+    #[serde(default)]
+    pub allowed: bool,
+    /// The sender's reason.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The spec of an ImageReview.

@@ -136,3 +136,55 @@ async fn a_blank_break_glass_reason_does_not_let_a_denied_image_through() {
         "{metrics}"
     );
 }
+
+/// ImageReviews get the page's shape check too: the ImagePolicyWebhook plugin always names the Pod's namespace,
+/// sends at least one container, each with an image, only annotations of the `*.image-policy.k8s.io/*` form (it
+/// filters the Pod's), and its own zero status. A review invented without that shape is answered but not recorded,
+/// so it cannot push the real decisions off the page.
+#[tokio::test]
+async fn only_plugin_shaped_image_reviews_are_recorded() {
+    let server = served(PROD_NAMESPACES, None);
+    let shaped = |image: &str| {
+        let mut value = payload(DOCUMENTED);
+        value["spec"]["namespace"] = "prod-eu".into();
+        value["spec"]["containers"] = serde_json::json!([{ "image": image }]);
+        value["status"] = serde_json::json!({"allowed": false});
+        value
+    };
+    let real = shaped("python:3.9-slim");
+    assert_eq!(
+        image_review(&server, "/imagepolicy", &real).await["status"]["allowed"],
+        false
+    );
+    let mut no_namespace = shaped("python:3.8-slim");
+    no_namespace["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("namespace");
+    let mut other_annotations = shaped("python:3.7-slim");
+    other_annotations["spec"]["annotations"] = serde_json::json!({"team": "shop"});
+    let mut empty_image = shaped("python:3.6-slim");
+    empty_image["spec"]["containers"] =
+        serde_json::json!([{ "image": "python:3.6-slim" }, { "image": "" }]);
+    let mut claims_allowed = shaped("python:3.5-slim");
+    claims_allowed["status"] = serde_json::json!({"allowed": true, "reason": "trust me"});
+    for forged in [
+        &no_namespace,
+        &other_annotations,
+        &empty_image,
+        &claims_allowed,
+    ] {
+        // Answered as any review is.
+        image_review(&server, "/imagepolicy", forged).await;
+    }
+    let html = server.get("/").await.text();
+    assert!(html.contains("python:3.9-slim"), "the real review is shown");
+    for invented in [
+        "python:3.8-slim",
+        "python:3.7-slim",
+        "python:3.6-slim",
+        "python:3.5-slim",
+    ] {
+        assert!(!html.contains(invented), "{invented} (invented) is shown");
+    }
+}

@@ -18,7 +18,7 @@ use pyimage_registry::{RegistryClient, RegistryError};
 use pyimage_store::{Event, Observation, Proposed};
 use serde::{Deserialize, Serialize};
 
-use crate::provenance::{Index, attestation_statements};
+use crate::provenance::{Index, attestation_statements, is_content_error};
 
 /// What a tag pointed at, as recorded in an event's `state`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,11 +95,21 @@ pub(crate) async fn read_state(
         let statements = match attestation_statements(client, repository, &index, &image.digest)
             .await
         {
-            Ok(statements) => statements,
-            // The registry answered, with content pyimage will not read (an SBOM over the size limit, a
-            // manifest that is not one): the move is still a move. Leave the attestations out and say why;
-            // a registry that did not answer fails the poll as before.
-            Err(error) if unreadable(&error) => {
+            Ok(read) => {
+                // One statement pyimage will not read (an SBOM over the size limit) leaves out that statement
+                // only: the platform's others (its provenance) are still read.
+                for (digest, error) in read.left_out {
+                    tracing::warn!(platform = %key, %error, "an attestation not read: the move is recorded without it");
+                    state
+                        .unread
+                        .push(format!("{key}: in-toto statement {digest}: {error}"));
+                }
+                read.statements
+            }
+            // The registry answered, with an attestation manifest pyimage will not read: the move is still a
+            // move. Leave the platform's attestations out and say why; a registry that did not answer fails the
+            // poll as before.
+            Err(error) if is_content_error(&error) => {
                 tracing::warn!(platform = %key, %error, "attestations not read: the move is recorded without them");
                 state.unread.push(format!("{key}: {error}"));
                 Vec::new()
@@ -129,17 +139,6 @@ pub(crate) async fn read_state(
             .map(|v| v.to_string());
     }
     Ok(state)
-}
-
-/// Whether a registry error is about the content (too large, invalid, not matching its digest) rather than about
-/// reaching the registry.
-fn unreadable(error: &RegistryError) -> bool {
-    matches!(
-        error,
-        RegistryError::TooLarge { .. }
-            | RegistryError::InvalidManifest { .. }
-            | RegistryError::DigestMismatch { .. }
-    )
 }
 
 /// The SBOM's Python version when it is one (`3.12.14`, `3.15.0rc1`). The SBOM is registry text: a value such as

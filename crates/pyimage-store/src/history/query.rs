@@ -1,6 +1,7 @@
-//! Reading the history: one tag's timeline, every move since a time, one tag's observations. These are the queries
-//! `pyimage history` and the drift page ask; each is served by an index (`(repository, tag, seq)` primary key,
-//! `events_by_time`, `observations_by_tag`).
+//! Reading the history: one tag's timeline, every move since a time, one tag's observations, and the few events a
+//! pin's standing needs (the newest move to a digest, the newest events, the moves after one). These are the
+//! queries `pyimage history` and the drift page ask; each is served by an index (`(repository, tag, seq)` primary
+//! key, `events_by_time`, `observations_by_tag`).
 
 use serde_json::Value;
 use sqlx::Row as _;
@@ -65,6 +66,92 @@ impl Store {
             .map(event_of)
             .collect::<Result<_, _>>()
             .map_err(self.error("reading a tag's timeline"))
+    }
+
+    /// The newest event of one tag that moved it to `digest`, if any: how far behind a pin of that digest is, read
+    /// without the rest of the timeline.
+    pub async fn last_event_to(
+        &self,
+        repository: &str,
+        tag: &str,
+        digest: &str,
+    ) -> Result<Option<Event>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE repository = $1 AND tag = $2 AND to_digest = $3 ORDER BY seq DESC LIMIT 1"
+        ))
+        .bind(repository)
+        .bind(tag)
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.error("reading a tag's move to a digest"))?;
+        row.map(|r| event_of(&r))
+            .transpose()
+            .map_err(self.error("reading a tag's move to a digest"))
+    }
+
+    /// The newest `limit` events of one tag, oldest first.
+    pub async fn newest_events(
+        &self,
+        repository: &str,
+        tag: &str,
+        limit: i64,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE repository = $1 AND tag = $2 ORDER BY seq DESC LIMIT $3"
+        ))
+        .bind(repository)
+        .bind(tag)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error("reading a tag's newest events"))?;
+        let mut events = rows
+            .iter()
+            .map(event_of)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.error("reading a tag's newest events"))?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// How many events of one tag came after its event `seq`, and the first of them.
+    pub async fn moves_after(
+        &self,
+        repository: &str,
+        tag: &str,
+        seq: i64,
+    ) -> Result<(i64, Option<Event>), StoreError> {
+        let count: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM events WHERE repository = $1 AND tag = $2 AND seq > $3",
+        )
+        .bind(repository)
+        .bind(tag)
+        .bind(seq)
+        .fetch_one(&self.pool)
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(self.error("counting a tag's moves"))?;
+        let next = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE repository = $1 AND tag = $2 AND seq > $3 ORDER BY seq LIMIT 1"
+        ))
+        .bind(repository)
+        .bind(tag)
+        .bind(seq)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.error("reading a tag's next move"))?;
+        let next = next
+            .map(|r| event_of(&r))
+            .transpose()
+            .map_err(self.error("reading a tag's next move"))?;
+        Ok((count, next))
     }
 
     /// Every event observed at or after `since` (RFC 3339 UTC), oldest first, at most `limit`.

@@ -1,6 +1,7 @@
 //! The history store against real databases: an SQLite file, and a PostgreSQL server started by the test
 //! (`pyimage_testkit::Postgres`). The same conformance run on both, then watchers racing on one PostgreSQL.
 
+mod bounded;
 mod race;
 
 use pyimage_store::{Observation, Proposed, Recorded, Store, StoreError, StoreUrl};

@@ -183,3 +183,50 @@ fn four_thousand_unfinished_request_headers_stay_under_the_deployment_memory_lim
     }
     assert_under_limit(&server, None, "4,000 unfinished request headers", held);
 }
+
+#[test]
+fn one_client_address_cannot_hold_every_connection() {
+    let dir = tempdir("serve-per-client");
+    let config = write(dir.path(), "pyimage.toml", "");
+    let server = Server::start(&config, &[]);
+    // 600 idle connections from 127.0.0.1, more than the listener's 512: each is counted from its accept until the
+    // first-request time (10 s) ends it.
+    let mut held = Vec::new();
+    for _ in 0..600 {
+        let Ok(stream) = TcpStream::connect(("127.0.0.1", server.port)) else {
+            break;
+        };
+        held.push(stream);
+    }
+    // Another client (the API server) connecting from another address is still served.
+    let other = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "--interface",
+            "127.0.0.2",
+            "-o",
+            "/dev/null",
+        ])
+        .args(["-w", "%{http_code}"])
+        .arg(format!("{}/healthz", server.url))
+        .output()
+        .expect("curl runs");
+    assert_eq!(
+        String::from_utf8_lossy(&other.stdout),
+        "200",
+        "a request from 127.0.0.2 while 127.0.0.1 holds 600 connections: {}\n{}",
+        String::from_utf8_lossy(&other.stderr),
+        server.log()
+    );
+    // The address holding its share is turned away.
+    let (status, _) = curl_get(&format!("{}/healthz", server.url), None);
+    assert_eq!(status, 0, "a further connection from 127.0.0.1 is closed");
+    assert!(
+        server.log().contains("from one client address"),
+        "the per-client limit is logged:\n{}",
+        server.log()
+    );
+    drop(held);
+}

@@ -252,3 +252,86 @@ fn mutate_pins_from_the_store_a_watcher_keeps_fresh_with_the_registry_gone() {
         "{body}"
     );
 }
+
+/// The stale-pins section reads, of a locked tag's timeline, only what it shows: the newest move and the one the
+/// lock pins (with the move after it), not every move. A tag with 256 old moves of 512 KiB each (128 MiB of history
+/// the page's window of recent moves does not include) is shown within the Deployment's memory limit, with the
+/// pin's standing right: stale since the move after it, that many moves behind.
+#[test]
+fn the_stale_pins_of_a_long_timeline_are_read_within_the_memory_limit() {
+    const MOVES: usize = 256;
+    let temp = tempdir("serve-stale-long");
+    let dir = temp.path();
+    let db = dir.join("history.db");
+    let store_url = format!("sqlite:{}", db.display());
+    let digest = |i: usize| format!("sha256:{:064x}", i + 1);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let url = pyimage_store::StoreUrl::parse(&store_url).unwrap();
+        let store = pyimage_store::Store::open(&url).await.unwrap();
+        let padding = "x".repeat(512 * 1024);
+        for i in 0..MOVES {
+            // In January 2026: older than the page's widest window of recent moves (90 days).
+            let at = format!(
+                "2026-01-{:02}T{:02}:{:02}:00Z",
+                1 + i / 24 / 60 % 28,
+                i / 60 % 24,
+                i % 60
+            );
+            let proposed = pyimage_store::Proposed {
+                observation: pyimage_store::Observation {
+                    repository: "docker.io/library/python".into(),
+                    tag: "3.12-slim".into(),
+                    digest: Some(digest(i)),
+                    platforms: None,
+                    observed_at: at,
+                    source: "test".into(),
+                },
+                expected_from: i.checked_sub(1).map(digest),
+                kind: if i == 0 { "new-tag" } else { "rebuild" }.into(),
+                python_from: None,
+                python_to: None,
+                state: serde_json::json!({"platforms": {}, "padding": padding}),
+                changes: serde_json::json!({}),
+            };
+            store.record(&proposed).await.unwrap();
+        }
+        store.close().await;
+    });
+    // The lock pins the 200th move: 56 moves behind, stale since the 201st.
+    write(
+        dir,
+        "pyimage.lock",
+        &format!(
+            "version = 1\n\n[[image]]\nreference = \"python:3.12-slim\"\nnormalized = \"docker.io/library/python:3.12-slim\"\n\
+             digest = \"{}\"\nmedia_type = \"application/vnd.oci.image.index.v1+json\"\n\
+             resolved_at = \"2026-01-01T00:00:00Z\"\nregistry = \"registry-1.docker.io\"\n",
+            digest(199)
+        ),
+    );
+    let config = write(
+        dir,
+        "pyimage.toml",
+        &format!("[serve]\nlock = \"pyimage.lock\"\n\n[store]\nurl = \"{store_url}\"\n"),
+    );
+    let server = Server::start(&config, &[]);
+    let (status, html) = curl_get(&format!("{}/", server.url), None);
+    assert_eq!(status, 200, "{html}\n{}", server.log());
+    let peak = server.peak_rss_kib();
+    eprintln!("the page over {MOVES} moves of 512 KiB: peak RSS {peak} KiB");
+    assert!(
+        peak < 128 * 1024,
+        "peak RSS {peak} KiB reading the stale pins, over the Deployment's 128 MiB"
+    );
+    let row = html
+        .split("<tr data-reference=\"python:3.12-slim\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_else(|| panic!("no stale-pins row: {html}"));
+    assert!(
+        row.contains("data-status=\"stale\" data-moves-behind=\"56\""),
+        "{row}"
+    );
+    // The 201st move (the one after the pin) was observed at 03:20 on 1 January.
+    assert!(row.contains("2026-01-01T03:20:00Z"), "stale since: {row}");
+}

@@ -667,6 +667,14 @@ fn an_interval_too_long_to_wait_is_refused_not_a_panic() {
 /// Rewrites the SPDX statement of every attestation manifest of `tag` on `replica` with `edit` (the statement's
 /// bytes in, new bytes out), pushes the new statements and manifests, and points the tag's index at them.
 fn rewrite_sboms(replica: &Replica, tag: &str, edit: impl Fn(&[u8]) -> Vec<u8>) {
+    rewrite_statements(replica, tag, |predicate_type, bytes| {
+        (predicate_type == "https://spdx.dev/Document").then(|| edit(bytes))
+    });
+}
+
+/// Rewrites the in-toto statements of `tag`'s attestations that `edit` returns new bytes for (given the layer's
+/// predicate type and the statement), then the attestation manifests and the index that point at them.
+fn rewrite_statements(replica: &Replica, tag: &str, edit: impl Fn(&str, &[u8]) -> Option<Vec<u8>>) {
     use pyimage_testkit::oci::{ImageIndex, ImageManifest};
     use pyimage_testkit::{Blob, Tamper};
     // A harmless edit (an annotation of the index), to read the index the tag points at.
@@ -686,16 +694,16 @@ fn rewrite_sboms(replica: &Replica, tag: &str, edit: impl Fn(&[u8]) -> Vec<u8>) 
         let stored = replica.stored(&descriptor.digest).unwrap().unwrap();
         let mut manifest: ImageManifest = serde_json::from_slice(&stored.bytes).unwrap();
         for layer in &mut manifest.layers {
-            if layer
+            let predicate_type = layer
                 .annotations
                 .get("in-toto.io/predicate-type")
-                .map(String::as_str)
-                != Some("https://spdx.dev/Document")
-            {
-                continue;
-            }
+                .cloned()
+                .unwrap_or_default();
             let statement = replica.stored(&layer.digest).unwrap().unwrap();
-            let blob = Blob::new(&layer.media_type, edit(&statement.bytes));
+            let Some(edited) = edit(&predicate_type, &statement.bytes) else {
+                continue;
+            };
+            let blob = Blob::new(&layer.media_type, edited);
             replica.push_blob(&blob).unwrap();
             layer.digest = blob.digest.clone();
             layer.size = blob.bytes.len() as u64;
@@ -932,6 +940,65 @@ fn history_reads_a_store_it_cannot_write() {
     );
     let events: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
+}
+
+/// One oversized statement leaves out that statement only: the platform's other attestation (its SLSA provenance,
+/// here naming a new build commit) is still read, and `unread` names the statement left out.
+#[test]
+fn an_oversized_sbom_leaves_out_only_itself_and_the_provenance_is_still_read() {
+    let (replica, _) = Replica::start_seeded(library_file(BEFORE)).unwrap();
+    let temp = tempdir("oversized-sbom-only");
+    let config = temp.path().join("pyimage.toml");
+    std::fs::write(&config, replica.pyimage_toml()).unwrap();
+    let store = format!("sqlite:{}", temp.path().join("h.db").display());
+    watch_once(&config, &store, &["python:3.12-slim"]);
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    rewrite_statements(&replica, "3.12-slim", |predicate_type, bytes| {
+        let mut statement: Value = serde_json::from_slice(bytes).unwrap();
+        if predicate_type == "https://spdx.dev/Document" {
+            // 33 MiB: more than the 32 MiB pyimage reads of one statement.
+            statement["predicate"]["comment"] = Value::from("x".repeat(33 * 1024 * 1024));
+        } else if predicate_type.starts_with("https://slsa.dev/provenance/") {
+            for pointer in [
+                "/predicate/invocation/configSource/digest/sha1",
+                "/predicate/buildDefinition/externalParameters/configSource/digest/sha1",
+            ] {
+                if let Some(value) = statement.pointer_mut(pointer) {
+                    *value = Value::from(commit);
+                }
+            }
+        } else {
+            return None;
+        }
+        Some(serde_json::to_vec(&statement).unwrap())
+    });
+    let moved = watch_once(&config, &store, &["python:3.12-slim"]);
+    assert!(stderr(&moved).contains("not read"), "{}", stderr(&moved));
+    let output = pyimage().config(&config).run(&[
+        "history",
+        "python:3.12-slim",
+        "--store",
+        &store,
+        "--format",
+        "json",
+    ]);
+    let events = json(&output);
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(
+        events[1]["changes"]["commit"]["to"], commit,
+        "the provenance of the platform is still read: {:#}",
+        events[1]
+    );
+    let unread = events[1]["unread"].as_array().unwrap();
+    assert!(
+        !unread.is_empty()
+            && unread.iter().all(|why| {
+                let why = why.as_str().unwrap();
+                why.contains("in-toto statement") && why.contains("bytes")
+            }),
+        "each statement left out is named with why: {unread:?}"
+    );
 }
 
 #[test]

@@ -120,9 +120,11 @@ pub(super) fn request_value(name: &str) -> Value {
     value.get("request").cloned().unwrap_or(value)
 }
 
-pub(super) fn request(value: Value) -> AdmissionRequest {
+/// The request of `value` read as the server reads a body: borrowed from its text, which lives as long as the test.
+pub(super) fn request(value: Value) -> AdmissionRequest<'static> {
     let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": value});
-    let review: AdmissionReview = serde_json::from_value(review).expect("parses");
+    let text: &'static str = Box::leak(review.to_string().into_boxed_str());
+    let review = AdmissionReview::parse(text.as_bytes()).expect("parses");
     review.request.expect("has a request")
 }
 
@@ -132,7 +134,7 @@ pub(super) fn with_image(
     pointer: &str,
     image: &str,
     namespace: &str,
-) -> AdmissionRequest {
+) -> AdmissionRequest<'static> {
     let mut value = request_value(name);
     if let Some(slot) = value.pointer_mut(&format!("/object{pointer}")) {
         *slot = Value::String(image.to_owned());
