@@ -157,7 +157,7 @@ pub fn validate_response(request: &AdmissionRequest<'_>, judged: &[Judged]) -> A
             status: "Failure",
             code: 403,
             reason: "Forbidden",
-            message: deny_message(&object, &clauses),
+            message: deny_message(object, &clauses),
         });
     }
     response
