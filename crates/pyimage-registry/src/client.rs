@@ -223,11 +223,6 @@ impl RegistryClient {
         })
     }
 
-    /// How long one request may take.
-    pub(crate) fn request_timeout(&self) -> Duration {
-        self.inner.options.request_timeout
-    }
-
     /// Requests made so far.
     pub fn stats(&self) -> RequestStats {
         self.inner.counters.snapshot()
@@ -809,6 +804,36 @@ impl RegistryClient {
         })
     }
 
+    /// GET `url` of `repository` at one endpoint, authenticated; a success's body, at most `limit` bytes.
+    pub(crate) async fn get_limited_at(
+        &self,
+        registry: &str,
+        endpoint: &Endpoint,
+        repository: &str,
+        url: &url::Url,
+        limit: u64,
+        what: &str,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let response = self
+            .send_authenticated(
+                Target::new(registry, endpoint, repository),
+                Method::GET,
+                url,
+                None,
+                what,
+            )
+            .await?;
+        let response = expect_success(response, endpoint, what)?;
+        read_limited(
+            response,
+            limit,
+            endpoint,
+            what,
+            self.inner.options.request_timeout,
+        )
+        .await
+    }
+
     /// GET a blob by digest at one endpoint and verify it (attestation statements, configs).
     pub(crate) async fn get_blob_at(
         &self,
@@ -821,24 +846,9 @@ impl RegistryClient {
         let what = format!("blob {repository}@{digest}");
         let url = join(endpoint, &format!("/v2/{repository}/blobs/{digest}"))?;
         bump(&self.inner.counters.blob_gets);
-        let response = self
-            .send_authenticated(
-                Target::new(registry, endpoint, repository),
-                Method::GET,
-                &url,
-                None,
-                &what,
-            )
+        let body = self
+            .get_limited_at(registry, endpoint, repository, &url, limit, &what)
             .await?;
-        let response = expect_success(response, endpoint, &what)?;
-        let body = read_limited(
-            response,
-            limit,
-            endpoint,
-            &what,
-            self.inner.options.request_timeout,
-        )
-        .await?;
         let actual = sha256_digest(&body);
         if actual != *digest {
             return Err(RegistryError::DigestMismatch {

@@ -5,10 +5,9 @@
 //! annotations. Nothing is verified cryptographically here: `pyimage_trust::cosign` decides.
 
 use pyimage_model::{Digest, Reference};
-use reqwest::Method;
 use serde::Deserialize;
 
-use crate::client::{Target, expect_success, join, read_limited};
+use crate::client::join;
 use crate::config::Endpoint;
 use crate::{RegistryClient, RegistryError};
 
@@ -173,24 +172,9 @@ impl RegistryClient {
                 COSIGN_SIGNATURE_ARTIFACT.replace('+', "%2B")
             ),
         )?;
-        let response = self
-            .send_authenticated(
-                Target::new(registry, endpoint, repository),
-                Method::GET,
-                &url,
-                None,
-                &what,
-            )
+        let body = self
+            .get_limited_at(registry, endpoint, repository, &url, REFERRERS_LIMIT, &what)
             .await?;
-        let response = expect_success(response, endpoint, &what)?;
-        let body = read_limited(
-            response,
-            REFERRERS_LIMIT,
-            endpoint,
-            &what,
-            self.request_timeout(),
-        )
-        .await?;
         let index: ReferrersIndex =
             serde_json::from_slice(&body).map_err(|e| RegistryError::InvalidManifest {
                 endpoint: endpoint.display(),

@@ -17,6 +17,7 @@ use sha2::{Digest as _, Sha256};
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 use crate::root::TrustedRoot;
+use crate::sigstore::Hash;
 
 /// The `critical.type` of a cosign image signature payload.
 pub const SIMPLE_SIGNING_TYPE: &str = "cosign container image signature";
@@ -300,20 +301,9 @@ fn verify_rekor_bundle(
         r#"{{"body":"{body}","integratedTime":{integrated_time},"logID":"{log_id}","logIndex":{log_index}}}"#
     );
     let log_key = SubjectPublicKeyInfoOwned::from_der(&log.public_key)
-        .ok()
-        .and_then(|spki| {
-            let bits = spki.subject_public_key.as_bytes()?;
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(bits).ok()
-        })
-        .ok_or_else(|| bad("names a log whose key is not P-256"))?;
-    use p256::ecdsa::signature::Verifier as _;
-    let verified = p256::ecdsa::Signature::from_der(&set)
-        .is_ok_and(|set| log_key.verify(promise.as_bytes(), &set).is_ok());
-    if !verified {
-        return Err(bad(
-            "has a signed entry timestamp the log's key does not verify",
-        ));
-    }
+        .map_err(|_| bad("names a log whose key does not parse"))?;
+    crate::sigstore::verify_message(&log_key, Hash::Sha256, promise.as_bytes(), &set)
+        .map_err(|_| bad("has a signed entry timestamp the log's key does not verify"))?;
     Ok(Logged {
         log: log.base_url.clone(),
         log_index,

@@ -319,12 +319,12 @@ fn chain_to_root(leaf: &Certificate, at: u64, root: &TrustedRoot) -> Result<(), 
 
 /// The hash of a signed message.
 #[derive(Clone, Copy)]
-enum Hash {
+pub(crate) enum Hash {
     Sha256,
     Sha384,
 }
 
-fn verify_message(
+pub(crate) fn verify_message(
     key: &x509_cert::spki::SubjectPublicKeyInfoOwned,
     hash: Hash,
     message: &[u8],

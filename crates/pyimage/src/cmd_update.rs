@@ -108,11 +108,17 @@ pub async fn run(
     let resolver = crate::progress::resolver(client);
     let now = pyimage_service::clock::now_rfc3339();
     let store = history_store(args, config).await;
-    let controls = Controls {
+    let mut controls = Controls {
         store: store.as_ref(),
         now: pyimage_service::clock::unix_seconds(),
-        lower_locks: lower_locks(config)?,
+        ..Controls::default()
     };
+    let base = config
+        .path
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""));
+    controls.read_lower_locks(policy, base, std::env::current_dir().ok().as_deref())?;
     let plan = plan_update(
         &resolver,
         &sources,
@@ -177,38 +183,4 @@ async fn history_store(args: &UpdateArgs, config: &LoadedConfig) -> Option<pyima
             None
         }
     }
-}
-
-/// The lock files of lower environments named by `promote-lock`, relative to the configuration's directory. A
-/// missing or unreadable one is an error: promotion cannot be judged without it.
-fn lower_locks(
-    config: &LoadedConfig,
-) -> anyhow::Result<std::collections::BTreeMap<String, (String, pyimage_model::lock::Lock)>> {
-    let base = config
-        .path
-        .as_deref()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let mut locks = std::collections::BTreeMap::new();
-    for settings in config.settings.policy.environments.values() {
-        let Some(written) = settings.promotion.as_ref().and_then(|p| p.lock.as_ref()) else {
-            continue;
-        };
-        let path = base.join(written);
-        if !path.is_file() {
-            anyhow::bail!(
-                "promote-lock = {written:?}: {} is not a lock file; run `pyimage pin` in the lower environment or fix the path",
-                path.display()
-            );
-        }
-        let lock = pyimage_store::lock_file::read(&path)?;
-        // Shown as check shows paths: relative to the directory pyimage runs in when it is below it.
-        let relative = std::env::current_dir()
-            .ok()
-            .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-            .unwrap_or_else(|| path.clone());
-        locks.insert(written.clone(), (shown(&relative), lock));
-    }
-    Ok(locks)
 }

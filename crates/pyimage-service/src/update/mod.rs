@@ -139,6 +139,40 @@ pub struct Available {
     pub why_not: String,
 }
 
+impl Controls<'_> {
+    /// Reads the lock files of lower environments named by `promote-lock` in `policy`, relative to `base` (the
+    /// configuration's directory), each shown relative to `cwd` when it is below it, as `check` shows paths. A
+    /// missing one is an input error: promotion cannot be judged without it.
+    pub fn read_lower_locks(
+        &mut self,
+        policy: &pyimage_policy::check::Policy,
+        base: &std::path::Path,
+        cwd: Option<&std::path::Path>,
+    ) -> Result<(), crate::ServiceError> {
+        for settings in policy.environments.values() {
+            let Some(written) = settings.promotion.as_ref().and_then(|p| p.lock.as_ref()) else {
+                continue;
+            };
+            let path = base.join(written);
+            if !path.is_file() {
+                return Err(crate::ServiceError::input(format!(
+                    "promote-lock = {written:?}: {} is not a lock file; run `pyimage pin` in the lower environment or fix the path",
+                    path.display()
+                )));
+            }
+            let lock = pyimage_store::lock_file::read(&path)
+                .map_err(|error| crate::ServiceError::input(error.to_string()))?;
+            let relative = cwd
+                .and_then(|cwd| path.strip_prefix(cwd).ok())
+                .unwrap_or(&path);
+            let shown = relative.display().to_string();
+            let shown = shown.strip_prefix("./").map(str::to_owned).unwrap_or(shown);
+            self.lower_locks.insert(written.clone(), (shown, lock));
+        }
+        Ok(())
+    }
+}
+
 /// What `update` would do.
 #[derive(Debug, Default)]
 pub struct UpdatePlan {
