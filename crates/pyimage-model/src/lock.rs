@@ -59,6 +59,14 @@ pub struct LockedImage {
     /// Absent for the official registry, and when Docker Hub could not be asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faithful_copy: Option<bool>,
+    /// For an image a `[[trust.signatures]]` rule covers: the policy key whose cosign signature on this digest
+    /// `pin`/`update` verified when they locked it (`check --locked` accepts the image on this record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
+    /// That key's fingerprint, `sha256:<hex>` of its DER SubjectPublicKeyInfo: a key file replaced under the same
+    /// name does not inherit the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
     /// Platform (`os/arch[/variant]`) → platform manifest digest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub platforms: BTreeMap<String, String>,
@@ -279,6 +287,8 @@ mod tests {
             resolved_at: "2026-11-23T12:00:00Z".to_owned(),
             registry: "https://registry-1.docker.io".to_owned(),
             faithful_copy: None,
+            signed_by: None,
+            signing_key: None,
             platforms: BTreeMap::from([(
                 "linux/amd64".to_owned(),
                 format!("sha256:{}", "b".repeat(64)),

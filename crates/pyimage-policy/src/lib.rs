@@ -13,6 +13,7 @@
 //! * [`moves`]: what kind of move a tag made ([`moves::classify_move`]) and the alias-family questions.
 //! * [`verify`] and [`provenance`]: is a local image the official one, and what its attestations say.
 //! * [`sbom`]: the packages of an SPDX SBOM and what changed between two.
+//! * [`signatures`]: which images must carry a cosign signature by which keys, and the one verdict over the evidence.
 #![deny(missing_docs)]
 
 pub mod admission;
@@ -23,4 +24,5 @@ pub mod export;
 pub mod moves;
 pub mod provenance;
 pub mod sbom;
+pub mod signatures;
 pub mod verify;

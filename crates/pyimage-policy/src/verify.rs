@@ -659,6 +659,8 @@ mod tests {
             resolved_at: "2026-11-23T12:00:00Z".into(),
             registry: "https://registry-1.docker.io".into(),
             faithful_copy: None,
+            signed_by: None,
+            signing_key: None,
             platforms: Default::default(),
         });
         let up = upstream(

@@ -158,6 +158,7 @@ fn context() -> CheckContext<'static> {
         today: pyimage_service::clock::today(),
         lock: None,
         build: &NO_BUILD_ARGS,
+        signatures: None,
     }
 }
 

@@ -164,6 +164,7 @@ pub fn check(
         today: request.today,
         lock: request.lock,
         build: request.build,
+        signatures: None,
     };
     let checked: Vec<(Input, Checked)> = inputs
         .into_par_iter()
@@ -295,6 +296,7 @@ fn with_text<R>(
         text,
         &CheckContext {
             build: &build,
+            signatures: None,
             ..*context
         },
     ))
@@ -335,6 +337,7 @@ pub fn inventory(
         today: request.today,
         lock: request.lock,
         build: request.build,
+        signatures: None,
     };
     let listed: Vec<(Input, Result<FileInventory, FileError>)> = inputs
         .into_par_iter()

@@ -290,6 +290,8 @@ pub fn lock_entry(
         resolved_at: resolved_at.to_owned(),
         registry: observed.resolution.registry.clone(),
         faithful_copy: None,
+        signed_by: None,
+        signing_key: None,
         platforms,
     }
 }

@@ -79,6 +79,9 @@ pub struct ImageVerification {
     /// The PSF link: python.org's Sigstore signature on the CPython release the image was built from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub python_release: Option<PythonRelease>,
+    /// The cosign signature a `[[trust.signatures]]` rule asks of the image, when one applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<pyimage_policy::signatures::SignatureCheck>,
     /// For a stale image: what changed in the build the tag names now.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
@@ -212,6 +215,7 @@ pub async fn verify_images(
                     assessment: None,
                     provenance: None,
                     python_release: None,
+                    signature: None,
                     changes: Vec::new(),
                     notes: Vec::new(),
                     error_kind: Some(kind),
@@ -322,6 +326,7 @@ async fn verify_one(
         assessment: None,
         provenance: None,
         python_release: None,
+        signature: None,
         changes: Vec::new(),
         notes: Vec::new(),
     };

@@ -99,6 +99,7 @@ pub fn evaluate_image(
         today: context.today,
         path,
         lock: context.lock,
+        signatures: context.signatures,
     };
     let shown = reference.map_or_else(|| image.written.to_owned(), Reference::familiar_string);
     for rule in RULES {
@@ -195,6 +196,7 @@ mod tests {
             today: Date::ymd(2026, 11, 30),
             lock: None,
             build: &ScanOptions::default(),
+            signatures: None,
         };
         let namespace = Scope::Namespace {
             name: "prod-eu".into(),
@@ -269,6 +271,7 @@ mod one_finding_per_span {
             today: Date::ymd(2026, 11, 30),
             lock: None,
             build: &build,
+            signatures: None,
         };
         let text = "x-base: &base\n  image: python:3.12-slim\nservices:\n  a:\n    <<: *base\n  b:\n    <<: *base\n  c:\n    <<: *base\n";
         let report = check_file(

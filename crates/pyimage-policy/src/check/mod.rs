@@ -65,6 +65,8 @@ pub struct CheckContext<'a> {
     /// `--build-arg`s: Dockerfile references are evaluated with them in place of the ARG defaults, as
     /// `docker build` would.
     pub build: &'a dockerfile::ScanOptions,
+    /// Signatures read at registries (`serve`); without them PY018 reads what `pyimage.lock` records.
+    pub signatures: Option<&'a crate::signatures::SignatureFacts>,
 }
 
 /// A file that was not checked, and why.

@@ -389,6 +389,11 @@ pub struct Policy {
     pub ignores: Vec<Ignore>,
     /// End-of-life dates that replace or extend the built-in table, by `(major, minor)`.
     pub eol: BTreeMap<(u32, u32), (Date, Origin)>,
+    /// `[[trust.signatures]]`: images that must carry a cosign signature, first match wins.
+    pub signatures: Vec<crate::signatures::SignatureRule>,
+    /// The policy's signing keys as loaded (`name → sha256:<hex>` of the public key), filled by whoever reads the key
+    /// files; a lock entry recorded with another key under the same name does not count.
+    pub signing_keys: BTreeMap<String, String>,
 }
 
 impl Default for Policy {
@@ -410,6 +415,8 @@ impl Default for Policy {
             severities: BTreeMap::new(),
             ignores: Vec::new(),
             eol: BTreeMap::new(),
+            signatures: Vec::new(),
+            signing_keys: BTreeMap::new(),
         }
     }
 }
@@ -461,6 +468,17 @@ impl Policy {
         self.vendor_images
             .iter()
             .find(|pattern| pattern.matches(reference))
+    }
+
+    /// The signature rule that covers `reference` in `environment`, if any (the first that matches).
+    pub fn signature_rule(
+        &self,
+        environment: &str,
+        reference: &Reference,
+    ) -> Option<&crate::signatures::SignatureRule> {
+        self.signatures
+            .iter()
+            .find(|rule| rule.applies(environment, reference))
     }
 
     /// The allowed-source pattern `reference` matches, if any.

@@ -252,6 +252,12 @@ impl<'a> Reader<'a> {
         Origin::Config { line, column, text }
     }
 
+    /// `pyimage.toml:12`: where a span is, for messages.
+    fn at(&self, span: Range<usize>) -> String {
+        let (line, _) = line_column(self.text, span.start);
+        format!("{}:{line}", self.path)
+    }
+
     /// Reports every key of `table` not in `known`.
     fn unknown_keys(&mut self, table: &Table<'_>, known: &[&str], section: &str) {
         for (key, _) in table.iter() {
@@ -372,7 +378,7 @@ impl<'a> Reader<'a> {
         if let Some(value) = document.get("trust")
             && let Some(table) = self.table(value, "[trust]")
         {
-            settings.trust = self.trust(table);
+            settings.trust = self.trust(table, &mut settings.policy);
         }
         // Environments first: [[paths]] and [[namespaces]] are checked against them afterwards.
         if let Some(value) = document.get("environments")

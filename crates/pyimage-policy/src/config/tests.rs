@@ -334,3 +334,75 @@ fn trust_section() {
     assert!(error.contains("\"3.x\" is not a release line"), "{error}");
     assert!(error.contains("needs both identity"), "{error}");
 }
+
+#[test]
+fn signature_rules_and_keys() {
+    let settings = parse(
+        "[trust.keys]\nacme = \"keys/acme.pub\"\n\
+         [[trust.signatures]]\nimages = [\"registry.acme.example/python/*\"]\nkeys = [\"acme\", \"dhi\"]\n\
+         environments = [\"prod\"]\ntransparency_log = true\n\
+         [[trust.signatures]]\nimages = [\"dhi.io/python\"]\nkeys = [\"dhi\"]\n",
+    )
+    .unwrap();
+    assert_eq!(settings.trust.keys.len(), 1);
+    assert_eq!(settings.trust.keys[0].name, "acme");
+    assert_eq!(settings.trust.keys[0].path, "keys/acme.pub");
+    assert_eq!(settings.trust.keys[0].at, "pyimage.toml:2");
+    let rules = &settings.policy.signatures;
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0].keys, ["acme", "dhi"]);
+    assert!(rules[0].transparency_log);
+    assert_eq!(rules[0].at, "pyimage.toml:3");
+    let ours =
+        pyimage_model::Reference::parse_normalized("registry.acme.example/python/python:3.12")
+            .unwrap();
+    let dhi = pyimage_model::Reference::parse_normalized("dhi.io/python:3.13").unwrap();
+    assert_eq!(
+        settings
+            .policy
+            .signature_rule("prod", &ours)
+            .map(|r| r.at.as_str()),
+        Some("pyimage.toml:3")
+    );
+    assert!(settings.policy.signature_rule("dev", &ours).is_none());
+    assert_eq!(
+        settings
+            .policy
+            .signature_rule("dev", &dhi)
+            .map(|r| r.at.as_str()),
+        Some("pyimage.toml:8")
+    );
+
+    let error = parse(
+        "[trust.keys]\ndhi = \"mine.pub\"\n[[trust.signatures]]\nimages = [\"x.example/p\"]\nkeys = [\"acme\"]\n\
+         environments = [\"qa\"]\n[[trust.signatures]]\nkeys = []\n",
+    )
+    .unwrap_err();
+    let messages = messages(&error);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("pyimage.toml:2:7: [trust.keys] \"dhi\" is built in")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("no key named \"acme\"")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("unknown environment \"qa\"")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("needs `images`")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("must name at least one key")),
+        "{messages:?}"
+    );
+}

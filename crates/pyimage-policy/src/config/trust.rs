@@ -8,11 +8,18 @@
 //! [trust.python_lines."3.18"]
 //! identity = "someone@python.org"
 //! issuer = "https://github.com/login/oauth"
+//! [trust.keys]
+//! acme = "keys/acme-cosign.pub"                      # cosign public keys by name
+//! [[trust.signatures]]                               # see `crate::signatures`
+//! images = ["registry.acme.example/python/*"]
+//! keys = ["acme"]
+//! environments = ["prod"]
 //! ```
 //!
-//! Only the shape is checked here; the trust root is read and the URL fetched by the service.
+//! Only the shape is checked here; the trust root and the keys are read and the URL fetched by the service.
 
-use crate::check::Origin;
+use crate::check::{Origin, SourcePattern};
+use crate::signatures::{DHI_KEY, SignatureRule};
 
 /// `[trust]` settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,13 +33,36 @@ pub struct TrustSettings {
     pub python_lines: Vec<(String, String, String)>,
     /// The configuration line of `[trust]`.
     pub origin: Option<Origin>,
+    /// `[trust.keys]`: cosign public keys by name, in file order.
+    pub keys: Vec<KeyFile>,
+}
+
+/// A `[trust.keys]` entry: a cosign public key file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFile {
+    /// The key's name (`acme`), as rules name it.
+    pub name: String,
+    /// The PEM file as written (relative to the configuration's directory when relative).
+    pub path: String,
+    /// Where it is configured (`pyimage.toml:12`).
+    pub at: String,
 }
 
 impl super::Reader<'_> {
-    pub(super) fn trust(&mut self, table: &super::Table<'_>) -> TrustSettings {
+    pub(super) fn trust(
+        &mut self,
+        table: &super::Table<'_>,
+        policy: &mut crate::check::Policy,
+    ) -> TrustSettings {
         self.unknown_keys(
             table,
-            &["python_org", "trusted_root", "python_lines"],
+            &[
+                "python_org",
+                "trusted_root",
+                "python_lines",
+                "keys",
+                "signatures",
+            ],
             "[trust]",
         );
         let mut settings = TrustSettings::default();
@@ -99,6 +129,124 @@ impl super::Reader<'_> {
                 }
             }
         }
+        if let Some(value) = table.get("keys")
+            && let Some(keys) = self.table(value, "[trust.keys]")
+        {
+            for (name, value) in keys.iter() {
+                let name = name.get_ref().as_ref().to_owned();
+                if name == DHI_KEY {
+                    self.error(
+                        value.span(),
+                        format!(
+                            "[trust.keys] {DHI_KEY:?} is built in (Docker Hardened Images' key): choose another name"
+                        ),
+                    );
+                    continue;
+                }
+                if let Some(path) = self.string(value, &format!("[trust.keys] {name}")) {
+                    let at = self.at(value.span());
+                    settings.keys.push(KeyFile {
+                        name,
+                        path: path.to_owned(),
+                        at,
+                    });
+                }
+            }
+        }
+        if let Some(value) = table.get("signatures") {
+            for (entry, span) in self.tables(value, "trust.signatures") {
+                if let Some(rule) = self.signature_rule(entry, span, &settings.keys) {
+                    policy.signatures.push(rule);
+                }
+            }
+        }
         settings
+    }
+
+    fn signature_rule(
+        &mut self,
+        entry: &super::Table<'_>,
+        span: std::ops::Range<usize>,
+        keys: &[KeyFile],
+    ) -> Option<SignatureRule> {
+        const WHAT: &str = "[[trust.signatures]]";
+        self.unknown_keys(
+            entry,
+            &["images", "keys", "environments", "transparency_log"],
+            WHAT,
+        );
+        let mut images = Vec::new();
+        match entry.get("images") {
+            Some(value) => {
+                for (pattern, pattern_span) in self.strings(value, "images") {
+                    match SourcePattern::new(&pattern, self.origin(pattern_span.clone())) {
+                        Ok(pattern) => images.push(pattern),
+                        Err(error) => self.error(pattern_span, error),
+                    }
+                }
+            }
+            None => self.error(
+                span.clone(),
+                format!("{WHAT} needs `images`: the repositories that must be signed"),
+            ),
+        }
+        let mut names = Vec::new();
+        match entry.get("keys") {
+            Some(value) => {
+                for (name, name_span) in self.strings(value, "keys") {
+                    if name != DHI_KEY && !keys.iter().any(|k| k.name == name) {
+                        let known: Vec<&str> = keys
+                            .iter()
+                            .map(|k| k.name.as_str())
+                            .chain([DHI_KEY])
+                            .collect();
+                        self.error(
+                            name_span,
+                            format!(
+                                "{WHAT}: no key named {name:?}; define it under [trust.keys] \
+                                 ({name} = \"path/to/cosign.pub\") or use one of {}",
+                                known.join(", ")
+                            ),
+                        );
+                        continue;
+                    }
+                    names.push(name);
+                }
+                if names.is_empty() {
+                    self.error(
+                        value.span(),
+                        format!("{WHAT}: `keys` must name at least one key"),
+                    );
+                }
+            }
+            None => self.error(
+                span.clone(),
+                format!(
+                    "{WHAT} needs `keys`: the keys any one of which must have signed the image"
+                ),
+            ),
+        }
+        let mut environments = Vec::new();
+        if let Some(value) = entry.get("environments") {
+            for (name, name_span) in self.strings(value, "environments") {
+                self.environment_names.push((name.clone(), name_span));
+                environments.push(name);
+            }
+        }
+        let transparency_log = entry
+            .get("transparency_log")
+            .and_then(|value| self.boolean(value, "transparency_log"))
+            .unwrap_or(false);
+        if images.is_empty() || names.is_empty() {
+            return None;
+        }
+        Some(SignatureRule {
+            images,
+            keys: names,
+            environments,
+            transparency_log,
+            origin: self.origin(span.clone()),
+            at: self.at(span),
+        })
     }
 }

@@ -62,6 +62,8 @@ fn fixture_lock() -> Lock {
         resolved_at: "2026-11-23T12:00:00Z".to_owned(),
         registry: "https://registry-1.docker.io".to_owned(),
         faithful_copy: None,
+        signed_by: None,
+        signing_key: None,
         platforms: Default::default(),
     });
     lock
@@ -90,6 +92,7 @@ fn run(dir: &Path, policy: &Policy, lock: Option<&Lock>) -> BTreeMap<String, Vec
         today: TODAY,
         lock,
         build: &ScanOptions::default(),
+        signatures: None,
     };
     let mut out = BTreeMap::new();
     for path in files(dir) {
@@ -273,6 +276,7 @@ fn config_overrides_eol_and_severity() {
         today: TODAY,
         lock: None,
         build: &ScanOptions::default(),
+        signatures: None,
     };
     let report = check_file(
         "Dockerfile",
@@ -300,6 +304,7 @@ proptest! {
             today: TODAY,
             lock: None,
             build: &ScanOptions::default(),
+            signatures: None,
         };
         for kind in [FileKind::Dockerfile, FileKind::Manifest(ManifestKind::Compose), FileKind::Manifest(ManifestKind::Kubernetes)] {
             let report = check_file("x", &text, kind, &policy, &context);
@@ -333,6 +338,7 @@ proptest! {
             today: TODAY,
             lock: None,
             build: &ScanOptions::default(),
+            signatures: None,
         };
         for kind in [FileKind::Dockerfile, FileKind::Manifest(ManifestKind::Compose), FileKind::Manifest(ManifestKind::Kubernetes)] {
             let _ = check_file("x", &text, kind, &policy, &context);
@@ -353,6 +359,7 @@ fn allowed_sources_accept_derived_images_but_not_their_end_of_life() {
         today: TODAY,
         lock: None,
         build: &ScanOptions::default(),
+        signatures: None,
     };
     let report = check_file(
         "Dockerfile",
@@ -375,6 +382,7 @@ fn fixes_name_the_exact_tag_and_the_canonical_order() {
         today: TODAY,
         lock: None,
         build: &ScanOptions::default(),
+        signatures: None,
     };
     let report = check_file(
         "svc/test/Dockerfile",

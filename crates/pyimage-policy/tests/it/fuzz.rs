@@ -80,6 +80,7 @@ pyimage_fuzzkit::measured_tests! {
             today: Date::ymd(2026, 11, 30),
             lock: None,
             build: &ScanOptions::NONE,
+            signatures: None,
         };
         fuzz_measured(
             "admission review",
@@ -111,6 +112,7 @@ pyimage_fuzzkit::measured_tests! {
             today: Date::ymd(2026, 11, 30),
             lock: None,
             build: &ScanOptions::NONE,
+            signatures: None,
         };
         // Each finding carries its message, fix, reference and the decisions behind it: a file with a finding on every
         // line holds that much more, in proportion to its findings, not to anything else.

@@ -188,6 +188,7 @@ mod tests {
             today: pyimage_model::time::Date::ymd(2026, 11, 23),
             lock: None,
             build: &build,
+            signatures: None,
         };
         let file = check_file(
             "Dockerfile",

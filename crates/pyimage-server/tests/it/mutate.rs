@@ -49,6 +49,8 @@ fn lock_with(reference: &str, digest: &str) -> Lock {
         registry: "https://registry-1.docker.io".into(),
         platforms: Default::default(),
         faithful_copy: None,
+        signed_by: None,
+        signing_key: None,
     });
     lock
 }

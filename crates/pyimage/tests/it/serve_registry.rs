@@ -140,6 +140,8 @@ fn mutate_pins_from_the_registry_with_one_head_per_tag_per_ttl() {
         registry: mirror.url(),
         platforms: Default::default(),
         faithful_copy: None,
+        signed_by: None,
+        signing_key: None,
     });
     write(dir.path(), "pyimage.lock", &lock.render());
     let config = write(

@@ -158,5 +158,6 @@ pub(super) fn context() -> CheckContext<'static> {
         today: Date::ymd(2026, 11, 30),
         lock: None,
         build: &BUILD,
+        signatures: None,
     }
 }

@@ -73,6 +73,7 @@ pub mod py014_unused_suppression;
 pub mod py015_derived_python_image;
 pub mod py016_numeric_helm_tag;
 pub mod py017_docker_content_trust;
+pub mod py018_unsigned_image;
 
 /// A rule's check: `None` when the image passes (or the rule does not apply to it).
 pub type CheckFn = Option<fn(&ImageCheck<'_>) -> Option<Hit>>;
@@ -144,6 +145,7 @@ pub const RULES: &[RuleMeta] = &[
     py015_derived_python_image::DerivedPythonImage::META,
     py016_numeric_helm_tag::NumericHelmTag::META,
     py017_docker_content_trust::DockerContentTrust::META,
+    py018_unsigned_image::UnsignedImage::META,
 ];
 
 /// Finds a rule by ID (`PY003`, any case) or name (`floating-tag`).
@@ -302,6 +304,8 @@ pub struct ImageCheck<'a> {
     pub path: &'a str,
     /// The lock file, when there is one.
     pub lock: Option<&'a pyimage_model::lock::Lock>,
+    /// Signatures read at registries for this decision (`serve`); `None` reads the lock's record instead.
+    pub signatures: Option<&'a crate::signatures::SignatureFacts>,
 }
 
 /// A rule's finding about one image.

@@ -147,6 +147,7 @@ pub fn core_denials(images: &[String], scope: &Scope, policy: &Policy) -> BTreeS
         today: TODAY,
         lock: None,
         build: &build,
+        signatures: None,
     };
     let mut out = BTreeSet::new();
     for image in images {
