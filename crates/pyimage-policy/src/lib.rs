@@ -13,10 +13,12 @@
 //! * [`moves`]: what kind of move a tag made ([`moves::classify_move`]) and the alias-family questions.
 //! * [`verify`] and [`provenance`]: is a local image the official one, and what its attestations say.
 //! * [`sbom`]: the packages of an SPDX SBOM and what changed between two.
+//! * [`chain`]: the chain of trust of one image, link by link, from what `verify` gathered.
 //! * [`signatures`]: which images must carry a cosign signature by which keys, and the one verdict over the evidence.
 #![deny(missing_docs)]
 
 pub mod admission;
+pub mod chain;
 pub mod check;
 pub mod config;
 pub mod controls;
