@@ -145,6 +145,8 @@ pub struct ImageFacts<'a> {
     pub id: &'a str,
     /// Its platform (`linux/amd64`), when known.
     pub platform: Option<&'a str>,
+    /// Who answered for `docker.io` (`https://registry-1.docker.io` unless configured otherwise).
+    pub docker_hub: &'a str,
     /// The PSF link, judged by the caller.
     pub release: Link,
     /// The verdict against Docker Hub.
@@ -204,7 +206,7 @@ fn official_images_link(
             .unwrap_or_else(|| "no build provenance to compare with official-images".to_owned());
         return Link::new(OFFICIAL_IMAGES, Status::Unknown, vec![why]);
     };
-    let mut evidence = vec![check.detail.clone()];
+    let evidence = vec![check.detail.clone()];
     match check.outcome {
         Outcome::Match => Link::new(OFFICIAL_IMAGES, Status::Ok, evidence),
         Outcome::Mismatch | Outcome::NotListed => Link::new(OFFICIAL_IMAGES, Status::Broken, evidence)
@@ -215,12 +217,15 @@ fn official_images_link(
             ),
         Outcome::Unchecked => {
             if assessment.current != Some(true) {
-                evidence.push(
-                    "the record lists what each tag names now; an image its tag no longer names (or named by no tag) \
-                     is not compared with it"
-                        .to_owned(),
-                );
-                Link::new(OFFICIAL_IMAGES, Status::Unknown, evidence)
+                // The check's own detail would say that no record was given; the record was not compared.
+                Link::new(
+                    OFFICIAL_IMAGES,
+                    Status::Unknown,
+                    vec![format!(
+                        "not compared: the record says what each {OFFICIAL_REPOSITORY} tag names now, and this image \
+                         was not found to be what its tag names now (stale, a mirror copy, or untagged)"
+                    )],
+                )
             } else {
                 Link::new(OFFICIAL_IMAGES, Status::Unknown, evidence).with_fix(
                     "pass --official-images FILE|URL (the library/python file of docker-library/official-images)",
@@ -386,11 +391,12 @@ fn docker_hub_link(facts: &ImageFacts<'_>) -> Link {
              its signature instead",
         );
     };
+    let answered = format!("(answered by {})", facts.docker_hub);
     let mut evidence = vec![match &a.source {
-        Some(source) => {
-            format!("{OFFICIAL_REPOSITORY} serves {digest}, the digest of the copy from {source}")
-        }
-        None => format!("{OFFICIAL_REPOSITORY} serves {digest}"),
+        Some(source) => format!(
+            "{OFFICIAL_REPOSITORY} serves {digest}, the digest of the copy from {source} {answered}"
+        ),
+        None => format!("{OFFICIAL_REPOSITORY} serves {digest} {answered}"),
     }];
     for tag in &a.tags {
         match a.moved.iter().find(|m| m.tag == *tag) {
@@ -410,6 +416,11 @@ fn docker_hub_link(facts: &ImageFacts<'_>) -> Link {
                 facts.id
             ));
             Link::new(DOCKER_HUB, Status::Ok, evidence)
+        }
+        // Without a platform the served index cannot be matched: nothing is known, nothing contradicted.
+        Some(IdCheck::Differs(problem)) if facts.platform.is_none() => {
+            evidence.push(problem.clone());
+            Link::new(DOCKER_HUB, Status::Unknown, evidence)
         }
         Some(IdCheck::Differs(problem)) => {
             evidence.push(problem.clone());

@@ -8,10 +8,12 @@
 //! * [`feed`]: the recorded history as a Renovate custom-datasource document;
 //! * [`plans`]: what `pin` and `update` did, each move explained (`update --format markdown` is a pull-request body);
 //! * [`rules`]: the rules' documentation (`--list-rules`, `--explain`);
+//! * [`chain`]: `verify --chain`, the chain of trust link by link;
 //! * [`provenance`]: one platform image's attestations, as `provenance` and `verify` show them;
 //! * [`terminal`]: control characters made visible, and a writer that does it line by line.
 #![deny(missing_docs)]
 
+pub mod chain;
 pub mod check;
 pub mod docs;
 pub mod feed;

@@ -9,12 +9,14 @@
 //!   [`sources`]: the files a run works on, found and read once.
 //! * [`provenance`] and [`verifier`]: attestations and the official-images record; is a local image the official
 //!   one.
+//! * [`chain`]: the chain of trust of verified images, link by link (`verify --chain`).
 //! * [`watch`]: the watcher — poll tags, record every move in the history store, explain it, notify.
 //! * [`error`]: one classification of failures (input, unreachable, policy) and their exit codes.
 //! * [`clock`]: the wall clock, read in one place.
 #![deny(missing_docs)]
 
 pub mod apply;
+pub mod chain;
 pub mod check;
 pub mod clock;
 pub mod drift;

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use pyimage_policy::chain::{CPYTHON_RELEASE, Link, Status};
 use pyimage_policy::config::TrustSettings;
 use pyimage_registry::{RegistryClient, RegistryError};
 use pyimage_trust::bundle::MAX_BUNDLE_BYTES;
@@ -42,6 +43,73 @@ impl PythonRelease {
     pub fn describe(&self) -> String {
         self.verdict.describe()
     }
+
+    /// The first link of the chain of trust: the verdict, what it rests on, and what to do when it is broken.
+    pub fn chain_link(&self) -> Link {
+        let status = match self.status {
+            LinkStatus::Proven => Status::Ok,
+            LinkStatus::Broken => Status::Broken,
+            LinkStatus::Unproven => Status::Unknown,
+        };
+        let mut evidence = vec![self.describe()];
+        if let (Some(version), Some(sha256)) = (&self.version, &self.sha256) {
+            evidence.push(format!(
+                "the image's config: PYTHON_VERSION {version}, PYTHON_SHA256 {sha256}"
+            ));
+        }
+        if let Some(bundle) = &self.bundle {
+            evidence.push(format!("bundle {bundle}"));
+            evidence.push(format!("trust root {}", self.trusted_root));
+        }
+        let fix = match &self.verdict {
+            PsfVerdict::SignedByPsf { .. } | PsfVerdict::NoBundle => None,
+            PsfVerdict::HashMismatch { .. } => Some(
+                "the image's PYTHON_SHA256 is not the digest of the tarball the PSF signed: do not use this image; \
+                 pull the official image by digest (`pyimage pin`) and verify it"
+                    .to_owned(),
+            ),
+            PsfVerdict::IdentityWrong { .. } => Some(format!(
+                "if python.org's Sigstore page (https://www.python.org/downloads/metadata/sigstore/) names a new \
+                 release manager for Python {line}, add [trust.python_lines.\"{line}\"] identity and issuer to \
+                 pyimage.toml; otherwise treat the bundle, and the image, as suspect",
+                line = self
+                    .version
+                    .as_deref()
+                    .and_then(psf::release_line)
+                    .unwrap_or_else(|| "X.Y".to_owned())
+            )),
+            PsfVerdict::InvalidBundle { .. } => Some(
+                "check the Sigstore trust root (--trusted-root, [trust] trusted_root) is current; if the bundle still \
+                 does not verify, do not trust the release and report it to python.org"
+                    .to_owned(),
+            ),
+            PsfVerdict::NotCheckable { why } if why.contains("PYTHON_SHA256") => Some(
+                "use a current build of the tag: docker-library images set PYTHON_SHA256 since October 2024".to_owned(),
+            ),
+            PsfVerdict::NotCheckable { .. } => None,
+            PsfVerdict::UnknownReleaseLine { line } => Some(format!(
+                "add [trust.python_lines.\"{line}\"] identity and issuer (from python.org's Sigstore page) to \
+                 pyimage.toml"
+            )),
+            PsfVerdict::Unavailable { .. } => Some(
+                "check that python.org (or [trust] python_org) is reachable, then verify again".to_owned(),
+            ),
+        };
+        let link = Link::new(CPYTHON_RELEASE, status, evidence);
+        match fix {
+            Some(fix) => link.with_fix(fix),
+            None => link,
+        }
+    }
+}
+
+/// The first link when the PSF's signature was not checked (`--no-release-signature`).
+pub fn unchecked_link(why: &str) -> Link {
+    Link::new(
+        CPYTHON_RELEASE,
+        Status::Unknown,
+        vec![format!("not checked ({why})")],
+    )
 }
 
 /// What checks the PSF link: where bundles come from, the trust root, the expected signers, the cache.

@@ -11,6 +11,7 @@ use pyimage_engine::{EngineAddress, EngineClient, ImageInspect};
 use pyimage_model::Library;
 use pyimage_model::Reference;
 use pyimage_model::lock::Lock;
+use pyimage_policy::chain::IdCheck;
 use pyimage_policy::provenance::{self, Change, PlatformProvenance};
 use pyimage_policy::verify::{
     self, Assessment, LocalImage, OFFICIAL_REPOSITORY, Requirement, Served, TagNow, Upstream,
@@ -91,6 +92,12 @@ pub struct ImageVerification {
     /// Whose problem the error is, when there is one.
     #[serde(skip)]
     pub error_kind: Option<ErrorKind>,
+    /// What the engine or inspect file said about the image (for the chain view: its names).
+    #[serde(skip)]
+    pub local: Option<LocalImage>,
+    /// The image ID compared with the config of the manifest Docker Hub serves (the problem is also in `notes`).
+    #[serde(skip)]
+    pub id_check: Option<IdCheck>,
 }
 
 /// Every image verified.
@@ -219,6 +226,8 @@ pub async fn verify_images(
                     changes: Vec::new(),
                     notes: Vec::new(),
                     error_kind: Some(kind),
+                    local: None,
+                    id_check: None,
                 },
             }
         })
@@ -329,6 +338,8 @@ async fn verify_one(
         signature: None,
         changes: Vec::new(),
         notes: Vec::new(),
+        local: Some(local.clone()),
+        id_check: None,
     };
     if let Some(signatures) = &request.release_signatures {
         let link = signatures
@@ -385,10 +396,15 @@ async fn verify_one(
     if (assessment.official || assessment.faithful_copy == Some(true))
         && let Some(digest) = &assessment.digest
     {
-        let problem = match image_id_check(client, &local, digest).await {
-            Ok(problem) => problem,
-            Err(error) => Some(format!("the image ID could not be cross-checked: {error}")),
+        let (problem, check) = match image_id_check(client, &local, digest).await {
+            Ok(None) => (None, IdCheck::Same),
+            Ok(Some(problem)) => (Some(problem.clone()), IdCheck::Differs(problem)),
+            Err(error) => {
+                let problem = format!("the image ID could not be cross-checked: {error}");
+                (Some(problem.clone()), IdCheck::Unchecked(problem))
+            }
         };
+        report.id_check = Some(check);
         if let Some(problem) = problem {
             report.ok = false;
             report.notes.push(problem);

@@ -17,7 +17,9 @@ use pyimage_service::python_release::{ReleaseSignatures, default_cache_dir};
 use pyimage_service::verifier::{ImageSource, VerifyRequest, verify_images};
 
 use crate::output::{Format, print_json};
+use pyimage_render::chain::ChainOutput;
 use pyimage_render::verify::VerifyOutput;
+use pyimage_service::chain::{ChainContext, chains};
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -38,6 +40,10 @@ pub struct VerifyArgs {
     /// The official-images `library/python` file (or URL) for the provenance check; `none` skips it.
     #[arg(long, value_name = "FILE|URL|none")]
     official_images: Option<String>,
+    /// Show the chain of trust link by link (the PSF's signature, official-images, provenance, base image, SBOM,
+    /// Docker Hub's digest, the mirror copy, signatures, the lock, the cluster), each with its evidence.
+    #[arg(long)]
+    chain: bool,
     /// Skip reading the image's attestations.
     #[arg(long)]
     no_provenance: bool,
@@ -138,6 +144,10 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
         };
         let verification = verify_images(&client, source, &request, lock.as_ref(), &record).await?;
         let exit = verification.outcome();
+        let context = ChainContext::of(&loaded.settings, lock.is_some(), &docker_hub_endpoint);
+        let chains = args
+            .chain
+            .then(|| chains(&verification, &request, &context));
         let output = VerifyOutput {
             require: &args.require,
             source: verification.source,
@@ -147,19 +157,23 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
             official_images: record.describe(),
             images: verification.images,
         };
-        match args.format {
-            Format::Json => print_json(&output)?,
-            Format::Human => {
-                pyimage_render::verify::human(&mut crate::render::terminal::stdout(), &output)?;
-                for image in &output.images {
-                    if let Some(error) = &image.error {
-                        crate::render::terminal::eprintln(format_args!(
-                            "pyimage: {}: {error}",
-                            image.input
-                        ));
-                    }
-                }
+        let errors: Vec<String> = (output.images.iter())
+            .filter_map(|i| Some(format!("pyimage: {}: {}", i.input, i.error.as_ref()?)))
+            .collect();
+        let mut stdout = crate::render::terminal::stdout();
+        match (chains, args.format) {
+            (Some(chains), Format::Json) => print_json(&ChainOutput::new(output, chains))?,
+            (Some(chains), Format::Human) => {
+                pyimage_render::chain::human(&mut stdout, &ChainOutput::new(output, chains))?
             }
+            (None, Format::Json) => print_json(&output)?,
+            (None, Format::Human) => pyimage_render::verify::human(&mut stdout, &output)?,
+        }
+        for error in errors
+            .iter()
+            .filter(|_| matches!(args.format, Format::Human))
+        {
+            crate::render::terminal::eprintln(format_args!("{error}"));
         }
         Ok(Outcome::from_failure(exit))
     })

@@ -145,6 +145,7 @@ fn facts<'a>(
     ImageFacts {
         id: "sha256:0303",
         platform: Some("linux/amd64"),
+        docker_hub: "https://registry-1.docker.io",
         release: release_ok(),
         assessment,
         provenance,

@@ -17,17 +17,17 @@ use serde_json::{Value, json};
 use crate::support::{json, pyimage, stdout, tempdir, testdata};
 
 /// The library file whose releases all have a bundle in testdata/trust (3.10.20 … 3.15.0a8).
-const LIBRARY: &str = "2026-04-08T101511-65b660896df8.txt";
+pub(crate) const LIBRARY: &str = "2026-04-08T101511-65b660896df8.txt";
 
-struct Setup {
-    replica: Replica,
-    truth: GroundTruth,
-    python_org: FileServer,
+pub(crate) struct Setup {
+    pub(crate) replica: Replica,
+    pub(crate) truth: GroundTruth,
+    pub(crate) python_org: FileServer,
 }
 
 /// One replica and one stand-in for this module; each test publishes the bundles under a prefix of its own (its
 /// `python_org` base URL), so that tests running at once do not see each other's changes.
-static SETUP: LazyLock<Setup> = LazyLock::new(|| {
+pub(crate) static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     let (replica, _) = Replica::start_seeded(testdata(&format!(
         "official-images/library-python/{LIBRARY}"
     )))
@@ -42,7 +42,7 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
 });
 
 /// Publishes every real bundle under `/<prefix>/ftp/python/`, as python.org does under `/ftp/python/`.
-fn publish(prefix: &str) {
+pub(crate) fn publish(prefix: &str) {
     for bundle in std::fs::read_dir(testdata("trust/psf/bundles")).unwrap() {
         let path = bundle.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
@@ -72,7 +72,12 @@ fn bundle(file: &str) -> Vec<u8> {
 
 /// `docker image inspect` JSON for the linux/amd64 (or `platform`) image of `tag` as the replica serves it: its
 /// config digest as ID and its config's environment. `config` replaces the config (after tampering).
-fn inspect(setup: &Setup, tag: &str, platform: &str, tampered: Option<(&str, Value)>) -> Value {
+pub(crate) fn inspect(
+    setup: &Setup,
+    tag: &str,
+    platform: &str,
+    tampered: Option<(&str, Value)>,
+) -> Value {
     let image = setup.truth.tag(tag).unwrap().image(platform).unwrap();
     let (digest, config) = match tampered {
         Some((digest, config)) => (digest.to_owned(), config),
