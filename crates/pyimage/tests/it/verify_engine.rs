@@ -212,6 +212,55 @@ fn verify_with_a_real_docker_engine() {
     );
     step(started, "untrusted");
 
+    // The chain of each, from the engine: official, a faithful copy, a local build, an altered copy.
+    let chained = run.pyimage(&[
+        "verify",
+        "--chain",
+        "--no-release-signature",
+        "--format",
+        "json",
+        "--require",
+        "faithful",
+        "--official-images",
+        library,
+        "python:3.12-slim",
+        &from_acme,
+        "python:3.13-slim",
+        "python:3.14-slim",
+    ]);
+    assert_eq!(chained.status.code(), Some(1), "{}", stderr(&chained));
+    let chains = json(&chained);
+    let status = |i: usize, link: &str| -> String {
+        let links = chains["images"][i]["chain"].as_array().unwrap();
+        let found = links.iter().find(|l| l["link"] == link).unwrap();
+        found["status"].as_str().unwrap().to_owned()
+    };
+    for link in [
+        "official-images",
+        "build-provenance",
+        "base-image",
+        "sbom",
+        "docker-hub",
+        "cluster",
+    ] {
+        assert_eq!(status(0, link), "ok", "{link}: {chains:#}");
+    }
+    assert_eq!(status(0, "cpython-release"), "unknown");
+    assert_eq!(status(0, "mirror-copy"), "not-applicable");
+    assert_eq!(
+        (status(1, "mirror-copy"), status(1, "docker-hub")),
+        ("ok".into(), "ok".into())
+    );
+    assert_eq!(
+        (status(2, "mirror-copy"), status(2, "docker-hub")),
+        ("not-applicable".into(), "broken".into())
+    );
+    assert_eq!(
+        (status(3, "mirror-copy"), status(3, "docker-hub")),
+        ("broken".into(), "broken".into())
+    );
+    step(started, "--chain");
+
     // 4. --inspect: the same verdicts from saved `docker image inspect` JSON, from a file and from stdin.
     let names = [
         "python:3.12-slim",
