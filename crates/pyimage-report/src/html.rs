@@ -9,7 +9,8 @@ use pyimage_model::time::rfc3339_utc;
 use crate::escape::{escape, short_digest};
 use crate::palette::{BACKGROUND, BAD, BAND, GOOD, KIND_COLOURS, MUTED, TEXT, kind_colour};
 use crate::svg::{kind_label, kind_slug, timeline_svg};
-use crate::{AdmissionSection, Outcome, Report, StaleSection, TagMove, Timeline};
+use crate::{AdmissionSection, ChainSection, Outcome, Report, StaleSection, TagMove, Timeline};
+use pyimage_policy::chain::Status;
 
 const DAY: u64 = 86_400;
 /// Package changes shown per move in tables and hover text; the rest is counted.
@@ -33,6 +34,9 @@ pub fn render(report: &Report) -> String {
     drift_section(&mut page, &report.timelines, now);
     if let Some(stale) = &report.stale {
         stale_section(&mut page, stale, now);
+    }
+    if let Some(chains) = &report.chains {
+        chain_section(&mut page, chains);
     }
     if let Some(admission) = &report.admission {
         admission_section(&mut page, admission);
@@ -229,6 +233,63 @@ fn stale_section(page: &mut String, stale: &StaleSection, now: u64) {
         );
     }
     page.push_str("</tbody></table></div></section>");
+}
+
+/// One collapsible table per tag (open when a link is broken): link, status, evidence and what to do.
+fn chain_section(page: &mut String, section: &ChainSection) {
+    let _ = write!(
+        page,
+        "<section id=\"chain\"><h2>Chain of trust</h2><p class=\"muted\">{}</p>",
+        escape(&section.scope)
+    );
+    if section.tags.is_empty() {
+        page.push_str("<p>No watched tag to show.</p></section>");
+        return;
+    }
+    for tag in &section.tags {
+        let count = |status: Status| tag.links.iter().filter(|l| l.status == status).count();
+        let broken = count(Status::Broken);
+        let _ = write!(
+            page,
+            "<details class=\"chain\" data-tag=\"{reference}\" data-broken=\"{broken}\"{open}><summary><code>{reference}\
+             </code> {digest}: {ok} ok, {broken} broken, {unknown} unknown, {na} not applicable</summary>\
+             <div class=\"scroll\"><table><thead><tr><th scope=\"col\">Link</th><th scope=\"col\">Status</th>\
+             <th scope=\"col\">Evidence</th></tr></thead><tbody>",
+            reference = escape(&tag.reference),
+            open = if broken > 0 { " open" } else { "" },
+            digest = tag.digest.as_deref().map_or_else(String::new, digest_html),
+            ok = count(Status::Ok),
+            unknown = count(Status::Unknown),
+            na = count(Status::NotApplicable),
+        );
+        for link in &tag.links {
+            let class = match link.status {
+                Status::Ok => "good",
+                Status::Broken => "bad",
+                Status::Unknown | Status::NotApplicable => "",
+            };
+            let evidence: Vec<String> = link.evidence.iter().map(|e| escape(e)).collect();
+            let fix = link.fix.as_deref().map_or_else(String::new, |fix| {
+                let label = if link.status == Status::Broken {
+                    "Fix"
+                } else {
+                    "To settle it"
+                };
+                format!("<br><strong>{label}:</strong> {}", escape(fix))
+            });
+            let _ = write!(
+                page,
+                "<tr data-link=\"{id}\" data-status=\"{status}\"><td>{title}</td><td class=\"{class}\">{status}</td>\
+                 <td>{evidence}{fix}</td></tr>",
+                id = link.link,
+                status = link.status.as_str(),
+                title = escape(link.title),
+                evidence = evidence.join("<br>"),
+            );
+        }
+        page.push_str("</tbody></table></div></details>");
+    }
+    page.push_str("</section>");
 }
 
 fn admission_section(page: &mut String, admission: &AdmissionSection) {

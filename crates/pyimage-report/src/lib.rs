@@ -2,7 +2,8 @@
 //! what admission decided — rendered as one self-contained HTML document (inline CSS and SVG, no script, no network).
 //!
 //! Pure: callers (`pyimage history --format html`, `pyimage serve`'s `/`) gather a [`Report`] from the history store,
-//! the lock and the webhook's recent decisions; [`render`] turns it into text. Everything that comes from a registry
+//! the lock and the webhook's recent decisions (and, from a server, each tag's chain of trust); [`render`] turns it into
+//! text. Everything that comes from a registry
 //! or a file (tags, digests, package names, namespaces) is escaped: a hostile registry cannot inject markup.
 
 #![deny(missing_docs)]
@@ -33,6 +34,28 @@ pub struct Report {
     pub stale: Option<StaleSection>,
     /// What the admission webhook decided recently.
     pub admission: Option<AdmissionSection>,
+    /// The chain of trust of each tag's current image, as far as the page knows it.
+    pub chains: Option<ChainSection>,
+}
+
+/// The chain of trust of each watched tag's current image, link by link, from what the page has at hand.
+#[derive(Debug, Clone, Default)]
+pub struct ChainSection {
+    /// What the links rest on and what they leave out, said once above them.
+    pub scope: String,
+    /// One chain per tag, in the page's tag order.
+    pub tags: Vec<TagChain>,
+}
+
+/// The chain of one tag's current image.
+#[derive(Debug, Clone)]
+pub struct TagChain {
+    /// The reference as people write it (`python:3.12-slim`).
+    pub reference: String,
+    /// The digest the tag points at, as last recorded.
+    pub digest: Option<String>,
+    /// The links, in chain order.
+    pub links: Vec<pyimage_policy::chain::Link>,
 }
 
 /// The history of one tag.

@@ -1,5 +1,6 @@
-//! `GET /`: the drift page, read-only — the history store's tag timelines and the lock's stale pins (when a store
-//! is configured) and what admission decided lately, rendered by the same code as `pyimage history --format html`.
+//! `GET /`: the drift page, read-only — the history store's tag timelines, the lock's stale pins and each shown tag's
+//! chain of trust as far as the recorded state and the policy tell it (when a store is configured), and what admission
+//! decided lately, rendered by the same code as `pyimage history --format html`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,7 +32,7 @@ pub async fn page(State(state): State<Arc<AppState>>) -> Response {
     let html = match state.store.as_ref() {
         // Without a store there is nothing unbounded to read: the shared assembly says so.
         None => drift::assemble(None, &[], lock, admission).await,
-        Some(store) => bounded(store, lock, admission).await,
+        Some(store) => bounded(store, lock, admission, &state.policy).await,
     };
     let html = match html {
         Ok(html) => html,
@@ -58,6 +59,7 @@ async fn bounded(
     store: &pyimage_store::Store,
     lock: Option<(&str, &pyimage_model::lock::Lock)>,
     admission: Option<pyimage_report::AdmissionSection>,
+    policy: &pyimage_policy::check::Policy,
 ) -> Result<String, pyimage_service::ServiceError> {
     let now = pyimage_service::clock::unix_seconds();
     let mut shown = (Vec::new(), 0, false);
@@ -113,13 +115,20 @@ async fn bounded(
         .iter()
         .filter_map(|((repository, tag), events)| drift::timeline_of(repository, tag, events))
         .collect();
-    let stale = match lock {
-        Some((shown, lock)) => Some(drift::stale_section(
-            shown,
-            &drift::standings(store, lock).await?,
-        )),
+    let standings = match lock {
+        Some((_, lock)) => Some(drift::standings(store, lock).await?),
         None => None,
     };
+    let stale = lock
+        .zip(standings.as_deref())
+        .map(|((shown, _), standings)| drift::stale_section(shown, standings));
+    // The chain of each tag shown, from its newest move already read: no more reads.
+    let chains = pyimage_service::chain::page_section(
+        groups.iter().filter_map(|(_, events)| events.last()),
+        standings.as_deref(),
+        policy,
+        pyimage_service::clock::today(),
+    );
     let mut source = format!(
         "the history store {} and this server's admissions: the moves of the last {days} day(s)",
         store.url().shown
@@ -146,6 +155,7 @@ async fn bounded(
         timelines,
         stale,
         admission,
+        chains: Some(chains),
     }))
 }
 fn unavailable(why: &str) -> Response {

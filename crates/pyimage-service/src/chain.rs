@@ -3,6 +3,9 @@
 //! the links of [`pyimage_policy::chain`], plus the one link verify does not decide: what the admission webhook
 //! decides for the image in each environment, computed here with the same function `serve` calls. Nothing here asks
 //! a registry: the chain costs what `verify` costs.
+//!
+//! The drift page shows a smaller chain per watched tag ([`page_section`]): what `watch` recorded at the tag's last
+//! move, the lock's standing and the admission decision, each link saying when it was not checked there.
 
 use std::collections::BTreeMap;
 
@@ -14,8 +17,11 @@ use pyimage_policy::config::{RegistryFailure, Settings};
 use pyimage_policy::provenance::PlatformProvenance;
 use pyimage_policy::signatures::SignatureFacts;
 use pyimage_policy::verify::{OFFICIAL_REPOSITORY, Verdict};
-use serde::Serialize;
+use pyimage_report::{ChainSection, TagChain};
+use pyimage_store::Event;
+use serde::{Deserialize, Serialize};
 
+use crate::drift::Standing;
 use crate::python_release::unchecked_link;
 use crate::verifier::{ImageVerification, Verification, VerifyRequest};
 
@@ -224,4 +230,263 @@ fn cluster_of(image: &ImageVerification, context: &ChainContext<'_>) -> Link {
         signatures: facts.as_ref(),
     };
     chain::cluster_link(&reference, context.policy, &check)
+}
+
+/// What the drift page's chain section rests on and leaves out, said above it.
+pub const PAGE_SCOPE: &str = "Each tag's current image as `pyimage watch` recorded it at its last move, and what this \
+server's policy decides for it; nothing here asks a registry. Shown: the digest the registry served, the base image \
+and SBOM its attestations named, the lock's pin, the admission decision per environment. Not checked here: the PSF's \
+signature on the CPython release, the official-images entry and the attestations' cross-checks — `pyimage provenance \
+python:TAG` checks the attestations against official-images, and `pyimage verify --chain` checks every link of a \
+pulled image.";
+
+/// What an event's `state` says, as far as the chain needs it (the package lists are skipped, not copied).
+#[derive(Debug, Default, Deserialize)]
+struct Recorded {
+    #[serde(default)]
+    base_name: Option<String>,
+    #[serde(default)]
+    base_digest: Option<String>,
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    python: Option<String>,
+    #[serde(default)]
+    packages: BTreeMap<String, serde::de::IgnoredAny>,
+    #[serde(default)]
+    unread: Vec<String>,
+}
+
+/// The chain of one watched tag's current image from its last recorded event, the lock's standing of the tag (when
+/// the server has a lock; `None` inside means the lock pins no reference to the tag), and the policy. Pure: the
+/// page calls it for the tags it shows, with what it already read.
+pub fn recorded_chain(
+    last: &Event,
+    lock: Option<Option<&Standing>>,
+    policy: &Policy,
+    today: Date,
+) -> TagChain {
+    use pyimage_policy::chain::{
+        BASE_IMAGE, BUILD_PROVENANCE, CPYTHON_RELEASE, DOCKER_HUB, LOCK, MIRROR_COPY,
+        OFFICIAL_IMAGES, OFFICIAL_UNSIGNED, SBOM, SIGNATURES,
+    };
+    let reference = crate::drift::familiar(&last.repository, &last.tag);
+    let recorded: Recorded = Recorded::deserialize(&last.state).unwrap_or_default();
+    let official = last.repository == OFFICIAL_REPOSITORY;
+    let verify_it = format!("pull it and run `pyimage verify --chain {reference}`");
+    let provenance_it = format!("`pyimage provenance {reference}` checks the attestations");
+    let unknown = |id, evidence: Vec<String>, fix: &str| {
+        Link::new(id, Status::Unknown, evidence).with_fix(fix.to_owned())
+    };
+    let mut links = vec![unknown(
+        CPYTHON_RELEASE,
+        vec![match &recorded.python {
+            Some(python) => {
+                format!("Python {python}; the PSF's signature is not checked on this page")
+            }
+            None => "the PSF's signature is not checked on this page".to_owned(),
+        }],
+        &verify_it,
+    )];
+    let commit = recorded
+        .commit
+        .as_deref()
+        .map(|c| format!("recorded build commit {c}"));
+    links.push(unknown(
+        OFFICIAL_IMAGES,
+        vec![
+            commit
+                .clone()
+                .unwrap_or_else(|| "no build commit recorded".to_owned()),
+        ],
+        &provenance_it,
+    ));
+    let mut provenance = vec![commit.unwrap_or_else(|| "no build provenance recorded".to_owned())];
+    provenance.extend(recorded.unread.iter().map(|u| format!("left out: {u}")));
+    links.push(unknown(BUILD_PROVENANCE, provenance, &provenance_it));
+    let base = match (&recorded.base_name, &recorded.base_digest) {
+        (None, None) => "no base image recorded".to_owned(),
+        (name, digest) => format!(
+            "recorded: {} {}",
+            name.as_deref().unwrap_or("(unnamed)"),
+            digest.as_deref().unwrap_or("(no digest)")
+        ),
+    };
+    links.push(unknown(BASE_IMAGE, vec![base], &provenance_it));
+    let sbom = if recorded.packages.is_empty() {
+        Link::new(SBOM, Status::Unknown, vec!["no SBOM recorded".to_owned()])
+    } else {
+        let platforms: Vec<&str> = recorded.packages.keys().map(String::as_str).collect();
+        Link::new(
+            SBOM,
+            Status::Ok,
+            vec![format!(
+                "the SBOM attestation was read for {}{}",
+                platforms.join(", "),
+                recorded
+                    .python
+                    .as_deref()
+                    .map(|p| format!(" (python {p})"))
+                    .unwrap_or_default()
+            )],
+        )
+    };
+    links.push(sbom);
+    let digest = last.to_digest.clone();
+    links.push(match (&digest, official) {
+        (None, _) => Link::new(
+            DOCKER_HUB,
+            Status::Unknown,
+            vec![format!("the tag was removed ({})", last.observed_at)],
+        ),
+        (Some(digest), true) => Link::new(
+            DOCKER_HUB,
+            Status::Ok,
+            vec![format!(
+                "{reference} named {digest} at {}, as `pyimage watch` ({}) recorded its last move",
+                last.observed_at, last.source
+            )],
+        ),
+        (Some(_), false) => Link::new(
+            DOCKER_HUB,
+            Status::Unknown,
+            vec![format!(
+                "watched at {}, not at {OFFICIAL_REPOSITORY}: not compared on this page",
+                last.repository
+            )],
+        )
+        .with_fix(verify_it.clone()),
+    });
+    links.push(if official {
+        Link::new(
+            MIRROR_COPY,
+            Status::NotApplicable,
+            vec![format!("watched at {OFFICIAL_REPOSITORY} itself")],
+        )
+    } else {
+        unknown(
+            MIRROR_COPY,
+            vec![format!(
+                "a copy at {}: not compared on this page",
+                last.repository
+            )],
+            &verify_it,
+        )
+    });
+    let rule = Reference::parse_normalized(&reference).ok().and_then(|r| {
+        policy
+            .signatures
+            .iter()
+            .find(|rule| rule.images.iter().any(|p| p.matches(&r)))
+    });
+    links.push(match rule {
+        Some(rule) => unknown(
+            SIGNATURES,
+            vec![format!("{}: not read on this page", rule.describe())],
+            &verify_it,
+        ),
+        None => {
+            let mut evidence =
+                vec!["no signature policy covers this image ([[trust.signatures]])".to_owned()];
+            if official {
+                evidence.push(OFFICIAL_UNSIGNED.to_owned());
+            }
+            Link::new(SIGNATURES, Status::NotApplicable, evidence)
+        }
+    });
+    links.push(match lock {
+        None => Link::new(
+            LOCK,
+            Status::Unknown,
+            vec!["this server has no lock ([serve] lock)".to_owned()],
+        ),
+        Some(None) => Link::new(
+            LOCK,
+            Status::Unknown,
+            vec!["the lock pins no reference to this tag".to_owned()],
+        ),
+        Some(Some(standing)) => match standing.status {
+            "current" => Link::new(
+                LOCK,
+                Status::Ok,
+                vec![format!(
+                    "{} is pinned to {}, the tag's current digest",
+                    standing.reference, standing.pinned
+                )],
+            ),
+            "stale" => Link::new(
+                LOCK,
+                Status::Broken,
+                vec![format!(
+                    "{} is pinned to {}, {} move(s) behind the tag{}",
+                    standing.reference,
+                    standing.pinned,
+                    standing.moves_behind.unwrap_or(0),
+                    standing
+                        .stale_since
+                        .as_deref()
+                        .map(|since| format!(" (stale since {since})"))
+                        .unwrap_or_default()
+                )],
+            )
+            .with_fix("review the tag's moves and move the pin with `pyimage update`"),
+            _ => Link::new(
+                LOCK,
+                Status::Unknown,
+                vec![format!(
+                    "{} is pinned to {}, a digest the history store never saw for the tag",
+                    standing.reference, standing.pinned
+                )],
+            ),
+        },
+    });
+    static NO_BUILD_ARGS: ScanOptions = ScanOptions::NONE;
+    let context = CheckContext {
+        today,
+        lock: None,
+        build: &NO_BUILD_ARGS,
+        signatures: None,
+    };
+    let written = match &digest {
+        Some(digest) => format!("{reference}@{digest}"),
+        None => reference.clone(),
+    };
+    links.push(chain::cluster_link(&written, policy, &context));
+    TagChain {
+        reference,
+        digest,
+        links,
+    }
+}
+
+/// The standing of the lock entry that pins `repository:tag`, if any.
+pub fn standing_of<'s>(
+    standings: &'s [Standing],
+    repository: &str,
+    tag: &str,
+) -> Option<&'s Standing> {
+    standings.iter().find(|s| {
+        Reference::parse_normalized(&s.reference)
+            .is_ok_and(|r| r.name() == repository && r.tag().unwrap_or("latest") == tag)
+    })
+}
+
+/// The page's chain section for the tags it shows (their last events), with the lock's standings when the server
+/// has a lock.
+pub fn page_section<'e>(
+    lasts: impl IntoIterator<Item = &'e Event>,
+    standings: Option<&[Standing]>,
+    policy: &Policy,
+    today: Date,
+) -> ChainSection {
+    ChainSection {
+        scope: PAGE_SCOPE.to_owned(),
+        tags: lasts
+            .into_iter()
+            .map(|last| {
+                let lock = standings.map(|s| standing_of(s, &last.repository, &last.tag));
+                recorded_chain(last, lock, policy, today)
+            })
+            .collect(),
+    }
 }

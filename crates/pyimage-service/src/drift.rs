@@ -59,6 +59,8 @@ fn page(
         timelines,
         stale,
         admission,
+        // The chain needs the policy of a server: `history --format html` leaves it out.
+        chains: None,
     })
 }
 

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use pyimage_testkit::browser::Browser;
 
+use pyimage_policy::chain::{Link, Status};
 use pyimage_report::{
-    AdmissionDecision, AdmissionSection, Change, MoveKind, Outcome, PackageChange, RegistryHealth,
-    Report, StalePin, StaleSection, TagMove, Timeline,
+    AdmissionDecision, AdmissionSection, ChainSection, Change, MoveKind, Outcome, PackageChange,
+    RegistryHealth, Report, StalePin, StaleSection, TagChain, TagMove, Timeline,
 };
 
 /// Unix seconds of a `YYYY-MM-DD` date at noon UTC.
@@ -96,6 +97,32 @@ fn report() -> Report {
     let first = timeline.moves[0].old_digest.clone().unwrap();
     let fourth = timeline.moves[3].new_digest.clone();
     let current = timeline.current_digest.clone().unwrap();
+    let chains = ChainSection {
+        scope: "what watch recorded".into(),
+        tags: vec![TagChain {
+            reference: "python:3.12-slim".into(),
+            digest: Some(current.clone()),
+            links: vec![
+                Link::new(
+                    "docker-hub",
+                    Status::Ok,
+                    vec![format!("python:3.12-slim named {current}")],
+                ),
+                Link::new(
+                    "sbom",
+                    Status::Unknown,
+                    vec!["<b>not bold</b> package".into()],
+                )
+                .with_fix("`pyimage provenance python:3.12-slim` checks the attestations"),
+                Link::new(
+                    "lock",
+                    Status::Broken,
+                    vec![format!("pinned to {first}, 8 move(s) behind")],
+                )
+                .with_fix("move the pin with `pyimage update`"),
+            ],
+        }],
+    };
     Report {
         title: "Python image drift".into(),
         source: "testdata/repo-info/history-3.12-slim.csv".into(),
@@ -136,6 +163,7 @@ fn report() -> Report {
                 },
             ],
         }),
+        chains: Some(chains),
         admission: Some(AdmissionSection {
             decisions: vec![
                 AdmissionDecision {
@@ -225,6 +253,20 @@ fn chromium_reads_the_drift_page_of_a_real_tag_history() {
     .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     assert!(dom.contains("2 of 3 pin(s) in pyimage.lock are behind their tag."));
+    // The chain of trust: a row per link with its status, a broken one opening its tag and saying what to do.
+    assert!(
+        dom.contains(
+            "<details class=\"chain\" data-tag=\"python:3.12-slim\" data-broken=\"1\" open=\"\">"
+        ),
+        "{dom}"
+    );
+    assert!(dom.contains(
+        "<tr data-link=\"lock\" data-status=\"broken\"><td>lock</td><td class=\"bad\">broken</td>"
+    ));
+    assert!(dom.contains("<strong>Fix:</strong> move the pin with `pyimage update`"));
+    assert!(dom.contains("<strong>To settle it:</strong> `pyimage provenance python:3.12-slim`"));
+    assert!(dom.contains("&lt;b&gt;not bold&lt;/b&gt; package"));
+    assert!(dom.contains("1 ok, 1 broken, 1 unknown, 0 not applicable"));
     // Admission: counts per environment and the last decisions.
     assert!(dom.contains("<tr data-environment=\"prod\"><td>prod</td><td>0</td><td>0</td><td>1</td><td>1</td></tr>"), "{dom}");
     assert!(dom.contains("data-outcome=\"denied\""));

@@ -154,6 +154,36 @@ fn the_served_page_shows_history_stale_pins_and_admissions() {
         ),
         "stale pin"
     );
+    // The chain of the watched tag, from what watch recorded and the server's policy: the stale pin is the broken
+    // link (with what to do), the PSF link is said to be unchecked there.
+    assert!(
+        dom.contains("<details class=\"chain\" data-tag=\"python:3.12-slim\" data-broken=\"1\""),
+        "chain section"
+    );
+    for (link, status) in [
+        ("cpython-release", "unknown"),
+        ("official-images", "unknown"),
+        ("sbom", "ok"),
+        ("docker-hub", "ok"),
+        ("mirror-copy", "not-applicable"),
+        ("signatures", "not-applicable"),
+        ("lock", "broken"),
+        ("cluster", "ok"),
+    ] {
+        assert!(
+            dom.contains(&format!(
+                "<tr data-link=\"{link}\" data-status=\"{status}\">"
+            )),
+            "chain link {link} {status}"
+        );
+    }
+    assert!(dom.contains("carry no publisher signature"));
+    assert!(dom.contains(
+        "<strong>Fix:</strong> review the tag's moves and move the pin with `pyimage update`"
+    ));
+    assert!(dom.contains(&format!("python:3.12-slim named {current} at ")));
+    assert!(dom.contains("prod: admitted"));
+    assert!(dom.contains("Not checked here: the PSF's signature"));
     assert!(dom.contains("data-outcome=\"denied\""), "denial");
     assert!(dom.contains("python:3.9-slim"));
     assert!(
