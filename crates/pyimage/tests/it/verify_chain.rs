@@ -369,3 +369,86 @@ fn a_mirror_copy_is_faithful_or_broken_with_what_to_do() {
         "{human}"
     );
 }
+
+/// Times `verify --chain` of one official image against the replica and the python.org stand-in: cold (an empty
+/// cache directory, so python.org's bundle is fetched) and warm (the bundle cached by the run before), each the
+/// median of 9 runs after one unmeasured run. Not a test (no assertion on time): run it by name, with the binary to
+/// measure, e.g. `cargo build --release -p pyimage` then
+/// `PYIMAGE_BIN=$CARGO_TARGET_DIR/release/pyimage cargo test -p pyimage --test it -- --ignored --nocapture chain_timing`.
+#[test]
+#[ignore = "a measurement: run it by name"]
+fn chain_timing() {
+    let setup = &*SETUP;
+    let tag = "3.13.13-slim-trixie";
+    publish("chain-timing");
+    let dir = tempdir("verify-chain-timing");
+    let config = dir.path().join("pyimage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}[registries.\"{}\"]\ninsecure = true\n[trust]\npython_org = \"{}/chain-timing/ftp/python\"\n",
+            SETUP.replica.pyimage_toml(),
+            SETUP.python_org.host(),
+            SETUP.python_org.url()
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("inspect.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&inspect(setup, tag, "linux/amd64", None)).unwrap(),
+    )
+    .unwrap();
+    let record = testdata(&format!("official-images/library-python/{LIBRARY}"));
+    let binary =
+        std::env::var("PYIMAGE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pyimage").to_owned());
+    let run = |cache: &Path| -> std::time::Duration {
+        let started = std::time::Instant::now();
+        let output = std::process::Command::new(&binary)
+            .env("NO_COLOR", "1")
+            .env("DOCKER_CONFIG", "/nonexistent")
+            .env("XDG_CACHE_HOME", cache)
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "verify",
+                "--chain",
+                "--format",
+                "json",
+            ])
+            .args([
+                "--official-images",
+                record.to_str().unwrap(),
+                "--inspect",
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        elapsed
+    };
+    let median = |mut times: Vec<std::time::Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    run(tempdir("verify-chain-timing-cache").path());
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    for _ in 0..9 {
+        let cache = tempdir("verify-chain-timing-cache");
+        cold.push(run(cache.path()));
+        warm.push(run(cache.path()));
+    }
+    eprintln!(
+        "verify --chain ({binary}): cold {:?} (min {:?}), warm {:?} (min {:?})",
+        median(cold.clone()),
+        cold.iter().min().unwrap(),
+        median(warm.clone()),
+        warm.iter().min().unwrap()
+    );
+}
