@@ -490,3 +490,96 @@ pub fn page_section<'e>(
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(repository: &str, state: serde_json::Value) -> Event {
+        Event {
+            repository: repository.to_owned(),
+            tag: "3.12-slim".to_owned(),
+            seq: 2,
+            kind: "rebuild".to_owned(),
+            from_digest: Some(format!("sha256:{}", "1".repeat(64))),
+            to_digest: Some(format!("sha256:{}", "2".repeat(64))),
+            python_from: Some("3.12.13".to_owned()),
+            python_to: Some("3.12.13".to_owned()),
+            observed_at: "2026-12-01T00:00:00Z".to_owned(),
+            source: "watcher".to_owned(),
+            state,
+            changes: serde_json::Value::Null,
+        }
+    }
+
+    fn statuses(chain: &TagChain) -> Vec<(&str, Status)> {
+        chain.links.iter().map(|l| (l.link, l.status)).collect()
+    }
+
+    #[test]
+    fn the_page_claims_only_what_was_recorded() {
+        let state = serde_json::json!({
+            "platforms": {"linux/amd64": format!("sha256:{}", "3".repeat(64))},
+            "python": "3.12.13",
+            "base_name": "docker.io/library/debian:trixie-slim",
+            "commit": "abc",
+            "packages": {"linux/amd64": {"python": "3.12.13", "libc6": "2.41-12"}},
+        });
+        let stale = Standing {
+            reference: "python:3.12-slim".to_owned(),
+            pinned: format!("sha256:{}", "1".repeat(64)),
+            status: "stale",
+            current: None,
+            stale_since: Some("2026-12-01T00:00:00Z".to_owned()),
+            moves_behind: Some(1),
+        };
+        let today = Date::ymd(2026, 12, 2);
+        let chain = recorded_chain(
+            &event(OFFICIAL_REPOSITORY, state.clone()),
+            Some(Some(&stale)),
+            &Policy::default(),
+            today,
+        );
+        assert_eq!(chain.reference, "python:3.12-slim");
+        assert_eq!(
+            statuses(&chain),
+            [
+                ("cpython-release", Status::Unknown),
+                ("official-images", Status::Unknown),
+                ("build-provenance", Status::Unknown),
+                ("base-image", Status::Unknown),
+                ("sbom", Status::Ok),
+                ("docker-hub", Status::Ok),
+                ("mirror-copy", Status::NotApplicable),
+                ("signatures", Status::NotApplicable),
+                ("lock", Status::Broken),
+                ("cluster", Status::Ok),
+            ]
+        );
+        // Every link not proven here says how to prove it; the broken one what to do.
+        for link in &chain.links {
+            if matches!(link.status, Status::Unknown | Status::Broken) {
+                assert!(link.fix.is_some(), "{link:#?}");
+            }
+        }
+        // A watched copy elsewhere is not compared with Docker Hub here, and no lock leaves the lock unknown.
+        let copy = recorded_chain(
+            &event("registry.acme.example/python/python", state),
+            None,
+            &Policy::default(),
+            today,
+        );
+        let status = |id: &str| copy.links.iter().find(|l| l.link == id).map(|l| l.status);
+        assert_eq!(status("docker-hub"), Some(Status::Unknown));
+        assert_eq!(status("mirror-copy"), Some(Status::Unknown));
+        assert_eq!(status("lock"), Some(Status::Unknown));
+        // A state the page cannot read costs the recorded links, not the page.
+        let unreadable = recorded_chain(
+            &event(OFFICIAL_REPOSITORY, serde_json::json!("not a state")),
+            None,
+            &Policy::default(),
+            today,
+        );
+        assert_eq!(unreadable.links.len(), 10);
+    }
+}
