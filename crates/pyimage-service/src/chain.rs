@@ -174,18 +174,16 @@ fn provenance_of<'a>(
     })
 }
 
-/// The reference a workload would carry for this image: the one the user named (or the image's first tag), pinned
-/// to the digest the verdict is about, as `pyimage pin` writes it.
+/// The reference a workload would carry for this image: the one the user named (or, named by ID, the image's first
+/// tag or repository digest), pinned to the digest the verdict is about, as `pyimage pin` writes it.
 fn deployed_reference(image: &ImageVerification) -> Option<String> {
     let named = (!is_id_prefix(&image.input, image.id.as_deref()))
         .then(|| Reference::parse_normalized(&image.input).ok())
         .flatten()
         .or_else(|| {
-            image
-                .local
-                .as_ref()?
-                .repo_tags
-                .iter()
+            // Named by ID: its first tag, else its first repository digest (`python@sha256:…`).
+            let local = image.local.as_ref()?;
+            (local.repo_tags.iter().chain(&local.repo_digests))
                 .filter(|t| !t.starts_with("<none>"))
                 .find_map(|t| Reference::parse_normalized(t).ok())
         })?;

@@ -372,7 +372,7 @@ fn a_mirror_copy_is_faithful_or_broken_with_what_to_do() {
 
 /// Times `verify --chain` of one official image against the replica and the python.org stand-in: cold (an empty
 /// cache directory, so python.org's bundle is fetched) and warm (the bundle cached by the run before), each the
-/// median of 9 runs after one unmeasured run. Not a test (no assertion on time): run it by name, with the binary to
+/// median of 9 runs after one unmeasured run; and warm without `--chain`, for what the chain adds. Not a test (no assertion on time): run it by name, with the binary to
 /// measure, e.g. `cargo build --release -p pyimage` then
 /// `PYIMAGE_BIN=$CARGO_TARGET_DIR/release/pyimage cargo test -p pyimage --test it -- --ignored --nocapture chain_timing`.
 #[test]
@@ -402,7 +402,7 @@ fn chain_timing() {
     let record = testdata(&format!("official-images/library-python/{LIBRARY}"));
     let binary =
         std::env::var("PYIMAGE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pyimage").to_owned());
-    let run = |cache: &Path| -> std::time::Duration {
+    let run = |cache: &Path, chain: bool| -> std::time::Duration {
         let started = std::time::Instant::now();
         let output = std::process::Command::new(&binary)
             .env("NO_COLOR", "1")
@@ -412,10 +412,10 @@ fn chain_timing() {
                 "--config",
                 config.to_str().unwrap(),
                 "verify",
-                "--chain",
                 "--format",
                 "json",
             ])
+            .args(chain.then_some("--chain"))
             .args([
                 "--official-images",
                 record.to_str().unwrap(),
@@ -437,18 +437,20 @@ fn chain_timing() {
         times.sort();
         times[times.len() / 2]
     };
-    run(tempdir("verify-chain-timing-cache").path());
-    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    run(tempdir("verify-chain-timing-cache").path(), true);
+    let (mut cold, mut warm, mut plain) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..9 {
         let cache = tempdir("verify-chain-timing-cache");
-        cold.push(run(cache.path()));
-        warm.push(run(cache.path()));
+        cold.push(run(cache.path(), true));
+        warm.push(run(cache.path(), true));
+        plain.push(run(cache.path(), false));
     }
     eprintln!(
-        "verify --chain ({binary}): cold {:?} (min {:?}), warm {:?} (min {:?})",
+        "verify --chain ({binary}): cold {:?} (min {:?}), warm {:?} (min {:?}); verify without --chain, warm {:?}",
         median(cold.clone()),
         cold.iter().min().unwrap(),
         median(warm.clone()),
-        warm.iter().min().unwrap()
+        warm.iter().min().unwrap(),
+        median(plain),
     );
 }
