@@ -25,6 +25,7 @@ pub mod progress;
 pub mod provenance;
 pub mod python_release;
 pub mod resolver;
+pub mod signatures;
 pub mod sources;
 pub mod update;
 pub mod verifier;

@@ -111,6 +111,7 @@ pub async fn run(
     let mut controls = Controls {
         store: store.as_ref(),
         now: pyimage_service::clock::unix_seconds(),
+        keyring: Some(&config.keyring),
         ..Controls::default()
     };
     let base = config

@@ -14,7 +14,7 @@ use pyimage_policy::provenance::NO_SIGNATURE_NOTE;
 use pyimage_policy::verify::Requirement;
 use pyimage_service::provenance::Record;
 use pyimage_service::python_release::{ReleaseSignatures, default_cache_dir};
-use pyimage_service::verifier::{ImageSource, VerifyRequest, verify_images};
+use pyimage_service::verifier::{ImageSource, SignaturePolicy, VerifyRequest, verify_images};
 
 use crate::output::{Format, print_json};
 use pyimage_render::verify::VerifyOutput;
@@ -55,6 +55,9 @@ pub struct VerifyArgs {
     /// names it was found in the checked directory (a repository must not choose who vouches for "official").
     #[arg(long)]
     trust_docker_io_endpoint: bool,
+    /// The environment whose `[[trust.signatures]]` rules apply (default: `[policy] default-environment`).
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
 }
 
 pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> {
@@ -90,7 +93,11 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
             docker_host: std::env::var("DOCKER_HOST").ok(),
         },
     };
-    let loaded = crate::config::load(config, None, &Default::default())?;
+    let overrides = pyimage_policy::config::Overrides {
+        environment: args.env.clone(),
+        ..Default::default()
+    };
+    let loaded = crate::config::load(config, None, &overrides)?;
     let config_shown = loaded.path.as_deref().map_or_else(
         || "the configuration".to_owned(),
         |p| p.display().to_string(),
@@ -123,6 +130,7 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
             cache,
         )?)
     };
+    let policy = &loaded.settings.policy;
     crate::block_on(async {
         let record = if args.no_provenance {
             Record::Unavailable("--no-provenance".to_owned())
@@ -135,6 +143,16 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
             requirement,
             provenance: !args.no_provenance,
             release_signatures,
+            signatures: Some(SignaturePolicy {
+                environment: policy
+                    .environment_override
+                    .as_ref()
+                    .unwrap_or(&policy.default_environment)
+                    .0
+                    .clone(),
+                policy: policy.clone(),
+                keyring: loaded.keyring.clone(),
+            }),
         };
         let verification = verify_images(&client, source, &request, lock.as_ref(), &record).await?;
         let exit = verification.outcome();
