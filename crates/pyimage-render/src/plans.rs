@@ -460,7 +460,10 @@ mod tests {
 }
 
 /// One line per signature checked by `pin`/`update`: recorded, or why not (then `check --locked` reports PY018).
-pub fn signature_lines(out: &mut String, signatures: &[pyimage_service::signatures::LockedSignature]) {
+pub fn signature_lines(
+    out: &mut String,
+    signatures: &[pyimage_service::signatures::LockedSignature],
+) {
     for signature in signatures {
         let verdict = if signature.recorded() {
             "signature recorded"

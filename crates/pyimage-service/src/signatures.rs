@@ -33,10 +33,12 @@ pub struct Keyring {
 impl Keyring {
     /// Reads every `[trust.keys]` file (relative to `config_dir`) and adds the built-in `dhi` key. A key that cannot
     /// be read or is not a cosign key is an input error naming the configuration line and the file.
-    pub fn load(settings: &TrustSettings, config_dir: Option<&Path>) -> Result<Keyring, ServiceError> {
-        let mut keys = vec![
-            PublicKey::from_pem(DHI_KEY, DHI_PUBLIC_KEY).map_err(ServiceError::input)?,
-        ];
+    pub fn load(
+        settings: &TrustSettings,
+        config_dir: Option<&Path>,
+    ) -> Result<Keyring, ServiceError> {
+        let mut keys =
+            vec![PublicKey::from_pem(DHI_KEY, DHI_PUBLIC_KEY).map_err(ServiceError::input)?];
         for file in &settings.keys {
             let path: PathBuf = match config_dir {
                 Some(dir) if Path::new(&file.path).is_relative() => dir.join(&file.path),
@@ -51,7 +53,12 @@ impl Keyring {
                 ))
             })?;
             let key = PublicKey::from_pem(&file.name, &text).map_err(|e| {
-                ServiceError::input(format!("{}: {} ({}): {e}", file.at, file.name, path.display()))
+                ServiceError::input(format!(
+                    "{}: {} ({}): {e}",
+                    file.at,
+                    file.name,
+                    path.display()
+                ))
             })?;
             keys.push(key);
         }
@@ -216,9 +223,7 @@ pub async fn record_in_lock(
             continue;
         };
         let still_good = match (&entry.signed_by, &entry.signing_key) {
-            (Some(key), Some(sha)) => {
-                rule.keys.contains(key) && fingerprints.get(key) == Some(sha)
-            }
+            (Some(key), Some(sha)) => rule.keys.contains(key) && fingerprints.get(key) == Some(sha),
             _ => false,
         };
         if still_good {

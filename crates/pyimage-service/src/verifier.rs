@@ -395,7 +395,15 @@ async fn verify_one(
         }
     }
     if let Some(signatures) = &request.signatures {
-        signature_check(client, &local, &assessment, request, signatures, &mut report).await;
+        signature_check(
+            client,
+            &local,
+            &assessment,
+            request,
+            signatures,
+            &mut report,
+        )
+        .await;
     }
     // The engine (or inspect file) says which image this is; Docker Hub's manifest says which config it has.
     if (assessment.official || assessment.faithful_copy == Some(true))
