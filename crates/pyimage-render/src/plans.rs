@@ -445,20 +445,6 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registry_text_cannot_escape_its_cell() {
-        assert_eq!(
-            md_text("a|b\n[x](y) <!channel> @team"),
-            "a\\|b \\[x\\](y) \\<\\!channel\\> \\@team"
-        );
-        assert_eq!(md_code("x`y|z\u{202E}"), "x'y\\|z ");
-    }
-}
-
 /// One line per signature checked by `pin`/`update`: recorded, or why not (then `check --locked` reports PY018).
 pub fn signature_lines(
     out: &mut String,
@@ -475,5 +461,19 @@ pub fn signature_lines(
             "{}: {verdict}: {}",
             signature.reference, signature.check.judgement.message
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_text_cannot_escape_its_cell() {
+        assert_eq!(
+            md_text("a|b\n[x](y) <!channel> @team"),
+            "a\\|b \\[x\\](y) \\<\\!channel\\> \\@team"
+        );
+        assert_eq!(md_code("x`y|z\u{202E}"), "x'y\\|z ");
     }
 }

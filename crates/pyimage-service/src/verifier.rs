@@ -521,7 +521,7 @@ async fn image_id_check(
             }
         }
     };
-    let manifest = client.fetch_manifest(&repository, &manifest_digest).await?;
+    let manifest = client.fetch_manifest(repository, &manifest_digest).await?;
     let config = serde_json::from_slice::<serde_json::Value>(&manifest.body)
         .ok()
         .and_then(|v| v["config"]["digest"].as_str().map(str::to_owned));

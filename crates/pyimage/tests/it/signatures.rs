@@ -369,3 +369,100 @@ fn verify_reads_signatures_at_the_registry_and_a_signed_copy_is_faithful() {
     assert_eq!(output.status.code(), Some(1));
     assert!(json(&output)["images"][0]["signature"].is_null());
 }
+
+/// A validating AdmissionReview (the kwctl init-container Pod) in `namespace` whose init container runs `image`.
+fn admission(image: &str, namespace: &str, uid: &str) -> serde_json::Value {
+    let mut value = crate::serve_support::review(
+        "kubewarden-policies/verify-image-signatures/pod_creation_with_init_container.json",
+    );
+    let request = &mut value["request"];
+    request["uid"] = uid.into();
+    request["namespace"] = namespace.into();
+    request["object"]["spec"]["initContainers"][0]["image"] = image.into();
+    value
+}
+
+fn validate(server: &crate::serve_support::Server, body: &serde_json::Value) -> serde_json::Value {
+    let (status, text) = crate::serve_support::curl(
+        &format!("{}/validate", server.url),
+        None,
+        "application/json",
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{text}");
+    crate::serve_support::response_of(&text)
+}
+
+/// `serve` reads the signatures at the registry, decides with PY018 as `check --locked` does, and keeps the answer
+/// by digest: once the registry is gone, the digest checked before (written another way) is still admitted, while
+/// an image it never checked is refused under `on-registry-failure = "deny"`.
+#[test]
+fn serve_checks_signatures_and_caches_them_by_digest() {
+    let setup = setup("signatures-serve");
+    let dir = setup.dir.path();
+    let host = setup.host.clone();
+    let config = format!(
+        "{}[[namespaces]]\nmatch = \"prod-*\"\nenvironment = \"prod\"\n[serve]\ndeadline = \"3s\"\non-registry-failure = \"deny\"\n",
+        config(&setup, "keys/acme.pub")
+    );
+    std::fs::write(dir.join("pyimage.toml"), config).unwrap();
+    let server = crate::serve_support::Server::start(&dir.join("pyimage.toml"), &[]);
+
+    let signed = validate(
+        &server,
+        &admission(
+            &format!("{host}/acme/python:3.12-slim@{SIGNED}"),
+            "prod-eu",
+            "a",
+        ),
+    );
+    assert_eq!(signed["allowed"], true, "{signed}");
+    let other = validate(
+        &server,
+        &admission(
+            &format!("{host}/acme/python:3.11-slim@{OTHER}"),
+            "prod-eu",
+            "b",
+        ),
+    );
+    assert_eq!(other["allowed"], false, "{other}");
+    let message = other["status"]["message"].as_str().unwrap();
+    assert!(message.contains("PY018"), "{message}");
+    assert!(message.contains("for another image"), "{message}");
+    // Another namespace's environment has no rule: no signature asked for.
+    let dev = validate(
+        &server,
+        &admission(&format!("{host}/acme/python:3.11-slim"), "team-a", "c"),
+    );
+    assert_eq!(dev["allowed"], true, "{dev}");
+
+    drop(setup.registry);
+    let by_digest = validate(
+        &server,
+        &admission(
+            &format!("{host}/acme/python:stable@{SIGNED}"),
+            "prod-eu",
+            "d",
+        ),
+    );
+    assert_eq!(
+        by_digest["allowed"], true,
+        "checked before, by digest: {by_digest}"
+    );
+    let never = validate(
+        &server,
+        &admission(
+            &format!("{host}/acme/python:3.12-slim@sha256:{}", "ab".repeat(32)),
+            "prod-eu",
+            "e",
+        ),
+    );
+    assert_eq!(never["allowed"], false, "{never}");
+    assert!(
+        never["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be checked"),
+        "{never}"
+    );
+}
