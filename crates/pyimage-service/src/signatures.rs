@@ -242,14 +242,19 @@ pub async fn record_in_lock(
         if let Some(mut entry) = lock.get(&key).cloned() {
             match &check.evidence {
                 SignatureEvidence::Verified {
-                    key, key_sha256, ..
+                    key,
+                    key_sha256,
+                    logged,
+                    ..
                 } if check.judgement.verdict == SignatureVerdict::Accepted => {
                     entry.signed_by = Some(key.clone());
                     entry.signing_key = key_sha256.clone();
+                    entry.signature_log_index = logged.as_ref().map(|l| l.log_index);
                 }
                 _ => {
                     entry.signed_by = None;
                     entry.signing_key = None;
+                    entry.signature_log_index = None;
                 }
             }
             lock.insert(entry);

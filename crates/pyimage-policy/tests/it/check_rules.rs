@@ -64,6 +64,7 @@ fn fixture_lock() -> Lock {
         faithful_copy: None,
         signed_by: None,
         signing_key: None,
+        signature_log_index: None,
         platforms: Default::default(),
     });
     lock
@@ -89,6 +90,7 @@ fn signed_lock() -> Lock {
             faithful_copy: Some(false),
             signed_by: signer.map(str::to_owned),
             signing_key: signer.map(|_| format!("sha256:{}", "aa".repeat(32))),
+            signature_log_index: None,
             platforms: Default::default(),
         });
     }

@@ -39,6 +39,7 @@ fn store_signature(
     image: &str,
     payload: &[u8],
     signature: &str,
+    bundle: Option<&str>,
 ) {
     let config = Blob::json(
         "application/vnd.oci.image.config.v1+json",
@@ -50,6 +51,10 @@ fn store_signature(
         payload.to_vec(),
     );
     registry.push_blob(repository, &layer).unwrap();
+    let mut annotations = json!({"dev.cosignproject.cosign/signature": signature});
+    if let Some(bundle) = bundle {
+        annotations["dev.sigstore.cosign/bundle"] = bundle.into();
+    }
     let manifest = Blob::json(
         "application/vnd.oci.image.manifest.v1+json",
         &json!({
@@ -58,7 +63,7 @@ fn store_signature(
             "config": {"mediaType": config.media_type, "digest": config.digest, "size": config.size()},
             "layers": [{
                 "mediaType": layer.media_type, "digest": layer.digest, "size": layer.size(),
-                "annotations": {"dev.cosignproject.cosign/signature": signature}
+                "annotations": annotations
             }],
         }),
     );
@@ -75,6 +80,8 @@ struct Setup {
     registry: PlainRegistry,
     dir: tempfile::TempDir,
     host: String,
+    /// The digest of `3.13-slim`, whose stored payload differs from the signed one by a byte.
+    changed: String,
 }
 
 /// The private registry holds `acme/python`:
@@ -102,8 +109,29 @@ fn setup(label: &str) -> Setup {
     assert_eq!(other, OTHER);
     let payload = cosign("dir-img-cosign-valid/payload.json");
     let signature = String::from_utf8(cosign("dir-img-cosign-valid/signature.b64")).unwrap();
-    store_signature(&registry, repository, SIGNED, &payload, &signature);
-    store_signature(&registry, repository, OTHER, &payload, &signature);
+    store_signature(&registry, repository, SIGNED, &payload, &signature, None);
+    store_signature(&registry, repository, OTHER, &payload, &signature, None);
+    // `acme/logged:1`: the other fixture image with its own real signature (cosign2.pub) and its Rekor bundle.
+    registry
+        .process()
+        .place_manifest(
+            "acme/logged",
+            "1",
+            &cosign("dir-img-cosign-key-rekor-valid/manifest.json"),
+        )
+        .unwrap();
+    let logged_signature =
+        String::from_utf8(cosign("dir-img-cosign-key-rekor-valid/signature.b64")).unwrap();
+    let bundle =
+        String::from_utf8(cosign("dir-img-cosign-key-rekor-valid/rekor-bundle.json")).unwrap();
+    store_signature(
+        &registry,
+        "acme/logged",
+        OTHER,
+        &cosign("dir-img-cosign-key-rekor-valid/payload.json"),
+        logged_signature.trim(),
+        Some(bundle.trim()),
+    );
     // A third image, pushed normally, whose stored payload differs from the signed one by one byte.
     let config = Blob::json(
         "application/vnd.oci.image.config.v1+json",
@@ -124,7 +152,7 @@ fn setup(label: &str) -> Setup {
         .unwrap();
     let mut changed = payload.clone();
     changed.push(b' ');
-    store_signature(&registry, repository, &third, &changed, &signature);
+    store_signature(&registry, repository, &third, &changed, &signature, None);
 
     let dir = tempdir(label);
     std::fs::create_dir_all(dir.path().join("keys")).unwrap();
@@ -134,6 +162,7 @@ fn setup(label: &str) -> Setup {
         registry,
         dir,
         host,
+        changed: third,
     }
 }
 
@@ -141,10 +170,11 @@ fn config(setup: &Setup, acme_key: &str) -> String {
     let host = &setup.host;
     format!(
         "{}\n[registries.\"{host}\"]\nendpoint = \"http://{host}\"\ninsecure = true\n\
-         [policy]\nmirrors = [\"{host}/acme/python\"]\n\
+         [policy]\nmirrors = [\"{host}/acme/python\"]\nvendor-images = [\"{host}/acme/logged\"]\n\
          [[paths]]\npattern = \"prod/**\"\nenvironment = \"prod\"\n\
          [trust.keys]\nacme = \"{acme_key}\"\nother = \"keys/other.pub\"\n\
-         [[trust.signatures]]\nimages = [\"{host}/acme/python\"]\nkeys = [\"acme\"]\nenvironments = [\"prod\"]\n",
+         [[trust.signatures]]\nimages = [\"{host}/acme/python\"]\nkeys = [\"acme\"]\nenvironments = [\"prod\"]\n\
+         [[trust.signatures]]\nimages = [\"{host}/acme/logged\"]\nkeys = [\"other\"]\ntransparency_log = true\n",
         std::fs::read_to_string(&shared().config).unwrap()
     )
 }
@@ -166,7 +196,7 @@ fn pin_records_verified_signatures_and_check_locked_enforces_them() {
     std::fs::write(
         dir.join("prod/Dockerfile"),
         format!(
-            "FROM {host}/acme/python:3.12-slim AS app\nFROM {host}/acme/python:3.11-slim AS old\nFROM {host}/acme/python:3.13-slim AS changed\n"
+            "FROM {host}/acme/python:3.12-slim AS app\nFROM {host}/acme/python:3.11-slim AS old\nFROM {host}/acme/python:3.13-slim AS changed\nFROM {host}/acme/logged:1 AS logged\n"
         ),
     )
     .unwrap();
@@ -187,7 +217,7 @@ fn pin_records_verified_signatures_and_check_locked_enforces_them() {
     );
     let report = json(&pinned);
     let signatures = report["signatures"].as_array().unwrap();
-    assert_eq!(signatures.len(), 3, "{report:#}");
+    assert_eq!(signatures.len(), 4, "{report:#}");
     let by_tag = |tag: &str| {
         signatures
             .iter()
@@ -218,8 +248,16 @@ fn pin_records_verified_signatures_and_check_locked_enforces_them() {
             .contains("no key of the policy (acme) verifies it"),
         "{changed:#}"
     );
+    // The rule asks for a Rekor entry: the bundle's signed entry timestamp verified against the trust root.
+    let logged = by_tag("/acme/logged:1");
+    assert_eq!(logged["judgement"]["verdict"], "accepted", "{logged:#}");
+    assert_eq!(logged["key"], "other");
+    assert_eq!(logged["logged"]["log"], "https://rekor.sigstore.dev");
+    assert_eq!(logged["logged"]["log_index"], 11608800);
+    assert_eq!(logged["logged"]["integrated_time"], 1674251859);
     let lock = std::fs::read_to_string(dir.join("pyimage.lock")).unwrap();
     assert_eq!(lock.matches("signed_by = \"acme\"").count(), 1, "{lock}");
+    assert_eq!(lock.matches("signed_by = \"other\"").count(), 1, "{lock}");
     assert!(
         lock.contains("signing_key = \"sha256:"),
         "the key's fingerprint is recorded: {lock}"
@@ -270,7 +308,11 @@ fn pin_records_verified_signatures_and_check_locked_enforces_them() {
         stdout(&repinned)
     );
     let lock = std::fs::read_to_string(dir.join("pyimage.lock")).unwrap();
-    assert!(!lock.contains("signed_by"), "{lock}");
+    assert!(!lock.contains("signed_by = \"acme\""), "{lock}");
+    assert!(
+        lock.contains("signed_by = \"other\"") && lock.contains("signature_log_index = 11608800"),
+        "the logged image's record stands: {lock}"
+    );
     drop(setup.registry);
 }
 
@@ -429,6 +471,22 @@ fn serve_checks_signatures_and_caches_them_by_digest() {
     let message = other["status"]["message"].as_str().unwrap();
     assert!(message.contains("PY018"), "{message}");
     assert!(message.contains("for another image"), "{message}");
+    let changed = validate(
+        &server,
+        &admission(
+            &format!("{host}/acme/python:3.13-slim@{}", setup.changed),
+            "prod-eu",
+            "f",
+        ),
+    );
+    assert_eq!(changed["allowed"], false, "{changed}");
+    assert!(
+        changed["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no key of the policy (acme) verifies it"),
+        "{changed}"
+    );
     // Another namespace's environment has no rule: no signature asked for.
     let dev = validate(
         &server,
