@@ -85,6 +85,19 @@ pub fn human(out: &mut impl Write, output: &VerifyOutput<'_>) -> std::io::Result
                 writeln!(out, "                bundle {bundle}")?;
             }
         }
+        if let Some(check) = &report.signature {
+            writeln!(
+                out,
+                "  signature     {}: {}",
+                check.judgement.verdict.as_str(),
+                check.judgement.message
+            )?;
+            writeln!(
+                out,
+                "                {}@{} (rule {})",
+                check.repository, check.digest, check.rule
+            )?;
+        }
         if let Some(p) = &report.provenance {
             writeln!(out, "  provenance")?;
             write_platform(out, "    ", p)?;

@@ -49,7 +49,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
     /// Skip the PSF's signature on the image's CPython release (no request to python.org).
-    #[arg(long)]
+    #[arg(long, env = "PYIMAGE_NO_RELEASE_SIGNATURE", value_parser = clap::builder::BoolishValueParser::new())]
     no_release_signature: bool,
     /// Take the word of a `docker.io` endpoint other than Docker Hub's own even though the `pyimage.toml` that
     /// names it was found in the checked directory (a repository must not choose who vouches for "official").

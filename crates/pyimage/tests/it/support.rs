@@ -57,6 +57,7 @@ pub fn pyimage() -> Pyimage {
     command
         .env("NO_COLOR", "1")
         .env_remove("PYIMAGE_CONFIG")
+        .env_remove("PYIMAGE_NO_RELEASE_SIGNATURE")
         .env("DOCKER_CONFIG", "/nonexistent");
     Pyimage { command }
 }
