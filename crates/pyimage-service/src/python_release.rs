@@ -73,13 +73,17 @@ pub struct ReleaseSignatures {
 enum RootChoice {
     /// Decided without asking anyone: a file, or the embedded root with the refresh off.
     Fixed(ChosenRoot),
-    /// Refreshed through TUF when a bundle is first judged; `now` is the run's start.
-    Refresh {
-        tuf: TufSource,
-        embedded: TrustedRoot,
-        now: u64,
-        chosen: OnceCell<ChosenRoot>,
-    },
+    /// Refreshed through TUF when a bundle is first judged.
+    Refresh(Box<Refresh>),
+}
+
+/// A TUF refresh to make once: from `tuf`, at the run's start `now`, falling back to `embedded`.
+#[derive(Debug)]
+struct Refresh {
+    tuf: TufSource,
+    embedded: TrustedRoot,
+    now: u64,
+    chosen: OnceCell<ChosenRoot>,
 }
 
 /// What the command line says about the trust root; it wins over `[trust]`.
@@ -174,13 +178,13 @@ impl ReleaseSignatures {
                     )
                 }
             };
-            RootChoice::Refresh {
+            RootChoice::Refresh(Box::new(Refresh {
                 tuf: TufSource::new(&tuf_url, anchor, &anchor_name, cache.as_deref())
                     .map_err(ServiceError::input)?,
                 embedded,
                 now,
                 chosen: OnceCell::new(),
-            }
+            }))
         };
         let mut identities = Identities::builtin();
         for (line, identity, issuer) in &settings.python_lines {
@@ -208,14 +212,12 @@ impl ReleaseSignatures {
     pub async fn trust_root(&self, client: &RegistryClient) -> &ChosenRoot {
         match &*self.root {
             RootChoice::Fixed(chosen) => chosen,
-            RootChoice::Refresh {
-                tuf,
-                embedded,
-                now,
-                chosen,
-            } => {
-                chosen
-                    .get_or_init(|| trust_root::choose(client, tuf, embedded, *now))
+            RootChoice::Refresh(refresh) => {
+                refresh
+                    .chosen
+                    .get_or_init(|| {
+                        trust_root::choose(client, &refresh.tuf, &refresh.embedded, refresh.now)
+                    })
                     .await
             }
         }
