@@ -207,6 +207,14 @@ impl ReleaseSignatures {
         })
     }
 
+    /// A trust root without asking anyone, for a verdict that does not consult it.
+    fn root_at_hand(&self) -> &TrustedRoot {
+        match &*self.root {
+            RootChoice::Fixed(chosen) => &chosen.root,
+            RootChoice::Refresh(refresh) => &refresh.embedded,
+        }
+    }
+
     /// The trust root for this run: chosen once, the first time it is needed (a TUF refresh then asks the
     /// repository).
     pub async fn trust_root(&self, client: &RegistryClient) -> &ChosenRoot {
@@ -276,11 +284,19 @@ impl ReleaseSignatures {
                 Err(error) => Fetched::Unavailable(format!("cannot fetch {url}: {error}")),
             },
         };
-        let chosen = self.trust_root(client).await;
-        link.trusted_root = Some(chosen.root.source.clone());
-        link.trusted_root_via = Some(chosen.via);
-        link.trusted_root_why = Some(chosen.why.clone());
-        let verdict = psf::judge(&request, &fetched, &chosen.root);
+        let verdict = match &fetched {
+            Fetched::Bundle(_) => {
+                let chosen = self.trust_root(client).await;
+                link.trusted_root = Some(chosen.root.source.clone());
+                link.trusted_root_via = Some(chosen.via);
+                link.trusted_root_why = Some(chosen.why.clone());
+                psf::judge(&request, &fetched, &chosen.root)
+            }
+            // No bundle, no signature to check: the verdict does not depend on the root, so none is refreshed.
+            Fetched::NotPublished | Fetched::Unavailable(_) => {
+                psf::judge(&request, &fetched, self.root_at_hand())
+            }
+        };
         // Only a bundle that verifies is kept: a bad one python.org later replaces (it has happened) must be
         // fetched again, and a valid signature over a digest never changes its meaning.
         if let (PsfVerdict::SignedByPsf { .. }, Fetched::Bundle(bytes), Some(path)) =

@@ -81,7 +81,12 @@ impl TufSource {
                 "the TUF repository {url:?} is not an http(s) URL (or \"none\" for no refresh)"
             ));
         }
-        Repository::new(&anchor).map_err(|e| format!("{anchor_name}: {e}"))?;
+        Repository::new(&anchor).map_err(|e| {
+            format!(
+                "{anchor_name}: {}: {} (the anchor must be a TUF root.json signed by a threshold of its own root keys)",
+                e.metadata, e.detail
+            )
+        })?;
         let url = url.trim_end_matches('/').to_owned();
         let cache = cache_base.map(|base| base.join("tuf").join(directory_name(&url)));
         Ok(TufSource {
@@ -436,5 +441,50 @@ fn keep(cache: Option<&Path>, name: &str, bytes: &[u8]) {
         });
     if let Err(error) = written {
         tracing::warn!("cannot cache {}: {error}", path.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pyimage_trust::tuf::EMBEDDED_TUF_ROOT;
+
+    #[test]
+    fn each_repository_has_a_cache_directory_of_its_own() {
+        assert_eq!(
+            directory_name("https://tuf-repo-cdn.sigstore.dev"),
+            "tuf-repo-cdn.sigstore.dev"
+        );
+        assert_eq!(
+            directory_name("http://127.0.0.1:8080/a/b"),
+            "127.0.0.1_8080_a_b"
+        );
+        let source = TufSource::new(
+            "https://tuf.example/sigstore/",
+            EMBEDDED_TUF_ROOT.as_bytes().to_vec(),
+            "embedded",
+            Some(Path::new("/cache")),
+        )
+        .unwrap();
+        assert_eq!(source.url, "https://tuf.example/sigstore");
+        assert_eq!(
+            source.cache_dir(),
+            Some(Path::new("/cache/tuf/tuf.example_sigstore"))
+        );
+    }
+
+    #[test]
+    fn a_bad_url_or_anchor_is_named() {
+        let error = TufSource::new("ftp://x", EMBEDDED_TUF_ROOT.as_bytes().to_vec(), "a", None)
+            .unwrap_err();
+        assert!(
+            error.contains("\"ftp://x\" is not an http(s) URL"),
+            "{error}"
+        );
+        let error = TufSource::new("https://x", b"{}".to_vec(), "my-root.json", None).unwrap_err();
+        assert!(
+            error.starts_with("my-root.json: root.json: not TUF metadata"),
+            "{error}"
+        );
     }
 }
