@@ -129,12 +129,14 @@ impl ReleaseSignatures {
             (None, None) => None,
         };
         let embedded = TrustedRoot::embedded().map_err(ServiceError::input)?;
-        let tuf_url = flags
-            .tuf_url
-            .filter(|url| !url.is_empty())
-            .map(str::to_owned)
-            .or_else(|| settings.tuf_url.clone())
-            .unwrap_or_else(|| SIGSTORE_TUF_URL.to_owned());
+        let (tuf_url, tuf_url_from) = match (
+            flags.tuf_url.filter(|url| !url.is_empty()),
+            &settings.tuf_url,
+        ) {
+            (Some(url), _) => (url.to_owned(), "--tuf-url (or $PYIMAGE_TUF_URL)"),
+            (None, Some(url)) => (url.clone(), "[trust] tuf_url"),
+            (None, None) => (SIGSTORE_TUF_URL.to_owned(), "the default"),
+        };
         let root = if let Some((path, named_by)) = root_file {
             let text = pyimage_store::bounded::read_text(&path, 1024 * 1024).map_err(|e| {
                 ServiceError::input(format!(
@@ -152,8 +154,9 @@ impl ReleaseSignatures {
             RootChoice::Fixed(ChosenRoot {
                 root: embedded,
                 via: RootVia::Embedded,
-                why: "the TUF refresh is off (tuf_url = \"none\"): the root embedded in this pyimage build is used"
-                    .to_owned(),
+                why: format!(
+                    "the TUF refresh is off ({tuf_url_from} is \"none\"): the root embedded in this pyimage build is used"
+                ),
             })
         } else {
             let (anchor, anchor_name) = match &settings.tuf_root {

@@ -527,7 +527,7 @@ fn with_the_refresh_off_the_embedded_root_is_used_and_said() {
     assert!(
         human.contains(
             "sigstore trust root: Sigstore public-good trusted_root.json (sigstore/root-signing 60cf2ce, embedded)\n  \
-             the TUF refresh is off (tuf_url = \"none\")"
+             the TUF refresh is off (--tuf-url (or $PYIMAGE_TUF_URL) is \"none\")"
         ),
         "{human}"
     );
