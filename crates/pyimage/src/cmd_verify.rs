@@ -13,7 +13,7 @@ use clap::Args;
 use pyimage_policy::provenance::NO_SIGNATURE_NOTE;
 use pyimage_policy::verify::Requirement;
 use pyimage_service::provenance::Record;
-use pyimage_service::python_release::{ReleaseSignatures, default_cache_dir};
+use pyimage_service::python_release::{ReleaseSignatures, RootFlags, default_cache_dir};
 use pyimage_service::verifier::{ImageSource, SignaturePolicy, VerifyRequest, verify_images};
 
 use crate::output::{Format, print_json};
@@ -44,10 +44,14 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// A Sigstore `trusted_root.json` to check python.org's release signatures against, instead of the embedded
-    /// public-good root (air-gapped use; also `[trust] trusted_root` in pyimage.toml).
+    /// A Sigstore `trusted_root.json` to check python.org's release signatures against, used as is instead of the
+    /// one refreshed through TUF (air-gapped use; also `[trust] trusted_root` in pyimage.toml).
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
+    /// The TUF repository the Sigstore trust root is refreshed from (default https://tuf-repo-cdn.sigstore.dev, or
+    /// `[trust] tuf_url`); `none` uses the root embedded in pyimage without asking anyone.
+    #[arg(long, value_name = "URL|none", env = "PYIMAGE_TUF_URL")]
+    tuf_url: Option<String>,
     /// Skip the PSF's signature on the image's CPython release (no request to python.org).
     #[arg(long, env = "PYIMAGE_NO_RELEASE_SIGNATURE", value_parser = clap::builder::BoolishValueParser::new())]
     no_release_signature: bool,
@@ -126,8 +130,12 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
         Some(ReleaseSignatures::new(
             &loaded.settings.trust,
             loaded.path.as_deref().and_then(Path::parent),
-            args.trusted_root.as_deref(),
+            RootFlags {
+                trusted_root: args.trusted_root.as_deref(),
+                tuf_url: args.tuf_url.as_deref(),
+            },
             cache,
+            pyimage_service::clock::unix_seconds(),
         )?)
     };
     let policy = &loaded.settings.policy;
