@@ -67,6 +67,9 @@ pub struct LockedImage {
     /// name does not inherit the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<String>,
+    /// When that signature was logged in Rekor (its bundle verified): the entry's index in the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_log_index: Option<u64>,
     /// Platform (`os/arch[/variant]`) → platform manifest digest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub platforms: BTreeMap<String, String>,
@@ -289,6 +292,7 @@ mod tests {
             faithful_copy: None,
             signed_by: None,
             signing_key: None,
+            signature_log_index: None,
             platforms: BTreeMap::from([(
                 "linux/amd64".to_owned(),
                 format!("sha256:{}", "b".repeat(64)),

@@ -173,7 +173,7 @@ pub fn links(facts: &ImageFacts<'_>) -> Vec<Link> {
         base_image_link(&facts.provenance),
         sbom_link(&facts.provenance),
         docker_hub_link(facts),
-        mirror_link(facts.assessment, facts.signature),
+        mirror_link(facts.assessment, facts.signature, facts.id_check),
         signatures_link(facts.assessment, facts.signature),
         lock_link(facts.assessment, facts.lock_given),
         facts.cluster.clone(),
@@ -446,7 +446,11 @@ fn accepted_signer(signature: Option<&SignatureCheck>) -> Option<&str> {
     }
 }
 
-fn mirror_link(a: &Assessment, signature: Option<&SignatureCheck>) -> Link {
+fn mirror_link(
+    a: &Assessment,
+    signature: Option<&SignatureCheck>,
+    id_check: Option<&IdCheck>,
+) -> Link {
     let Some(source) = &a.source else {
         let why = if a.official {
             format!("pulled from {OFFICIAL_REPOSITORY} itself: no copy in between")
@@ -466,14 +470,37 @@ fn mirror_link(a: &Assessment, signature: Option<&SignatureCheck>) -> Link {
             )],
         ),
         Some(false) => match accepted_signer(signature) {
-            Some(key) => Link::new(
-                MIRROR_COPY,
-                Status::Ok,
-                vec![
+            Some(key) => {
+                let mut evidence = vec![
                     format!("not faithful: {OFFICIAL_REPOSITORY} does not serve the digest {source} holds"),
-                    format!("signed by {key}: accepted as the organisation's copy (the faithful-copy rule)"),
-                ],
-            ),
+                    format!("signed by {key}: the organisation's copy (the faithful-copy rule)"),
+                ];
+                // The signature covers a digest; only the image ID cross-check ties the local image to it.
+                match id_check {
+                    Some(IdCheck::Same) => {
+                        evidence.push("the image ID is the config of the signed manifest".to_owned());
+                        Link::new(MIRROR_COPY, Status::Ok, evidence)
+                    }
+                    Some(IdCheck::Differs(problem)) => {
+                        evidence.push(problem.clone());
+                        Link::new(MIRROR_COPY, Status::Broken, evidence).with_fix(
+                            "the engine or inspect file describes another image than the signed digest: pull the \
+                             signed digest again and verify the image it gives",
+                        )
+                    }
+                    Some(IdCheck::Unchecked(why)) => {
+                        evidence.push(why.clone());
+                        Link::new(MIRROR_COPY, Status::Unknown, evidence)
+                    }
+                    None => {
+                        evidence.push(
+                            "the image ID was not cross-checked with the signed manifest".to_owned(),
+                        );
+                        Link::new(MIRROR_COPY, Status::Unknown, evidence)
+                            .with_fix("verify with --require faithful, which cross-checks a signed copy")
+                    }
+                }
+            }
             None => Link::new(
                 MIRROR_COPY,
                 Status::Broken,

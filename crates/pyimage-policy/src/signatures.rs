@@ -134,6 +134,17 @@ pub enum SignatureVerdict {
     Unknown,
 }
 
+impl SignatureVerdict {
+    /// `accepted`, `refused`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureVerdict::Accepted => "accepted",
+            SignatureVerdict::Refused => "refused",
+            SignatureVerdict::Unknown => "unknown",
+        }
+    }
+}
+
 /// A verdict with its explanation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignatureJudgement {

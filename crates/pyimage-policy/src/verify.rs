@@ -661,6 +661,7 @@ mod tests {
             faithful_copy: None,
             signed_by: None,
             signing_key: None,
+            signature_log_index: None,
             platforms: Default::default(),
         });
         let up = upstream(

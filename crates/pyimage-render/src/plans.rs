@@ -48,6 +48,7 @@ pub fn pin_human(report: &PinReport, would: bool, diffs: &str) -> String {
     for file in &report.skipped_files {
         let _ = writeln!(out, "{}: skipped: {}", file.path, file.message);
     }
+    signature_lines(&mut out, &report.signatures);
     let lock = report
         .lock
         .as_ref()
@@ -119,6 +120,7 @@ pub fn update_human(report: &UpdateReport, would: bool, diffs: &str) -> String {
     for file in &report.skipped_files {
         let _ = writeln!(out, "{}: skipped: {}", file.path, file.message);
     }
+    signature_lines(&mut out, &report.signatures);
     if report.changes.is_empty() && report.held.is_empty() {
         out.push_str("All pinned Python images are current.\n");
     } else {
@@ -441,6 +443,25 @@ fn one_line(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// One line per signature checked by `pin`/`update`: recorded, or why not (then `check --locked` reports PY018).
+pub fn signature_lines(
+    out: &mut String,
+    signatures: &[pyimage_service::signatures::LockedSignature],
+) {
+    for signature in signatures {
+        let verdict = if signature.recorded() {
+            "signature recorded"
+        } else {
+            "warning: not signed as the policy asks"
+        };
+        let _ = writeln!(
+            out,
+            "{}: {verdict}: {}",
+            signature.reference, signature.check.judgement.message
+        );
+    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,19 @@ pub fn human(out: &mut impl Write, output: &VerifyOutput<'_>) -> std::io::Result
                 writeln!(out, "                bundle {bundle}")?;
             }
         }
+        if let Some(check) = &report.signature {
+            writeln!(
+                out,
+                "  signature     {}: {}",
+                check.judgement.verdict.as_str(),
+                check.judgement.message
+            )?;
+            writeln!(
+                out,
+                "                {}@{} (rule {})",
+                check.repository, check.digest, check.rule
+            )?;
+        }
         if let Some(p) = &report.provenance {
             writeln!(out, "  provenance")?;
             write_platform(out, "    ", p)?;
@@ -106,6 +119,17 @@ pub fn human(out: &mut impl Write, output: &VerifyOutput<'_>) -> std::io::Result
         writeln!(out, "WARNING: {warning}")?;
     }
     writeln!(out, "official-images: {}", output.official_images)?;
+    // One trust root per run: said once, from the first link that used it.
+    if let Some(release) = output
+        .images
+        .iter()
+        .filter_map(|image| image.python_release.as_ref())
+        .find(|release| release.trusted_root.is_some())
+        && let (Some(root), Some(why)) = (&release.trusted_root, &release.trusted_root_why)
+    {
+        writeln!(out, "sigstore trust root: {root}")?;
+        writeln!(out, "  {why}")?;
+    }
     writeln!(out, "note: {}", output.signature)?;
     Ok(())
 }

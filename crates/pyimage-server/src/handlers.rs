@@ -20,6 +20,7 @@ use pyimage_policy::admission::{
 };
 use pyimage_policy::check::{CheckContext, Policy};
 use pyimage_policy::config::RegistryFailure;
+use pyimage_policy::signatures::SignatureFacts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -153,12 +154,12 @@ fn policy<'a>(state: &'a AppState, environment: Option<&str>) -> Result<&'a Poli
 
 static NO_BUILD_ARGS: ScanOptions = ScanOptions::NONE;
 
-fn context() -> CheckContext<'static> {
+fn context(signatures: Option<&SignatureFacts>) -> CheckContext<'_> {
     CheckContext {
         today: pyimage_service::clock::today(),
         lock: None,
         build: &NO_BUILD_ARGS,
-        signatures: None,
+        signatures,
     }
 }
 
@@ -182,7 +183,29 @@ pub async fn validate(
         Ok(body) => body,
         Err(refused) => return refused.into_response(),
     };
-    validate_in(&state, environment.as_deref(), &headers, &body.bytes)
+    // Signature rules need registry answers first (only then: the policy decides without I/O otherwise).
+    let signatures = match (
+        policy(&state, environment.as_deref()),
+        AdmissionReview::parse(&body.bytes),
+    ) {
+        (
+            Ok(policy),
+            Ok(AdmissionReview {
+                request: Some(request),
+                ..
+            }),
+        ) if state.signatures.is_some() => {
+            crate::signatures::for_admission(&state, policy, &request).await
+        }
+        _ => None,
+    };
+    validate_in(
+        &state,
+        environment.as_deref(),
+        &headers,
+        &body.bytes,
+        signatures.as_ref(),
+    )
 }
 
 fn validate_in(
@@ -190,12 +213,13 @@ fn validate_in(
     environment: Option<&str>,
     headers: &HeaderMap,
     body: &Bytes,
+    signatures: Option<&SignatureFacts>,
 ) -> Response {
     let start = Instant::now();
     let outcome = (|| {
         let policy = policy(state, environment)?;
         let request = admission_request(state, headers, body)?;
-        let judged = judge(&request, policy, &context());
+        let judged = judge(&request, policy, &context(signatures));
         if from_api_server(&request) {
             state.recent.record_judged(
                 request.namespace.as_deref().unwrap_or_default(),
@@ -451,10 +475,10 @@ pub async fn imagepolicy(
         Ok(body) => body,
         Err(refused) => return refused.into_response(),
     };
-    imagepolicy_in(&state, environment.as_deref(), &headers, &body.bytes)
+    imagepolicy_in(&state, environment.as_deref(), &headers, &body.bytes).await
 }
 
-fn imagepolicy_in(
+async fn imagepolicy_in(
     state: &AppState,
     environment: Option<&str>,
     headers: &HeaderMap,
@@ -481,7 +505,19 @@ fn imagepolicy_in(
         )
         .into_response();
     }
-    let decision = review_images(&review, policy, &context());
+    let signatures = crate::signatures::gather(
+        state,
+        policy,
+        &review.spec.namespace,
+        review
+            .spec
+            .containers
+            .iter()
+            .map(|container| container.image.clone())
+            .collect(),
+    )
+    .await;
+    let decision = review_images(&review, policy, &context(signatures.as_ref()));
     if let Some(reason) = &decision.break_glass {
         state.metrics.break_glass.inc();
         tracing::warn!(

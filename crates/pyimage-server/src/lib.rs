@@ -3,7 +3,7 @@
 //! `/readyz`, `/metrics`, the drift page (`GET /`) and the Renovate feed of the history store
 //! (`GET /feed/renovate/<repository>.json`, [`feed`]). The decisions are the core's ([`pyimage_policy::admission`]), so the webhook decides as
 //! `check` does; this crate adds HTTP, TLS with certificate rotation, digests (lock, then a TTL cache over
-//! single-flight HEADs), deadlines and metrics.
+//! single-flight HEADs), cosign signature checks cached by digest ([`signatures`]), deadlines and metrics.
 
 mod digests;
 mod feed;
@@ -12,6 +12,7 @@ pub mod limits;
 mod metrics;
 mod page;
 mod recent;
+mod signatures;
 mod state;
 mod tls;
 

@@ -49,6 +49,8 @@ pub struct ServerOptions {
     pub page_listen: Option<SocketAddr>,
     /// Connections, read times and buffered bytes allowed (each listener has its own).
     pub limits: crate::limits::Limits,
+    /// The cosign keys of `[trust.keys]` (and the built-in ones), for `[[trust.signatures]]` rules.
+    pub keyring: Option<pyimage_service::signatures::Keyring>,
 }
 
 /// The shared state of the handlers.
@@ -73,6 +75,8 @@ pub struct AppState {
     pub lock: Option<(String, Lock)>,
     /// The bytes of request bodies held at once, and the time to read one.
     pub budget: crate::limits::BodyBudget,
+    /// Signature checks, when the policy has signature rules and keys were given.
+    pub signatures: Option<crate::signatures::SignatureChecks>,
 }
 
 impl AppState {
@@ -89,7 +93,15 @@ impl AppState {
                 Some((name.clone(), forced))
             })
             .collect();
+        let signatures = options
+            .keyring
+            .clone()
+            .filter(|_| !policy.signatures.is_empty())
+            .map(|keyring| {
+                crate::signatures::SignatureChecks::new(keyring, options.resolver.client().clone())
+            });
         AppState {
+            signatures,
             forced,
             serve: options.settings.serve.clone(),
             digests: {

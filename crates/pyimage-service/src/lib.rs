@@ -8,7 +8,8 @@
 //! * [`check`]: the `check` use case (walk or standard input, parallel checks, merge, unused suppressions);
 //!   [`sources`]: the files a run works on, found and read once.
 //! * [`provenance`] and [`verifier`]: attestations and the official-images record; is a local image the official
-//!   one.
+//!   one; [`python_release`]: the PSF's signature on the CPython inside, against the Sigstore trust root that
+//!   [`trust_root`] chooses (a file, else refreshed through TUF, else the cache, else the embedded one).
 //! * [`chain`]: the chain of trust of verified images, link by link (`verify --chain`).
 //! * [`watch`]: the watcher — poll tags, record every move in the history store, explain it, notify.
 //! * [`error`]: one classification of failures (input, unreachable, policy) and their exit codes.
@@ -27,7 +28,9 @@ pub mod progress;
 pub mod provenance;
 pub mod python_release;
 pub mod resolver;
+pub mod signatures;
 pub mod sources;
+pub mod trust_root;
 pub mod update;
 pub mod verifier;
 pub mod watch;

@@ -30,6 +30,8 @@ pub struct PinOptions {
     pub build: ScanOptions,
     /// The policy: which images are pinned (official, declared mirrors, derived from Python).
     pub policy: pyimage_policy::check::Policy,
+    /// The cosign keys: images a `[[trust.signatures]]` rule covers get their signature verified and recorded.
+    pub keyring: Option<crate::signatures::Keyring>,
 }
 
 /// One reference pinned.
@@ -89,6 +91,8 @@ pub struct PinPlan {
     pub errors: Vec<FileError>,
     /// The worst kind of error met, if any.
     pub failure: Option<ErrorKind>,
+    /// Signatures verified (or not) for the locked images a signature rule covers.
+    pub signatures: Vec<crate::signatures::LockedSignature>,
 }
 
 impl PinPlan {
@@ -364,6 +368,15 @@ pub async fn plan_pin(
             }
         }
     }
+    if let Some(keyring) = &options.keyring {
+        plan.signatures = crate::signatures::record_in_lock(
+            resolver.client(),
+            &options.policy,
+            keyring,
+            &mut plan.lock,
+        )
+        .await;
+    }
     plan
 }
 
@@ -392,6 +405,10 @@ pub struct PinReport {
     pub files_changed: usize,
     /// The lock, when it changed.
     pub lock: Option<String>,
+    /// Signatures checked for locked images a `[[trust.signatures]]` rule covers (recorded in the lock when they
+    /// verify; `check --locked` reports the others as PY018).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<crate::signatures::LockedSignature>,
 }
 
 /// Applies `plan` (made over `gathered` from `old_lock`) under `mode` and reports. A run with errors or references
@@ -413,6 +430,7 @@ pub fn settle(
         lock_path,
         mode,
     )?;
+    let signatures = plan.signatures;
     let mut skipped = plan.skipped;
     skipped.extend(
         settled
@@ -438,6 +456,7 @@ pub fn settle(
         errors: settled.errors,
         files_changed: applied.files_written(),
         lock: applied.lock.as_ref().map(|path| path.display().to_string()),
+        signatures,
     };
     Ok((report, applied, outcome))
 }

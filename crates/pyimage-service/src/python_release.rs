@@ -1,8 +1,11 @@
 //! The PSF link for `verify`: python.org's Sigstore bundle of the CPython release an image was built from, fetched
 //! (cached by version in the user's cache directory) and judged by `pyimage_trust::psf` against the Sigstore trust
-//! root. The image says which release through `PYTHON_VERSION` and `PYTHON_SHA256` in its config.
+//! root. The image says which release through `PYTHON_VERSION` and `PYTHON_SHA256` in its config. The trust root is
+//! a file the user names, else the one refreshed through TUF ([`crate::trust_root`]) the first time a bundle is
+//! judged (no request at all when no image needs it).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use pyimage_policy::chain::{CPYTHON_RELEASE, Link, Status};
 use pyimage_policy::config::TrustSettings;
@@ -11,9 +14,12 @@ use pyimage_trust::bundle::MAX_BUNDLE_BYTES;
 use pyimage_trust::psf::{self, Fetched, Identities, LinkStatus, PYTHON_ORG_FTP, PsfVerdict};
 use pyimage_trust::root::TrustedRoot;
 use pyimage_trust::sigstore::Identity;
+use pyimage_trust::tuf::{EMBEDDED_TUF_ROOT, MAX_ROOT_BYTES, Repository, SIGSTORE_TUF_URL};
 use serde::Serialize;
+use tokio::sync::OnceCell;
 
 use crate::error::ServiceError;
+use crate::trust_root::{self, ChosenRoot, RootVia, TufSource};
 
 /// The link as `verify` reports it: which release, which bundle, the verdict, and whether it proves the link.
 #[derive(Debug, Clone, Serialize)]
@@ -34,8 +40,17 @@ pub struct PythonRelease {
     /// The verdict and its evidence.
     #[serde(flatten)]
     pub verdict: PsfVerdict,
-    /// The trust root used.
-    pub trusted_root: String,
+    /// The trust root used (a file, the `trusted_root.json` a TUF refresh verified, or the embedded one), when the
+    /// verdict needed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_root: Option<String>,
+    /// How it was chosen: `file`, `tuf` (refreshed in this run), `tuf-cache` (the refresh failed; the last one),
+    /// `embedded`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_root_via: Option<RootVia>,
+    /// Why that root: the TUF versions verified, or why the refresh failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_root_why: Option<String>,
 }
 
 impl PythonRelease {
@@ -59,7 +74,16 @@ impl PythonRelease {
         }
         if let Some(bundle) = &self.bundle {
             evidence.push(format!("bundle {bundle}"));
-            evidence.push(format!("trust root {}", self.trusted_root));
+        }
+        if let Some(root) = &self.trusted_root {
+            let why = self
+                .trusted_root_why
+                .as_deref()
+                .map(|why| format!(" ({why})"));
+            evidence.push(format!(
+                "Sigstore trust root {root}{}",
+                why.unwrap_or_default()
+            ));
         }
         let fix = match &self.verdict {
             PsfVerdict::SignedByPsf { .. } | PsfVerdict::NoBundle => None,
@@ -79,8 +103,8 @@ impl PythonRelease {
                     .unwrap_or_else(|| "X.Y".to_owned())
             )),
             PsfVerdict::InvalidBundle { .. } => Some(
-                "check the Sigstore trust root (--trusted-root, [trust] trusted_root) is current; if the bundle still \
-                 does not verify, do not trust the release and report it to python.org"
+                "check that the Sigstore trust root is current (--trusted-root, [trust] trusted_root, or the TUF \
+                 refresh); if the bundle still does not verify, do not trust the release and report it to python.org"
                     .to_owned(),
             ),
             PsfVerdict::NotCheckable { why } if why.contains("PYTHON_SHA256") => Some(
@@ -116,9 +140,36 @@ pub fn unchecked_link(why: &str) -> Link {
 #[derive(Debug, Clone)]
 pub struct ReleaseSignatures {
     base_url: String,
-    root: TrustedRoot,
+    root: Arc<RootChoice>,
     identities: Identities,
     cache: Option<PathBuf>,
+}
+
+/// The trust root, or how to get it.
+#[derive(Debug)]
+enum RootChoice {
+    /// Decided without asking anyone: a file, or the embedded root with the refresh off.
+    Fixed(ChosenRoot),
+    /// Refreshed through TUF when a bundle is first judged.
+    Refresh(Box<Refresh>),
+}
+
+/// A TUF refresh to make once: from `tuf`, at the run's start `now`, falling back to `embedded`.
+#[derive(Debug)]
+struct Refresh {
+    tuf: TufSource,
+    embedded: TrustedRoot,
+    now: u64,
+    chosen: OnceCell<ChosenRoot>,
+}
+
+/// What the command line says about the trust root; it wins over `[trust]`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RootFlags<'a> {
+    /// `--trusted-root FILE`.
+    pub trusted_root: Option<&'a Path>,
+    /// `--tuf-url URL|none` (or `$PYIMAGE_TUF_URL`).
+    pub tuf_url: Option<&'a str>,
 }
 
 /// The cache directory: `$XDG_CACHE_HOME/pyimage`, else `$HOME/.cache/pyimage`. The caller passes the environment's
@@ -133,33 +184,88 @@ pub fn default_cache_dir(xdg_cache_home: Option<&str>, home: Option<&str>) -> Op
 }
 
 impl ReleaseSignatures {
-    /// From `[trust]` (relative paths from `config_dir`), `--trusted-root FILE` (wins over the configuration), and a
-    /// cache directory (`None`: no cache). An unreadable or invalid trust root is an input error naming the file.
+    /// From `[trust]` (relative paths from `config_dir`), the command line's `flags` (they win over the
+    /// configuration), a cache directory (`None`: no cache) and the run's start `now` (Unix seconds: the TUF
+    /// metadata must be current then). A trust root file wins over the TUF refresh; `tuf_url = "none"` turns the
+    /// refresh off. An unreadable or invalid trust root or TUF anchor, or a TUF URL that is not one, is an input
+    /// error naming it.
     pub fn new(
         settings: &TrustSettings,
         config_dir: Option<&Path>,
-        trusted_root: Option<&Path>,
+        flags: RootFlags<'_>,
         cache: Option<PathBuf>,
+        now: u64,
     ) -> Result<ReleaseSignatures, ServiceError> {
-        let root_file = trusted_root.map(Path::to_path_buf).or_else(|| {
-            settings.trusted_root.as_ref().map(|path| match config_dir {
-                Some(dir) if Path::new(path).is_relative() => dir.join(path),
-                _ => PathBuf::from(path),
+        let relative = |path: &str| match config_dir {
+            Some(dir) if Path::new(path).is_relative() => dir.join(path),
+            _ => PathBuf::from(path),
+        };
+        let root_file = match (flags.trusted_root, &settings.trusted_root) {
+            (Some(path), _) => Some((path.to_path_buf(), "--trusted-root")),
+            (None, Some(path)) => Some((relative(path), "[trust] trusted_root")),
+            (None, None) => None,
+        };
+        let embedded = TrustedRoot::embedded().map_err(ServiceError::input)?;
+        let (tuf_url, tuf_url_from) = match (
+            flags.tuf_url.filter(|url| !url.is_empty()),
+            &settings.tuf_url,
+        ) {
+            (Some(url), _) => (url.to_owned(), "--tuf-url (or $PYIMAGE_TUF_URL)"),
+            (None, Some(url)) => (url.clone(), "[trust] tuf_url"),
+            (None, None) => (SIGSTORE_TUF_URL.to_owned(), "the default"),
+        };
+        let root = if let Some((path, named_by)) = root_file {
+            let text = pyimage_store::bounded::read_text(&path, 1024 * 1024).map_err(|e| {
+                ServiceError::input(format!(
+                    "cannot read the Sigstore trusted root {}: {e}",
+                    path.display()
+                ))
+            })?;
+            RootChoice::Fixed(ChosenRoot {
+                root: TrustedRoot::parse(&text, &path.display().to_string())
+                    .map_err(ServiceError::input)?,
+                via: RootVia::File,
+                why: format!("named by {named_by}: used as is, not refreshed through TUF"),
             })
-        });
-        let root = match root_file {
-            None => TrustedRoot::embedded(),
-            Some(path) => {
-                let text = pyimage_store::bounded::read_text(&path, 1024 * 1024).map_err(|e| {
-                    ServiceError::input(format!(
-                        "cannot read the Sigstore trusted root {}: {e}",
-                        path.display()
-                    ))
-                })?;
-                TrustedRoot::parse(&text, &path.display().to_string())
-            }
-        }
-        .map_err(ServiceError::input)?;
+        } else if tuf_url == "none" {
+            RootChoice::Fixed(ChosenRoot {
+                root: embedded,
+                via: RootVia::Embedded,
+                why: format!(
+                    "the TUF refresh is off ({tuf_url_from} is \"none\"): the root embedded in this pyimage build is used"
+                ),
+            })
+        } else {
+            let (anchor, anchor_name) = match &settings.tuf_root {
+                Some(path) => {
+                    let path = relative(path);
+                    let bytes = pyimage_store::bounded::read_regular(&path, MAX_ROOT_BYTES)
+                        .map_err(|e| {
+                            ServiceError::input(format!(
+                                "cannot read [trust] tuf_root {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                    (bytes, format!("[trust] tuf_root {}", path.display()))
+                }
+                None => {
+                    let version = Repository::new(EMBEDDED_TUF_ROOT.as_bytes())
+                        .map(|repo| repo.versions().root)
+                        .map_err(|e| ServiceError::input(e.to_string()))?;
+                    (
+                        EMBEDDED_TUF_ROOT.as_bytes().to_vec(),
+                        format!("Sigstore's root v{version} embedded in pyimage"),
+                    )
+                }
+            };
+            RootChoice::Refresh(Box::new(Refresh {
+                tuf: TufSource::new(&tuf_url, anchor, &anchor_name, cache.as_deref())
+                    .map_err(ServiceError::input)?,
+                embedded,
+                now,
+                chosen: OnceCell::new(),
+            }))
+        };
         let mut identities = Identities::builtin();
         for (line, identity, issuer) in &settings.python_lines {
             identities.set(
@@ -175,10 +281,34 @@ impl ReleaseSignatures {
                 .python_org
                 .clone()
                 .unwrap_or_else(|| PYTHON_ORG_FTP.to_owned()),
-            root,
+            root: Arc::new(root),
             identities,
             cache,
         })
+    }
+
+    /// A trust root without asking anyone, for a verdict that does not consult it.
+    fn root_at_hand(&self) -> &TrustedRoot {
+        match &*self.root {
+            RootChoice::Fixed(chosen) => &chosen.root,
+            RootChoice::Refresh(refresh) => &refresh.embedded,
+        }
+    }
+
+    /// The trust root for this run: chosen once, the first time it is needed (a TUF refresh then asks the
+    /// repository).
+    pub async fn trust_root(&self, client: &RegistryClient) -> &ChosenRoot {
+        match &*self.root {
+            RootChoice::Fixed(chosen) => chosen,
+            RootChoice::Refresh(refresh) => {
+                refresh
+                    .chosen
+                    .get_or_init(|| {
+                        trust_root::choose(client, &refresh.tuf, &refresh.embedded, refresh.now)
+                    })
+                    .await
+            }
+        }
     }
 
     /// The PSF link of an image with these `PYTHON_VERSION` and `PYTHON_SHA256` values, for platform `os`.
@@ -196,7 +326,9 @@ impl ReleaseSignatures {
             sha256: sha256.map(str::to_owned),
             bundle: None,
             verdict: PsfVerdict::NoBundle,
-            trusted_root: self.root.source.clone(),
+            trusted_root: None,
+            trusted_root_via: None,
+            trusted_root_why: None,
         };
         // Windows images install python.org's .exe installer: a PYTHON_SHA256 there (if any) is not the source
         // tarball's, and its bundle is another file. Not checked rather than wrongly failed.
@@ -232,7 +364,19 @@ impl ReleaseSignatures {
                 Err(error) => Fetched::Unavailable(format!("cannot fetch {url}: {error}")),
             },
         };
-        let verdict = psf::judge(&request, &fetched, &self.root);
+        let verdict = match &fetched {
+            Fetched::Bundle(_) => {
+                let chosen = self.trust_root(client).await;
+                link.trusted_root = Some(chosen.root.source.clone());
+                link.trusted_root_via = Some(chosen.via);
+                link.trusted_root_why = Some(chosen.why.clone());
+                psf::judge(&request, &fetched, &chosen.root)
+            }
+            // No bundle, no signature to check: the verdict does not depend on the root, so none is refreshed.
+            Fetched::NotPublished | Fetched::Unavailable(_) => {
+                psf::judge(&request, &fetched, self.root_at_hand())
+            }
+        };
         // Only a bundle that verifies is kept: a bad one python.org later replaces (it has happened) must be
         // fetched again, and a valid signature over a digest never changes its meaning.
         if let (PsfVerdict::SignedByPsf { .. }, Fetched::Bundle(bytes), Some(path)) =

@@ -292,6 +292,7 @@ pub fn lock_entry(
         faithful_copy: None,
         signed_by: None,
         signing_key: None,
+        signature_log_index: None,
         platforms,
     }
 }

@@ -53,6 +53,19 @@ pub struct VerifyRequest {
     pub provenance: bool,
     /// How to check the PSF's signature on the image's CPython release; `None` skips it.
     pub release_signatures: Option<ReleaseSignatures>,
+    /// The `[[trust.signatures]]` policy, its keys and the environment whose rules apply; `None` checks none.
+    pub signatures: Option<SignaturePolicy>,
+}
+
+/// What `verify` needs to check cosign signatures.
+#[derive(Debug, Clone)]
+pub struct SignaturePolicy {
+    /// The policy (its signature rules and key fingerprints).
+    pub policy: pyimage_policy::check::Policy,
+    /// The keys.
+    pub keyring: crate::signatures::Keyring,
+    /// The environment whose rules apply (`--env`, else the policy's default environment).
+    pub environment: String,
 }
 
 /// The verification of one image.
@@ -95,7 +108,8 @@ pub struct ImageVerification {
     /// What the engine or inspect file said about the image (for the chain view: its names).
     #[serde(skip)]
     pub local: Option<LocalImage>,
-    /// The image ID compared with the config of the manifest Docker Hub serves (the problem is also in `notes`).
+    /// The image ID compared with the config of the manifest Docker Hub serves, or for a signed copy Docker Hub does
+    /// not serve, of the signed manifest (the problem is also in `notes`).
     #[serde(skip)]
     pub id_check: Option<IdCheck>,
 }
@@ -392,11 +406,26 @@ async fn verify_one(
             );
         }
     }
+    if let Some(signatures) = &request.signatures {
+        signature_check(
+            client,
+            &local,
+            &assessment,
+            request,
+            signatures,
+            &mut report,
+        )
+        .await;
+    }
     // The engine (or inspect file) says which image this is; Docker Hub's manifest says which config it has.
     if (assessment.official || assessment.faithful_copy == Some(true))
         && let Some(digest) = &assessment.digest
     {
-        let (problem, check) = match image_id_check(client, &local, digest).await {
+        let problem = match official_repository() {
+            Ok(repository) => image_id_check(client, &repository, &local, digest).await,
+            Err(error) => Err(error),
+        };
+        let (problem, check) = match problem {
             Ok(None) => (None, IdCheck::Same),
             Ok(Some(problem)) => (Some(problem.clone()), IdCheck::Differs(problem)),
             Err(error) => {
@@ -414,15 +443,90 @@ async fn verify_one(
     report
 }
 
+/// The cosign signature the first `[[trust.signatures]]` rule covering one of the image's RepoDigests asks for,
+/// read at that repository. A refusal fails the image whatever the requirement. An accepted signature is the other
+/// half of the faithful-copy rule: a copy in a private registry whose digest Docker Hub does not serve (the
+/// organisation's own build or re-push) meets `--require faithful` when it carries the organisation's signature —
+/// and then its image ID must be the config of the signed manifest, as an official image's must be Docker Hub's.
+async fn signature_check(
+    client: &RegistryClient,
+    local: &LocalImage,
+    assessment: &Assessment,
+    request: &VerifyRequest,
+    signatures: &SignaturePolicy,
+    report: &mut ImageVerification,
+) {
+    use pyimage_policy::signatures::SignatureVerdict;
+    let covered = local.repo_digests.iter().find_map(|text| {
+        let reference = Reference::parse_normalized(text).ok()?;
+        let digest = reference.digest()?.clone();
+        let rule = signatures
+            .policy
+            .signature_rule(&signatures.environment, &reference)?;
+        Some((reference, digest, rule))
+    });
+    let Some((reference, digest, rule)) = covered else {
+        return;
+    };
+    let check = signatures
+        .keyring
+        .check(
+            client,
+            &signatures.policy,
+            &reference.repository(),
+            &digest,
+            rule,
+        )
+        .await;
+    match check.judgement.verdict {
+        SignatureVerdict::Accepted => {
+            let unproven_copy = !assessment.official && assessment.faithful_copy != Some(true);
+            if unproven_copy && request.requirement == Requirement::Faithful {
+                match image_id_check(client, &reference.repository(), local, &digest).await {
+                    Ok(None) => {
+                        report.id_check = Some(IdCheck::Same);
+                        report.ok = true;
+                        report.notes.push(format!(
+                            "accepted as the organisation's copy: Docker Hub does not serve {digest}, but it is {}",
+                            check.judgement.message
+                        ));
+                    }
+                    Ok(Some(problem)) => {
+                        report.id_check = Some(IdCheck::Differs(problem.clone()));
+                        report.notes.push(problem);
+                    }
+                    Err(error) => {
+                        let problem = format!(
+                            "the image ID could not be cross-checked with the signed manifest: {error}"
+                        );
+                        report.id_check = Some(IdCheck::Unchecked(problem.clone()));
+                        report.notes.push(problem);
+                    }
+                }
+            }
+        }
+        SignatureVerdict::Refused | SignatureVerdict::Unknown => {
+            report.ok = false;
+            report.notes.push(format!(
+                "{}: {} ({})",
+                reference.repository(),
+                check.judgement.message,
+                check.judgement.fix
+            ));
+        }
+    }
+    report.signature = Some(check);
+}
+
 /// Whether the image ID (the digest of its config) is the config of the platform manifest Docker Hub serves under
 /// `digest` for the image's platform: a problem to report when not (a lying engine or inspect file).
 async fn image_id_check(
     client: &RegistryClient,
+    repository: &Reference,
     local: &LocalImage,
     digest: &pyimage_model::Digest,
 ) -> Result<Option<String>, RegistryError> {
-    let repository = official_repository()?;
-    let index = Index::fetch(client, &repository, digest).await?;
+    let index = Index::fetch(client, repository, digest).await?;
     let manifest_digest = if index.is_single() {
         digest.clone()
     } else {
@@ -442,7 +546,7 @@ async fn image_id_check(
             }
         }
     };
-    let manifest = client.fetch_manifest(&repository, &manifest_digest).await?;
+    let manifest = client.fetch_manifest(repository, &manifest_digest).await?;
     let config = serde_json::from_slice::<serde_json::Value>(&manifest.body)
         .ok()
         .and_then(|v| v["config"]["digest"].as_str().map(str::to_owned));

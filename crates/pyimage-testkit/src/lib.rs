@@ -20,7 +20,8 @@
 //! Modules: [`registry`] (the process), [`token`] (the token server), [`content`] (what is built per entry),
 //! [`oci`] (manifests and blobs), [`platform`], [`client`] (the seeder's registry client), [`truth`] (ground
 //! truth), [`tamper`] (hostile content), [`sbom`] (the SPDX package lists), [`replica`] and [`plain`] (the handles tests use), [`postgres`] (a throwaway
-//! PostgreSQL server for the history store's tests).
+//! PostgreSQL server for the history store's tests), [`tuf`] (a TUF repository signed with test keys, for the
+//! Sigstore trust root refresh).
 
 pub mod browser;
 pub mod client;
@@ -36,6 +37,7 @@ pub mod sbom;
 pub mod tamper;
 pub mod token;
 pub mod truth;
+pub mod tuf;
 
 mod background;
 mod copy;

@@ -197,6 +197,46 @@ impl RegistryProcess {
         self.dir.path()
     }
 
+    /// Writes `manifest` (exact bytes) into the registry's filesystem storage as `repository:tag`, laid out as the
+    /// distribution registry lays out what it accepted (`blobs/sha256/<ab>/<hex>/data`, the repository's revision
+    /// and tag links); returns its digest. For real manifests whose layers are not available — a signed image of
+    /// a published fixture — which a push would refuse (`MANIFEST_BLOB_UNKNOWN`): the registry then serves them by
+    /// tag and digest like any other manifest. Pushing is the way for everything else.
+    pub fn place_manifest(&self, repository: &str, tag: &str, manifest: &[u8]) -> Result<String> {
+        use sha2::Digest as _;
+        let hex: String = sha2::Sha256::digest(manifest)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let digest = format!("sha256:{hex}");
+        let root = self.dir.path().join("data/docker/registry/v2");
+        let write = |path: PathBuf, bytes: &[u8]| -> Result<()> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+        };
+        write(
+            root.join(format!("blobs/sha256/{}/{hex}/data", &hex[..2])),
+            manifest,
+        )?;
+        let manifests = root.join(format!("repositories/{repository}/_manifests"));
+        write(
+            manifests.join(format!("revisions/sha256/{hex}/link")),
+            digest.as_bytes(),
+        )?;
+        write(
+            manifests.join(format!("tags/{tag}/current/link")),
+            digest.as_bytes(),
+        )?;
+        write(
+            manifests.join(format!("tags/{tag}/index/sha256/{hex}/link")),
+            digest.as_bytes(),
+        )?;
+        Ok(digest)
+    }
+
     /// The path of its log file.
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("registry.log")

@@ -32,12 +32,18 @@ const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 
+/// Docker Hardened Images' cosign key (ECDSA P-256, `https://dhi.io/keyring/2.pub`, active), embedded: see
+/// `data/README.md` for its source.
+pub const DHI_PUBLIC_KEY: &str = include_str!("../data/dhi-2.pub");
+
 /// A verification key a policy names.
 #[derive(Clone)]
 pub struct PublicKey {
     /// How the policy names it (`keys/org.pub`, `dhi`).
     pub name: String,
     key: KeyKind,
+    /// `sha256:<hex>` of the DER SubjectPublicKeyInfo: the key's identity in records, whatever its name.
+    fingerprint: String,
 }
 
 #[derive(Clone)]
@@ -101,7 +107,14 @@ impl PublicKey {
         Ok(PublicKey {
             name: name.to_owned(),
             key,
+            fingerprint: format!("sha256:{}", crate::sigstore::hex(&Sha256::digest(&der))),
         })
+    }
+
+    /// `sha256:<hex>` of the key's DER SubjectPublicKeyInfo (what `openssl pkey -pubin -outform DER | sha256sum`
+    /// prints).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Whether `signature` is this key's signature over SHA-256 of `message`.

@@ -404,7 +404,7 @@ fn entry_matches(
 }
 
 /// The DER inside one PEM block.
-fn pem_body(pem: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn pem_body(pem: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(pem).ok()?;
     let inner: String = text
         .lines()

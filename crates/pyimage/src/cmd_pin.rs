@@ -79,6 +79,7 @@ pub async fn run(
         exact_tag: args.exact_tag,
         build: args.build.scan_options(),
         policy: config.settings.policy.clone(),
+        keyring: Some(config.keyring.clone()),
     };
     let now = pyimage_service::clock::now_rfc3339();
     let plan = plan_pin(

@@ -108,6 +108,7 @@ pub async fn run(
         lock_shown,
         page_listen: args.page_listen,
         limits: limits(args),
+        keyring: Some(config.keyring.clone()),
     };
     pyimage_server::run(options, shutdown_signal(), |addr, tls| {
         let scheme = if tls { "https" } else { "http" };

@@ -111,6 +111,7 @@ pub async fn run(
     let mut controls = Controls {
         store: store.as_ref(),
         now: pyimage_service::clock::unix_seconds(),
+        keyring: Some(&config.keyring),
         ..Controls::default()
     };
     let base = config
@@ -156,31 +157,12 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// The history store to read first-served times from: the one named (`--store`, `PYIMAGE_STORE`, `[store] url`),
-/// which must open, else the default SQLite file when it exists. A named store that does not open is a warning:
-/// the update goes on with the images' build times.
+/// The history store to read first-served times from (see `store_choice::optional`).
 async fn history_store(args: &UpdateArgs, config: &LoadedConfig) -> Option<pyimage_store::Store> {
-    let named = args.store.is_some()
-        || std::env::var_os("PYIMAGE_STORE").is_some_and(|v| !v.is_empty())
-        || config.settings.store.url.is_some();
-    let url = match crate::store::url(args.store.as_deref(), config) {
-        Ok(url) => url,
-        Err(error) => {
-            tracing::warn!("history store not read: {error:#}");
-            return None;
-        }
-    };
-    if !named && !url.sqlite_path().is_some_and(|path| path.exists()) {
-        return None;
+    let choice = crate::store::choice(args.store.as_deref(), config);
+    let (store, warning) = pyimage_service::watch::store_choice::optional(&choice).await;
+    if let Some(warning) = warning {
+        crate::render::terminal::eprintln(format_args!("pyimage: warning: {warning}"));
     }
-    match crate::store::open_read_only(&url).await {
-        Ok(store) => Some(store),
-        Err(error) => {
-            crate::render::terminal::eprintln(format_args!(
-                "pyimage: warning: history store {}: {error:#}; first-served times come from the images' build times",
-                url.shown
-            ));
-            None
-        }
-    }
+    store
 }

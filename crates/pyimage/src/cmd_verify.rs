@@ -13,8 +13,8 @@ use clap::Args;
 use pyimage_policy::provenance::NO_SIGNATURE_NOTE;
 use pyimage_policy::verify::Requirement;
 use pyimage_service::provenance::Record;
-use pyimage_service::python_release::{ReleaseSignatures, default_cache_dir};
-use pyimage_service::verifier::{ImageSource, VerifyRequest, verify_images};
+use pyimage_service::python_release::{ReleaseSignatures, RootFlags, default_cache_dir};
+use pyimage_service::verifier::{ImageSource, SignaturePolicy, VerifyRequest, verify_images};
 
 use crate::output::{Format, print_json};
 use pyimage_render::chain::ChainOutput;
@@ -50,17 +50,24 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// A Sigstore `trusted_root.json` to check python.org's release signatures against, instead of the embedded
-    /// public-good root (air-gapped use; also `[trust] trusted_root` in pyimage.toml).
+    /// A Sigstore `trusted_root.json` to check python.org's release signatures against, used as is instead of the
+    /// one refreshed through TUF (air-gapped use; also `[trust] trusted_root` in pyimage.toml).
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
+    /// The TUF repository the Sigstore trust root is refreshed from (default https://tuf-repo-cdn.sigstore.dev, or
+    /// `[trust] tuf_url`); `none` uses the root embedded in pyimage without asking anyone.
+    #[arg(long, value_name = "URL|none", env = "PYIMAGE_TUF_URL")]
+    tuf_url: Option<String>,
     /// Skip the PSF's signature on the image's CPython release (no request to python.org).
-    #[arg(long)]
+    #[arg(long, env = "PYIMAGE_NO_RELEASE_SIGNATURE", value_parser = clap::builder::BoolishValueParser::new())]
     no_release_signature: bool,
     /// Take the word of a `docker.io` endpoint other than Docker Hub's own even though the `pyimage.toml` that
     /// names it was found in the checked directory (a repository must not choose who vouches for "official").
     #[arg(long)]
     trust_docker_io_endpoint: bool,
+    /// The environment whose `[[trust.signatures]]` rules apply (default: `[policy] default-environment`).
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
 }
 
 pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> {
@@ -96,7 +103,11 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
             docker_host: std::env::var("DOCKER_HOST").ok(),
         },
     };
-    let loaded = crate::config::load(config, None, &Default::default())?;
+    let overrides = pyimage_policy::config::Overrides {
+        environment: args.env.clone(),
+        ..Default::default()
+    };
+    let loaded = crate::config::load(config, None, &overrides)?;
     let config_shown = loaded.path.as_deref().map_or_else(
         || "the configuration".to_owned(),
         |p| p.display().to_string(),
@@ -125,10 +136,15 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
         Some(ReleaseSignatures::new(
             &loaded.settings.trust,
             loaded.path.as_deref().and_then(Path::parent),
-            args.trusted_root.as_deref(),
+            RootFlags {
+                trusted_root: args.trusted_root.as_deref(),
+                tuf_url: args.tuf_url.as_deref(),
+            },
             cache,
+            pyimage_service::clock::unix_seconds(),
         )?)
     };
+    let policy = &loaded.settings.policy;
     crate::block_on(async {
         let record = if args.no_provenance {
             Record::Unavailable("--no-provenance".to_owned())
@@ -141,6 +157,16 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
             requirement,
             provenance: !args.no_provenance,
             release_signatures,
+            signatures: Some(SignaturePolicy {
+                environment: policy
+                    .environment_override
+                    .as_ref()
+                    .unwrap_or(&policy.default_environment)
+                    .0
+                    .clone(),
+                policy: policy.clone(),
+                keyring: loaded.keyring.clone(),
+            }),
         };
         let verification = verify_images(&client, source, &request, lock.as_ref(), &record).await?;
         let exit = verification.outcome();

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use pyimage_model::lock::Lock;
 use pyimage_policy::config::{Overrides, Settings};
+use pyimage_service::signatures::Keyring;
 use pyimage_service::sources::{ComposeVariables, Gathered};
 use pyimage_store::files::Tree;
 
@@ -22,6 +23,8 @@ pub struct LoadedConfig {
     pub text: String,
     /// The validated settings (built-in defaults when there is no file).
     pub settings: Settings,
+    /// The cosign keys of `[trust.keys]` and the built-in ones, read (their fingerprints are in the policy).
+    pub keyring: Keyring,
 }
 
 impl LoadedConfig {
@@ -124,12 +127,7 @@ pub fn load(
                         from = %start.display(),
                         "configuration: no pyimage.toml from here up to the repository root; built-in defaults"
                     );
-                    return Ok(LoadedConfig {
-                        path: None,
-                        discovered: false,
-                        text: String::new(),
-                        settings: Settings::builtin(overrides)?,
-                    });
+                    return with_keys(None, false, String::new(), Settings::builtin(overrides)?);
                 }
             },
         },
@@ -139,10 +137,24 @@ pub fn load(
     let text = pyimage_store::bounded::read_text(&path, 1024 * 1024)
         .with_context(|| format!("cannot read config {}", path.display()))?;
     let settings = Settings::parse(&text, &path.display().to_string(), overrides)?;
+    with_keys(Some(path), discovered, text, settings)
+}
+
+/// Reads the configuration's cosign keys (relative to its directory) and gives the policy their fingerprints.
+fn with_keys(
+    path: Option<PathBuf>,
+    discovered: bool,
+    text: String,
+    mut settings: Settings,
+) -> anyhow::Result<LoadedConfig> {
+    let dir = path.as_deref().and_then(Path::parent);
+    let keyring = Keyring::load(&settings.trust, dir)?;
+    settings.policy.signing_keys = keyring.fingerprints();
     Ok(LoadedConfig {
-        path: Some(path),
+        path,
         discovered,
         text,
         settings,
+        keyring,
     })
 }

@@ -1,56 +1,40 @@
-//! The history store a command opens, shared by `watch` and `history`: `--store URL`, else `PYIMAGE_STORE`, else
-//! `[store] url` of `pyimage.toml`, else `$XDG_DATA_HOME/pyimage/history.db` (`~/.local/share/pyimage/history.db`).
+//! The history store a command opens: the command line, the environment and `pyimage.toml` read here, the choice
+//! made by `pyimage_service::watch::store_choice`.
 
-use anyhow::Context as _;
+use pyimage_service::watch::store_choice::{self, StoreChoice};
 use pyimage_store::{Store, StoreUrl};
 
 use crate::config::LoadedConfig;
 
-/// Which store to open, and why (for the log).
-pub fn url(flag: Option<&str>, config: &LoadedConfig) -> anyhow::Result<StoreUrl> {
-    let from_env = std::env::var("PYIMAGE_STORE")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let (text, origin) = match (flag, from_env, &config.settings.store.url) {
-        (Some(flag), _, _) => (flag.to_owned(), "--store".to_owned()),
-        (None, Some(env), _) => (env, "PYIMAGE_STORE".to_owned()),
-        (None, None, Some(url)) => (
-            url.clone(),
-            format!("[store] url of {}", shown_config(config)),
-        ),
-        (None, None, None) => {
-            let xdg = std::env::var("XDG_DATA_HOME").ok();
-            let home = std::env::var("HOME").ok();
-            let path = pyimage_store::default_sqlite_path(xdg.as_deref(), home.as_deref()).context(
-                "no history store: neither XDG_DATA_HOME nor HOME is set; pass --store sqlite:PATH",
-            )?;
-            return Ok(StoreUrl::sqlite(&path));
-        }
-    };
-    StoreUrl::parse(&text)
-        .map_err(pyimage_service::watch::store_error)
-        .with_context(|| origin)
+/// Where the store may come from for this run.
+pub fn choice(flag: Option<&str>, config: &LoadedConfig) -> StoreChoice {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    StoreChoice {
+        flag: flag.map(str::to_owned),
+        env: env("PYIMAGE_STORE"),
+        configured: config.settings.store.url.clone().map(|url| {
+            let shown = config
+                .path
+                .as_ref()
+                .map_or_else(|| "pyimage.toml".to_owned(), |p| p.display().to_string());
+            (url, shown)
+        }),
+        xdg_data_home: env("XDG_DATA_HOME"),
+        home: env("HOME"),
+    }
 }
 
-fn shown_config(config: &LoadedConfig) -> String {
-    config
-        .path
-        .as_ref()
-        .map_or_else(|| "pyimage.toml".to_owned(), |p| p.display().to_string())
+/// The store's URL.
+pub fn url(flag: Option<&str>, config: &LoadedConfig) -> anyhow::Result<StoreUrl> {
+    Ok(choice(flag, config).url()?)
 }
 
 /// Opens (and migrates) the store, to record into it.
 pub async fn open(url: &StoreUrl) -> anyhow::Result<Store> {
-    tracing::info!(store = %url.shown, "history store");
-    Ok(Store::open(url)
-        .await
-        .map_err(pyimage_service::watch::store_error)?)
+    Ok(store_choice::open(url, false).await?)
 }
 
 /// Opens the store to read it only: a store this user cannot write can still be read.
 pub async fn open_read_only(url: &StoreUrl) -> anyhow::Result<Store> {
-    tracing::info!(store = %url.shown, "history store (read-only)");
-    Ok(Store::open_read_only(url)
-        .await
-        .map_err(pyimage_service::watch::store_error)?)
+    Ok(store_choice::open(url, true).await?)
 }

@@ -326,6 +326,11 @@ fn a_copy_docker_hub_does_not_serve_is_broken_unless_the_organisation_signed_it(
         found_at: Some(format!(":sha256-{}.sig", digest(4).encoded())),
         source: EvidenceSource::Registry,
     });
+    let mut signed_copy = facts(&a, unread.clone(), Some(&signed));
+    // Signed, but the local image not tied to the signed manifest: not proven.
+    signed_copy.id_check = None;
+    let links = super::links(&signed_copy);
+    assert_eq!(link(&links, MIRROR_COPY).status, Status::Unknown);
     let links = super::links(&facts(&a, unread, Some(&signed)));
     let mirror = link(&links, MIRROR_COPY);
     assert_eq!(mirror.status, Status::Ok, "{mirror:#?}");

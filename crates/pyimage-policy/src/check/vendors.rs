@@ -44,6 +44,9 @@ const VENDOR_IMAGES: &[(&str, &str)] = &[
         "mcr.microsoft.com/azure-functions/python",
         "Microsoft's Azure Functions image",
     ),
+    // https://docs.docker.com/dhi/ — Docker Hardened Images (free under Apache-2.0 since December 2025), signed with
+    // Docker's cosign key (the built-in `dhi` key of `[[trust.signatures]]`).
+    ("dhi.io/python", "Docker Hardened Images"),
     // https://gallery.ecr.aws/lambda/python — AWS Lambda's base images.
     ("public.ecr.aws/lambda/python", "AWS Lambda's base image"),
     // https://circleci.com/developer/images/image/cimg/python — CircleCI's convenience images (and the legacy ones).
@@ -113,5 +116,26 @@ mod tests {
     fn every_builtin_pattern_compiles() {
         assert_eq!(COPIES.len(), PUBLIC_COPIES.len());
         assert_eq!(VENDORS.len(), VENDOR_IMAGES.len());
+    }
+
+    /// Docker Hardened Images: a Python family of its own, its line read from its tags (`3.13`, `3.13-debian13`,
+    /// `3.13-alpine3.22-dev`), never a look-alike of the official image.
+    #[test]
+    fn docker_hardened_python_is_a_vendor_image_with_its_line() {
+        let policy = crate::check::Policy::default();
+        for (text, line) in [
+            ("dhi.io/python:3.13", (3, 13)),
+            ("dhi.io/python:3.12-debian13", (3, 12)),
+            ("dhi.io/python:3.14-alpine3.22-dev", (3, 14)),
+        ] {
+            let reference = Reference::parse_normalized(text).expect("valid");
+            match crate::check::rules::classify(&reference, &policy) {
+                crate::check::rules::Source::DerivedFromPython { python, evidence } => {
+                    assert_eq!(python, Some(line), "{text}");
+                    assert_eq!(evidence, "Docker Hardened Images");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
     }
 }

@@ -406,3 +406,37 @@ fn signature_rules_and_keys() {
         "{messages:?}"
     );
 }
+
+#[test]
+fn trust_tuf_keys() {
+    let settings = Settings::parse(
+        "[trust]\ntuf_url = \"https://tuf.example/sigstore/\"\ntuf_root = \"tuf/root.json\"\n",
+        "pyimage.toml",
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        settings.trust.tuf_url.as_deref(),
+        Some("https://tuf.example/sigstore")
+    );
+    assert_eq!(settings.trust.tuf_root.as_deref(), Some("tuf/root.json"));
+    let settings = Settings::parse(
+        "[trust]\ntuf_url = \"none\"\n",
+        "pyimage.toml",
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(settings.trust.tuf_url.as_deref(), Some("none"));
+    let error = Settings::parse(
+        "[trust]\ntuf_url = \"tuf-repo-cdn.sigstore.dev\"\n",
+        "pyimage.toml",
+        &Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("pyimage.toml:2:11")
+            && error.contains("neither an http(s) URL nor \"none\""),
+        "{error}"
+    );
+}

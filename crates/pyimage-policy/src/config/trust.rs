@@ -5,6 +5,8 @@
 //! [trust]
 //! python_org = "https://www.python.org/ftp/python"   # a mirror of python.org's release files
 //! trusted_root = "/etc/pyimage/trusted_root.json"     # air-gapped: a Sigstore TrustedRoot file
+//! tuf_url = "https://tuf-repo-cdn.sigstore.dev"       # where the trust root is refreshed from; "none": not refreshed
+//! tuf_root = "/etc/pyimage/tuf-root.json"             # that repository's initial TUF root.json (default: Sigstore's)
 //! [trust.python_lines."3.18"]
 //! identity = "someone@python.org"
 //! issuer = "https://github.com/login/oauth"
@@ -31,6 +33,10 @@ pub struct TrustSettings {
     pub trusted_root: Option<String>,
     /// `[trust.python_lines."X.Y"]`: (line, identity, issuer) added to or replacing the built-in table.
     pub python_lines: Vec<(String, String, String)>,
+    /// `tuf_url`: the TUF repository the trust root is refreshed from (no trailing `/`), or `none`.
+    pub tuf_url: Option<String>,
+    /// `tuf_root`: the TUF root metadata that repository starts from (relative to the configuration's directory).
+    pub tuf_root: Option<String>,
     /// The configuration line of `[trust]`.
     pub origin: Option<Origin>,
     /// `[trust.keys]`: cosign public keys by name, in file order.
@@ -62,6 +68,8 @@ impl super::Reader<'_> {
                 "python_lines",
                 "keys",
                 "signatures",
+                "tuf_url",
+                "tuf_root",
             ],
             "[trust]",
         );
@@ -87,6 +95,7 @@ impl super::Reader<'_> {
         {
             settings.trusted_root = Some(path.to_owned());
         }
+        self.tuf(table, &mut settings);
         if let Some(value) = table.get("python_lines")
             && let Some(lines) = self.table(value, "[trust.python_lines]")
         {
@@ -248,5 +257,30 @@ impl super::Reader<'_> {
             origin: self.origin(span.clone()),
             at: self.at(span),
         })
+    }
+
+    /// `tuf_url` and `tuf_root`: where and from which root the Sigstore trust root is refreshed (TUF).
+    fn tuf(&mut self, table: &super::Table<'_>, settings: &mut TrustSettings) {
+        if let Some(value) = table.get("tuf_url")
+            && let Some(url) = self.string(value, "tuf_url")
+        {
+            if url == "none" || url.starts_with("https://") || url.starts_with("http://") {
+                settings.tuf_url = Some(url.trim_end_matches('/').to_owned());
+            } else {
+                self.error(
+                    value.span(),
+                    format!(
+                        "[trust] tuf_url {url:?} is neither an http(s) URL nor \"none\": write \
+                         tuf_url = \"https://tuf-repo-cdn.sigstore.dev\" (Sigstore's), a mirror of it, or \
+                         \"none\" to use the embedded trust root without refreshing it"
+                    ),
+                );
+            }
+        }
+        if let Some(value) = table.get("tuf_root")
+            && let Some(path) = self.string(value, "tuf_root")
+        {
+            settings.tuf_root = Some(path.to_owned());
+        }
     }
 }

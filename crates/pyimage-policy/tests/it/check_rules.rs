@@ -64,8 +64,36 @@ fn fixture_lock() -> Lock {
         faithful_copy: None,
         signed_by: None,
         signing_key: None,
+        signature_log_index: None,
         platforms: Default::default(),
     });
+    lock
+}
+
+/// The lock of the PY018 suite: three copies on the declared mirror, one signed by the policy's key `acme`
+/// (recorded with its fingerprint), one recorded unsigned, one signed by a key the rule does not accept.
+fn signed_lock() -> Lock {
+    let mut lock = Lock::default();
+    for (tag, hex, signer) in [
+        ("3.12-slim", "12", Some("acme")),
+        ("3.11-slim", "11", None),
+        ("3.13-slim", "13", Some("vendor")),
+    ] {
+        lock.insert(LockedImage {
+            reference: format!("registry.example.com/dockerhub/library/python:{tag}"),
+            normalized: format!("registry.example.com/dockerhub/library/python:{tag}"),
+            digest: format!("sha256:{}", hex.repeat(32)),
+            media_type: "application/vnd.oci.image.index.v1+json".to_owned(),
+            python: None,
+            resolved_at: "2026-11-23T12:00:00Z".to_owned(),
+            registry: "https://registry.example.com".to_owned(),
+            faithful_copy: Some(false),
+            signed_by: signer.map(str::to_owned),
+            signing_key: signer.map(|_| format!("sha256:{}", "aa".repeat(32))),
+            signature_log_index: None,
+            platforms: Default::default(),
+        });
+    }
     lock
 }
 
@@ -226,12 +254,35 @@ fn rule_suites() {
         );
         let mut policy = base_policy();
         let fixture_lock = fixture_lock();
+        let signed_lock = signed_lock();
         let mut lock: Option<&Lock> = None;
         match rule.id {
             "PY011" => policy
                 .allowed_sources
                 .push(SourcePattern::new("docker.io/library/*", Origin::Default).unwrap()),
             "PY008" => lock = Some(&fixture_lock),
+            "PY018" => {
+                lock = Some(&signed_lock);
+                policy
+                    .signing_keys
+                    .insert("acme".to_owned(), format!("sha256:{}", "aa".repeat(32)));
+                policy
+                    .signatures
+                    .push(pyimage_policy::signatures::SignatureRule {
+                        images: vec![
+                            SourcePattern::new(
+                                "registry.example.com/dockerhub/library/python",
+                                Origin::Default,
+                            )
+                            .unwrap(),
+                        ],
+                        keys: vec!["acme".to_owned()],
+                        environments: vec!["prod".to_owned()],
+                        transparency_log: false,
+                        origin: Origin::Default,
+                        at: "pyimage.toml:9".to_owned(),
+                    });
+            }
             _ => {}
         }
         let actual = run(&dir, &policy, lock);

@@ -51,6 +51,7 @@ fn lock_with(reference: &str, digest: &str) -> Lock {
         faithful_copy: None,
         signed_by: None,
         signing_key: None,
+        signature_log_index: None,
     });
     lock
 }

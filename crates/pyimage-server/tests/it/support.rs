@@ -71,6 +71,7 @@ fn build(config: &str, lock: Option<Lock>, store: Option<pyimage_store::Store>) 
         lock_shown: None,
         page_listen: None,
         limits: pyimage_server::Limits::default(),
+        keyring: None,
     };
     let state = Arc::new(AppState::new(&options));
     let router = pyimage_server::router(Arc::clone(&state), true);

@@ -66,6 +66,9 @@ pub struct Controls<'a> {
     pub now: u64,
     /// `promote-lock` as written → (the path as shown, the lock read from it).
     pub lower_locks: BTreeMap<String, (String, Lock)>,
+    /// The cosign keys: a moved image a `[[trust.signatures]]` rule covers gets its new digest's signature verified
+    /// and recorded.
+    pub keyring: Option<&'a crate::signatures::Keyring>,
 }
 
 /// One reference moved (or that would move).
@@ -188,6 +191,8 @@ pub struct UpdatePlan {
     pub failure: Option<ErrorKind>,
     /// The lock with every moved reference re-recorded.
     pub lock: Lock,
+    /// Signatures verified (or not) for the locked images a signature rule covers.
+    pub signatures: Vec<crate::signatures::LockedSignature>,
 }
 
 /// What the registry says about one pinned reference.
@@ -900,6 +905,11 @@ pub async fn plan_update(
             }
         }
     }
+    if let Some(keyring) = controls.keyring {
+        plan.signatures =
+            crate::signatures::record_in_lock(resolver.client(), policy, keyring, &mut plan.lock)
+                .await;
+    }
     plan
 }
 
@@ -918,6 +928,10 @@ pub struct UpdateReport {
     pub skipped_files: Vec<FileError>,
     /// Files that could not be read, walked or planned, and references that could not be asked about.
     pub errors: Vec<FileError>,
+    /// Signatures checked for locked images a `[[trust.signatures]]` rule covers (recorded in the lock when they
+    /// verify; `check --locked` reports the others as PY018).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<crate::signatures::LockedSignature>,
 }
 
 /// A move not made because its file could not be written: the shape of `pin`'s skipped references.
@@ -975,6 +989,7 @@ pub fn settle(
             .collect(),
         skipped_files: settled.passed_over,
         errors: settled.errors,
+        signatures: plan.signatures,
     };
     Ok((report, settled.applied, settled.outcome))
 }

@@ -10,6 +10,7 @@
 pub mod facts;
 pub mod notify;
 pub mod run;
+pub mod store_choice;
 pub mod targets;
 
 use futures_util::StreamExt as _;

@@ -184,3 +184,19 @@ fn keys_that_are_not_cosign_keys_are_named() {
     let rsa = key("cosign/sigstore-rs/rsa-suse-obs/public.pem");
     assert!(format!("{rsa:?}").contains("RSA"));
 }
+
+/// The fingerprints are the sha256 of the DER SubjectPublicKeyInfo that the DHI keyring's README (checked with
+/// openssl in ../shared/data/trust/dhi/README.md) gives, and the embedded key is the active DHI key.
+#[test]
+fn fingerprints_are_the_der_sha256_and_the_embedded_dhi_key_is_the_active_one() {
+    let embedded = PublicKey::from_pem("dhi", pyimage_trust::cosign::DHI_PUBLIC_KEY).unwrap();
+    assert_eq!(
+        embedded.fingerprint(),
+        "sha256:118ba556dd52f4aec67018efd316c285c783cd3e54cc0f4527605715c643887c"
+    );
+    let old = key("cosign/dhi-1.pub");
+    assert_eq!(
+        old.fingerprint(),
+        "sha256:1b431f0d467ecc9e3d97e5b446980599a99c3a386e42ea628b172db1051c737b"
+    );
+}

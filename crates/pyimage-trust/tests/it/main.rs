@@ -19,6 +19,7 @@ use pyimage_trust::root::TrustedRoot;
 use pyimage_trust::sigstore::parse_sha256;
 
 mod differential;
+mod tuf;
 
 fn testdata(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -44,6 +44,7 @@ mod serve_registry;
 mod serve_support;
 mod serve_tls;
 mod shell;
+mod signatures;
 mod verify_chain;
 mod verify_engine;
 mod verify_inspect;

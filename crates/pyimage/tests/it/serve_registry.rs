@@ -142,6 +142,7 @@ fn mutate_pins_from_the_registry_with_one_head_per_tag_per_ttl() {
         faithful_copy: None,
         signed_by: None,
         signing_key: None,
+        signature_log_index: None,
     });
     write(dir.path(), "pyimage.lock", &lock.render());
     let config = write(

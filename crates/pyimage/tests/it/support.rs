@@ -45,8 +45,10 @@ pub fn tempdir(label: &str) -> TempDir {
 }
 
 /// One run of the `pyimage` binary cargo built for these tests, with `NO_COLOR=1`, no `PYIMAGE_CONFIG` and
-/// `DOCKER_CONFIG` pointing nowhere, so that nothing of the developer's setup leaks in. Builder methods add
-/// what a test needs; the arguments come last.
+/// `DOCKER_CONFIG` pointing nowhere, so that nothing of the developer's setup leaks in, and `PYIMAGE_TUF_URL=none`
+/// so that `verify` never asks Sigstore's TUF repository on the internet (the embedded trust root; a test of the
+/// refresh passes `--tuf-url` with a local repository, which wins over the variable). Builder methods add what a
+/// test needs; the arguments come last.
 pub struct Pyimage {
     command: Command,
 }
@@ -57,7 +59,9 @@ pub fn pyimage() -> Pyimage {
     command
         .env("NO_COLOR", "1")
         .env_remove("PYIMAGE_CONFIG")
-        .env("DOCKER_CONFIG", "/nonexistent");
+        .env_remove("PYIMAGE_NO_RELEASE_SIGNATURE")
+        .env("DOCKER_CONFIG", "/nonexistent")
+        .env("PYIMAGE_TUF_URL", "none");
     Pyimage { command }
 }
 

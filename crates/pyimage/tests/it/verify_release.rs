@@ -3,6 +3,9 @@
 //! serving the real Sigstore bundles of testdata/trust. Each verdict is checked in JSON and in the human report:
 //! signed by the PSF, hash does not match (a tampered `PYTHON_SHA256`), identity wrong (another line's bundle), no
 //! bundle (404), invalid bundle (the known-bad real bundle), not checkable (no `PYTHON_SHA256`, a Windows image).
+//! The trust root: the embedded one when the refresh is off (the harness's `PYIMAGE_TUF_URL=none`), a file, or the
+//! `trusted_root.json` refreshed through a TUF repository the stand-in serves (Sigstore's real metadata, expired
+//! today; a repository signed in the test with a root rotation), then its cache when the repository is gone.
 
 use std::path::Path;
 use std::process::Output;
@@ -115,12 +118,28 @@ fn run_verify(
     cache: &Path,
     extra: &[&str],
 ) -> (Option<i32>, Output, Output) {
+    run_verify_with(images, prefix, cache, extra, &[])
+}
+
+/// [`run_verify`] with more `[trust]` keys in the configuration, and files next to it (name, bytes).
+fn run_verify_with(
+    images: &Value,
+    prefix: &str,
+    cache: &Path,
+    extra: &[&str],
+    trust: &[(&str, &str, &[u8])],
+) -> (Option<i32>, Output, Output) {
     let dir = tempdir("verify-release-run");
     let config = dir.path().join("pyimage.toml");
+    let mut keys = String::new();
+    for (key, file, bytes) in trust {
+        std::fs::write(dir.path().join(file), bytes).unwrap();
+        keys.push_str(&format!("{key} = \"{file}\"\n"));
+    }
     std::fs::write(
         &config,
         format!(
-            "{}[registries.\"{}\"]\ninsecure = true\n[trust]\npython_org = \"{}/{prefix}/ftp/python\"\n",
+            "{}[registries.\"{}\"]\ninsecure = true\n[trust]\npython_org = \"{}/{prefix}/ftp/python\"\n{keys}",
             SETUP.replica.pyimage_toml(),
             SETUP.python_org.host(),
             SETUP.python_org.url()
@@ -455,6 +474,11 @@ fn a_trusted_root_file_replaces_the_embedded_one() {
         "the log entry is from a log the trust root does not name"
     );
     assert_eq!(link["trusted_root"], file.to_str().unwrap());
+    assert_eq!(link["trusted_root_via"], "file");
+    assert_eq!(
+        link["trusted_root_why"],
+        "named by --trusted-root: used as is, not refreshed through TUF"
+    );
     // A file that is not a trust root is an input error naming it.
     let bad = dir.path().join("not-a-root.json");
     std::fs::write(&bad, "{}").unwrap();
@@ -468,6 +492,153 @@ fn a_trusted_root_file_replaces_the_embedded_one() {
     let errors = String::from_utf8_lossy(&human.stderr).into_owned();
     assert!(
         errors.contains("not-a-root.json: not a Sigstore trusted root"),
+        "{errors}"
+    );
+}
+
+/// The PSF link on 3.13.13 with the trust root chosen by `extra` arguments and `[trust]` files; the link in JSON and
+/// the human report.
+fn link_with(
+    prefix: &str,
+    cache: &Path,
+    extra: &[&str],
+    trust: &[(&str, &str, &[u8])],
+) -> (Value, String) {
+    let images = inspect(&SETUP, "3.13.13-trixie", "linux/amd64", None);
+    let (code, machine, human) = run_verify_with(&images, prefix, cache, extra, trust);
+    let report = json(&machine);
+    assert_eq!(code, Some(0), "{report:#}");
+    (release(&report, 0).clone(), stdout(&human))
+}
+
+fn embedded_trusted_root() -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../pyimage-trust/data/trusted_root.json"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn with_the_refresh_off_the_embedded_root_is_used_and_said() {
+    publish("off");
+    let cache = tempdir("verify-release-cache");
+    let (link, human) = link_with("off", cache.path(), &[], &[]);
+    assert_eq!(link["verdict"], "signed-by-psf");
+    assert_eq!(link["trusted_root_via"], "embedded");
+    assert_eq!(
+        link["trusted_root"],
+        "Sigstore public-good trusted_root.json (sigstore/root-signing 60cf2ce, embedded)"
+    );
+    assert!(
+        human.contains(
+            "sigstore trust root: Sigstore public-good trusted_root.json (sigstore/root-signing 60cf2ce, embedded)\n  \
+             the TUF refresh is off (--tuf-url (or $PYIMAGE_TUF_URL) is \"none\")"
+        ),
+        "{human}"
+    );
+    assert!(
+        !cache.path().join("pyimage/tuf").exists(),
+        "nothing asked, nothing cached"
+    );
+}
+
+#[test]
+fn sigstores_real_tuf_metadata_has_expired_today_and_the_embedded_root_is_used() {
+    // Sigstore's repository as of 2026-08-21: root v15 expired on 2026-11-20, and no v16 is served here.
+    publish("real-tuf");
+    for (path, file) in [
+        ("timestamp.json", "timestamp.json"),
+        ("165.snapshot.json", "snapshot.json"),
+        ("14.targets.json", "targets.json"),
+    ] {
+        SETUP.python_org.put(
+            &format!("/real-tuf/tuf/{path}"),
+            std::fs::read(testdata(&format!("trust/tuf/{file}"))).unwrap(),
+        );
+    }
+    let cache = tempdir("verify-release-cache");
+    let url = format!("{}/real-tuf/tuf", SETUP.python_org.url());
+    let (link, _) = link_with("real-tuf", cache.path(), &["--tuf-url", &url], &[]);
+    assert_eq!(link["verdict"], "signed-by-psf");
+    assert_eq!(link["trusted_root_via"], "embedded", "{link:#}");
+    let why = link["trusted_root_why"].as_str().unwrap();
+    assert!(
+        why.starts_with(&format!(
+            "the refresh failed ({url}: root.json v15: expired at 2026-11-20T13:58:18Z (now "
+        )) && why.ends_with("the root embedded in this pyimage build is used"),
+        "{why}"
+    );
+}
+
+#[test]
+fn the_trust_root_refreshed_through_tuf_is_used_then_its_cache_when_the_repository_is_gone() {
+    use pyimage_testkit::tuf::{TufKey, root, sign, top_level};
+    publish("tuf");
+    // A repository signed here (Sigstore's keys cannot sign a new version): anchor v1, a rotation to v2 signed by
+    // the old and the new key, timestamp/snapshot/targets v3 listing the real trusted_root.json.
+    let (a, b) = (TufKey::generate().unwrap(), TufKey::generate().unwrap());
+    let far = "2030-01-01T00:00:00Z";
+    let anchor = sign(&root(1, &[&a], far), &[&a]).unwrap();
+    let trusted_root = embedded_trusted_root();
+    let mut files = vec![(
+        "2.root.json".to_owned(),
+        sign(&root(2, &[&b], far), &[&a, &b]).unwrap(),
+    )];
+    files.extend(top_level(3, &[("trusted_root.json", &trusted_root)], &b, far).unwrap());
+    for (path, bytes) in &files {
+        SETUP
+            .python_org
+            .put(&format!("/tuf/tuf/{path}"), bytes.clone());
+    }
+    let url = format!("{}/tuf/tuf", SETUP.python_org.url());
+    let cache = tempdir("verify-release-cache");
+    let anchor_file: &[(&str, &str, &[u8])] = &[("tuf_root", "anchor.json", &anchor)];
+    let (link, human) = link_with("tuf", cache.path(), &["--tuf-url", &url], anchor_file);
+    assert_eq!(link["verdict"], "signed-by-psf");
+    assert_eq!(link["trusted_root_via"], "tuf", "{link:#}");
+    let name = format!(
+        "trusted_root.json from {url} (TUF root v2, timestamp v3, snapshot v3, targets v3)"
+    );
+    assert_eq!(link["trusted_root"], name.as_str());
+    assert!(
+        human.contains(&format!(
+            "sigstore trust root: {name}\n  refreshed through the TUF repository {url}"
+        )),
+        "{human}"
+    );
+    let cached = cache.path().join("pyimage/tuf").read_dir().unwrap().count();
+    assert_eq!(cached, 1, "one cache directory for the repository");
+    // The repository is gone (every file 404): the last refresh, verified again from the anchor.
+    for (path, _) in &files {
+        SETUP.python_org.remove(&format!("/tuf/tuf/{path}"));
+    }
+    let (link, human) = link_with("tuf", cache.path(), &["--tuf-url", &url], anchor_file);
+    assert_eq!(link["verdict"], "signed-by-psf");
+    assert_eq!(link["trusted_root_via"], "tuf-cache", "{link:#}");
+    assert_eq!(link["trusted_root"], name.as_str());
+    let why = link["trusted_root_why"].as_str().unwrap();
+    assert!(
+        why.starts_with(&format!(
+            "the refresh failed ({url}/timestamp.json: not found)"
+        )) && why.contains(
+            "root v2, timestamp v3, snapshot v3, targets v3, current until 2030-01-01T00:00:00Z"
+        ),
+        "{why}"
+    );
+    assert!(human.contains("sigstore trust root: "), "{human}");
+    // A TUF anchor that is not a signed root is an input error naming it.
+    let images = inspect(&SETUP, "3.13.13-trixie", "linux/amd64", None);
+    let (code, _, human) = run_verify_with(
+        &images,
+        "tuf",
+        cache.path(),
+        &["--tuf-url", &url],
+        &[("tuf_root", "anchor.json", b"{}")],
+    );
+    assert_eq!(code, Some(2));
+    let errors = String::from_utf8_lossy(&human.stderr).into_owned();
+    assert!(
+        errors.contains("anchor.json: root.json: not TUF metadata"),
         "{errors}"
     );
 }

@@ -59,7 +59,13 @@ fn check(image: &ImageCheck<'_>) -> Option<Hit> {
                 .map(|key| SignatureEvidence::Verified {
                     key: key.clone(),
                     key_sha256: entry.signing_key.clone(),
-                    logged: None,
+                    logged: entry.signature_log_index.map(|log_index| {
+                        crate::signatures::LogEntry {
+                            log: "recorded in pyimage.lock".to_owned(),
+                            log_index,
+                            integrated_time: 0,
+                        }
+                    }),
                     found_at: None,
                     source: crate::signatures::EvidenceSource::Lock,
                 });
