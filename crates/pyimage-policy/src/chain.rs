@@ -385,6 +385,7 @@ fn docker_hub_link(facts: &ImageFacts<'_>) -> Link {
                 "{OFFICIAL_REPOSITORY} does not serve this image's digest"
             ));
         }
+        evidence.push(format!("asked {}", facts.docker_hub));
         return Link::new(DOCKER_HUB, Status::Broken, evidence).with_fix(
             "pull the image from docker.io/library/python by digest (`pyimage pin` writes the digest), or copy it \
              unchanged to the mirror, and verify again; an image your organisation builds itself is vouched for by \
@@ -555,8 +556,13 @@ fn signatures_link(a: &Assessment, signature: Option<&SignatureCheck>) -> Link {
         if let Some(fingerprint) = key_sha256 {
             who.push_str(&format!(" ({fingerprint})"));
         }
-        if let Some(at) = found_at {
-            who.push_str(&format!(", signature at {at}"));
+        match found_at {
+            // A tag (`:sha256-….sig`) is shown with its repository.
+            Some(at) if at.starts_with(':') => {
+                who.push_str(&format!(", signature at {}{at}", check.repository))
+            }
+            Some(at) => who.push_str(&format!(", signature at {at}")),
+            None => {}
         }
         evidence.push(who);
         if let Some(entry) = logged {

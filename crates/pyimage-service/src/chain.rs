@@ -175,7 +175,8 @@ fn provenance_of<'a>(
 }
 
 /// The reference a workload would carry for this image: the one the user named (or, named by ID, the image's first
-/// tag or repository digest), pinned to the digest the verdict is about, as `pyimage pin` writes it.
+/// tag or repository digest), pinned to the digest the verdict is about (else the one its repository lists for it),
+/// as `pyimage pin` writes it.
 fn deployed_reference(image: &ImageVerification) -> Option<String> {
     let named = (!is_id_prefix(&image.input, image.id.as_deref()))
         .then(|| Reference::parse_normalized(&image.input).ok())
@@ -187,7 +188,21 @@ fn deployed_reference(image: &ImageVerification) -> Option<String> {
                 .filter(|t| !t.starts_with("<none>"))
                 .find_map(|t| Reference::parse_normalized(t).ok())
         })?;
-    let digest = image.assessment.as_ref().and_then(|a| a.digest.as_ref());
+    // The digest the verdict is about; else (an image Docker Hub does not serve) the one its repository lists.
+    let listed = || {
+        let local = image.local.as_ref()?;
+        local.repo_digests.iter().find_map(|text| {
+            let r = Reference::parse_normalized(text).ok()?;
+            (r.name() == named.name())
+                .then(|| r.digest().cloned())
+                .flatten()
+        })
+    };
+    let digest = image
+        .assessment
+        .as_ref()
+        .and_then(|a| a.digest.clone())
+        .or_else(listed);
     Some(match (named.digest(), digest) {
         (None, Some(digest)) => format!("{}@{digest}", named.familiar_string()),
         _ => named.familiar_string(),

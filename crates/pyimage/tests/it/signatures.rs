@@ -21,12 +21,14 @@ use serde_json::json;
 use crate::support::{json, pyimage, shared, stderr, stdout, tempdir, testdata};
 
 /// The image containers/image's `dir-img-cosign-valid` signature covers (sha256 of its manifest.json).
-const SIGNED: &str = "sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00";
+pub(crate) const SIGNED: &str =
+    "sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00";
 /// The config digest in that manifest: the image ID of the signed image.
-const SIGNED_CONFIG: &str =
+pub(crate) const SIGNED_CONFIG: &str =
     "sha256:961769676411f082461f9ef46626dd7a2d1e2b2a38e6a44364bcbecf51e66dd4";
 /// The `dir-img-cosign-key-rekor-valid` image (signed with cosign2.pub).
-const OTHER: &str = "sha256:0489474da8ea22426ece86ace6c1c0026ab2fd3cdfbbd62b7e94650266c37d9a";
+pub(crate) const OTHER: &str =
+    "sha256:0489474da8ea22426ece86ace6c1c0026ab2fd3cdfbbd62b7e94650266c37d9a";
 
 fn cosign(path: &str) -> Vec<u8> {
     std::fs::read(testdata("trust/cosign/containers-image").join(path)).unwrap()
@@ -76,10 +78,10 @@ fn store_signature(
         .unwrap();
 }
 
-struct Setup {
+pub(crate) struct Setup {
     registry: PlainRegistry,
-    dir: tempfile::TempDir,
-    host: String,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) host: String,
     /// The digest of `3.13-slim`, whose stored payload differs from the signed one by a byte.
     changed: String,
 }
@@ -88,7 +90,7 @@ struct Setup {
 /// * `3.12-slim` → the signed image, with its real signature;
 /// * `3.11-slim` → the other fixture image, carrying the first image's signature (a signature on another digest);
 /// * `3.13-slim` → a small image pushed here, carrying the real signature over its payload with one byte added.
-fn setup(label: &str) -> Setup {
+pub(crate) fn setup(label: &str) -> Setup {
     let registry = PlainRegistry::start().unwrap();
     let host = registry.host();
     let repository = "acme/python";
@@ -166,7 +168,7 @@ fn setup(label: &str) -> Setup {
     }
 }
 
-fn config(setup: &Setup, acme_key: &str) -> String {
+pub(crate) fn config(setup: &Setup, acme_key: &str) -> String {
     let host = &setup.host;
     format!(
         "{}\n[registries.\"{host}\"]\nendpoint = \"http://{host}\"\ninsecure = true\n\
@@ -316,7 +318,7 @@ fn pin_records_verified_signatures_and_check_locked_enforces_them() {
     drop(setup.registry);
 }
 
-fn inspect_json(dir: &Path, host: &str, digest: &str, id: &str) -> String {
+pub(crate) fn inspect_json(dir: &Path, host: &str, digest: &str, id: &str) -> String {
     let path = dir.join(format!("inspect-{}.json", &digest[7..15]));
     std::fs::write(
         &path,

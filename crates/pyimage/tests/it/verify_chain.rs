@@ -370,6 +370,95 @@ fn a_mirror_copy_is_faithful_or_broken_with_what_to_do() {
     );
 }
 
+/// A copy in the organisation's registry that Docker Hub never served, signed with the organisation's cosign key
+/// (containers/image's real signature, see `signatures`): the chain names who signed with which key, accepts the
+/// copy under the faithful-copy rule once the image ID is the signed manifest's config, and with the other key the
+/// signatures link is broken with what to do.
+#[test]
+fn a_signed_private_copy_names_who_signed_with_which_key() {
+    use crate::signatures::{SIGNED, SIGNED_CONFIG, config, inspect_json, setup};
+    let setup = setup("verify-chain-signed");
+    let dir = setup.dir.path();
+    let host = &setup.host;
+    std::fs::write(dir.join("pyimage.toml"), config(&setup, "keys/acme.pub")).unwrap();
+    let signed = inspect_json(dir, host, SIGNED, SIGNED_CONFIG);
+    let chain = || {
+        let output = pyimage()
+            .config(&dir.join("pyimage.toml"))
+            .current_dir(dir)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .args([
+                "verify",
+                "--chain",
+                "--env",
+                "prod",
+                "--require",
+                "faithful",
+            ])
+            .args([
+                "--no-provenance",
+                "--no-release-signature",
+                "--format",
+                "json",
+            ])
+            .run(&["--inspect", &signed]);
+        (output.status.code(), json(&output))
+    };
+    let (code, report) = chain();
+    assert_eq!(code, Some(0), "{report:#}");
+    let signatures = link(&report, 0, "signatures");
+    assert_eq!(signatures["status"], "ok", "{signatures:#}");
+    let said = evidence(&report, 0, "signatures");
+    assert!(
+        said.starts_with("signed by acme (verified at the registry)"),
+        "{said}"
+    );
+    assert!(said.contains("key acme (sha256:"), "{said}");
+    let sig_tag = format!(
+        "signature at {host}/acme/python:sha256-{}.sig",
+        &SIGNED[7..]
+    );
+    assert!(said.contains(&sig_tag), "{said}");
+    assert!(!said.contains("no publisher signature"), "{said}");
+    let mirror = link(&report, 0, "mirror-copy");
+    assert_eq!(mirror["status"], "ok", "{mirror:#}");
+    assert!(evidence(&report, 0, "mirror-copy").contains("signed by acme"));
+    assert!(
+        evidence(&report, 0, "mirror-copy")
+            .contains("the image ID is the config of the signed manifest")
+    );
+    // Docker Hub never served it: that link stays broken, and says the signature is what vouches instead.
+    assert_eq!(link(&report, 0, "docker-hub")["status"], "broken");
+    assert!(
+        link(&report, 0, "docker-hub")["fix"]
+            .as_str()
+            .unwrap()
+            .contains("signature")
+    );
+    // The cluster link uses the signature verify read: prod (whose rule asks for it) admits the pinned copy.
+    let cluster = evidence(&report, 0, "cluster");
+    assert!(
+        cluster.contains(&format!("{host}/acme/python:3.12-slim@{SIGNED}")),
+        "{cluster}"
+    );
+    assert!(!cluster.contains("prod: refused"), "{cluster}");
+
+    std::fs::write(dir.join("pyimage.toml"), config(&setup, "keys/other.pub")).unwrap();
+    let (code, report) = chain();
+    assert_eq!(code, Some(1), "{report:#}");
+    let signatures = link(&report, 0, "signatures");
+    assert_eq!(signatures["status"], "broken", "{signatures:#}");
+    assert!(
+        signatures["fix"].as_str().unwrap().contains("cosign sign"),
+        "{signatures:#}"
+    );
+    assert_eq!(link(&report, 0, "mirror-copy")["status"], "broken");
+    assert!(
+        evidence(&report, 0, "cluster").contains("prod: refused — PY018"),
+        "{report:#}"
+    );
+}
+
 /// Times `verify --chain` of one official image against the replica and the python.org stand-in: cold (an empty
 /// cache directory, so python.org's bundle is fetched) and warm (the bundle cached by the run before), each the
 /// median of 9 runs after one unmeasured run; and warm without `--chain`, for what the chain adds. Not a test (no assertion on time): run it by name, with the binary to
