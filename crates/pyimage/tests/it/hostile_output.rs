@@ -66,6 +66,14 @@ fn escape_sequences_from_files_engines_and_arguments_are_escaped() {
         .args(["verify", "--inspect"])
         .run(&[inspect.to_str().unwrap()]);
     assert_inert("verify", &format!("{}{}", stdout(&verify), stderr(&verify)));
+    let chain = pyimage()
+        .config(&shared().config)
+        .args(["verify", "--chain", "--inspect"])
+        .run(&[inspect.to_str().unwrap()]);
+    assert_inert(
+        "verify --chain",
+        &format!("{}{}", stdout(&chain), stderr(&chain)),
+    );
     let verify_json = pyimage()
         .config(&shared().config)
         .args(["verify", "--format", "json", "--inspect"])
