@@ -41,6 +41,34 @@ impl<'a> ChainOutput<'a> {
     }
 }
 
+/// What `pyimage verify` prints: the verification, or with `--chain` the chains.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum VerifyReport<'a> {
+    /// Without `--chain`.
+    Verification(VerifyOutput<'a>),
+    /// With `--chain`.
+    Chains(ChainOutput<'a>),
+}
+
+impl<'a> VerifyReport<'a> {
+    /// The chains when there are some, else the verification.
+    pub fn new(output: VerifyOutput<'a>, chains: Option<Vec<ImageChain>>) -> VerifyReport<'a> {
+        match chains {
+            Some(chains) => VerifyReport::Chains(ChainOutput::new(output, chains)),
+            None => VerifyReport::Verification(output),
+        }
+    }
+
+    /// The human report of either. The caller escapes (a terminal writer).
+    pub fn human(&self, out: &mut impl Write) -> std::io::Result<()> {
+        match self {
+            VerifyReport::Verification(output) => crate::verify::human(out, output),
+            VerifyReport::Chains(output) => human(out, output),
+        }
+    }
+}
+
 /// The mark of a status, fixed width.
 fn mark(status: Status) -> &'static str {
     match status {

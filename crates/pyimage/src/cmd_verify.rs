@@ -17,7 +17,7 @@ use pyimage_service::python_release::{ReleaseSignatures, RootFlags, default_cach
 use pyimage_service::verifier::{ImageSource, SignaturePolicy, VerifyRequest, verify_images};
 
 use crate::output::{Format, print_json};
-use pyimage_render::chain::ChainOutput;
+use pyimage_render::chain::VerifyReport;
 use pyimage_render::verify::VerifyOutput;
 use pyimage_service::chain::{ChainContext, chains};
 
@@ -183,22 +183,17 @@ pub fn run(args: &VerifyArgs, config: Option<&Path>) -> anyhow::Result<Outcome> 
             official_images: record.describe(),
             images: verification.images,
         };
+        // People read each image's error on stderr too; JSON carries them.
         let errors: Vec<String> = (output.images.iter())
+            .filter(|_| args.format == Format::Human)
             .filter_map(|i| Some(format!("pyimage: {}: {}", i.input, i.error.as_ref()?)))
             .collect();
-        let mut stdout = crate::render::terminal::stdout();
-        match (chains, args.format) {
-            (Some(chains), Format::Json) => print_json(&ChainOutput::new(output, chains))?,
-            (Some(chains), Format::Human) => {
-                pyimage_render::chain::human(&mut stdout, &ChainOutput::new(output, chains))?
-            }
-            (None, Format::Json) => print_json(&output)?,
-            (None, Format::Human) => pyimage_render::verify::human(&mut stdout, &output)?,
+        let report = VerifyReport::new(output, chains);
+        match args.format {
+            Format::Json => print_json(&report)?,
+            Format::Human => report.human(&mut crate::render::terminal::stdout())?,
         }
-        for error in errors
-            .iter()
-            .filter(|_| matches!(args.format, Format::Human))
-        {
+        for error in &errors {
             crate::render::terminal::eprintln(format_args!("{error}"));
         }
         Ok(Outcome::from_failure(exit))
