@@ -460,22 +460,50 @@ fn a_signed_private_copy_names_who_signed_with_which_key() {
 }
 
 /// Times `verify --chain` of one official image against the replica and the python.org stand-in: cold (an empty
-/// cache directory, so python.org's bundle is fetched) and warm (the bundle cached by the run before), each the
-/// median of 9 runs after one unmeasured run; and warm without `--chain`, for what the chain adds. Not a test (no assertion on time): run it by name, with the binary to
-/// measure, e.g. `cargo build --release -p pyimage` then
+/// cache directory: python.org's bundle fetched, and with TUF the whole metadata chain) and warm (what the run before
+/// cached: the bundle, and the TUF metadata, of which only the timestamp is asked again), each the median of 9 runs
+/// after one unmeasured run; warm without `--chain` too, for what the chain adds. Twice: with the TUF refresh off
+/// (`PYIMAGE_TUF_URL=none`, as every other test), and refreshing the trust root from a TUF repository the stand-in
+/// serves (signed here, listing the real `trusted_root.json`). Not a test (no assertion on time): run it by name,
+/// with the binary to measure, e.g. `cargo build --release -p pyimage` then
 /// `PYIMAGE_BIN=$CARGO_TARGET_DIR/release/pyimage cargo test -p pyimage --test it -- --ignored --nocapture chain_timing`.
 #[test]
 #[ignore = "a measurement: run it by name"]
 fn chain_timing() {
+    use pyimage_testkit::tuf::{TufKey, root, sign, top_level};
     let setup = &*SETUP;
     let tag = "3.13.13-slim-trixie";
     publish("chain-timing");
     let dir = tempdir("verify-chain-timing");
+    // A TUF repository: anchor v1, root v2, timestamp/snapshot/targets v3 with the real trusted_root.json.
+    let (a, b) = (TufKey::generate().unwrap(), TufKey::generate().unwrap());
+    let far = "2030-01-01T00:00:00Z";
+    std::fs::write(
+        dir.path().join("anchor.json"),
+        sign(&root(1, &[&a], far), &[&a]).unwrap(),
+    )
+    .unwrap();
+    let trusted_root = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../pyimage-trust/data/trusted_root.json"),
+    )
+    .unwrap();
+    let mut files = vec![(
+        "2.root.json".to_owned(),
+        sign(&root(2, &[&b], far), &[&a, &b]).unwrap(),
+    )];
+    files.extend(top_level(3, &[("trusted_root.json", &trusted_root)], &b, far).unwrap());
+    for (path, bytes) in files {
+        setup
+            .python_org
+            .put(&format!("/chain-timing-tuf/{path}"), bytes);
+    }
+    let tuf = format!("{}/chain-timing-tuf", setup.python_org.url());
     let config = dir.path().join("pyimage.toml");
     std::fs::write(
         &config,
         format!(
-            "{}[registries.\"{}\"]\ninsecure = true\n[trust]\npython_org = \"{}/chain-timing/ftp/python\"\n",
+            "{}[registries.\"{}\"]\ninsecure = true\n[trust]\npython_org = \"{}/chain-timing/ftp/python\"\n\
+             tuf_root = \"anchor.json\"\n",
             SETUP.replica.pyimage_toml(),
             SETUP.python_org.host(),
             SETUP.python_org.url()
@@ -491,12 +519,13 @@ fn chain_timing() {
     let record = testdata(&format!("official-images/library-python/{LIBRARY}"));
     let binary =
         std::env::var("PYIMAGE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pyimage").to_owned());
-    let run = |cache: &Path, chain: bool| -> std::time::Duration {
+    let run = |cache: &Path, chain: bool, tuf_url: &str| -> std::time::Duration {
         let started = std::time::Instant::now();
         let output = std::process::Command::new(&binary)
             .env("NO_COLOR", "1")
             .env("DOCKER_CONFIG", "/nonexistent")
             .env("XDG_CACHE_HOME", cache)
+            .env("PYIMAGE_TUF_URL", tuf_url)
             .args([
                 "--config",
                 config.to_str().unwrap(),
@@ -505,41 +534,43 @@ fn chain_timing() {
                 "json",
             ])
             .args(chain.then_some("--chain"))
-            .args([
-                "--official-images",
-                record.to_str().unwrap(),
-                "--inspect",
-                file.to_str().unwrap(),
-            ])
+            .args(["--official-images", record.to_str().unwrap()])
+            .args(["--inspect", file.to_str().unwrap()])
             .output()
             .unwrap();
         let elapsed = started.elapsed();
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{text}");
+        // The trust root was the one meant: the embedded one with the refresh off, else the repository's.
+        let root = if tuf_url == "none" {
+            "embedded".to_owned()
+        } else {
+            format!("trusted_root.json from {tuf_url}")
+        };
+        assert!(text.contains(&root), "{text}");
         elapsed
     };
     let median = |mut times: Vec<std::time::Duration>| {
         times.sort();
         times[times.len() / 2]
     };
-    run(tempdir("verify-chain-timing-cache").path(), true);
-    let (mut cold, mut warm, mut plain) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..9 {
-        let cache = tempdir("verify-chain-timing-cache");
-        cold.push(run(cache.path(), true));
-        warm.push(run(cache.path(), true));
-        plain.push(run(cache.path(), false));
+    for tuf_url in ["none", tuf.as_str()] {
+        run(tempdir("verify-chain-timing-cache").path(), true, tuf_url);
+        let (mut cold, mut warm, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..9 {
+            let cache = tempdir("verify-chain-timing-cache");
+            cold.push(run(cache.path(), true, tuf_url));
+            warm.push(run(cache.path(), true, tuf_url));
+            plain.push(run(cache.path(), false, tuf_url));
+        }
+        eprintln!(
+            "verify --chain ({binary}, TUF {tuf_url}): cold {:?} (min {:?}), warm {:?} (min {:?}); without --chain, \
+             warm {:?}",
+            median(cold.clone()),
+            cold.iter().min().unwrap(),
+            median(warm.clone()),
+            warm.iter().min().unwrap(),
+            median(plain),
+        );
     }
-    eprintln!(
-        "verify --chain ({binary}): cold {:?} (min {:?}), warm {:?} (min {:?}); verify without --chain, warm {:?}",
-        median(cold.clone()),
-        cold.iter().min().unwrap(),
-        median(warm.clone()),
-        warm.iter().min().unwrap(),
-        median(plain),
-    );
 }
