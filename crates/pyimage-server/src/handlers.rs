@@ -184,12 +184,13 @@ pub async fn validate(
         Err(refused) => return refused.into_response(),
     };
     // Signature rules need registry answers first (only then: the policy decides without I/O otherwise).
+    // `policy_for`, not `policy`: an unknown environment is refused (and counted) once, by `validate_in`.
     let signatures = match (
-        policy(&state, environment.as_deref()),
+        state.policy_for(environment.as_deref()),
         AdmissionReview::parse(&body.bytes),
     ) {
         (
-            Ok(policy),
+            Some(policy),
             Ok(AdmissionReview {
                 request: Some(request),
                 ..

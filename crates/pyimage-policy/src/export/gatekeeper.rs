@@ -12,7 +12,8 @@
 //!
 //! Each Constraint enforces the rules whose configured severity is `deny` (`enforcementAction: deny`); warn-level
 //! rules are left out. Every image rule that can fire in admission is implemented; PY008 (lock) and PY009 (ARGs)
-//! never apply to admission.
+//! never apply to admission. PY018 (signatures) needs the image's signatures from its registry, which Rego in
+//! Gatekeeper does not have: a configuration with `[[trust.signatures]]` is refused rather than exported without it.
 //!
 //! With [`Target::Namespaces`] there is one Constraint per `[[namespaces]]` entry plus one for the default
 //! environment; each carries the whole ordered list of entries and its own index, and the Rego applies it only when
@@ -146,6 +147,15 @@ fn pod_images_rego() -> String {
 /// Builds the export of `policy` for `target`; `today` fixes the end-of-life date (otherwise the Rego uses the
 /// clock). Errors say what in the configuration cannot be exported exactly, and what to change.
 pub fn export(policy: &Policy, target: &Target, today: Option<Date>) -> Result<Export, String> {
+    if let Some(rule) = policy.signatures.first() {
+        return Err(format!(
+            "[[trust.signatures]] ({}) cannot be enforced by Gatekeeper: checking a cosign signature needs the \
+             image's signatures from its registry, which a Rego policy does not have. Enforce it with `pyimage serve` \
+             (or Sigstore's policy-controller, or Kyverno's verifyImages), and export a configuration without \
+             [[trust.signatures]] for Gatekeeper",
+            rule.at
+        ));
+    }
     let shared = shared_parameters(policy, today)?;
     let mut constraints = Vec::new();
     let mut uses_namespace_labels = false;

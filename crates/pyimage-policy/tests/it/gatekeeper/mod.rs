@@ -354,5 +354,16 @@ fn exports_that_cannot_be_exact_are_refused() {
     )
     .expect_err("unknown env");
     assert!(error.contains("qa") && error.contains("prod"), "{error}");
+    // Signature rules need registry answers Rego does not have: refused, not exported without them.
+    let error = gatekeeper::export(
+        &settings("[[trust.signatures]]\nimages = [\"dhi.io/python\"]\nkeys = [\"dhi\"]\n").policy,
+        &Target::Namespaces,
+        None,
+    )
+    .expect_err("signature rules are refused");
+    assert!(
+        error.contains("pyimage.toml:1") && error.contains("pyimage serve"),
+        "{error}"
+    );
     let _ = KINDS;
 }
