@@ -59,33 +59,33 @@ impl JsonTree for Json<'_> {
     }
 }
 
-/// The Pod walk over unparsed JSON text. The walk asks one node for several keys (a Pod spec for its four image
-/// lists, a container for its image and name): each object node's members are read once, on the first question,
-/// and kept for the others.
+/// The Pod walk over unparsed JSON text (each node a slice of the one body, [`raw`]). The walk asks one node for
+/// several keys (a Pod spec for its four image lists, a container for its image and name): each object node's
+/// members are read once, on the first question, and kept for the others.
 #[derive(Default)]
 struct Raw<'r> {
-    /// By the address of the node's text (a node is a slice of the one body).
+    /// By the address of the node's text.
     read: std::cell::RefCell<std::collections::HashMap<usize, raw::Members<'r>>>,
 }
 
 impl<'r> pod::Tree for Raw<'r> {
-    type Node = &'r RawValue;
+    type Node = &'r str;
 
-    fn get(&self, node: &'r RawValue, key: &str) -> Option<&'r RawValue> {
+    fn get(&self, node: &'r str, key: &str) -> Option<&'r str> {
         self.read
             .borrow_mut()
-            .entry(node.get().as_ptr().addr())
+            .entry(node.as_ptr().addr())
             .or_insert_with(|| raw::Members::read(node))
             .get(key)
     }
 
-    fn items(&self, node: &'r RawValue) -> Vec<&'r RawValue> {
+    fn items(&self, node: &'r str) -> Vec<&'r str> {
         raw::items(node)
     }
 }
 
 impl<'r> JsonTree for Raw<'r> {
-    fn text(&self, node: &'r RawValue) -> Option<std::borrow::Cow<'_, str>> {
+    fn text(&self, node: &'r str) -> Option<std::borrow::Cow<'_, str>> {
         raw::text(node)
     }
 }
@@ -98,7 +98,7 @@ pub fn object_images(kind: &str, object: &Value) -> Vec<ObjectImage> {
 
 /// [`object_images`] of an object kept as JSON text: only the path to the Pod spec and its image lists are read.
 pub fn raw_object_images(kind: &str, object: &RawValue) -> Vec<ObjectImage> {
-    images_of(&Raw::default(), object, kind)
+    images_of(&Raw::default(), object.get(), kind)
 }
 
 fn images_of<T: JsonTree>(tree: &T, object: T::Node, kind: &str) -> Vec<ObjectImage> {
@@ -121,148 +121,168 @@ fn images_of<T: JsonTree>(tree: &T, object: T::Node, kind: &str) -> Vec<ObjectIm
         .collect()
 }
 
-/// Reading JSON text without building a tree: a key of an object, the items of an array, a string. Each call scans
-/// the node's text (skipping what it does not need without allocating), so a walk down a path reads each level
-/// once; what is not JSON of the expected kind reads as absent, as [`Value::get`] and [`Value::as_str`] answer.
+/// Reading JSON text without building a tree: a key of an object, the items of an array, a string. The text is an
+/// AdmissionReview's object, which serde_json has already read whole and found well-formed when it parsed the
+/// review ([`super::super::review::AdmissionReview::parse`]), so it is not checked again: each node is a slice of
+/// the text, found by scanning its bytes for the ends of values (strings skipped to their closing quote with
+/// `memchr`), which costs a fraction of a second parse. Text that is not well-formed JSON reads as absent from
+/// where it stops making sense, never as a panic; what is not JSON of the expected kind reads as absent, as
+/// [`Value::get`] and [`Value::as_str`] answer.
 pub mod raw {
     use std::borrow::Cow;
-    use std::fmt;
-
-    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
-    use serde_json::value::RawValue;
 
     use crate::admission::review::Text;
 
     /// The value of `key` in the object `node`, read up to that key (the first one when the key is repeated: the
     /// API server's JSON never repeats one); `None` when it has no such key or is not an object.
-    pub fn get<'r>(node: &'r RawValue, key: &str) -> Option<&'r RawValue> {
-        let found = std::cell::Cell::new(None);
-        let mut reader = serde_json::Deserializer::from_str(node.get());
-        // The visitor stops the read at the key with an error: the rest of the object is not scanned.
-        let _ = reader.deserialize_any(Lookup { key, found: &found });
-        found.get()
+    pub fn get<'r>(node: &'r str, key: &str) -> Option<&'r str> {
+        members(node)
+            .find(|(name, _)| name.as_ref() == key)
+            .map(|(_, value)| value)
     }
 
     /// The members of one object node, read once (none when the node is not an object).
     pub(super) struct Members<'r> {
-        members: Vec<(Text<'r>, &'r RawValue)>,
+        members: Vec<(Cow<'r, str>, &'r str)>,
     }
 
     impl<'r> Members<'r> {
         /// Reads the members of `node`.
-        pub(super) fn read(node: &'r RawValue) -> Members<'r> {
-            let members = if node.get().starts_with('{') {
-                serde_json::from_str(node.get())
-                    .map(|map: MemberList<'r>| map.0)
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            Members { members }
+        pub(super) fn read(node: &'r str) -> Members<'r> {
+            Members {
+                members: members(node).collect(),
+            }
         }
 
         /// The value of `key` (the first one when the key is repeated, as [`get`] answers).
-        pub(super) fn get(&self, key: &str) -> Option<&'r RawValue> {
+        pub(super) fn get(&self, key: &str) -> Option<&'r str> {
             self.members
                 .iter()
-                .find(|(name, _)| name.as_str() == key)
+                .find(|(name, _)| name.as_ref() == key)
                 .map(|(_, value)| *value)
         }
     }
 
-    /// An object's members in order, keys and values borrowed.
-    struct MemberList<'r>(Vec<(Text<'r>, &'r RawValue)>);
-
-    impl<'de> serde::Deserialize<'de> for MemberList<'de> {
-        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct MembersVisitor;
-            impl<'de> Visitor<'de> for MembersVisitor {
-                type Value = MemberList<'de>;
-
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a JSON object")
-                }
-
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                    let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                    while let Some(key) = map.next_key::<Text<'de>>()? {
-                        members.push((key, map.next_value::<&'de RawValue>()?));
-                    }
-                    Ok(MemberList(members))
-                }
-            }
-            deserializer.deserialize_map(MembersVisitor)
-        }
-    }
-
     /// The items of the array `node` (none when it is not an array).
-    pub fn items(node: &RawValue) -> Vec<&RawValue> {
-        if !node.get().starts_with('[') {
-            return Vec::new();
+    pub fn items(node: &str) -> Vec<&str> {
+        let bytes = node.as_bytes();
+        let mut items = Vec::new();
+        if bytes.first() != Some(&b'[') {
+            return items;
         }
-        serde_json::from_str(node.get()).unwrap_or_default()
+        let mut at = space(bytes, 1);
+        if bytes.get(at) == Some(&b']') {
+            return items;
+        }
+        while let Some(item) = value_end(bytes, at).and_then(|end| Some((node.get(at..end)?, end)))
+        {
+            items.push(item.0);
+            at = space(bytes, item.1);
+            if bytes.get(at) != Some(&b',') {
+                break;
+            }
+            at = space(bytes, at + 1);
+        }
+        items
     }
 
     /// The string `node` holds, borrowed unless it has escapes (`None` when it is not a string).
-    pub fn text(node: &RawValue) -> Option<Cow<'_, str>> {
-        if !node.get().starts_with('"') {
-            return None;
+    pub fn text(node: &str) -> Option<Cow<'_, str>> {
+        let inner = node.strip_prefix('"')?.strip_suffix('"')?;
+        if !inner.contains('\\') {
+            return Some(Cow::Borrowed(inner));
         }
-        serde_json::from_str::<Text<'_>>(node.get())
+        serde_json::from_str::<Text<'_>>(node)
             .ok()
             .map(|text| text.0)
     }
 
-    struct Lookup<'k, 'de> {
-        key: &'k str,
-        found: &'k std::cell::Cell<Option<&'de RawValue>>,
+    /// The members of the object `node` in order, keys decoded, values as slices (none when it is not an object).
+    fn members(node: &str) -> impl Iterator<Item = (Cow<'_, str>, &str)> {
+        let bytes = node.as_bytes();
+        let mut at = if bytes.first() == Some(&b'{') {
+            space(bytes, 1)
+        } else {
+            bytes.len()
+        };
+        std::iter::from_fn(move || {
+            if bytes.get(at) != Some(&b'"') {
+                return None;
+            }
+            let key_end = string_end(bytes, at)?;
+            let key = text(node.get(at..key_end)?)?;
+            let colon = space(bytes, key_end);
+            if bytes.get(colon) != Some(&b':') {
+                return None;
+            }
+            let start = space(bytes, colon + 1);
+            let end = value_end(bytes, start)?;
+            let value = node.get(start..end)?;
+            at = space(bytes, end);
+            at = if bytes.get(at) == Some(&b',') {
+                space(bytes, at + 1)
+            } else {
+                bytes.len()
+            };
+            Some((key, value))
+        })
     }
 
-    impl<'de> Visitor<'de> for Lookup<'_, 'de> {
-        type Value = Option<&'de RawValue>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
+    /// The index of the first byte at or after `at` that is not JSON whitespace.
+    fn space(bytes: &[u8], mut at: usize) -> usize {
+        while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            at += 1;
         }
+        at
+    }
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while let Some(key) = map.next_key::<Text<'de>>()? {
-                let value: &'de RawValue = map.next_value()?;
-                if key.as_str() == self.key {
-                    self.found.set(Some(value));
-                    return Err(serde::de::Error::custom("found"));
+    /// The index past the string whose opening quote is at `at`.
+    fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+        let mut at = at + 1;
+        loop {
+            at += memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+            if bytes.get(at) == Some(&b'"') {
+                return Some(at + 1);
+            }
+            // A backslash and the character it escapes (the hex digits of `\u` hold no quote nor backslash).
+            at += 2;
+        }
+    }
+
+    /// The index past the value that starts at `at`: a string, an object or array (to its matching bracket;
+    /// strings inside are skipped whole, so brackets in them do not count), or a number or literal.
+    fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
+        match bytes.get(at)? {
+            b'"' => string_end(bytes, at),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                let mut at = at;
+                loop {
+                    match bytes.get(at)? {
+                        b'"' => {
+                            at = string_end(bytes, at)?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.checked_sub(1)?;
+                            if depth == 0 {
+                                return Some(at + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    at += 1;
                 }
             }
-            Ok(None)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
+            _ => {
+                let rest = bytes.get(at..)?;
+                let len = rest
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                    .unwrap_or(rest.len());
+                Some(at + len)
+            }
         }
     }
 }

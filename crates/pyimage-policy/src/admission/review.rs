@@ -166,7 +166,7 @@ impl AdmissionRequest<'_> {
     fn description(&self) -> String {
         use super::images::raw;
         let from_metadata = || {
-            let metadata = raw::get(self.object?, "metadata")?;
+            let metadata = raw::get(self.object?.get(), "metadata")?;
             let named = raw::get(metadata, "name")
                 .and_then(raw::text)
                 .filter(|name| !name.is_empty())

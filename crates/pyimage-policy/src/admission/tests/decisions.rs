@@ -214,3 +214,97 @@ fn references_are_normalised_before_any_decision() {
     assert!(decide("docker.io/library/python-evil:3.12-slim").contains(&"PY005"));
     assert!(!decide("pythonista/app:3.12").contains(&"PY004"));
 }
+
+/// The walk over JSON text (which skips strings and values by scanning bytes) finds what the walk over the parsed
+/// value finds, whatever the strings and spacing hold: escaped quotes and backslashes, brackets and braces inside
+/// strings, escaped keys, `\u` escapes, numbers and literals next to brackets, pretty-printed and compact text.
+#[test]
+fn the_text_walk_reads_what_a_parse_reads() {
+    let objects = [
+        r#"{"metadata":{"name":"a\"}]{[","annotations":{"x":"\\\\\"","y":"}}}]]]"}},"spec":{"containers":[{"name":"c\\","image":"python:3.12"},{"image":"busy\"box","name":"q"}],"volumes":[{"name":"v","image":{"reference":"python:3.11"}},{"name":"w","secret":{"n":[1,2.5e3,-0,true,false,null,{"a":[]}]}}]}}"#,
+        r#"{ "spec" : { "initContainers" : [ { "image" : "python:3.9" , "name" : "i" } ] , "containers" : [ ] } }"#,
+        "{\n  \"spec\": {\n    \"contai\\u006eers\": [\n      {\"image\": \"pyth\\u006fn:3.12\", \"name\": \"\\u00e9\"}\n    ]\n  }\n}",
+        r#"{"spec":{"containers":[{"image":7,"name":"n"},{"image":null},{"image":""},{"image":["python"]},{"image":"ok","name":{"x":1}}],"ephemeralContainers":[{"image":"é:ü"}]}}"#,
+        r#"{"spec":{"containers":{"image":"python"},"volumes":[{"image":"python"},{"image":{"reference":2}}]}}"#,
+        r#"{"spec":[]}"#,
+        r#"[]"#,
+        r#"{"spec":{"containers":[{"image":"a"}]},"spec2":{"containers":[{"image":"b"}]}}"#,
+    ];
+    for text in objects {
+        let raw: Box<serde_json::value::RawValue> =
+            serde_json::from_str(text).expect("well-formed test JSON");
+        let value: Value = serde_json::from_str(text).expect("well-formed test JSON");
+        assert_eq!(
+            raw_object_images("Pod", &raw),
+            object_images("Pod", &value),
+            "{text}"
+        );
+    }
+}
+
+mod text_walk_property {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::super::{object_images, raw_object_images};
+
+    /// Any JSON value, with strings drawn from characters that JSON escapes or that the text walk looks for.
+    fn any_value() -> impl Strategy<Value = Value> {
+        let text = "[a-z\"\\\\{}\\[\\],: \n\u{1}é😀]{0,8}";
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            text.prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(text, inner, 0..4)
+                    .prop_map(|map| Value::Object(map.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    /// A Pod whose containers (some with an image, some not) sit among any other values.
+    fn any_pod() -> impl Strategy<Value = Value> {
+        let container = (
+            any_value(),
+            prop::option::of("[a-z:.\"\\\\]{0,6}"),
+            any_value(),
+        )
+            .prop_map(|(name, image, other)| {
+                let mut item = Map::new();
+                item.insert("other".into(), other);
+                item.insert("name".into(), name);
+                if let Some(image) = image {
+                    item.insert("image".into(), Value::String(image));
+                }
+                Value::Object(item)
+            });
+        (prop::collection::vec(container, 0..4), any_value(), any_value()).prop_map(
+            |(containers, metadata, extra)| {
+                serde_json::json!({
+                    "metadata": metadata,
+                    "spec": {"extra": extra, "containers": containers, "volumes": [{"image": {"reference": "python:3.12"}}]},
+                })
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_text_walk_agrees_with_the_parsed_walk(pod in any_pod(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&pod)
+            } else {
+                serde_json::to_string(&pod)
+            }.expect("serializable");
+            let raw: Box<serde_json::value::RawValue> = serde_json::from_str(&text).expect("well-formed");
+            prop_assert_eq!(raw_object_images("Pod", &raw), object_images("Pod", &pod));
+        }
+    }
+}
