@@ -15,8 +15,8 @@ use pyimage_locate::dockerfile::ScanOptions;
 use pyimage_policy::admission::decide::MAX_WARNINGS;
 use pyimage_policy::admission::{
     AdmissionRequest, AdmissionResponse, AdmissionReview, AdmissionReviewResponse, ImageReview,
-    ImageReviewResponse, Status, json_patch, judge, pinned_image, pins_needed, review_images,
-    shorten, validate_response,
+    ImageReviewResponse, Status, json_patch, pinned_image, pins_needed, review_images, shorten,
+    validate_response,
 };
 use pyimage_policy::check::{CheckContext, Policy};
 use pyimage_policy::config::RegistryFailure;
@@ -194,7 +194,7 @@ fn validate_in(
     let outcome = (|| {
         let policy = policy(state, environment)?;
         let request = admission_request(state, headers, body)?;
-        let judged = judge(&request, policy, &context());
+        let judged = state.judge(environment, &request, policy, &context());
         if from_api_server(&request) {
             state.recent.record_judged(
                 request.namespace.as_deref().unwrap_or_default(),

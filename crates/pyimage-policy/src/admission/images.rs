@@ -1,12 +1,17 @@
 //! Every image of a Pod-bearing object, with the JSON pointer of its field: containers, init containers,
 //! ephemeral containers and image volumes of the Pod spec, wherever the kind keeps it. The object is either a
-//! parsed JSON value or, as the webhook reads it, unparsed JSON text ([`raw`]).
+//! parsed JSON value or, as the webhook reads it, an [`ObjectView`]: only the members on the way to the images
+//! (and the object's name), kept while the review is parsed, the rest of the object skipped in that same read.
 
+use std::fmt;
 use std::marker::PhantomData;
 
 use pyimage_locate::pod::{self, OtherKinds};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
+
+use super::review::Text;
 
 pub use pyimage_locate::pod::ImageSlot;
 
@@ -59,34 +64,158 @@ impl JsonTree for Json<'_> {
     }
 }
 
-/// The Pod walk over unparsed JSON text (each node a slice of the one body, [`raw`]). The walk asks one node for
-/// several keys (a Pod spec for its four image lists, a container for its image and name): each object node's
-/// members are read once, on the first question, and kept for the others.
-#[derive(Default)]
-struct Raw<'r> {
-    /// By the address of the node's text.
-    read: std::cell::RefCell<std::collections::HashMap<usize, raw::Members<'r>>>,
+/// What the webhook reads of an object, kept as the review is parsed: the members whose keys lie on a way from the
+/// object to its images or its name ([`is_read`]), in order and at any depth, strings borrowed from the body
+/// unless escaped. Every other member is skipped in that same read (serde_json still checks it is well-formed), so
+/// a review's `managedFields`, annotations, status and the rest of each container are never built, nor read twice.
+/// Reading a key the Pod walk or the object's name asks about answers as [`Value::get`] does over the whole object
+/// (a repeated key, which the API server never sends, reads as its first member); what the view dropped reads as
+/// absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectView<'a> {
+    /// An object: its members whose keys are read ([`is_read`]), in order.
+    Object(Vec<(Text<'a>, ObjectView<'a>)>),
+    /// An array: all its items.
+    Array(Vec<ObjectView<'a>>),
+    /// A string.
+    Text(Text<'a>),
+    /// A number, a boolean or null.
+    Other,
 }
 
-impl<'r> pod::Tree for Raw<'r> {
-    type Node = &'r str;
-
-    fn get(&self, node: &'r str, key: &str) -> Option<&'r str> {
-        self.read
-            .borrow_mut()
-            .entry(node.as_ptr().addr())
-            .or_insert_with(|| raw::Members::read(node))
-            .get(key)
+impl<'a> ObjectView<'a> {
+    /// The value of `key` in an object (the first member with that key); `None` for any other node, a missing key
+    /// or one the view does not keep.
+    pub fn get(&self, key: &str) -> Option<&ObjectView<'a>> {
+        match self {
+            ObjectView::Object(members) => members
+                .iter()
+                .find(|(name, _)| name.as_str() == key)
+                .map(|(_, value)| value),
+            _ => None,
+        }
     }
 
-    fn items(&self, node: &'r str) -> Vec<&'r str> {
-        raw::items(node)
+    /// The string a node holds (`None` for any other node).
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            ObjectView::Text(text) => Some(text.as_str()),
+            _ => None,
+        }
     }
 }
 
-impl<'r> JsonTree for Raw<'r> {
-    fn text(&self, node: &'r str) -> Option<std::borrow::Cow<'_, str>> {
-        raw::text(node)
+/// Whether [`ObjectView`] keeps members with this key: the keys of every path to a Pod spec
+/// ([`pod::POD_SPECS`], [`pod::GUESSED_POD_SPECS`]), the image lists and fields of a Pod spec ([`ImageSlot`]),
+/// `name` (of a container, a volume and the object's metadata), `metadata` and `generateName`. A `match`, not a
+/// search of those tables, since it runs for every key of the object's kept nodes; a test holds it to them.
+pub fn is_read(key: &str) -> bool {
+    matches!(
+        key,
+        "metadata"
+            | "name"
+            | "generateName"
+            | "spec"
+            | "template"
+            | "jobTemplate"
+            | "containers"
+            | "initContainers"
+            | "ephemeralContainers"
+            | "volumes"
+            | "image"
+            | "reference"
+    )
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for ObjectView<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ViewVisitor;
+        impl<'de> Visitor<'de> for ViewVisitor {
+            type Value = ObjectView<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if is_read(key.as_str()) {
+                        members.push((key, map.next_value::<ObjectView<'de>>()?));
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(ObjectView::Object(members))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<ObjectView<'de>>()? {
+                    items.push(item);
+                }
+                Ok(ObjectView::Array(items))
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(ObjectView::Text(Text(std::borrow::Cow::Borrowed(text))))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(ObjectView::Text(Text(std::borrow::Cow::Owned(
+                    text.to_owned(),
+                ))))
+            }
+
+            fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+                Ok(ObjectView::Text(Text(std::borrow::Cow::Owned(text))))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+        }
+        deserializer.deserialize_any(ViewVisitor)
+    }
+}
+
+/// The Pod walk over an [`ObjectView`].
+struct View<'v, 'a>(PhantomData<&'v ObjectView<'a>>);
+
+impl<'v, 'a> pod::Tree for View<'v, 'a> {
+    type Node = &'v ObjectView<'a>;
+
+    fn get(&self, node: &'v ObjectView<'a>, key: &str) -> Option<&'v ObjectView<'a>> {
+        node.get(key)
+    }
+
+    fn items(&self, node: &'v ObjectView<'a>) -> Vec<&'v ObjectView<'a>> {
+        match node {
+            ObjectView::Array(items) => items.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl JsonTree for View<'_, '_> {
+    fn text(&self, node: Self::Node) -> Option<std::borrow::Cow<'_, str>> {
+        node.text().map(std::borrow::Cow::Borrowed)
     }
 }
 
@@ -96,9 +225,17 @@ pub fn object_images(kind: &str, object: &Value) -> Vec<ObjectImage> {
     images_of(&Json(PhantomData), object, kind)
 }
 
-/// [`object_images`] of an object kept as JSON text: only the path to the Pod spec and its image lists are read.
+/// [`object_images`] of an object kept as JSON text, read into an [`ObjectView`] (text that is not a JSON value
+/// has no images).
 pub fn raw_object_images(kind: &str, object: &RawValue) -> Vec<ObjectImage> {
-    images_of(&Raw::default(), object.get(), kind)
+    serde_json::from_str::<ObjectView<'_>>(object.get())
+        .map(|view| view_images(kind, &view))
+        .unwrap_or_default()
+}
+
+/// [`object_images`] of the view of an object the review parse kept.
+pub fn view_images(kind: &str, object: &ObjectView<'_>) -> Vec<ObjectImage> {
+    images_of(&View(PhantomData), object, kind)
 }
 
 fn images_of<T: JsonTree>(tree: &T, object: T::Node, kind: &str) -> Vec<ObjectImage> {
@@ -119,170 +256,4 @@ fn images_of<T: JsonTree>(tree: &T, object: T::Node, kind: &str) -> Vec<ObjectIm
             })
         })
         .collect()
-}
-
-/// Reading JSON text without building a tree: a key of an object, the items of an array, a string. The text is an
-/// AdmissionReview's object, which serde_json has already read whole and found well-formed when it parsed the
-/// review ([`super::super::review::AdmissionReview::parse`]), so it is not checked again: each node is a slice of
-/// the text, found by scanning its bytes for the ends of values (strings skipped to their closing quote with
-/// `memchr`), which costs a fraction of a second parse. Text that is not well-formed JSON reads as absent from
-/// where it stops making sense, never as a panic; what is not JSON of the expected kind reads as absent, as
-/// [`Value::get`] and [`Value::as_str`] answer.
-pub mod raw {
-    use std::borrow::Cow;
-
-    use crate::admission::review::Text;
-
-    /// The value of `key` in the object `node`, read up to that key (the first one when the key is repeated: the
-    /// API server's JSON never repeats one); `None` when it has no such key or is not an object.
-    pub fn get<'r>(node: &'r str, key: &str) -> Option<&'r str> {
-        members(node)
-            .find(|(name, _)| name.as_ref() == key)
-            .map(|(_, value)| value)
-    }
-
-    /// The members of one object node, read once (none when the node is not an object).
-    pub(super) struct Members<'r> {
-        members: Vec<(Cow<'r, str>, &'r str)>,
-    }
-
-    impl<'r> Members<'r> {
-        /// Reads the members of `node`.
-        pub(super) fn read(node: &'r str) -> Members<'r> {
-            Members {
-                members: members(node).collect(),
-            }
-        }
-
-        /// The value of `key` (the first one when the key is repeated, as [`get`] answers).
-        pub(super) fn get(&self, key: &str) -> Option<&'r str> {
-            self.members
-                .iter()
-                .find(|(name, _)| name.as_ref() == key)
-                .map(|(_, value)| *value)
-        }
-    }
-
-    /// The items of the array `node` (none when it is not an array).
-    pub fn items(node: &str) -> Vec<&str> {
-        let bytes = node.as_bytes();
-        let mut items = Vec::new();
-        if bytes.first() != Some(&b'[') {
-            return items;
-        }
-        let mut at = space(bytes, 1);
-        if bytes.get(at) == Some(&b']') {
-            return items;
-        }
-        while let Some(item) = value_end(bytes, at).and_then(|end| Some((node.get(at..end)?, end)))
-        {
-            items.push(item.0);
-            at = space(bytes, item.1);
-            if bytes.get(at) != Some(&b',') {
-                break;
-            }
-            at = space(bytes, at + 1);
-        }
-        items
-    }
-
-    /// The string `node` holds, borrowed unless it has escapes (`None` when it is not a string).
-    pub fn text(node: &str) -> Option<Cow<'_, str>> {
-        let inner = node.strip_prefix('"')?.strip_suffix('"')?;
-        if !inner.contains('\\') {
-            return Some(Cow::Borrowed(inner));
-        }
-        serde_json::from_str::<Text<'_>>(node)
-            .ok()
-            .map(|text| text.0)
-    }
-
-    /// The members of the object `node` in order, keys decoded, values as slices (none when it is not an object).
-    fn members(node: &str) -> impl Iterator<Item = (Cow<'_, str>, &str)> {
-        let bytes = node.as_bytes();
-        let mut at = if bytes.first() == Some(&b'{') {
-            space(bytes, 1)
-        } else {
-            bytes.len()
-        };
-        std::iter::from_fn(move || {
-            if bytes.get(at) != Some(&b'"') {
-                return None;
-            }
-            let key_end = string_end(bytes, at)?;
-            let key = text(node.get(at..key_end)?)?;
-            let colon = space(bytes, key_end);
-            if bytes.get(colon) != Some(&b':') {
-                return None;
-            }
-            let start = space(bytes, colon + 1);
-            let end = value_end(bytes, start)?;
-            let value = node.get(start..end)?;
-            at = space(bytes, end);
-            at = if bytes.get(at) == Some(&b',') {
-                space(bytes, at + 1)
-            } else {
-                bytes.len()
-            };
-            Some((key, value))
-        })
-    }
-
-    /// The index of the first byte at or after `at` that is not JSON whitespace.
-    fn space(bytes: &[u8], mut at: usize) -> usize {
-        while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            at += 1;
-        }
-        at
-    }
-
-    /// The index past the string whose opening quote is at `at`.
-    fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
-        let mut at = at + 1;
-        loop {
-            at += memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
-            if bytes.get(at) == Some(&b'"') {
-                return Some(at + 1);
-            }
-            // A backslash and the character it escapes (the hex digits of `\u` hold no quote nor backslash).
-            at += 2;
-        }
-    }
-
-    /// The index past the value that starts at `at`: a string, an object or array (to its matching bracket;
-    /// strings inside are skipped whole, so brackets in them do not count), or a number or literal.
-    fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
-        match bytes.get(at)? {
-            b'"' => string_end(bytes, at),
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                let mut at = at;
-                loop {
-                    match bytes.get(at)? {
-                        b'"' => {
-                            at = string_end(bytes, at)?;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth = depth.checked_sub(1)?;
-                            if depth == 0 {
-                                return Some(at + 1);
-                            }
-                        }
-                        _ => {}
-                    }
-                    at += 1;
-                }
-            }
-            _ => {
-                let rest = bytes.get(at..)?;
-                let len = rest
-                    .iter()
-                    .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
-                    .unwrap_or(rest.len());
-                Some(at + len)
-            }
-        }
-    }
 }
