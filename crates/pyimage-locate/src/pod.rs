@@ -125,25 +125,45 @@ pub struct PodImage<N> {
 impl<N> PodImage<N> {
     /// The field in dotted form (`spec.template.spec.containers[0].image`).
     pub fn dotted(&self) -> String {
-        format!(
-            "{}.{}[{}].{}",
-            self.spec.join("."),
-            self.slot.list(),
-            self.index,
-            self.slot.field().join(".")
-        )
+        let mut dotted = String::with_capacity(64);
+        for key in self.spec {
+            dotted.push_str(key);
+            dotted.push('.');
+        }
+        dotted.push_str(self.slot.list());
+        push_index(&mut dotted, '[', self.index);
+        dotted.push(']');
+        for key in self.slot.field() {
+            dotted.push('.');
+            dotted.push_str(key);
+        }
+        dotted
     }
 
     /// The field as a JSON pointer (`/spec/template/spec/containers/0/image`).
     pub fn pointer(&self) -> String {
-        format!(
-            "/{}/{}/{}/{}",
-            self.spec.join("/"),
-            self.slot.list(),
-            self.index,
-            self.slot.field().join("/")
-        )
+        let mut pointer = String::with_capacity(64);
+        for key in self.spec {
+            pointer.push('/');
+            pointer.push_str(key);
+        }
+        pointer.push('/');
+        pointer.push_str(self.slot.list());
+        push_index(&mut pointer, '/', self.index);
+        for key in self.slot.field() {
+            pointer.push('/');
+            pointer.push_str(key);
+        }
+        pointer
     }
+}
+
+/// `before` then `index` in decimal.
+fn push_index(text: &mut String, before: char, index: usize) {
+    use std::fmt::Write as _;
+    text.push(before);
+    // Writing to a String cannot fail.
+    let _ = write!(text, "{index}");
 }
 
 /// Every image field of `object`, a `kind` (`None` when it has none), in spec order: per Pod spec, containers,

@@ -15,8 +15,8 @@ use pyimage_locate::dockerfile::ScanOptions;
 use pyimage_policy::admission::decide::MAX_WARNINGS;
 use pyimage_policy::admission::{
     AdmissionRequest, AdmissionResponse, AdmissionReview, AdmissionReviewResponse, ImageReview,
-    ImageReviewResponse, Status, json_patch, judge, pinned_image, pins_needed, review_images,
-    shorten, validate_response,
+    ImageReviewResponse, Status, json_patch, pinned_image, pins_needed, review_images, shorten,
+    validate_response,
 };
 use pyimage_policy::check::{CheckContext, Policy};
 use pyimage_policy::config::RegistryFailure;
@@ -220,7 +220,12 @@ fn validate_in(
     let outcome = (|| {
         let policy = policy(state, environment)?;
         let request = admission_request(state, headers, body)?;
-        let judged = judge(&request, policy, &context(signatures));
+        // A decision that read signatures depends on registry answers: never taken from, nor put in, the
+        // remembered decisions of the policy alone.
+        let judged = match signatures {
+            Some(_) => pyimage_policy::admission::judge(&request, policy, &context(signatures)),
+            None => state.judge(environment, &request, policy, &context(None)),
+        };
         if from_api_server(&request) {
             state.recent.record_judged(
                 request.namespace.as_deref().unwrap_or_default(),

@@ -32,12 +32,25 @@ impl Recent {
         rule: Option<String>,
     ) {
         let (environment, _) = policy.environment_of(&namespace_scope(namespace));
+        self.push(namespace, environment, &object, &image, outcome, rule);
+    }
+
+    /// Keeps one decision, the newest; the oldest is dropped past [`KEPT`].
+    fn push(
+        &self,
+        namespace: &str,
+        environment: &str,
+        object: &str,
+        image: &str,
+        outcome: Outcome,
+        rule: Option<String>,
+    ) {
         let decision = AdmissionDecision {
             at: pyimage_service::clock::unix_seconds(),
             namespace: visible(namespace),
             environment: environment.to_owned(),
-            object: visible(&object),
-            image: visible(&image),
+            object: visible(object),
+            image: visible(image),
             outcome,
             rule,
         };
@@ -50,6 +63,8 @@ impl Recent {
     /// Records the validating webhook's judgement of each image of one object: its worst finding decides the
     /// outcome, and the rules of that severity are named.
     pub fn record_judged(&self, namespace: &str, object: &str, policy: &Policy, judged: &[Judged]) {
+        // One object, one namespace: its environment is found once for all its images.
+        let (environment, _) = policy.environment_of(&namespace_scope(namespace));
         for image in judged {
             let worst = image.findings.iter().map(|f| f.severity).max();
             let outcome = match worst {
@@ -63,15 +78,15 @@ impl Recent {
                 .filter(|f| Some(f.severity) == worst)
                 .map(|f| f.rule.id)
                 .collect();
-            self.record(
-                policy,
+            self.push(
                 namespace,
-                format!(
+                environment,
+                &format!(
                     "{object} ({} {})",
                     image.image.slot.noun(),
                     image.image.name
                 ),
-                image.image.image.clone(),
+                &image.image.image,
                 outcome,
                 (!rules.is_empty()).then(|| rules.join(", ")),
             );
@@ -113,6 +128,10 @@ impl Recent {
 /// `prod-\u{202e}nimda` reads "prod-admin") written as visible `\u{202e}` escapes, as the terminal output does.
 /// The page's HTML escaping drops the other control characters.
 fn visible(text: &str) -> String {
+    // Each of those controls is written in UTF-8 starting with the byte 0xE2: text without one is shown as it is.
+    if !text.as_bytes().contains(&0xE2) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

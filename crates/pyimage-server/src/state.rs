@@ -9,8 +9,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use pyimage_model::lock::Lock;
-use pyimage_policy::admission::forced_environment;
-use pyimage_policy::check::Policy;
+use pyimage_policy::admission::{
+    AdmissionRequest, Decisions, Judged, forced_environment, judge, judge_remembered,
+};
+use pyimage_policy::check::{CheckContext, Policy};
 use pyimage_policy::config::{ServeSettings, Settings};
 use pyimage_service::resolver::Resolver;
 
@@ -59,6 +61,10 @@ pub struct AppState {
     pub policy: Policy,
     /// The policy with every scope forced to one environment, by environment (`/validate/ENV`).
     pub forced: BTreeMap<String, Policy>,
+    /// The validating webhook's decisions of [`Self::policy`], remembered ([`Decisions`]).
+    pub decisions: Decisions,
+    /// The same for each policy of [`Self::forced`].
+    pub forced_decisions: BTreeMap<String, Decisions>,
     /// `[serve]`.
     pub serve: ServeSettings,
     /// Digests for the mutating webhook.
@@ -85,7 +91,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         let recent = Arc::new(Recent::default());
         let policy = options.settings.policy.clone();
-        let forced = policy
+        let forced: BTreeMap<String, Policy> = policy
             .environments
             .keys()
             .filter_map(|name| {
@@ -100,9 +106,15 @@ impl AppState {
             .map(|keyring| {
                 crate::signatures::SignatureChecks::new(keyring, options.resolver.client().clone())
             });
+        let forced_decisions = forced
+            .keys()
+            .map(|name| (name.clone(), Decisions::default()))
+            .collect();
         AppState {
             signatures,
             forced,
+            decisions: Decisions::default(),
+            forced_decisions,
             serve: options.settings.serve.clone(),
             digests: {
                 let digests = Digests::new(
@@ -144,6 +156,25 @@ impl AppState {
         match environment {
             Some(name) => self.forced.get(name),
             None => Some(&self.policy),
+        }
+    }
+
+    /// The images of `request` judged by the policy for `environment` ([`Self::policy_for`], which gave
+    /// `policy`), with that policy's remembered decisions.
+    pub fn judge(
+        &self,
+        environment: Option<&str>,
+        request: &AdmissionRequest<'_>,
+        policy: &Policy,
+        context: &CheckContext<'_>,
+    ) -> Vec<Judged> {
+        let decisions = match environment {
+            Some(name) => self.forced_decisions.get(name),
+            None => Some(&self.decisions),
+        };
+        match decisions {
+            Some(decisions) => judge_remembered(request, policy, context, decisions),
+            None => judge(request, policy, context),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::check::{
 };
 use pyimage_model::reference::Reference;
 
-use super::images::{ObjectImage, raw_object_images};
+use super::images::{ObjectImage, view_images};
 use super::review::{AdmissionRequest, AdmissionResponse, ImageReview, ImageReviewStatus, Status};
 
 /// The longest deny message sent (bytes); the API server wraps it and shows it to the user, so it stays short.
@@ -56,16 +56,17 @@ pub fn images_to_judge(request: &AdmissionRequest<'_>) -> Vec<ObjectImage> {
     if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
         return Vec::new();
     }
-    let Some(object) = request.object else {
+    let Some(object) = &request.object else {
         return Vec::new();
     };
-    let images = raw_object_images(&request.kind.kind, object);
+    let images = view_images(&request.kind.kind, object);
     if request.operation.as_str() != "UPDATE" {
         return images;
     }
     let before: BTreeSet<String> = request
         .old_object
-        .map(|old| raw_object_images(&request.kind.kind, old))
+        .as_ref()
+        .map(|old| view_images(&request.kind.kind, old))
         .unwrap_or_default()
         .into_iter()
         .map(|image| image.image)
@@ -92,14 +93,52 @@ pub fn judge(
     context: &CheckContext<'_>,
 ) -> Vec<Judged> {
     let scope = namespace_scope(request.namespace.as_deref().unwrap_or_default());
+    judge_by(request, |image| {
+        reported(image, &scope, policy, context).into()
+    })
+}
+
+/// [`judge`], taking each image's decision from `decisions` when it holds it: the same findings, without deciding
+/// again. `decisions` must be used with this one `policy` only.
+pub fn judge_remembered(
+    request: &AdmissionRequest<'_>,
+    policy: &Policy,
+    context: &CheckContext<'_>,
+    decisions: &Decisions,
+) -> Vec<Judged> {
+    let namespace = request.namespace.as_deref().unwrap_or_default();
+    let mut scope = None;
+    judge_by(request, |image| {
+        decisions.reported(namespace, image, context, || {
+            let scope = scope.get_or_insert_with(|| namespace_scope(namespace));
+            reported(image, scope, policy, context)
+        })
+    })
+}
+
+/// The findings `check` reports for `image` in `scope`, not yet located.
+fn reported(
+    image: &str,
+    scope: &Scope,
+    policy: &Policy,
+    context: &CheckContext<'_>,
+) -> Vec<Finding> {
+    evaluate_reference(image, SiteKind::KUBERNETES, scope, policy, context)
+        .reported()
+        .cloned()
+        .collect()
+}
+
+fn judge_by(
+    request: &AdmissionRequest<'_>,
+    mut decide: impl FnMut(&str) -> std::sync::Arc<[Finding]>,
+) -> Vec<Judged> {
     let object = request.describe_object();
     images_to_judge(request)
         .into_iter()
         .map(|image| {
-            let decision =
-                evaluate_reference(&image.image, SiteKind::KUBERNETES, &scope, policy, context);
-            let findings = decision
-                .reported()
+            let findings = decide(&image.image)
+                .iter()
                 .cloned()
                 .map(|mut finding| {
                     finding.location = Location::Field {
@@ -112,6 +151,87 @@ pub fn judge(
             Judged { image, findings }
         })
         .collect()
+}
+
+/// The decisions of one policy about images in namespaces, for the webhook to reuse: the findings
+/// [`evaluate_reference`] reports depend only on the policy, the namespace (its environment and `[[ignore]]`
+/// scopes), the image and the day (end-of-life dates), so a decision is kept for its (namespace, image) and day and
+/// handed out again as it was made. Only a context without a lock is remembered (PY008 reads the lock; the
+/// webhook has none), and only images of at most [`Decisions::LONGEST`] bytes in namespaces of at most 253 (the
+/// longest name Kubernetes allows). At most [`Decisions::KEPT`] are kept, a few MiB at worst: when full, or when
+/// the day changes, all are forgotten and decided anew, so a stream of distinct images costs a decision each, as
+/// without remembering.
+#[derive(Debug, Default)]
+pub struct Decisions {
+    kept: std::sync::Mutex<Kept>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    day: Option<crate::check::Date>,
+    /// By namespace, then image.
+    by_namespace: std::collections::HashMap<
+        String,
+        std::collections::HashMap<String, std::sync::Arc<[Finding]>>,
+    >,
+    count: usize,
+}
+
+impl Decisions {
+    /// Decisions kept at most.
+    pub const KEPT: usize = 1024;
+    /// The longest image remembered (bytes): a reference's name is at most 255 characters.
+    pub const LONGEST: usize = 512;
+
+    /// The findings for `image` in `namespace` on `context`'s day: the kept ones, or `decide`'s (then kept).
+    fn reported(
+        &self,
+        namespace: &str,
+        image: &str,
+        context: &CheckContext<'_>,
+        decide: impl FnOnce() -> Vec<Finding>,
+    ) -> std::sync::Arc<[Finding]> {
+        if context.lock.is_some() || image.len() > Self::LONGEST || namespace.len() > 253 {
+            return decide().into();
+        }
+        if let Ok(kept) = self.kept.lock()
+            && kept.day == Some(context.today)
+            && let Some(findings) = kept
+                .by_namespace
+                .get(namespace)
+                .and_then(|images| images.get(image))
+        {
+            return std::sync::Arc::clone(findings);
+        }
+        // Decided outside the lock: the other requests wait for no decision but their own.
+        let findings: std::sync::Arc<[Finding]> = decide().into();
+        if let Ok(mut kept) = self.kept.lock() {
+            if kept.day != Some(context.today) || kept.count >= Self::KEPT {
+                *kept = Kept {
+                    day: Some(context.today),
+                    ..Kept::default()
+                };
+            }
+            let images = kept.by_namespace.entry(namespace.to_owned()).or_default();
+            if images
+                .insert(image.to_owned(), std::sync::Arc::clone(&findings))
+                .is_none()
+            {
+                kept.count += 1;
+            }
+        }
+        findings
+    }
+
+    /// How many decisions are kept.
+    pub fn len(&self) -> usize {
+        self.kept.lock().map_or(0, |kept| kept.count)
+    }
+
+    /// Whether none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The validating answer: denied (403, one clause per offending image) when any finding is deny-level, with every

@@ -1,12 +1,17 @@
 //! Every image of a Pod-bearing object, with the JSON pointer of its field: containers, init containers,
 //! ephemeral containers and image volumes of the Pod spec, wherever the kind keeps it. The object is either a
-//! parsed JSON value or, as the webhook reads it, unparsed JSON text ([`raw`]).
+//! parsed JSON value or, as the webhook reads it, an [`ObjectView`]: only the members on the way to the images
+//! (and the object's name), kept while the review is parsed, the rest of the object skipped in that same read.
 
+use std::fmt;
 use std::marker::PhantomData;
 
 use pyimage_locate::pod::{self, OtherKinds};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
+
+use super::review::Text;
 
 pub use pyimage_locate::pod::ImageSlot;
 
@@ -59,34 +64,158 @@ impl JsonTree for Json<'_> {
     }
 }
 
-/// The Pod walk over unparsed JSON text. The walk asks one node for several keys (a Pod spec for its four image
-/// lists, a container for its image and name): each object node's members are read once, on the first question,
-/// and kept for the others.
-#[derive(Default)]
-struct Raw<'r> {
-    /// By the address of the node's text (a node is a slice of the one body).
-    read: std::cell::RefCell<std::collections::HashMap<usize, raw::Members<'r>>>,
+/// What the webhook reads of an object, kept as the review is parsed: the members whose keys lie on a way from the
+/// object to its images or its name ([`is_read`]), in order and at any depth, strings borrowed from the body
+/// unless escaped. Every other member is skipped in that same read (serde_json still checks it is well-formed), so
+/// a review's `managedFields`, annotations, status and the rest of each container are never built, nor read twice.
+/// Reading a key the Pod walk or the object's name asks about answers as [`Value::get`] does over the whole object
+/// (a repeated key, which the API server never sends, reads as its first member); what the view dropped reads as
+/// absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectView<'a> {
+    /// An object: its members whose keys are read ([`is_read`]), in order.
+    Object(Vec<(Text<'a>, ObjectView<'a>)>),
+    /// An array: all its items.
+    Array(Vec<ObjectView<'a>>),
+    /// A string.
+    Text(Text<'a>),
+    /// A number, a boolean or null.
+    Other,
 }
 
-impl<'r> pod::Tree for Raw<'r> {
-    type Node = &'r RawValue;
-
-    fn get(&self, node: &'r RawValue, key: &str) -> Option<&'r RawValue> {
-        self.read
-            .borrow_mut()
-            .entry(node.get().as_ptr().addr())
-            .or_insert_with(|| raw::Members::read(node))
-            .get(key)
+impl<'a> ObjectView<'a> {
+    /// The value of `key` in an object (the first member with that key); `None` for any other node, a missing key
+    /// or one the view does not keep.
+    pub fn get(&self, key: &str) -> Option<&ObjectView<'a>> {
+        match self {
+            ObjectView::Object(members) => members
+                .iter()
+                .find(|(name, _)| name.as_str() == key)
+                .map(|(_, value)| value),
+            _ => None,
+        }
     }
 
-    fn items(&self, node: &'r RawValue) -> Vec<&'r RawValue> {
-        raw::items(node)
+    /// The string a node holds (`None` for any other node).
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            ObjectView::Text(text) => Some(text.as_str()),
+            _ => None,
+        }
     }
 }
 
-impl<'r> JsonTree for Raw<'r> {
-    fn text(&self, node: &'r RawValue) -> Option<std::borrow::Cow<'_, str>> {
-        raw::text(node)
+/// Whether [`ObjectView`] keeps members with this key: the keys of every path to a Pod spec
+/// ([`pod::POD_SPECS`], [`pod::GUESSED_POD_SPECS`]), the image lists and fields of a Pod spec ([`ImageSlot`]),
+/// `name` (of a container, a volume and the object's metadata), `metadata` and `generateName`. A `match`, not a
+/// search of those tables, since it runs for every key of the object's kept nodes; a test holds it to them.
+pub fn is_read(key: &str) -> bool {
+    matches!(
+        key,
+        "metadata"
+            | "name"
+            | "generateName"
+            | "spec"
+            | "template"
+            | "jobTemplate"
+            | "containers"
+            | "initContainers"
+            | "ephemeralContainers"
+            | "volumes"
+            | "image"
+            | "reference"
+    )
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for ObjectView<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ViewVisitor;
+        impl<'de> Visitor<'de> for ViewVisitor {
+            type Value = ObjectView<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if is_read(key.as_str()) {
+                        members.push((key, map.next_value::<ObjectView<'de>>()?));
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(ObjectView::Object(members))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<ObjectView<'de>>()? {
+                    items.push(item);
+                }
+                Ok(ObjectView::Array(items))
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(ObjectView::Text(Text(std::borrow::Cow::Borrowed(text))))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(ObjectView::Text(Text(std::borrow::Cow::Owned(
+                    text.to_owned(),
+                ))))
+            }
+
+            fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+                Ok(ObjectView::Text(Text(std::borrow::Cow::Owned(text))))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(ObjectView::Other)
+            }
+        }
+        deserializer.deserialize_any(ViewVisitor)
+    }
+}
+
+/// The Pod walk over an [`ObjectView`].
+struct View<'v, 'a>(PhantomData<&'v ObjectView<'a>>);
+
+impl<'v, 'a> pod::Tree for View<'v, 'a> {
+    type Node = &'v ObjectView<'a>;
+
+    fn get(&self, node: &'v ObjectView<'a>, key: &str) -> Option<&'v ObjectView<'a>> {
+        node.get(key)
+    }
+
+    fn items(&self, node: &'v ObjectView<'a>) -> Vec<&'v ObjectView<'a>> {
+        match node {
+            ObjectView::Array(items) => items.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl JsonTree for View<'_, '_> {
+    fn text(&self, node: Self::Node) -> Option<std::borrow::Cow<'_, str>> {
+        node.text().map(std::borrow::Cow::Borrowed)
     }
 }
 
@@ -96,9 +225,17 @@ pub fn object_images(kind: &str, object: &Value) -> Vec<ObjectImage> {
     images_of(&Json(PhantomData), object, kind)
 }
 
-/// [`object_images`] of an object kept as JSON text: only the path to the Pod spec and its image lists are read.
+/// [`object_images`] of an object kept as JSON text, read into an [`ObjectView`] (text that is not a JSON value
+/// has no images).
 pub fn raw_object_images(kind: &str, object: &RawValue) -> Vec<ObjectImage> {
-    images_of(&Raw::default(), object, kind)
+    serde_json::from_str::<ObjectView<'_>>(object.get())
+        .map(|view| view_images(kind, &view))
+        .unwrap_or_default()
+}
+
+/// [`object_images`] of the view of an object the review parse kept.
+pub fn view_images(kind: &str, object: &ObjectView<'_>) -> Vec<ObjectImage> {
+    images_of(&View(PhantomData), object, kind)
 }
 
 fn images_of<T: JsonTree>(tree: &T, object: T::Node, kind: &str) -> Vec<ObjectImage> {
@@ -119,150 +256,4 @@ fn images_of<T: JsonTree>(tree: &T, object: T::Node, kind: &str) -> Vec<ObjectIm
             })
         })
         .collect()
-}
-
-/// Reading JSON text without building a tree: a key of an object, the items of an array, a string. Each call scans
-/// the node's text (skipping what it does not need without allocating), so a walk down a path reads each level
-/// once; what is not JSON of the expected kind reads as absent, as [`Value::get`] and [`Value::as_str`] answer.
-pub mod raw {
-    use std::borrow::Cow;
-    use std::fmt;
-
-    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
-    use serde_json::value::RawValue;
-
-    use crate::admission::review::Text;
-
-    /// The value of `key` in the object `node`, read up to that key (the first one when the key is repeated: the
-    /// API server's JSON never repeats one); `None` when it has no such key or is not an object.
-    pub fn get<'r>(node: &'r RawValue, key: &str) -> Option<&'r RawValue> {
-        let found = std::cell::Cell::new(None);
-        let mut reader = serde_json::Deserializer::from_str(node.get());
-        // The visitor stops the read at the key with an error: the rest of the object is not scanned.
-        let _ = reader.deserialize_any(Lookup { key, found: &found });
-        found.get()
-    }
-
-    /// The members of one object node, read once (none when the node is not an object).
-    pub(super) struct Members<'r> {
-        members: Vec<(Text<'r>, &'r RawValue)>,
-    }
-
-    impl<'r> Members<'r> {
-        /// Reads the members of `node`.
-        pub(super) fn read(node: &'r RawValue) -> Members<'r> {
-            let members = if node.get().starts_with('{') {
-                serde_json::from_str(node.get())
-                    .map(|map: MemberList<'r>| map.0)
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            Members { members }
-        }
-
-        /// The value of `key` (the first one when the key is repeated, as [`get`] answers).
-        pub(super) fn get(&self, key: &str) -> Option<&'r RawValue> {
-            self.members
-                .iter()
-                .find(|(name, _)| name.as_str() == key)
-                .map(|(_, value)| *value)
-        }
-    }
-
-    /// An object's members in order, keys and values borrowed.
-    struct MemberList<'r>(Vec<(Text<'r>, &'r RawValue)>);
-
-    impl<'de> serde::Deserialize<'de> for MemberList<'de> {
-        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct MembersVisitor;
-            impl<'de> Visitor<'de> for MembersVisitor {
-                type Value = MemberList<'de>;
-
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a JSON object")
-                }
-
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                    let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                    while let Some(key) = map.next_key::<Text<'de>>()? {
-                        members.push((key, map.next_value::<&'de RawValue>()?));
-                    }
-                    Ok(MemberList(members))
-                }
-            }
-            deserializer.deserialize_map(MembersVisitor)
-        }
-    }
-
-    /// The items of the array `node` (none when it is not an array).
-    pub fn items(node: &RawValue) -> Vec<&RawValue> {
-        if !node.get().starts_with('[') {
-            return Vec::new();
-        }
-        serde_json::from_str(node.get()).unwrap_or_default()
-    }
-
-    /// The string `node` holds, borrowed unless it has escapes (`None` when it is not a string).
-    pub fn text(node: &RawValue) -> Option<Cow<'_, str>> {
-        if !node.get().starts_with('"') {
-            return None;
-        }
-        serde_json::from_str::<Text<'_>>(node.get())
-            .ok()
-            .map(|text| text.0)
-    }
-
-    struct Lookup<'k, 'de> {
-        key: &'k str,
-        found: &'k std::cell::Cell<Option<&'de RawValue>>,
-    }
-
-    impl<'de> Visitor<'de> for Lookup<'_, 'de> {
-        type Value = Option<&'de RawValue>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while let Some(key) = map.next_key::<Text<'de>>()? {
-                let value: &'de RawValue = map.next_value()?;
-                if key.as_str() == self.key {
-                    self.found.set(Some(value));
-                    return Err(serde::de::Error::custom("found"));
-                }
-            }
-            Ok(None)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
 }

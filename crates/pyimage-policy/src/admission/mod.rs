@@ -14,11 +14,14 @@ pub mod review;
 mod tests;
 
 pub use decide::{
-    BREAK_GLASS, ImageReviewDecision, Judged, MAX_MESSAGE, MAX_WARNING, PinNeed,
-    forced_environment, images_to_judge, json_patch, judge, namespace_scope, pinned_image,
-    pins_needed, review_images, shorten, validate_response,
+    BREAK_GLASS, Decisions, ImageReviewDecision, Judged, MAX_MESSAGE, MAX_WARNING, PinNeed,
+    forced_environment, images_to_judge, json_patch, judge, judge_remembered, namespace_scope,
+    pinned_image, pins_needed, review_images, shorten, validate_response,
 };
-pub use images::{ImageSlot, ObjectImage, object_images, pod_spec_pointer, raw_object_images};
+pub use images::{
+    ImageSlot, ObjectImage, ObjectView, object_images, pod_spec_pointer, raw_object_images,
+    view_images,
+};
 pub use review::{
     AdmissionRequest, AdmissionResponse, AdmissionReview, AdmissionReviewResponse, ImageReview,
     ImageReviewResponse, ImageReviewStatus, SentImageReviewStatus, Status, Text, UserInfo,

@@ -2,9 +2,9 @@
 //! `imagepolicy.k8s.io/v1alpha1`. Only the fields pyimage reads or writes are typed.
 //!
 //! An AdmissionReview is read once per request and borrowed from the body: strings stay in the body unless they
-//! hold escapes ([`Text`]), and the objects stay unparsed JSON text ([`RawValue`]) that the image walk reads only
-//! where the kind keeps its Pod spec (see [`super::images`]) — a review's `managedFields`, status and
-//! everything else of the object are scanned over, never built into a tree.
+//! hold escapes ([`Text`]), and of the objects only the members on the way to their images and name are kept
+//! ([`ObjectView`]), in that same read — a review's `managedFields`, status and everything else of the object
+//! are read over (and checked to be JSON), never built into a tree nor read again.
 //!
 //! Real payloads send `object`/`oldObject` absent, `null` or an object, `dryRun` absent or a bool, and an
 //! ImageReview carries the API server's own (empty) `status`, which is not obeyed.
@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 
 use serde::de::{Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+
+use super::images::ObjectView;
 
 /// `apiVersion` of AdmissionReview v1.
 pub const ADMISSION_API_VERSION: &str = "admission.k8s.io/v1";
@@ -90,9 +91,15 @@ pub struct AdmissionReview<'a> {
 }
 
 impl<'a> AdmissionReview<'a> {
-    /// Reads a review from the body of a request, once: what pyimage uses of it is borrowed from `body`.
+    /// Reads a review from the body of a request, once: what pyimage uses of it is borrowed from `body`. The body
+    /// must be UTF-8, as JSON is (RFC 8259), all of it: it is checked once, whole, rather than string by string.
     pub fn parse(body: &'a [u8]) -> Result<AdmissionReview<'a>, serde_json::Error> {
-        serde_json::from_slice(body)
+        let text = std::str::from_utf8(body).map_err(|error| {
+            <serde_json::Error as serde::de::Error>::custom(format_args!(
+                "the body is not UTF-8: {error}"
+            ))
+        })?;
+        serde_json::from_str(text)
     }
 }
 
@@ -143,12 +150,12 @@ pub struct AdmissionRequest<'a> {
     /// The requesting user (the page records only reviews that name one).
     #[serde(default, borrow)]
     pub user_info: Option<UserInfo<'a>>,
-    /// The object (CREATE, UPDATE) as JSON text; absent or null otherwise.
+    /// What the webhook reads of the object (CREATE, UPDATE); absent or null otherwise.
     #[serde(default, borrow)]
-    pub object: Option<&'a RawValue>,
-    /// The object before the change (UPDATE, DELETE), as JSON text.
+    pub object: Option<ObjectView<'a>>,
+    /// What the webhook reads of the object before the change (UPDATE, DELETE).
     #[serde(default, borrow)]
-    pub old_object: Option<&'a RawValue>,
+    pub old_object: Option<ObjectView<'a>>,
     /// Whether the request is a dry run (the answer is the same).
     #[serde(default)]
     pub dry_run: Option<bool>,
@@ -164,15 +171,15 @@ impl AdmissionRequest<'_> {
     }
 
     fn description(&self) -> String {
-        use super::images::raw;
         let from_metadata = || {
-            let metadata = raw::get(self.object?, "metadata")?;
-            let named = raw::get(metadata, "name")
-                .and_then(raw::text)
+            let metadata = self.object.as_ref()?.get("metadata")?;
+            let named = metadata
+                .get("name")
+                .and_then(ObjectView::text)
                 .filter(|name| !name.is_empty())
                 .map(String::from);
             named.or_else(|| {
-                let prefix = raw::get(metadata, "generateName").and_then(raw::text)?;
+                let prefix = metadata.get("generateName").and_then(ObjectView::text)?;
                 Some(format!("{prefix}*"))
             })
         };

@@ -53,11 +53,11 @@ fn every_pod_bearing_kind_yields_its_images_with_pointers() {
         ),
     ];
     for (name, expected) in cases {
-        let request = request(request_value(name));
-        let text = request.object.expect("object");
-        let images = raw_object_images(&request.kind.kind, text);
+        let value = request_value(name);
+        let object = value["object"].clone();
+        let request = request(value);
+        let images = view_images(&request.kind.kind, request.object.as_ref().expect("object"));
         // The same images as over the parsed object.
-        let object: Value = serde_json::from_str(text.get()).expect("JSON");
         assert_eq!(images, object_images(&request.kind.kind, &object), "{name}");
         let pointers: Vec<&str> = images.iter().map(|i| i.pointer.as_str()).collect();
         // Order within the spec may put init containers after containers; compare as sets.
@@ -74,8 +74,7 @@ fn every_pod_bearing_kind_yields_its_images_with_pointers() {
         }
     }
     // PodTemplate and image volumes (no payload carries them: built from the Pod capture).
-    let pod = request(request_value("admission.rs.WEBHOOK_BODY.json"));
-    let object: Value = serde_json::from_str(pod.object.expect("object").get()).expect("JSON");
+    let object = request_value("admission.rs.WEBHOOK_BODY.json")["object"].clone();
     let spec = object.get("spec").cloned().expect("spec");
     let mut spec = spec;
     spec["volumes"] =
@@ -213,4 +212,186 @@ fn references_are_normalised_before_any_decision() {
     }
     assert!(decide("docker.io/library/python-evil:3.12-slim").contains(&"PY005"));
     assert!(!decide("pythonista/app:3.12").contains(&"PY004"));
+}
+
+/// The walk over the view of an object the review parse keeps finds what the walk over the whole parsed value
+/// finds, whatever the strings and spacing hold: escaped quotes and backslashes, brackets and braces inside
+/// strings, escaped keys (`contai\u006eers` is `containers`), non-string images, lists that are not lists,
+/// pretty-printed and compact text.
+#[test]
+fn the_view_reads_what_a_parse_reads() {
+    let objects = [
+        r#"{"metadata":{"name":"a\"}]{[","annotations":{"x":"\\\\\"","y":"}}}]]]"}},"spec":{"containers":[{"name":"c\\","image":"python:3.12"},{"image":"busy\"box","name":"q"}],"volumes":[{"name":"v","image":{"reference":"python:3.11"}},{"name":"w","secret":{"n":[1,2.5e3,-0,true,false,null,{"a":[]}]}}]}}"#,
+        r#"{ "spec" : { "initContainers" : [ { "image" : "python:3.9" , "name" : "i" } ] , "containers" : [ ] } }"#,
+        "{\n  \"spec\": {\n    \"contai\\u006eers\": [\n      {\"image\": \"pyth\\u006fn:3.12\", \"name\": \"\\u00e9\"}\n    ]\n  }\n}",
+        r#"{"spec":{"containers":[{"image":7,"name":"n"},{"image":null},{"image":""},{"image":["python"]},{"image":"ok","name":{"x":1}}],"ephemeralContainers":[{"image":"é:ü"}]}}"#,
+        r#"{"spec":{"containers":{"image":"python"},"volumes":[{"image":"python"},{"image":{"reference":2}}]}}"#,
+        r#"{"spec":[]}"#,
+        r#"[]"#,
+        r#"{"spec":{"containers":[{"image":"a"}]},"spec2":{"containers":[{"image":"b"}]}}"#,
+        r#"{"metadata":{"spec":{"containers":[{"image":"x"}]}},"spec":{"template":{"spec":{"containers":[{"image":"y"}]}},"containers":[{"image":{"reference":"z"}}],"volumes":[{"image":"w","name":"v"}]}}"#,
+    ];
+    for text in objects {
+        let raw: Box<serde_json::value::RawValue> =
+            serde_json::from_str(text).expect("well-formed test JSON");
+        let value: Value = serde_json::from_str(text).expect("well-formed test JSON");
+        for kind in ["Pod", "Deployment", "CronJob", "PodTemplate", "Service"] {
+            assert_eq!(
+                raw_object_images(kind, &raw),
+                object_images(kind, &value),
+                "{kind} {text}"
+            );
+        }
+    }
+}
+
+/// The view keeps every key the Pod walk follows, whatever the kind, and the object's name.
+#[test]
+fn the_view_keeps_every_key_the_walk_reads() {
+    use pyimage_locate::pod::{GUESSED_POD_SPECS, POD_SPECS};
+    let paths = POD_SPECS
+        .iter()
+        .map(|(_, path)| *path)
+        .chain(GUESSED_POD_SPECS.iter().copied());
+    let slots = ImageSlot::ALL
+        .iter()
+        .flat_map(|slot| std::iter::once(slot.list()).chain(slot.field().iter().copied()));
+    let named = ["metadata", "name", "generateName"];
+    for key in paths.flatten().copied().chain(slots).chain(named) {
+        assert!(crate::admission::images::is_read(key), "{key}");
+    }
+}
+
+mod view_property {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::super::{object_images, raw_object_images};
+
+    /// Any JSON value, with strings drawn from characters that JSON escapes or that the text walk looks for.
+    fn any_value() -> impl Strategy<Value = Value> {
+        let text = "[a-z\"\\\\{}\\[\\],: \n\u{1}é😀]{0,8}";
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            text.prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(text, inner, 0..4)
+                    .prop_map(|map| Value::Object(map.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    /// A Pod whose containers (some with an image, some not) sit among any other values.
+    /// A container, with an image or without, among other members.
+    fn any_container() -> impl Strategy<Value = Value> {
+        (
+            any_value(),
+            prop::option::of("[a-z:.\"\\\\]{0,6}"),
+            any_value(),
+        )
+            .prop_map(|(name, image, other)| {
+                let mut item = Map::new();
+                item.insert("other".into(), other);
+                item.insert("name".into(), name);
+                if let Some(image) = image {
+                    item.insert("image".into(), Value::String(image));
+                }
+                Value::Object(item)
+            })
+    }
+
+    fn any_pod() -> impl Strategy<Value = Value> {
+        (
+            prop::collection::vec(any_container(), 0..4),
+            prop::collection::vec(any_container(), 0..3),
+            any_value(),
+            any_value(),
+        )
+            .prop_map(|(containers, templated, metadata, extra)| {
+                serde_json::json!({
+                    "metadata": metadata,
+                    "spec": {
+                        "extra": extra,
+                        "containers": containers,
+                        "volumes": [{"image": {"reference": "python:3.12"}}],
+                        "template": {"spec": {"initContainers": templated}},
+                    },
+                })
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn the_view_walk_agrees_with_the_parsed_walk(pod in any_pod(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&pod)
+            } else {
+                serde_json::to_string(&pod)
+            }.expect("serializable");
+            let raw: Box<serde_json::value::RawValue> = serde_json::from_str(&text).expect("well-formed");
+            for kind in ["Pod", "Deployment"] {
+                prop_assert_eq!(raw_object_images(kind, &raw), object_images(kind, &pod));
+            }
+        }
+    }
+}
+
+/// Remembered decisions are the decisions: for each (namespace, image), the first answer and the remembered one
+/// are what deciding anew gives; another day decides anew (end-of-life dates move); the number kept is bounded.
+#[test]
+fn remembered_decisions_are_the_decisions() {
+    let decisions = Decisions::default();
+    let policy = policy();
+    let pointer = "/spec/containers/0/image";
+    let cases = [
+        ("prod-eu", "python:3.9-slim"),
+        ("dev", "python:3.9-slim"),
+        ("prod-eu", "python:3.12-slim"),
+        ("prod-eu", "docker.io/library/python-evil:3.12"),
+        ("prod-eu", "Python:3.12"),
+        ("prod-eu", "nginx:1.27"),
+    ];
+    let later = CheckContext {
+        today: Date::ymd(2031, 1, 1),
+        ..context()
+    };
+    for context in [context(), later] {
+        for (namespace, image) in cases {
+            let request = with_image("admission.rs.WEBHOOK_BODY.json", pointer, image, namespace);
+            for _ in 0..2 {
+                let remembered = judge_remembered(&request, &policy, &context, &decisions);
+                let decided = judge(&request, &policy, &context);
+                assert_eq!(
+                    format!("{remembered:?}"),
+                    format!("{decided:?}"),
+                    "{namespace} {image}"
+                );
+            }
+        }
+        assert_eq!(decisions.len(), cases.len());
+    }
+    for minor in 0..Decisions::KEPT + 10 {
+        let image = format!("python:3.{minor}");
+        let request = with_image("admission.rs.WEBHOOK_BODY.json", pointer, &image, "dev");
+        judge_remembered(&request, &policy, &context(), &decisions);
+        assert!(decisions.len() <= Decisions::KEPT);
+    }
+    // An image longer than any reference is decided, not remembered.
+    let decisions = Decisions::default();
+    let long = format!("python:3.12-{}", "x".repeat(Decisions::LONGEST));
+    let request = with_image("admission.rs.WEBHOOK_BODY.json", pointer, &long, "dev");
+    let remembered = judge_remembered(&request, &policy, &context(), &decisions);
+    assert_eq!(
+        format!("{remembered:?}"),
+        format!("{:?}", judge(&request, &policy, &context()))
+    );
+    assert!(decisions.is_empty());
 }
