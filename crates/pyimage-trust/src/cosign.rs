@@ -298,7 +298,8 @@ fn verify_rekor_bundle(
     if !hash_ok || !signature_ok {
         return Err(bad("records another payload or signature"));
     }
-    let log_id_bytes = hex_bytes(log_id).ok_or_else(|| bad("has a logID that is not hex"))?;
+    let log_id_bytes =
+        crate::sigstore::hex_bytes(log_id).ok_or_else(|| bad("has a logID that is not hex"))?;
     let log = root
         .tlog(&log_id_bytes)
         .ok_or_else(|| bad("is from a log the trust root does not name"))?;
@@ -332,14 +333,4 @@ fn pem_block(pem: &str, label: &str) -> Option<Vec<u8>> {
     let stop = start + pem.get(start..)?.find(&end)?;
     let inner: String = pem.get(start..stop)?.split_whitespace().collect();
     STANDARD.decode(inner).ok()
-}
-
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }

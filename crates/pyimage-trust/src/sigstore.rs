@@ -456,6 +456,17 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The bytes of a hex string of even length (either case), or `None`.
+pub(crate) fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Parses 64 hex digits into a SHA-256.
 pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
     let text = text.strip_prefix("sha256:").unwrap_or(text);

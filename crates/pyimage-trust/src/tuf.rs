@@ -750,7 +750,12 @@ fn open(bytes: &[u8], role: Role, file: &str) -> Result<Envelope, TufError> {
     let signatures = raw
         .signatures
         .into_iter()
-        .map(|s| (s.keyid, hex_bytes(&s.sig).unwrap_or_default()))
+        .map(|s| {
+            (
+                s.keyid,
+                crate::sigstore::hex_bytes(&s.sig).unwrap_or_default(),
+            )
+        })
         .collect();
     Ok(Envelope {
         signed: raw.signed,
@@ -867,7 +872,7 @@ fn p256_key(key: &RawKey) -> Option<p256::ecdsa::VerifyingKey> {
         }
         p256::ecdsa::VerifyingKey::from_sec1_bytes(spki.subject_public_key.as_bytes()?).ok()
     } else {
-        p256::ecdsa::VerifyingKey::from_sec1_bytes(&hex_bytes(public.trim())?).ok()
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(&crate::sigstore::hex_bytes(public.trim())?).ok()
     }
 }
 
@@ -968,14 +973,4 @@ fn check_bytes(
         }
     }
     Ok(())
-}
-
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
