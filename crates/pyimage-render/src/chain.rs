@@ -129,12 +129,11 @@ pub fn human(out: &mut impl Write, output: &ChainOutput<'_>) -> std::io::Result<
             output.require
         )?;
     }
-    writeln!(out)?;
-    writeln!(out, "images from: {}", output.source)?;
-    writeln!(out, "docker.io answered by: {}", output.docker_hub_endpoint)?;
-    for warning in &output.warnings {
-        writeln!(out, "WARNING: {warning}")?;
-    }
-    writeln!(out, "official-images: {}", output.official_images)?;
-    Ok(())
+    crate::verify::sources(
+        out,
+        &output.source,
+        &output.docker_hub_endpoint,
+        &output.warnings,
+        &output.official_images,
+    )
 }

@@ -112,13 +112,13 @@ pub fn human(out: &mut impl Write, output: &VerifyOutput<'_>) -> std::io::Result
             output.require
         )?;
     }
-    writeln!(out)?;
-    writeln!(out, "images from: {}", output.source)?;
-    writeln!(out, "docker.io answered by: {}", output.docker_hub_endpoint)?;
-    for warning in &output.warnings {
-        writeln!(out, "WARNING: {warning}")?;
-    }
-    writeln!(out, "official-images: {}", output.official_images)?;
+    sources(
+        out,
+        &output.source,
+        &output.docker_hub_endpoint,
+        &output.warnings,
+        &output.official_images,
+    )?;
     // One trust root per run: said once, from the first link that used it.
     if let Some(release) = output
         .images
@@ -132,4 +132,22 @@ pub fn human(out: &mut impl Write, output: &VerifyOutput<'_>) -> std::io::Result
     }
     writeln!(out, "note: {}", output.signature)?;
     Ok(())
+}
+
+/// The end of a `verify` report (plain or `--chain`): where the images, Docker Hub's answers and the official-images
+/// record came from, and the warnings about them.
+pub(crate) fn sources(
+    out: &mut impl Write,
+    source: &str,
+    docker_hub_endpoint: &str,
+    warnings: &[String],
+    official_images: &str,
+) -> std::io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "images from: {source}")?;
+    writeln!(out, "docker.io answered by: {docker_hub_endpoint}")?;
+    for warning in warnings {
+        writeln!(out, "WARNING: {warning}")?;
+    }
+    writeln!(out, "official-images: {official_images}")
 }

@@ -110,14 +110,19 @@ impl Keyring {
             }
         };
         let keys = self.keys_of(rule);
-        let found: Vec<SignatureLayer> = layers
-            .iter()
-            .map(|layer| SignatureLayer {
-                payload: layer.payload.clone(),
-                signature: layer.signature.clone(),
-                bundle: layer.bundle.clone(),
+        let (found_at, found): (Vec<String>, Vec<SignatureLayer>) = layers
+            .into_iter()
+            .map(|layer| {
+                (
+                    layer.found_at,
+                    SignatureLayer {
+                        payload: layer.payload,
+                        signature: layer.signature,
+                        bundle: layer.bundle,
+                    },
+                )
             })
-            .collect();
+            .unzip();
         match cosign::verify_image(
             digest.as_str(),
             &found,
@@ -126,20 +131,7 @@ impl Keyring {
             rule.transparency_log,
         ) {
             Ok(signed) => {
-                let found_at = layers
-                    .iter()
-                    .zip(&found)
-                    .find(|(_, layer)| {
-                        cosign::verify_image(
-                            digest.as_str(),
-                            std::slice::from_ref(*layer),
-                            &keys,
-                            None,
-                            false,
-                        )
-                        .is_ok()
-                    })
-                    .map(|(layer, _)| layer.found_at.clone());
+                let found_at = found_at.get(signed.layer).cloned();
                 SignatureEvidence::Verified {
                     key_sha256: keys
                         .iter()

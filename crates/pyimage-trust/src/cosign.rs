@@ -155,6 +155,8 @@ pub struct Signed {
     pub docker_reference: Option<String>,
     /// When it was logged in Rekor, when its bundle was checked.
     pub logged: Option<Logged>,
+    /// The index, in the layers given, of the one that verified.
+    pub layer: usize,
 }
 
 /// A Rekor entry whose signed entry timestamp verified.
@@ -189,9 +191,14 @@ pub fn verify_image(
     if layers.is_empty() {
         reasons.push("the image has no cosign signature".to_owned());
     }
-    for layer in layers {
+    for (index, layer) in layers.iter().enumerate() {
         match verify_layer(image_digest, layer, keys, root, require_log) {
-            Ok(signed) => return Ok(signed),
+            Ok(signed) => {
+                return Ok(Signed {
+                    layer: index,
+                    ..signed
+                });
+            }
             Err(reason) => reasons.push(reason),
         }
     }
@@ -259,6 +266,7 @@ fn verify_layer(
             .as_str()
             .map(str::to_owned),
         logged,
+        layer: 0,
     })
 }
 
