@@ -183,70 +183,41 @@ pub async fn validate(
         Ok(body) => body,
         Err(refused) => return refused.into_response(),
     };
-    // Signature rules need registry answers first (only then: the policy decides without I/O otherwise).
-    // `policy_for`, not `policy`: an unknown environment is refused (and counted) once, by `validate_in`.
-    let signatures = match (
-        state.policy_for(environment.as_deref()),
-        AdmissionReview::parse(&body.bytes),
-    ) {
-        (
-            Some(policy),
-            Ok(AdmissionReview {
-                request: Some(request),
-                ..
-            }),
-        ) if state.signatures.is_some() => {
-            crate::signatures::for_admission(&state, policy, &request).await
-        }
-        _ => None,
-    };
-    validate_in(
-        &state,
-        environment.as_deref(),
-        &headers,
-        &body.bytes,
-        signatures.as_ref(),
-    )
-}
-
-fn validate_in(
-    state: &AppState,
-    environment: Option<&str>,
-    headers: &HeaderMap,
-    body: &Bytes,
-    signatures: Option<&SignatureFacts>,
-) -> Response {
     let start = Instant::now();
-    let outcome = (|| {
-        let policy = policy(state, environment)?;
-        let request = admission_request(state, headers, body)?;
-        // A decision that read signatures depends on registry answers: never taken from, nor put in, the
-        // remembered decisions of the policy alone.
-        let judged = match signatures {
-            Some(_) => pyimage_policy::admission::judge(&request, policy, &context(signatures)),
-            None => state.judge(environment, &request, policy, &context(None)),
-        };
-        if from_api_server(&request) {
-            state.recent.record_judged(
-                request.namespace.as_deref().unwrap_or_default(),
-                request.describe_object(),
-                policy,
-                &judged,
-            );
+    let (policy, request) = match policy(&state, environment.as_deref())
+        .and_then(|policy| Ok((policy, admission_request(&state, &headers, &body.bytes)?)))
+    {
+        Ok(parsed) => parsed,
+        Err(refused) => return refused.into_response(),
+    };
+    // Signature rules need registry answers first (only then: the policy decides without I/O otherwise).
+    let signatures = match state.signatures {
+        Some(_) => crate::signatures::for_admission(&state, policy, &request).await,
+        None => None,
+    };
+    // A decision that read signatures depends on registry answers: never taken from, nor put in, the remembered
+    // decisions of the policy alone.
+    let judged = match &signatures {
+        Some(_) => {
+            pyimage_policy::admission::judge(&request, policy, &context(signatures.as_ref()))
         }
-        Ok::<_, Refusal>(validate_response(&request, &judged))
-    })();
-    match outcome {
-        Ok(response) => {
-            state.metrics.request(
-                "validate",
-                decision_of(&response),
-                start.elapsed().as_secs_f64(),
-            );
-            json_response(&AdmissionReviewResponse::new(response))
-        }
-        Err(refused) => refused.into_response(),
+        None => state.judge(environment.as_deref(), &request, policy, &context(None)),
+    };
+    if from_api_server(&request) {
+        state.recent.record_judged(
+            request.namespace.as_deref().unwrap_or_default(),
+            request.describe_object(),
+            policy,
+            &judged,
+        );
     }
+    let response = validate_response(&request, &judged);
+    state.metrics.request(
+        "validate",
+        decision_of(&response),
+        start.elapsed().as_secs_f64(),
+    );
+    json_response(&AdmissionReviewResponse::new(response))
 }
 
 /// `POST /mutate` and `POST /mutate/{environment}` (every image judged in that environment).
