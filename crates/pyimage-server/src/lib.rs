@@ -139,14 +139,11 @@ pub async fn run(
     let bound = listener
         .local_addr()
         .map_err(|source| ServerError::Listen { addr, source })?;
-    let server = axum_server::from_tcp(listener)
-        .map_err(|source| ServerError::Listen { addr, source })?
-        .handle(handle)
-        .accept_error_handler(accept_error);
     let counted = limits::CountConnections::new(
         options.limits.connections,
         options.limits.connections_per_client,
     );
+    let workers = options.workers.max(1);
     let served = match &options.tls {
         Some(files) => {
             let tls_error = |source| ServerError::Tls {
@@ -164,17 +161,39 @@ pub async fn run(
             let acceptor = RustlsAcceptor::new(config)
                 .handshake_timeout(options.limits.read_header)
                 .acceptor(counted);
-            let server = limits::configure(server.acceptor(acceptor), &options.limits);
             listening(&state, bound, tls, on_listen);
-            server.serve(app).await
+            let limits = options.limits;
+            let served = handle.clone();
+            serve_on_workers(listener, workers, handle, move |listener| {
+                let (acceptor, handle, app) = (acceptor.clone(), served.clone(), app.clone());
+                Box::pin(async move {
+                    let server = axum_server::from_tcp(listener)?
+                        .handle(handle)
+                        .accept_error_handler(accept_error)
+                        .acceptor(acceptor);
+                    limits::configure(server, &limits).serve(app).await
+                })
+            })
+            .await
         }
         None => {
             tracing::warn!(
                 "serving plain HTTP on {addr}: the API server requires HTTPS; give --tls-cert and --tls-key"
             );
-            let server = limits::configure(server.acceptor(counted), &options.limits);
             listening(&state, bound, tls, on_listen);
-            server.serve(app).await
+            let limits = options.limits;
+            let served = handle.clone();
+            serve_on_workers(listener, workers, handle, move |listener| {
+                let (acceptor, handle, app) = (counted.clone(), served.clone(), app.clone());
+                Box::pin(async move {
+                    let server = axum_server::from_tcp(listener)?
+                        .handle(handle)
+                        .accept_error_handler(accept_error)
+                        .acceptor(acceptor);
+                    limits::configure(server, &limits).serve(app).await
+                })
+            })
+            .await
         }
     };
     served.map_err(|source| ServerError::Listen { addr, source })
@@ -199,4 +218,50 @@ fn accept_error(peer: Option<&SocketAddr>, error: &std::io::Error) {
         return;
     }
     tls::explain_refused_handshake(peer, error);
+}
+
+/// Serves the admission listener on `workers` threads, each with a runtime of its own that accepts from the one
+/// socket and keeps every connection it accepted (as nginx's worker processes do). A request is then read, decided
+/// and answered on one thread: no task moves between threads, no buffer is freed on another thread than the one
+/// that allocated it, and a thread that runs out of work sleeps in its own poll instead of waking another. The API
+/// server's webhook client speaks HTTP/1.1 over several kept-alive connections, which spread over the threads.
+async fn serve_on_workers<Serve>(
+    listener: std::net::TcpListener,
+    workers: usize,
+    handle: axum_server::Handle<SocketAddr>,
+    serve: Serve,
+) -> std::io::Result<()>
+where
+    Serve: Fn(std::net::TcpListener) -> futures_util::future::LocalBoxFuture<'static, std::io::Result<()>>
+        + Send
+        + Sync
+        + 'static,
+{
+    let serve = Arc::new(serve);
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+    for worker in 0..workers {
+        let listener = listener.try_clone()?;
+        let serve = Arc::clone(&serve);
+        let done = done.clone();
+        std::thread::Builder::new()
+            .name(format!("pyimage-serve-{worker}"))
+            .spawn(move || {
+                let served = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .and_then(|runtime| {
+                        runtime.block_on(serve(listener))
+                    });
+                let _ = done.send(served);
+            })?;
+    }
+    drop(done);
+    let mut outcome = Ok(());
+    while let Some(served) = finished.recv().await {
+        if let Err(error) = served {
+            handle.shutdown();
+            outcome = Err(error);
+        }
+    }
+    outcome
 }

@@ -32,7 +32,15 @@ impl Recent {
         rule: Option<String>,
     ) {
         let (environment, _) = policy.environment_of(&namespace_scope(namespace));
-        self.push(namespace, environment, &object, &image, outcome, rule);
+        let rule = rule.map(|rule| move |text: &mut String| text.push_str(&rule));
+        self.push(
+            namespace,
+            environment,
+            |text| text.push_str(&object),
+            &image,
+            outcome,
+            rule.as_ref().map(|write| write as &dyn Fn(&mut String)),
+        );
     }
 
     /// Keeps one decision, the newest; the oldest is dropped past [`KEPT`].
@@ -40,24 +48,44 @@ impl Recent {
         &self,
         namespace: &str,
         environment: &str,
-        object: &str,
+        object: impl Fn(&mut String),
         image: &str,
         outcome: Outcome,
-        rule: Option<String>,
+        rule: Option<&dyn Fn(&mut String)>,
     ) {
-        let decision = AdmissionDecision {
-            at: pyimage_service::clock::unix_seconds(),
-            namespace: visible(namespace),
-            environment: environment.to_owned(),
-            object: visible(object),
-            image: visible(image),
-            outcome,
-            rule,
+        let Ok(mut decisions) = self.decisions.lock() else {
+            return;
         };
-        if let Ok(mut decisions) = self.decisions.lock() {
-            decisions.push_front(decision);
+        // A full ring's oldest decision is written over in place: its text buffers are reused, so a decision
+        // recorded costs no allocation once the ring is full, and no buffer another worker thread allocated is
+        // freed here (which would take that thread's allocator lock on every request).
+        let mut decision = if decisions.len() >= KEPT {
             decisions.truncate(KEPT);
+            decisions.pop_back().unwrap_or_else(empty_decision)
+        } else {
+            empty_decision()
+        };
+        decision.at = pyimage_service::clock::unix_seconds();
+        write_visible(&mut decision.namespace, namespace);
+        decision.environment.clear();
+        decision.environment.push_str(environment);
+        decision.object.clear();
+        object(&mut decision.object);
+        if decision.object.as_bytes().contains(&0xE2) {
+            let written = std::mem::take(&mut decision.object);
+            write_visible(&mut decision.object, &written);
         }
+        write_visible(&mut decision.image, image);
+        decision.outcome = outcome;
+        match rule {
+            Some(write) => {
+                let text = decision.rule.get_or_insert_with(String::new);
+                text.clear();
+                write(text);
+            }
+            None => decision.rule = None,
+        }
+        decisions.push_front(decision);
     }
 
     /// Records the validating webhook's judgement of each image of one object: its worst finding decides the
@@ -72,23 +100,30 @@ impl Recent {
                 Some(Severity::Warn) => Outcome::Warned,
                 _ => Outcome::Allowed,
             };
-            let rules: Vec<&str> = image
-                .findings
-                .iter()
-                .filter(|f| Some(f.severity) == worst)
-                .map(|f| f.rule.id)
-                .collect();
+            let rules = |text: &mut String| {
+                let named = image.findings.iter().filter(|f| Some(f.severity) == worst);
+                for (n, finding) in named.enumerate() {
+                    if n > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(finding.rule.id);
+                }
+            };
+            let has_rules = worst.is_some();
             self.push(
                 namespace,
                 environment,
-                &format!(
-                    "{object} ({} {})",
-                    image.image.slot.noun(),
-                    image.image.name
-                ),
+                |text| {
+                    text.push_str(object);
+                    text.push_str(" (");
+                    text.push_str(image.image.slot.noun());
+                    text.push(' ');
+                    text.push_str(&image.image.name);
+                    text.push(')');
+                },
                 &image.image.image,
                 outcome,
-                (!rules.is_empty()).then(|| rules.join(", ")),
+                has_rules.then_some(&rules as &dyn Fn(&mut String)),
             );
         }
     }
@@ -124,22 +159,36 @@ impl Recent {
     }
 }
 
-/// Requester text as the page shows it: bidirectional controls (which would reorder what the reader sees, as
-/// `prod-\u{202e}nimda` reads "prod-admin") written as visible `\u{202e}` escapes, as the terminal output does.
-/// The page's HTML escaping drops the other control characters.
-fn visible(text: &str) -> String {
-    // Each of those controls is written in UTF-8 starting with the byte 0xE2: text without one is shown as it is.
-    if !text.as_bytes().contains(&0xE2) {
-        return text.to_owned();
+/// A decision whose fields [`Recent::push`] fills.
+fn empty_decision() -> AdmissionDecision {
+    AdmissionDecision {
+        at: 0,
+        namespace: String::new(),
+        environment: String::new(),
+        object: String::new(),
+        image: String::new(),
+        outcome: Outcome::Allowed,
+        rule: None,
     }
-    let mut out = String::with_capacity(text.len());
+}
+
+/// Requester text as the page shows it, written over `out`: bidirectional controls (which would reorder what the
+/// reader sees, as `prod-\u{202e}nimda` reads "prod-admin") written as visible `\u{202e}` escapes, as the terminal
+/// output does. The page's HTML escaping drops the other control characters.
+fn write_visible(out: &mut String, text: &str) {
+    out.clear();
+    // Each of those controls is written in UTF-8 starting with the byte 0xE2: text without one is copied as it is.
+    if !text.as_bytes().contains(&0xE2) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
         }
     }
-    out
 }

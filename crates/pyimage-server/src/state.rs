@@ -53,6 +53,8 @@ pub struct ServerOptions {
     pub limits: crate::limits::Limits,
     /// The cosign keys of `[trust.keys]` (and the built-in ones), for `[[trust.signatures]]` rules.
     pub keyring: Option<pyimage_service::signatures::Keyring>,
+    /// Threads answering the admission listener, each with its own runtime (at least one).
+    pub workers: usize,
 }
 
 /// The shared state of the handlers.

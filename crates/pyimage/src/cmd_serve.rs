@@ -109,6 +109,7 @@ pub async fn run(
         page_listen: args.page_listen,
         limits: limits(args),
         keyring: Some(config.keyring.clone()),
+        workers: std::thread::available_parallelism().map_or(1, usize::from),
     };
     pyimage_server::run(options, shutdown_signal(), |addr, tls| {
         let scheme = if tls { "https" } else { "http" };

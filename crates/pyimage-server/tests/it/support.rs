@@ -72,6 +72,7 @@ fn build(config: &str, lock: Option<Lock>, store: Option<pyimage_store::Store>) 
         page_listen: None,
         limits: pyimage_server::Limits::default(),
         keyring: None,
+        workers: 1,
     };
     let state = Arc::new(AppState::new(&options));
     let router = pyimage_server::router(Arc::clone(&state), true);
