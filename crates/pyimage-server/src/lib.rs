@@ -232,7 +232,9 @@ async fn serve_on_workers<Serve>(
     serve: Serve,
 ) -> std::io::Result<()>
 where
-    Serve: Fn(std::net::TcpListener) -> futures_util::future::LocalBoxFuture<'static, std::io::Result<()>>
+    Serve: Fn(
+            std::net::TcpListener,
+        ) -> futures_util::future::LocalBoxFuture<'static, std::io::Result<()>>
         + Send
         + Sync
         + 'static,
@@ -249,9 +251,7 @@ where
                 let served = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .and_then(|runtime| {
-                        runtime.block_on(serve(listener))
-                    });
+                    .and_then(|runtime| runtime.block_on(serve(listener)));
                 let _ = done.send(served);
             })?;
     }

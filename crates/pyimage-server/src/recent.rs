@@ -192,3 +192,76 @@ fn write_visible(out: &mut String, text: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(recent: &Recent, namespace: &str, object: &str, image: &str, rule: Option<&str>) {
+        recent.record(
+            &Policy::default(),
+            namespace,
+            object.to_owned(),
+            image.to_owned(),
+            Outcome::Denied,
+            rule.map(str::to_owned),
+        );
+    }
+
+    #[test]
+    fn a_full_ring_keeps_the_newest_decisions_each_written_whole_over_an_old_one() {
+        let recent = Recent::default();
+        // Long texts first, so the entries written over them later must not keep any of their bytes.
+        for n in 0..KEPT {
+            let long = "x".repeat(300);
+            record(
+                &recent,
+                &format!("ns-{n}-{long}"),
+                &long,
+                &long,
+                Some(&long),
+            );
+        }
+        for n in 0..KEPT + 7 {
+            let rule = n.is_multiple_of(2).then_some("PY004");
+            record(
+                &recent,
+                &format!("team-{n}"),
+                &format!("Pod p{n}"),
+                "python:3.12",
+                rule,
+            );
+        }
+        let decisions = recent.section().decisions;
+        assert_eq!(decisions.len(), KEPT);
+        for (place, decision) in decisions.iter().enumerate() {
+            let n = KEPT + 6 - place;
+            assert_eq!(decision.namespace, format!("team-{n}"));
+            assert_eq!(decision.object, format!("Pod p{n}"));
+            assert_eq!(decision.image, "python:3.12");
+            assert_eq!(
+                decision.rule.as_deref(),
+                n.is_multiple_of(2).then_some("PY004")
+            );
+        }
+    }
+
+    #[test]
+    fn bidirectional_controls_are_shown_escaped_in_every_reused_field() {
+        let recent = Recent::default();
+        for _ in 0..KEPT + 1 {
+            record(
+                &recent,
+                "prod-\u{202e}nimda",
+                "Pod a\u{2066}b",
+                "python\u{200f}:3.12",
+                None,
+            );
+        }
+        let newest = &recent.section().decisions[0];
+        assert_eq!(newest.namespace, "prod-\\u{202e}nimda");
+        assert_eq!(newest.object, "Pod a\\u{2066}b");
+        assert_eq!(newest.image, "python\\u{200f}:3.12");
+        assert_eq!(newest.rule, None);
+    }
+}
