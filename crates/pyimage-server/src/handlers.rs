@@ -86,7 +86,7 @@ fn json_content(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 /// The answer refusing a body that is not a review.
-fn malformed(state: &AppState, error: &serde_json::Error) -> Refusal {
+fn malformed(state: &AppState, error: &dyn std::fmt::Display) -> Refusal {
     refuse(
         state,
         StatusCode::BAD_REQUEST,

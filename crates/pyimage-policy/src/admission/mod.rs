@@ -1,6 +1,7 @@
 //! Kubernetes admission, pure: the AdmissionReview v1 and ImageReview v1alpha1 wire types ([`review`]), every
 //! image of a Pod-bearing object with its JSON pointer ([`images`]), and the decisions ([`decide`]): which images are
-//! judged, the validating answer, the images a mutating answer pins and its JSONPatch, the ImageReview answer.
+//! judged, the validating answer, the images a mutating answer pins and its JSONPatch, the ImageReview answer. An
+//! AdmissionReview is read by a JSON reader of its own ([`json`]) that reads over what the webhook does not keep.
 //!
 //! Each image is decided by [`crate::check::evaluate_reference`], the function `check` uses, so the webhook and the
 //! CLI agree on the same reference in the same environment. The server (pyimage-server) adds HTTP, digests and
@@ -8,6 +9,7 @@
 
 pub mod decide;
 pub mod images;
+pub mod json;
 pub mod review;
 
 #[cfg(test)]

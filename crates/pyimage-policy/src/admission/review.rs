@@ -93,13 +93,13 @@ pub struct AdmissionReview<'a> {
 impl<'a> AdmissionReview<'a> {
     /// Reads a review from the body of a request, once: what pyimage uses of it is borrowed from `body`. The body
     /// must be UTF-8, as JSON is (RFC 8259), all of it: it is checked once, whole, rather than string by string.
-    pub fn parse(body: &'a [u8]) -> Result<AdmissionReview<'a>, serde_json::Error> {
+    pub fn parse(body: &'a [u8]) -> Result<AdmissionReview<'a>, super::json::Error> {
         let text = std::str::from_utf8(body).map_err(|error| {
-            <serde_json::Error as serde::de::Error>::custom(format_args!(
+            <super::json::Error as serde::de::Error>::custom(format_args!(
                 "the body is not UTF-8: {error}"
             ))
         })?;
-        serde_json::from_str(text)
+        super::json::from_str(text)
     }
 }
 

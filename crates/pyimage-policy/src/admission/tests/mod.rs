@@ -3,6 +3,7 @@
 //! (UPDATE, DELETE, ephemeral containers, pinning, message limits, ImageReview, the response shape).
 
 mod decisions;
+mod json_reader;
 mod operations;
 
 use std::collections::BTreeMap;

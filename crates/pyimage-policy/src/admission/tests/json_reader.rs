@@ -1,0 +1,248 @@
+//! The admission JSON reader ([`crate::admission::json`]) against serde_json, on the real payloads and on
+//! mutations of them: the same verdict (JSON or not) and the same values, read whole (`serde_json::Value`), read
+//! over (`IgnoredAny`) and read as a review (`AdmissionReview`, which keeps some strings and skips the rest).
+
+use proptest::prelude::*;
+use serde::de::IgnoredAny;
+
+use super::{AdmissionReview, PAYLOADS, Value};
+use crate::admission::json;
+
+/// Whether two values are the same; floats may differ in their last digits (serde_json's default float reading
+/// is not always correctly rounded, Rust's is), never in kind.
+fn same_value(ours: &Value, theirs: &Value) -> bool {
+    match (ours, theirs) {
+        (Value::Number(a), Value::Number(b)) => {
+            a.is_u64() == b.is_u64()
+                && a.is_i64() == b.is_i64()
+                && a.is_f64() == b.is_f64()
+                && match (a.as_f64(), b.as_f64()) {
+                    (Some(x), Some(y)) if a.is_f64() => {
+                        x == y || (x - y).abs() <= x.abs().max(y.abs()) * 1e-15
+                    }
+                    _ => a == b,
+                }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_value(x, y))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|((k, x), (l, y))| k == l && same_value(x, y))
+        }
+        _ => ours == theirs,
+    }
+}
+
+/// Whether both readers agree on `text` read whole, read over, and read as a review; what differs, if not.
+fn disagreement(text: &str) -> Option<String> {
+    match (
+        json::from_str::<Value>(text),
+        serde_json::from_str::<Value>(text),
+    ) {
+        (Ok(ours), Ok(theirs)) if !same_value(&ours, &theirs) => {
+            return Some(format!("values differ: {ours} against {theirs}"));
+        }
+        (Ok(_), Ok(_)) | (Err(_), Err(_)) => {}
+        (ours, theirs) => return Some(format!("as a value: ours {ours:?}, serde_json {theirs:?}")),
+    }
+    let ours = json::from_str::<IgnoredAny>(text).map(drop);
+    let theirs = serde_json::from_str::<IgnoredAny>(text).map(drop);
+    if ours.is_ok() != theirs.is_ok() {
+        return Some(format!("read over: ours {ours:?}, serde_json {theirs:?}"));
+    }
+    let ours = json::from_str::<AdmissionReview<'_>>(text).map(|review| format!("{review:?}"));
+    let theirs =
+        serde_json::from_str::<AdmissionReview<'_>>(text).map(|review| format!("{review:?}"));
+    match (ours, theirs) {
+        (Ok(ours), Ok(theirs)) if ours != theirs => {
+            Some(format!("reviews differ:\n{ours}\n{theirs}"))
+        }
+        (Ok(_), Ok(_)) | (Err(_), Err(_)) => None,
+        (ours, theirs) => Some(format!("as a review: ours {ours:?}, serde_json {theirs:?}")),
+    }
+}
+
+/// Pieces a mutation puts into a payload: every kind of token, each escape (paired and lone surrogates), numbers at
+/// and past their limits, control characters, whitespace, broken structure.
+const PIECES: &[&str] = &[
+    "\"",
+    "\\",
+    "\\\"",
+    "\\u00e9",
+    "\\ud83d\\ude00",
+    "\\ud83d",
+    "\\udc00",
+    "\\ud83dx",
+    "\\ud83d\\u0041",
+    "\\ud83d\\n",
+    "\\x",
+    "\\u12",
+    "\\uZZZZ",
+    "1e400",
+    "-1e400",
+    "1e-400",
+    "-0",
+    "01",
+    "1.",
+    ".5",
+    "1e",
+    "1e+",
+    "-",
+    "1.5e-3",
+    "2.5E+7",
+    "18446744073709551615",
+    "18446744073709551616",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "123456789012345678901234567890",
+    "[]",
+    "{}",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "null",
+    "nul",
+    "tru",
+    "true",
+    "false",
+    "fals",
+    " ",
+    "\n",
+    "\t",
+    "\r",
+    "\u{1}",
+    "\u{1f}",
+    "\u{7f}",
+    "é",
+    "\u{202e}",
+    "\"k\":1,",
+    ",]",
+    ",}",
+    "[1,]",
+    "{\"a\":1,}",
+    "{\"a\"}",
+    "{1:2}",
+    "\"request\":null,",
+    "\"request\":{\"uid\":7},",
+    "\"dryRun\":\"yes\",",
+    "\"object\":[],",
+];
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    /// Cut the text at this fraction of its length.
+    Truncate(f64),
+    /// Put a piece at this fraction of the length.
+    Insert(f64, usize),
+    /// Put a piece in place of the byte at this fraction of the length.
+    Replace(f64, usize),
+    /// Take out the byte at this fraction of the length.
+    Remove(f64),
+}
+
+fn any_mutation() -> impl Strategy<Value = Mutation> {
+    let place = 0.0..1.0f64;
+    let piece = 0..PIECES.len();
+    prop_oneof![
+        place.clone().prop_map(Mutation::Truncate),
+        (place.clone(), piece.clone()).prop_map(|(at, piece)| Mutation::Insert(at, piece)),
+        (place.clone(), piece).prop_map(|(at, piece)| Mutation::Replace(at, piece)),
+        place.prop_map(Mutation::Remove),
+    ]
+}
+
+/// The text with the mutations done in order; `None` when one cuts a character in two.
+fn mutated(text: &str, mutations: &[Mutation]) -> Option<String> {
+    let mut bytes = text.as_bytes().to_vec();
+    for mutation in mutations {
+        let at = |fraction: f64| ((bytes.len() as f64 * fraction) as usize).min(bytes.len());
+        match *mutation {
+            Mutation::Truncate(fraction) => bytes.truncate(at(fraction)),
+            Mutation::Insert(fraction, piece) => {
+                let at = at(fraction);
+                bytes.splice(at..at, PIECES[piece].bytes());
+            }
+            Mutation::Replace(fraction, piece) => {
+                let at = at(fraction);
+                let end = (at + 1).min(bytes.len());
+                bytes.splice(at..end, PIECES[piece].bytes());
+            }
+            Mutation::Remove(fraction) => {
+                let at = at(fraction);
+                if at < bytes.len() {
+                    bytes.remove(at);
+                }
+            }
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+#[test]
+fn both_readers_read_every_real_payload_alike() {
+    for (name, text) in PAYLOADS {
+        assert_eq!(disagreement(text), None, "{name}");
+        let compact = serde_json::to_string(&serde_json::from_str::<Value>(text).expect("JSON"))
+            .expect("serializable");
+        assert_eq!(disagreement(&compact), None, "{name}, compact");
+    }
+}
+
+#[test]
+fn each_piece_alone_and_in_a_review_is_read_alike() {
+    for piece in PIECES {
+        for text in [
+            (*piece).to_owned(),
+            format!("[{piece}]"),
+            format!("\"{piece}\""),
+            format!("{{\"request\":{{\"uid\":\"{piece}\"}}}}"),
+            format!("{{\"request\":{{\"uid\":\"u\",\"options\":\"{piece}\"}}}}"),
+            format!("{{\"request\":{{\"uid\":\"u\",\"options\":[{piece}]}}}}"),
+            format!("{{\"request\":{{\"uid\":\"u\",\"object\":{{\"spec\":[{piece}]}}}}}}"),
+        ] {
+            assert_eq!(disagreement(&text), None, "{text:?}");
+        }
+    }
+}
+
+#[test]
+fn kept_values_nest_to_serde_jsons_limit_and_skipped_ones_deeper() {
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    for depth in [1, 126, 127, 128, 129, 1000] {
+        let text = nested(depth);
+        assert_eq!(disagreement(&text), None, "depth {depth}");
+        let review = format!("{{\"request\":{{\"uid\":\"u\",\"options\":{text}}}}}");
+        assert_eq!(disagreement(&review), None, "skipped, depth {depth}");
+        let kept = format!("{{\"request\":{{\"uid\":\"u\",\"object\":{{\"spec\":{text}}}}}}}");
+        assert_eq!(disagreement(&kept), None, "kept, depth {depth}");
+    }
+    assert!(json::from_str::<Value>(&nested(127)).is_ok());
+    assert!(json::from_str::<Value>(&nested(128)).is_err());
+    assert!(json::from_str::<IgnoredAny>(&nested(100_000)).is_ok());
+}
+
+#[test]
+fn an_error_names_its_line_and_column() {
+    let error = json::from_str::<Value>("{\n  \"request\": [1,]\n}").expect_err("a trailing comma");
+    assert_eq!(error.to_string(), "trailing comma at line 2 column 17");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #[test]
+    fn both_readers_agree_on_mutated_payloads(
+        payload in 0..PAYLOADS.len(),
+        mutations in proptest::collection::vec(any_mutation(), 1..4),
+    ) {
+        let Some(text) = mutated(PAYLOADS[payload].1, &mutations) else {
+            return Ok(());
+        };
+        prop_assert_eq!(disagreement(&text), None, "{:?}", text);
+    }
+}
