@@ -241,20 +241,42 @@ pub fn validate_response(request: &AdmissionRequest<'_>, judged: &[Judged]) -> A
     let mut clauses = Vec::new();
     let mut warnings = Vec::new();
     for item in judged {
+        let image = &item.image;
         for finding in &item.findings {
-            let about = format!(
-                "{} \"{}\" image {}",
-                item.image.slot.noun(),
-                item.image.name,
-                item.image.image
-            );
+            // Written piece by piece into one string each: this runs for every admission request.
             match finding.severity {
-                Severity::Deny => clauses.push(format!(
-                    "{about}: {} {}: {} Fix: {}",
-                    finding.rule.id, finding.rule.name, finding.message, finding.fix
-                )),
+                Severity::Deny => {
+                    let mut clause = String::with_capacity(
+                        image.name.len() + image.image.len() + finding.message.len() + 96,
+                    );
+                    for piece in [
+                        image.slot.noun(),
+                        " \"",
+                        &image.name,
+                        "\" image ",
+                        &image.image,
+                        ": ",
+                        finding.rule.id,
+                        " ",
+                        finding.rule.name,
+                        ": ",
+                        &finding.message,
+                        " Fix: ",
+                        &finding.fix,
+                    ] {
+                        clause.push_str(piece);
+                    }
+                    clauses.push(clause);
+                }
                 Severity::Warn => warnings.push(shorten(
-                    &format!("{} {about}: {}", finding.rule.id, finding.message),
+                    &format!(
+                        "{} {} \"{}\" image {}: {}",
+                        finding.rule.id,
+                        image.slot.noun(),
+                        image.name,
+                        image.image,
+                        finding.message
+                    ),
                     MAX_WARNING,
                 )),
                 Severity::Allow => {}
@@ -285,7 +307,13 @@ pub fn validate_response(request: &AdmissionRequest<'_>, judged: &[Judged]) -> A
 
 /// `pyimage denied Deployment ns/web: clause; clause` within [`MAX_MESSAGE`] bytes, naming how many were left out.
 fn deny_message(object: &str, clauses: &[String]) -> String {
-    let mut message = format!("pyimage denied {object}: ");
+    let mut message = String::with_capacity(
+        (object.len() + 18 + clauses.iter().map(|clause| clause.len() + 2).sum::<usize>())
+            .min(MAX_MESSAGE + 64),
+    );
+    message.push_str("pyimage denied ");
+    message.push_str(object);
+    message.push_str(": ");
     for (index, clause) in clauses.iter().enumerate() {
         let separator = if index == 0 { "" } else { "; " };
         let left = clauses.len() - index;
