@@ -3,7 +3,8 @@
 //! `/readyz`, `/metrics`, the drift page (`GET /`) and the Renovate feed of the history store
 //! (`GET /feed/renovate/<repository>.json`, [`feed`]). The decisions are the core's ([`pyimage_policy::admission`]), so the webhook decides as
 //! `check` does; this crate adds HTTP, TLS with certificate rotation, digests (lock, then a TTL cache over
-//! single-flight HEADs), cosign signature checks cached by digest ([`signatures`]), deadlines and metrics.
+//! single-flight HEADs), cosign signature checks cached by digest ([`signatures`]), deadlines and metrics. The
+//! admission listener is answered by one single-threaded runtime per core (see `serve_on_workers`).
 
 mod digests;
 mod feed;
