@@ -163,38 +163,14 @@ pub async fn run(
                 .handshake_timeout(options.limits.read_header)
                 .acceptor(counted);
             listening(&state, bound, tls, on_listen);
-            let limits = options.limits;
-            let served = handle.clone();
-            serve_on_workers(listener, workers, handle, move |listener| {
-                let (acceptor, handle, app) = (acceptor.clone(), served.clone(), app.clone());
-                Box::pin(async move {
-                    let server = axum_server::from_tcp(listener)?
-                        .handle(handle)
-                        .accept_error_handler(accept_error)
-                        .acceptor(acceptor);
-                    limits::configure(server, &limits).serve(app).await
-                })
-            })
-            .await
+            serve_on_workers(listener, workers, handle, acceptor, options.limits, app).await
         }
         None => {
             tracing::warn!(
                 "serving plain HTTP on {addr}: the API server requires HTTPS; give --tls-cert and --tls-key"
             );
             listening(&state, bound, tls, on_listen);
-            let limits = options.limits;
-            let served = handle.clone();
-            serve_on_workers(listener, workers, handle, move |listener| {
-                let (acceptor, handle, app) = (counted.clone(), served.clone(), app.clone());
-                Box::pin(async move {
-                    let server = axum_server::from_tcp(listener)?
-                        .handle(handle)
-                        .accept_error_handler(accept_error)
-                        .acceptor(acceptor);
-                    limits::configure(server, &limits).serve(app).await
-                })
-            })
-            .await
+            serve_on_workers(listener, workers, handle, counted, options.limits, app).await
         }
     };
     served.map_err(|source| ServerError::Listen { addr, source })
@@ -226,33 +202,41 @@ fn accept_error(peer: Option<&SocketAddr>, error: &std::io::Error) {
 /// and answered on one thread: no task moves between threads, no buffer is freed on another thread than the one
 /// that allocated it, and a thread that runs out of work sleeps in its own poll instead of waking another. The API
 /// server's webhook client speaks HTTP/1.1 over several kept-alive connections, which spread over the threads.
-async fn serve_on_workers<Serve>(
+async fn serve_on_workers<Acc>(
     listener: std::net::TcpListener,
     workers: usize,
     handle: axum_server::Handle<SocketAddr>,
-    serve: Serve,
+    acceptor: Acc,
+    limits: Limits,
+    app: axum::routing::IntoMakeService<Router>,
 ) -> std::io::Result<()>
 where
-    Serve: Fn(
-            std::net::TcpListener,
-        ) -> futures_util::future::LocalBoxFuture<'static, std::io::Result<()>>
-        + Send
-        + Sync
-        + 'static,
+    Acc: axum_server::accept::Accept<tokio::net::TcpStream, Router> + Clone + Send + Sync + 'static,
+    Acc::Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+    Acc::Service:
+        axum_server::service::SendService<axum::http::Request<hyper::body::Incoming>> + Send,
+    Acc::Future: Send,
 {
-    let serve = Arc::new(serve);
     let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
     for worker in 0..workers {
         let listener = listener.try_clone()?;
-        let serve = Arc::clone(&serve);
-        let done = done.clone();
+        let (acceptor, handle, app, done) =
+            (acceptor.clone(), handle.clone(), app.clone(), done.clone());
         std::thread::Builder::new()
             .name(format!("pyimage-serve-{worker}"))
             .spawn(move || {
                 let served = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .and_then(|runtime| runtime.block_on(serve(listener)));
+                    .and_then(|runtime| {
+                        runtime.block_on(async move {
+                            let server = axum_server::from_tcp(listener)?
+                                .handle(handle)
+                                .accept_error_handler(accept_error)
+                                .acceptor(acceptor);
+                            limits::configure(server, &limits).serve(app).await
+                        })
+                    });
                 let _ = done.send(served);
             })?;
     }

@@ -482,6 +482,28 @@ impl<'de> Reader<'de> {
         self.colon()
     }
 
+    /// Moves to the next member or item of a container (closed by `close`) whose members a visitor reads, past
+    /// the comma before it; `false` at the container's end, which is left to [`Self::close`].
+    fn next_in(&mut self, first: &mut bool, close: u8) -> Result<bool, Error> {
+        let object = close == b'}';
+        match self.peek() {
+            Some(byte) if byte == close => return Ok(false),
+            Some(b',') if !*first => {
+                self.at += 1;
+                if self.peek() == Some(close) {
+                    return Err(self.error("trailing comma"));
+                }
+            }
+            Some(_) if *first => {}
+            Some(_) if object => return Err(self.error("expected `,` or `}`")),
+            Some(_) => return Err(self.error("expected `,` or `]`")),
+            None if object => return Err(self.error("EOF while parsing an object")),
+            None => return Err(self.error("EOF while parsing a list")),
+        }
+        *first = false;
+        Ok(true)
+    }
+
     /// Consumes the `}` or `]` that closes a container whose members a visitor read.
     fn close(&mut self, byte: u8, message: &str) -> Result<(), Error> {
         match self.peek() {
@@ -511,7 +533,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
             Some(b'{') => {
                 self.enter()?;
                 self.at += 1;
-                let value = visitor.visit_map(Members {
+                let value = visitor.visit_map(Entries {
                     reader: &mut *self,
                     first: true,
                 })?;
@@ -521,7 +543,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
             Some(b'[') => {
                 self.enter()?;
                 self.at += 1;
-                let value = visitor.visit_seq(Items {
+                let value = visitor.visit_seq(Entries {
                     reader: &mut *self,
                     first: true,
                 })?;
@@ -574,13 +596,14 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
 }
 
-/// The members of an object whose `{` was consumed; the `}` is left to the caller.
-struct Members<'r, 'de> {
+/// The members of an object, or the items of an array, whose `{` or `[` was consumed; the `}` or `]` is left to
+/// the caller.
+struct Entries<'r, 'de> {
     reader: &'r mut Reader<'de>,
     first: bool,
 }
 
-impl<'de> MapAccess<'de> for Members<'_, 'de> {
+impl<'de> MapAccess<'de> for Entries<'_, 'de> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -588,19 +611,9 @@ impl<'de> MapAccess<'de> for Members<'_, 'de> {
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
         let reader = &mut *self.reader;
-        match reader.peek() {
-            Some(b'}') => return Ok(None),
-            Some(b',') if !self.first => {
-                reader.at += 1;
-                if reader.peek() == Some(b'}') {
-                    return Err(reader.error("trailing comma"));
-                }
-            }
-            Some(_) if self.first => {}
-            Some(_) => return Err(reader.error("expected `,` or `}`")),
-            None => return Err(reader.error("EOF while parsing an object")),
+        if !reader.next_in(&mut self.first, b'}')? {
+            return Ok(None);
         }
-        self.first = false;
         match reader.peek() {
             Some(b'"') => seed.deserialize(&mut *reader).map(Some),
             Some(_) => Err(reader.error("key must be a string")),
@@ -614,13 +627,7 @@ impl<'de> MapAccess<'de> for Members<'_, 'de> {
     }
 }
 
-/// The items of an array whose `[` was consumed; the `]` is left to the caller.
-struct Items<'r, 'de> {
-    reader: &'r mut Reader<'de>,
-    first: bool,
-}
-
-impl<'de> SeqAccess<'de> for Items<'_, 'de> {
+impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
     type Error = Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -628,19 +635,9 @@ impl<'de> SeqAccess<'de> for Items<'_, 'de> {
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
         let reader = &mut *self.reader;
-        match reader.peek() {
-            Some(b']') => return Ok(None),
-            Some(b',') if !self.first => {
-                reader.at += 1;
-                if reader.peek() == Some(b']') {
-                    return Err(reader.error("trailing comma"));
-                }
-            }
-            Some(_) if self.first => {}
-            Some(_) => return Err(reader.error("expected `,` or `]`")),
-            None => return Err(reader.error("EOF while parsing a list")),
+        if !reader.next_in(&mut self.first, b']')? {
+            return Ok(None);
         }
-        self.first = false;
         seed.deserialize(&mut *reader).map(Some)
     }
 }
