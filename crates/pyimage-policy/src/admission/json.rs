@@ -469,6 +469,7 @@ impl<'de> Reader<'de> {
     }
 
     /// Reads over a member's key and its colon.
+    #[inline(always)]
     fn skip_key(&mut self) -> Result<(), Error> {
         match self.peek() {
             Some(b'"') => {
@@ -484,6 +485,7 @@ impl<'de> Reader<'de> {
 
     /// Moves to the next member or item of a container (closed by `close`) whose members a visitor reads, past
     /// the comma before it; `false` at the container's end, which is left to [`Self::close`].
+    #[inline(always)]
     fn next_in(&mut self, first: &mut bool, close: u8) -> Result<bool, Error> {
         let object = close == b'}';
         match self.peek() {
