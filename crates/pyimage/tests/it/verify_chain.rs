@@ -9,11 +9,10 @@ use std::process::Output;
 
 use pyimage_testkit::Blob;
 use pyimage_testkit::oci::OCI_CONFIG;
-use pyimage_testkit::tamper::Tamper;
 use serde_json::{Value, json};
 
 use crate::support::{json, pyimage, stdout, tempdir, testdata};
-use crate::verify_release::{LIBRARY, SETUP, inspect, publish};
+use crate::verify_release::{LIBRARY, SETUP, inspect, inspect_with_python_hash, publish};
 
 /// `pyimage verify --chain` of `images` (inspect JSON), bundles from `/<prefix>/ftp/python`, the 2026-04-08 record,
 /// with `extra` arguments; the exit code, the JSON, the human report.
@@ -224,34 +223,10 @@ fn the_chain_of_an_official_image_link_by_link() {
 fn a_tampered_python_hash_breaks_the_first_link_and_names_what_to_do() {
     let setup = &*SETUP;
     let tag = "3.12.13-slim-bookworm";
-    let image = setup.truth.tag(tag).unwrap().image("linux/amd64").unwrap();
-    let mut config: Value = serde_json::from_slice(
-        &setup
-            .replica
-            .stored(&image.config_digest)
-            .unwrap()
-            .unwrap()
-            .bytes,
-    )
-    .unwrap();
+    publish("chain-tampered");
     // 3.14.4's real digest in place of 3.12.13's: Docker Hub (the replica) serves the result under the tag.
     let other = "d923c51303e38e249136fc1bdf3568d56ecb03214efdef48516176d3d7faaef8";
-    let tampered = setup
-        .replica
-        .tamper(tag, Tamper::Env("PYTHON_SHA256".into(), other.into()))
-        .unwrap();
-    for variable in config["config"]["Env"].as_array_mut().unwrap() {
-        if variable.as_str().unwrap().starts_with("PYTHON_SHA256=") {
-            *variable = format!("PYTHON_SHA256={other}").into();
-        }
-    }
-    publish("chain-tampered");
-    let images = inspect(
-        setup,
-        tag,
-        "linux/amd64",
-        Some((&tampered.new_digest, config)),
-    );
+    let images = inspect_with_python_hash(setup, tag, other);
     let (code, report, human) = chain(&images, "chain-tampered", &[]);
     assert_eq!(code, Some(1), "{report:#}");
     let release = link(&report, 0, "cpython-release");

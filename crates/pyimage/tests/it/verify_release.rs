@@ -104,6 +104,36 @@ pub(crate) fn inspect(
     }])
 }
 
+/// `inspect` of `tag` (linux/amd64) after the replica serves it with `other` as its `PYTHON_SHA256`, as Docker Hub
+/// would serve a tampered image under the tag.
+pub(crate) fn inspect_with_python_hash(setup: &Setup, tag: &str, other: &str) -> Value {
+    let image = setup.truth.tag(tag).unwrap().image("linux/amd64").unwrap();
+    let mut config: Value = serde_json::from_slice(
+        &setup
+            .replica
+            .stored(&image.config_digest)
+            .unwrap()
+            .unwrap()
+            .bytes,
+    )
+    .unwrap();
+    let tampered = setup
+        .replica
+        .tamper(tag, Tamper::Env("PYTHON_SHA256".into(), other.into()))
+        .unwrap();
+    for variable in config["config"]["Env"].as_array_mut().unwrap() {
+        if variable.as_str().unwrap().starts_with("PYTHON_SHA256=") {
+            *variable = format!("PYTHON_SHA256={other}").into();
+        }
+    }
+    inspect(
+        setup,
+        tag,
+        "linux/amd64",
+        Some((&tampered.new_digest, config)),
+    )
+}
+
 /// `pyimage verify --inspect` of `images` with bundles from `/<prefix>/ftp/python` and the cache `cache`; the JSON
 /// and the human report.
 fn verify(images: &Value, prefix: &str, cache: &Path) -> (Option<i32>, Value, String) {
@@ -249,35 +279,11 @@ fn every_release_of_the_file_is_signed_by_the_psf_and_cached_by_version() {
 fn a_tampered_hash_does_not_match_the_signed_release() {
     let setup = &*SETUP;
     let tag = "3.14.4-trixie";
-    let image = setup.truth.tag(tag).unwrap().image("linux/amd64").unwrap();
-    let mut config: Value = serde_json::from_slice(
-        &setup
-            .replica
-            .stored(&image.config_digest)
-            .unwrap()
-            .unwrap()
-            .bytes,
-    )
-    .unwrap();
+    publish("tampered");
     // 3.14.6's real digest, in place of 3.14.4's.
     let other = "143b1ddd0c0e7da9ac1a27ab1cd5e1cc9f8ee3f2c2e3e0ee6b1e8c4c8a6b0c63";
-    let tampered = setup
-        .replica
-        .tamper(tag, Tamper::Env("PYTHON_SHA256".into(), other.into()))
-        .unwrap();
-    for variable in config["config"]["Env"].as_array_mut().unwrap() {
-        if variable.as_str().unwrap().starts_with("PYTHON_SHA256=") {
-            *variable = format!("PYTHON_SHA256={other}").into();
-        }
-    }
-    publish("tampered");
     let (code, report, human) = verify(
-        &inspect(
-            setup,
-            tag,
-            "linux/amd64",
-            Some((&tampered.new_digest, config)),
-        ),
+        &inspect_with_python_hash(setup, tag, other),
         "tampered",
         tempdir("verify-release-cache").path(),
     );
