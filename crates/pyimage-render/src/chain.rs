@@ -85,12 +85,7 @@ pub fn human(out: &mut impl Write, output: &ChainOutput<'_>) -> std::io::Result<
         if i > 0 {
             writeln!(out)?;
         }
-        let id = image
-            .id
-            .as_deref()
-            .map(|id| format!(" ({})", id.chars().take(19).collect::<String>()))
-            .unwrap_or_default();
-        writeln!(out, "{}{id}", image.input)?;
+        crate::verify::heading(out, &image.input, image.id.as_deref())?;
         if let Some(error) = &image.error {
             writeln!(out, "  error     {error}")?;
             continue;

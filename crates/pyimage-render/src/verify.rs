@@ -27,6 +27,14 @@ pub struct VerifyOutput<'a> {
     pub images: Vec<ImageVerification>,
 }
 
+/// An image block's first line: the image as asked for, and the start of its image ID when known.
+pub(crate) fn heading(out: &mut impl Write, input: &str, id: Option<&str>) -> std::io::Result<()> {
+    match id {
+        Some(id) => writeln!(out, "{input} ({})", id.chars().take(19).collect::<String>()),
+        None => writeln!(out, "{input}"),
+    }
+}
+
 /// The human report: one block per image (verdict, digest, source, moves, reasons, provenance, result), then where
 /// the images came from and who answered for Docker Hub. The caller escapes (a terminal writer).
 pub fn human(out: &mut impl Write, output: &VerifyOutput<'_>) -> std::io::Result<()> {
@@ -34,12 +42,7 @@ pub fn human(out: &mut impl Write, output: &VerifyOutput<'_>) -> std::io::Result
         if i > 0 {
             writeln!(out)?;
         }
-        let id = report
-            .id
-            .as_deref()
-            .map(|id| format!(" ({})", id.chars().take(19).collect::<String>()))
-            .unwrap_or_default();
-        writeln!(out, "{}{id}", report.input)?;
+        heading(out, &report.input, report.id.as_deref())?;
         if let Some(error) = &report.error {
             writeln!(out, "  error         {error}")?;
             continue;
