@@ -13,7 +13,8 @@
 //! * [`chain`]: the chain of trust of verified images, link by link (`verify --chain`).
 //! * [`watch`]: the watcher — poll tags, record every move in the history store, explain it, notify.
 //! * [`error`]: one classification of failures (input, unreachable, policy) and their exit codes.
-//! * [`clock`]: the wall clock, read in one place.
+//! * [`clock`]: the wall clock, read in one place; [`signals`]: the stop request (SIGTERM, Ctrl-C) of `serve`
+//!   and `watch`.
 #![deny(missing_docs)]
 
 pub mod apply;
@@ -28,6 +29,7 @@ pub mod progress;
 pub mod provenance;
 pub mod python_release;
 pub mod resolver;
+pub mod signals;
 pub mod signatures;
 pub mod sources;
 pub mod trust_root;

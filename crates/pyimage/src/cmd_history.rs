@@ -6,11 +6,10 @@
 use pyimage_service::Outcome;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use pyimage_model::{Reference, time};
 use pyimage_service::drift;
-use pyimage_service::watch::targets;
+use pyimage_service::watch::history as history_of;
 use pyimage_store::Store;
 
 use crate::config::LoadedConfig;
@@ -51,19 +50,13 @@ enum HistoryFormat {
     Renovate,
 }
 
-/// `2026-08-01` → `2026-08-01T00:00:00Z`; an RFC 3339 UTC time as the store writes it.
-fn since(text: &str) -> anyhow::Result<String> {
-    let seconds = time::parse_date_or_time(text).map_err(|error| anyhow!("--since {error}"))?;
-    Ok(time::rfc3339_utc(seconds))
-}
-
 pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Outcome> {
     if args.format == HistoryFormat::Renovate && (args.since.is_some() || args.lock.is_some()) {
         anyhow::bail!(
             "--format renovate dates every digest from the whole history: drop --since and --lock"
         );
     }
-    let since = args.since.as_deref().map(since).transpose()?;
+    let since = args.since.as_deref().map(history_of::since).transpose()?;
     let url = crate::store::url(args.store.as_deref(), config)?;
     let store = crate::store::open_read_only(&url).await?;
     if args.format == HistoryFormat::Html {
@@ -72,26 +65,12 @@ pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Ou
     if let Some(lock) = &args.lock {
         return staleness(&store, lock, args.format).await;
     }
-    let tags: Vec<(String, String)> = if args.references.is_empty() {
-        store
-            .tags()
-            .await
-            .map_err(pyimage_service::watch::store_error)?
-    } else {
-        named_tags(&args.references)?
-    };
-    let mut events = Vec::new();
-    for (repository, tag) in &tags {
-        let timeline = store
-            .timeline(repository, tag, since.as_deref())
-            .await
-            .map_err(pyimage_service::watch::store_error)?;
-        if timeline.is_empty() && !args.references.is_empty() {
-            eprintln!(
-                "pyimage: {repository}:{tag}: no moves recorded (is `pyimage watch` running with this store?)"
-            );
-        }
-        events.extend(timeline);
+    let named = history_of::named_tags(&args.references)?;
+    let (events, without_moves) = history_of::timelines(&store, &named, since.as_deref()).await?;
+    for tag in without_moves {
+        eprintln!(
+            "pyimage: {tag}: no moves recorded (is `pyimage watch` running with this store?)"
+        );
     }
     store.close().await;
     let mut out = terminal::stdout();
@@ -105,27 +84,9 @@ pub async fn run(args: &HistoryArgs, config: &LoadedConfig) -> anyhow::Result<Ou
     Ok(Outcome::OK)
 }
 
-/// `(repository, tag)` of each reference named on the command line.
-fn named_tags(references: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    let mut tags = Vec::new();
-    for text in references {
-        let reference = Reference::parse_normalized(text)
-            .ok()
-            .and_then(|r| targets::tag_of(&r))
-            .with_context(|| {
-                format!("{text:?} is not a tagged image reference (python:3.12-slim)")
-            })?;
-        tags.push((
-            reference.repository().to_string(),
-            reference.tag().unwrap_or("latest").to_owned(),
-        ));
-    }
-    Ok(tags)
-}
-
 /// `--format html`: the drift page of the named tags (or all), with the lock's stale pins when `--lock` is given.
 async fn page(args: &HistoryArgs, store: &Store) -> anyhow::Result<Outcome> {
-    let tags = named_tags(&args.references)?;
+    let tags = history_of::named_tags(&args.references)?;
     let lock = match &args.lock {
         Some(path) => Some((
             path.display().to_string(),
@@ -169,25 +130,4 @@ async fn staleness(
     let stale = rows.iter().any(|r| r.status == "stale");
     // A stale pin is what the policy is about: exit 1, as a deny finding of `check` is.
     Ok(Outcome::OK.and_if(stale, pyimage_service::ErrorKind::Policy))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn since_takes_dates_and_utc_times() {
-        assert_eq!(
-            since("2026-08-01").ok().as_deref(),
-            Some("2026-08-01T00:00:00Z")
-        );
-        assert_eq!(
-            since("2026-08-01T12:00:00Z").ok().as_deref(),
-            Some("2026-08-01T12:00:00Z")
-        );
-        assert!(since("yesterday").is_err());
-        assert!(since("2026-13-45").is_err());
-        assert!(since("2026-02-30").is_err());
-        assert!(since("2026-08-01T12:00:00+02:00").is_err());
-    }
 }

@@ -111,10 +111,14 @@ pub async fn run(
         keyring: Some(config.keyring.clone()),
         workers: std::thread::available_parallelism().map_or(1, usize::from),
     };
-    pyimage_server::run(options, shutdown_signal(), |addr, tls| {
-        let scheme = if tls { "https" } else { "http" };
-        eprintln!("pyimage serve: listening on {scheme}://{addr}");
-    })
+    pyimage_server::run(
+        options,
+        pyimage_service::signals::terminated(),
+        |addr, tls| {
+            let scheme = if tls { "https" } else { "http" };
+            eprintln!("pyimage serve: listening on {scheme}://{addr}");
+        },
+    )
     .await?;
     eprintln!("pyimage serve: stopped");
     Ok(Outcome::OK)
@@ -134,27 +138,4 @@ fn limits(args: &ServeArgs) -> Limits {
         limits.connections_per_client = connections.max(1);
     }
     limits
-}
-
-/// SIGTERM (Kubernetes stopping the Pod) or Ctrl-C.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
 }

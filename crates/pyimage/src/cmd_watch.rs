@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use pyimage_model::{Platform, Reference};
+use pyimage_model::Reference;
 use pyimage_registry::RegistryClient;
 use pyimage_service::watch::notify::{Notifier, Payload};
 use pyimage_service::watch::run::{self, Announce, Schedule};
@@ -74,15 +74,7 @@ pub async fn run(
             "nothing to watch: name references (python:3.12-slim), files or directories, or pin first (pyimage.lock)"
         );
     }
-    let mut platforms = Vec::new();
-    for text in &args.platforms {
-        platforms.push(Platform::parse(text).with_context(|| {
-            format!("--platform {text:?}: expected OS/ARCH[/VARIANT] such as linux/amd64")
-        })?);
-    }
-    if platforms.is_empty() {
-        platforms.extend(Platform::parse("linux/amd64"));
-    }
+    let platforms = pyimage_service::watch::platforms(&args.platforms)?;
     let store = crate::store::open(&crate::store::url(args.store.as_deref(), config)?).await?;
     let stdout_lines = args.notify.iter().any(|u| u == "-");
     let urls: Vec<String> = args.notify.iter().filter(|u| *u != "-").cloned().collect();
@@ -112,7 +104,7 @@ pub async fn run(
             schedule,
             &notifier,
             &mut printer,
-            stop_signal(),
+            pyimage_service::signals::stop_requested(),
         )
         .await?;
     let (_, failed) = notifier.counts();
@@ -208,30 +200,4 @@ fn targets(args: &WatchArgs, config: &LoadedConfig) -> anyhow::Result<Vec<Refere
         references.extend(targets::in_lock(&lock));
     }
     Ok(targets::unique(references))
-}
-
-/// Becomes true on SIGTERM or Ctrl-C; the poll in flight finishes first.
-fn stop_signal() -> tokio::sync::watch::Receiver<bool> {
-    let (sender, receiver) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        // SIGTERM is unix's; on Windows only Ctrl-C stops the watch.
-        let terminate = async {
-            #[cfg(unix)]
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-            #[cfg(not(unix))]
-            std::future::pending::<()>().await
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = terminate => {}
-        }
-        tracing::info!("stopping after the poll in flight");
-        let _ = sender.send(true);
-    });
-    receiver
 }

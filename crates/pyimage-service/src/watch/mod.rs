@@ -8,6 +8,7 @@
 //! sharing one PostgreSQL record each move once: a watcher whose view is stale re-reads and proposes again.
 
 pub mod facts;
+pub mod history;
 pub mod notify;
 pub mod run;
 pub mod store_choice;
@@ -31,6 +32,22 @@ pub struct WatchOptions {
     pub platforms: Vec<Platform>,
     /// Who records (`host:pid`), kept with every observation and event.
     pub source: String,
+}
+
+/// The platforms of `--platform` (`OS/ARCH[/VARIANT]`), `linux/amd64` when none is given.
+pub fn platforms(texts: &[String]) -> Result<Vec<Platform>, ServiceError> {
+    let mut platforms = Vec::new();
+    for text in texts {
+        platforms.push(Platform::parse(text).ok_or_else(|| {
+            ServiceError::input(format!(
+                "--platform {text:?}: expected OS/ARCH[/VARIANT] such as linux/amd64"
+            ))
+        })?);
+    }
+    if platforms.is_empty() {
+        platforms.extend(Platform::parse("linux/amd64"));
+    }
+    Ok(platforms)
 }
 
 /// What one poll did.
