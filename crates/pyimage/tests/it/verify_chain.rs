@@ -226,7 +226,7 @@ fn a_tampered_python_hash_breaks_the_first_link_and_names_what_to_do() {
     publish("chain-tampered");
     // 3.14.4's real digest in place of 3.12.13's: Docker Hub (the replica) serves the result under the tag.
     let other = "d923c51303e38e249136fc1bdf3568d56ecb03214efdef48516176d3d7faaef8";
-    let images = inspect_with_python_hash(setup, tag, other);
+    let images = inspect_with_python_hash(setup, tag, Some(other));
     let (code, report, human) = chain(&images, "chain-tampered", &[]);
     assert_eq!(code, Some(1), "{report:#}");
     let release = link(&report, 0, "cpython-release");

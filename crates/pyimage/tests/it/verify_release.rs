@@ -104,9 +104,13 @@ pub(crate) fn inspect(
     }])
 }
 
-/// `inspect` of `tag` (linux/amd64) after the replica serves it with `other` as its `PYTHON_SHA256`, as Docker Hub
-/// would serve a tampered image under the tag.
-pub(crate) fn inspect_with_python_hash(setup: &Setup, tag: &str, other: &str) -> Value {
+/// `inspect` of `tag` (linux/amd64) after the replica serves it with `python_sha256` as its `PYTHON_SHA256`, or
+/// without that variable (`None`), as Docker Hub would serve a tampered image under the tag.
+pub(crate) fn inspect_with_python_hash(
+    setup: &Setup,
+    tag: &str,
+    python_sha256: Option<&str>,
+) -> Value {
     let image = setup.truth.tag(tag).unwrap().image("linux/amd64").unwrap();
     let mut config: Value = serde_json::from_slice(
         &setup
@@ -117,14 +121,22 @@ pub(crate) fn inspect_with_python_hash(setup: &Setup, tag: &str, other: &str) ->
             .bytes,
     )
     .unwrap();
-    let tampered = setup
-        .replica
-        .tamper(tag, Tamper::Env("PYTHON_SHA256".into(), other.into()))
-        .unwrap();
-    for variable in config["config"]["Env"].as_array_mut().unwrap() {
-        if variable.as_str().unwrap().starts_with("PYTHON_SHA256=") {
-            *variable = format!("PYTHON_SHA256={other}").into();
+    let how = match python_sha256 {
+        Some(digest) => Tamper::Env("PYTHON_SHA256".into(), digest.into()),
+        None => Tamper::UnsetEnv("PYTHON_SHA256".into()),
+    };
+    let tampered = setup.replica.tamper(tag, how).unwrap();
+    // Changed in place, or taken out, as the replica's tamper does.
+    let env = config["config"]["Env"].as_array_mut().unwrap();
+    match python_sha256 {
+        Some(digest) => {
+            for variable in env.iter_mut() {
+                if variable.as_str().unwrap().starts_with("PYTHON_SHA256=") {
+                    *variable = format!("PYTHON_SHA256={digest}").into();
+                }
+            }
         }
+        None => env.retain(|v| !v.as_str().unwrap().starts_with("PYTHON_SHA256=")),
     }
     inspect(
         setup,
@@ -283,7 +295,7 @@ fn a_tampered_hash_does_not_match_the_signed_release() {
     // 3.14.6's real digest, in place of 3.14.4's.
     let other = "143b1ddd0c0e7da9ac1a27ab1cd5e1cc9f8ee3f2c2e3e0ee6b1e8c4c8a6b0c63";
     let (code, report, human) = verify(
-        &inspect_with_python_hash(setup, tag, other),
+        &inspect_with_python_hash(setup, tag, Some(other)),
         "tampered",
         tempdir("verify-release-cache").path(),
     );
@@ -377,30 +389,7 @@ fn the_known_bad_bundle_is_invalid() {
 fn images_without_the_tarball_digest_are_not_checkable() {
     let setup = &*SETUP;
     let tag = "3.10.20-bookworm";
-    let image = setup.truth.tag(tag).unwrap().image("linux/amd64").unwrap();
-    let mut config: Value = serde_json::from_slice(
-        &setup
-            .replica
-            .stored(&image.config_digest)
-            .unwrap()
-            .unwrap()
-            .bytes,
-    )
-    .unwrap();
-    let tampered = setup
-        .replica
-        .tamper(tag, Tamper::UnsetEnv("PYTHON_SHA256".into()))
-        .unwrap();
-    config["config"]["Env"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|v| !v.as_str().unwrap().starts_with("PYTHON_SHA256="));
-    let mut images = inspect(
-        setup,
-        tag,
-        "linux/amd64",
-        Some((&tampered.new_digest, config)),
-    );
+    let mut images = inspect_with_python_hash(setup, tag, None);
     let windows = setup
         .truth
         .tag("3.13.13-windowsservercore-ltsc2022")
