@@ -57,6 +57,12 @@ async fn read(state: &AppState, body: Body) -> Result<crate::limits::ReadBody, R
     })
 }
 
+/// An AdmissionReview answer ([`AdmissionReviewResponse::to_json`]).
+fn admission_answer(response: AdmissionResponse) -> Response {
+    let body = AdmissionReviewResponse::new(response).to_json();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 /// The answer as JSON, written into one buffer sized for a typical review's answer (a deny with its message is
 /// well under 4 KiB), so it is not grown by copies.
 fn json_response(value: &impl Serialize) -> Response {
@@ -217,7 +223,7 @@ pub async fn validate(
         decision_of(&response),
         start.elapsed().as_secs_f64(),
     );
-    json_response(&AdmissionReviewResponse::new(response))
+    admission_answer(response)
 }
 
 /// `POST /mutate` and `POST /mutate/{environment}` (every image judged in that environment).
@@ -342,7 +348,7 @@ async fn mutate_in(
         decision_of(&response),
         start.elapsed().as_secs_f64(),
     );
-    json_response(&AdmissionReviewResponse::new(response))
+    admission_answer(response)
 }
 
 /// Images a request looks up at once.

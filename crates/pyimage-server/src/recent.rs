@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
-use pyimage_policy::admission::{Judged, namespace_scope};
+use pyimage_policy::admission::Judged;
 use pyimage_policy::check::Policy;
 use pyimage_policy::check::policy::Severity;
 use pyimage_report::{AdmissionDecision, AdmissionSection, Outcome, RegistryHealth};
@@ -31,7 +31,7 @@ impl Recent {
         outcome: Outcome,
         rule: Option<String>,
     ) {
-        let (environment, _) = policy.environment_of(&namespace_scope(namespace));
+        let environment = policy.namespace_environment(namespace);
         let rule = rule.map(|rule| move |text: &mut String| text.push_str(&rule));
         self.push(
             namespace,
@@ -92,7 +92,7 @@ impl Recent {
     /// outcome, and the rules of that severity are named.
     pub fn record_judged(&self, namespace: &str, object: &str, policy: &Policy, judged: &[Judged]) {
         // One object, one namespace: its environment is found once for all its images.
-        let (environment, _) = policy.environment_of(&namespace_scope(namespace));
+        let environment = policy.namespace_environment(namespace);
         for image in judged {
             let worst = image.findings.iter().map(|f| f.severity).max();
             let outcome = match worst {

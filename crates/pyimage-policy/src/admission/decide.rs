@@ -4,6 +4,7 @@
 //! JSONPatch that pins them, and the ImageReview answer with its break-glass annotation.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -77,13 +78,32 @@ pub fn images_to_judge(request: &AdmissionRequest<'_>) -> Vec<ObjectImage> {
         .collect()
 }
 
-/// One judged image and its reported (warn and deny) findings, located at the object's field.
+/// One judged image and its reported (warn and deny) findings.
 #[derive(Debug, Clone)]
 pub struct Judged {
     /// The image and where it is.
     pub image: ObjectImage,
-    /// Findings, as `check` would report them for the same reference in the same environment.
-    pub findings: Vec<Finding>,
+    /// Findings, as `check` would report them for the same reference in the same environment, shared with the
+    /// remembered decision they came from (so an admission request copies none); their location is the decided
+    /// reference's, not the object's field: [`Judged::located`] gives them located.
+    pub findings: Arc<[Finding]>,
+}
+
+impl Judged {
+    /// The findings, each located at the image's field of `object` (`Deployment team-a/web`).
+    pub fn located(&self, object: &str) -> Vec<Finding> {
+        self.findings
+            .iter()
+            .cloned()
+            .map(|mut finding| {
+                finding.location = Location::Field {
+                    object: object.to_owned(),
+                    field: self.image.field.clone(),
+                };
+                finding
+            })
+            .collect()
+    }
 }
 
 /// Decides about every image of the request that needs deciding ([`images_to_judge`]).
@@ -131,24 +151,13 @@ fn reported(
 
 fn judge_by(
     request: &AdmissionRequest<'_>,
-    mut decide: impl FnMut(&str) -> std::sync::Arc<[Finding]>,
+    mut decide: impl FnMut(&str) -> Arc<[Finding]>,
 ) -> Vec<Judged> {
-    let object = request.describe_object();
     images_to_judge(request)
         .into_iter()
-        .map(|image| {
-            let findings = decide(&image.image)
-                .iter()
-                .cloned()
-                .map(|mut finding| {
-                    finding.location = Location::Field {
-                        object: object.to_owned(),
-                        field: image.field.clone(),
-                    };
-                    finding
-                })
-                .collect();
-            Judged { image, findings }
+        .map(|image| Judged {
+            findings: decide(&image.image),
+            image,
         })
         .collect()
 }
@@ -170,10 +179,8 @@ pub struct Decisions {
 struct Kept {
     day: Option<crate::check::Date>,
     /// By namespace, then image.
-    by_namespace: std::collections::HashMap<
-        String,
-        std::collections::HashMap<String, std::sync::Arc<[Finding]>>,
-    >,
+    by_namespace:
+        std::collections::HashMap<String, std::collections::HashMap<String, Arc<[Finding]>>>,
     count: usize,
 }
 
@@ -190,7 +197,7 @@ impl Decisions {
         image: &str,
         context: &CheckContext<'_>,
         decide: impl FnOnce() -> Vec<Finding>,
-    ) -> std::sync::Arc<[Finding]> {
+    ) -> Arc<[Finding]> {
         if context.lock.is_some() || image.len() > Self::LONGEST || namespace.len() > 253 {
             return decide().into();
         }
@@ -201,10 +208,10 @@ impl Decisions {
                 .get(namespace)
                 .and_then(|images| images.get(image))
         {
-            return std::sync::Arc::clone(findings);
+            return Arc::clone(findings);
         }
         // Decided outside the lock: the other requests wait for no decision but their own.
-        let findings: std::sync::Arc<[Finding]> = decide().into();
+        let findings: Arc<[Finding]> = decide().into();
         if let Ok(mut kept) = self.kept.lock() {
             if kept.day != Some(context.today) || kept.count >= Self::KEPT {
                 *kept = Kept {
@@ -214,7 +221,7 @@ impl Decisions {
             }
             let images = kept.by_namespace.entry(namespace.to_owned()).or_default();
             if images
-                .insert(image.to_owned(), std::sync::Arc::clone(&findings))
+                .insert(image.to_owned(), Arc::clone(&findings))
                 .is_none()
             {
                 kept.count += 1;
@@ -242,7 +249,7 @@ pub fn validate_response(request: &AdmissionRequest<'_>, judged: &[Judged]) -> A
     let mut warnings = Vec::new();
     for item in judged {
         let image = &item.image;
-        for finding in &item.findings {
+        for finding in item.findings.iter() {
             // Written piece by piece into one string each: this runs for every admission request.
             match finding.severity {
                 Severity::Deny => {

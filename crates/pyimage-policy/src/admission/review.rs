@@ -99,7 +99,11 @@ impl<'a> AdmissionReview<'a> {
                 "the body is not UTF-8: {error}"
             ))
         })?;
-        super::json::from_str(text)
+        // The usual shape is read directly; anything else (and every error, for its message) by serde.
+        match super::json::usual_review(text) {
+            Some(review) => Ok(review),
+            None => super::json::from_str(text),
+        }
     }
 }
 
@@ -161,7 +165,7 @@ pub struct AdmissionRequest<'a> {
     pub dry_run: Option<bool>,
     /// [`Self::describe_object`], made once: the judgement, the answer and the page each name the object.
     #[serde(skip)]
-    described: OnceLock<String>,
+    pub(super) described: OnceLock<String>,
 }
 
 impl AdmissionRequest<'_> {
@@ -183,17 +187,27 @@ impl AdmissionRequest<'_> {
                 Some(format!("{prefix}*"))
             })
         };
-        let name = self
-            .name
-            .as_deref()
-            .filter(|name| !name.is_empty())
-            .map(str::to_owned)
-            .or_else(from_metadata)
-            .unwrap_or_else(|| "(unnamed)".to_owned());
-        match self.namespace.as_deref().filter(|ns| !ns.is_empty()) {
-            Some(namespace) => format!("{} {namespace}/{name}", self.kind.kind),
-            None => format!("{} {name}", self.kind.kind),
+        let owned;
+        let name = match self.name.as_deref().filter(|name| !name.is_empty()) {
+            Some(name) => name,
+            None => {
+                owned = from_metadata().unwrap_or_else(|| "(unnamed)".to_owned());
+                &owned
+            }
+        };
+        let namespace = self.namespace.as_deref().filter(|ns| !ns.is_empty());
+        // Pieces pushed into one string, not `format!`: this runs for every admission request.
+        let mut described = String::with_capacity(
+            self.kind.kind.len() + name.len() + namespace.map_or(0, str::len) + 2,
+        );
+        described.push_str(&self.kind.kind);
+        described.push(' ');
+        if let Some(namespace) = namespace {
+            described.push_str(namespace);
+            described.push('/');
         }
+        described.push_str(name);
+        described
     }
 }
 
@@ -256,6 +270,130 @@ impl AdmissionReviewResponse {
             response,
         }
     }
+
+    /// The answer's JSON: the bytes `serde_json::to_vec` writes for it (a test holds the two equal), written
+    /// directly into one buffer, since this runs for every admission request.
+    pub fn to_json(&self) -> Vec<u8> {
+        let response = &self.response;
+        let mut out = Vec::with_capacity(
+            160 + response.uid.len()
+                + response
+                    .status
+                    .as_ref()
+                    .map_or(0, |status| status.message.len() + 64)
+                + response.patch.as_ref().map_or(0, String::len)
+                + response
+                    .warnings
+                    .iter()
+                    .map(|warning| warning.len() + 3)
+                    .sum::<usize>()
+                + response
+                    .audit_annotations
+                    .iter()
+                    .map(|(key, value)| key.len() + value.len() + 6)
+                    .sum::<usize>(),
+        );
+        out.extend_from_slice(b"{\"apiVersion\":");
+        push_json_str(&mut out, self.api_version);
+        out.extend_from_slice(b",\"kind\":");
+        push_json_str(&mut out, self.kind);
+        out.extend_from_slice(b",\"response\":{\"uid\":");
+        push_json_str(&mut out, &response.uid);
+        out.extend_from_slice(if response.allowed {
+            b",\"allowed\":true"
+        } else {
+            b",\"allowed\":false"
+        });
+        if let Some(status) = &response.status {
+            out.extend_from_slice(b",\"status\":{\"status\":");
+            push_json_str(&mut out, status.status);
+            out.extend_from_slice(b",\"code\":");
+            push_number(&mut out, status.code);
+            out.extend_from_slice(b",\"reason\":");
+            push_json_str(&mut out, status.reason);
+            out.extend_from_slice(b",\"message\":");
+            push_json_str(&mut out, &status.message);
+            out.push(b'}');
+        }
+        if let Some(patch) = &response.patch {
+            out.extend_from_slice(b",\"patch\":");
+            push_json_str(&mut out, patch);
+        }
+        if let Some(patch_type) = response.patch_type {
+            out.extend_from_slice(b",\"patchType\":");
+            push_json_str(&mut out, patch_type);
+        }
+        if !response.warnings.is_empty() {
+            out.extend_from_slice(b",\"warnings\":[");
+            for (index, warning) in response.warnings.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                push_json_str(&mut out, warning);
+            }
+            out.push(b']');
+        }
+        if !response.audit_annotations.is_empty() {
+            out.extend_from_slice(b",\"auditAnnotations\":{");
+            for (index, (key, value)) in response.audit_annotations.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                push_json_str(&mut out, key);
+                out.push(b':');
+                push_json_str(&mut out, value);
+            }
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"}}");
+        out
+    }
+}
+
+/// `number` in decimal.
+fn push_number(out: &mut Vec<u8>, number: u16) {
+    let mut digits = [0u8; 5];
+    let mut start = digits.len();
+    let mut rest = number;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
+}
+
+/// `text` as a JSON string, escaped as serde_json escapes: the quote, the backslash and control characters
+/// (`\n`-style where JSON has a short form, `\u00XX` otherwise); everything else as it is.
+fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.push(b'"');
+    let mut from = 0;
+    while let Some(stop) = super::json::string_stop(bytes, from) {
+        out.extend_from_slice(&bytes[from..stop]);
+        let byte = bytes[stop];
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(byte >> 4)]);
+                out.push(HEX[usize::from(byte & 0xf)]);
+            }
+        }
+        from = stop + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
+    out.push(b'"');
 }
 
 /// An ImageReview as the ImagePolicyWebhook plugin sends it; its `status` is ignored.

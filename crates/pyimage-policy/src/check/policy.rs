@@ -291,6 +291,16 @@ impl NamespaceRule {
         })
     }
 
+    /// [`Self::matches`] for a namespace whose only label is the one every namespace carries,
+    /// `kubernetes.io/metadata.name` (the admission webhook's view of a namespace), without building its labels.
+    pub fn matches_name(&self, name: &str) -> bool {
+        self.matcher.is_match(name)
+            && self
+                .labels
+                .iter()
+                .all(|(key, value)| key == "kubernetes.io/metadata.name" && value == name)
+    }
+
     /// Whether a namespace with this name and these labels is selected.
     pub fn matches(&self, name: &str, labels: &BTreeMap<String, String>) -> bool {
         self.matcher.is_match(name)
@@ -446,6 +456,18 @@ impl Policy {
                 .map(|rule| (rule.environment.as_str(), &rule.origin)),
         };
         matched.unwrap_or((&self.default_environment.0, &self.default_environment.1))
+    }
+
+    /// [`Self::environment_of`] a namespace known by its name only (labelled `kubernetes.io/metadata.name` alone),
+    /// without building its scope: the webhook's page asks this for every request it records.
+    pub fn namespace_environment(&self, name: &str) -> &str {
+        if let Some((environment, _)) = &self.environment_override {
+            return environment;
+        }
+        self.namespaces
+            .iter()
+            .find(|rule| rule.matches_name(name))
+            .map_or(&self.default_environment.0, |rule| &rule.environment)
     }
 
     /// The severity of a rule and what set it.

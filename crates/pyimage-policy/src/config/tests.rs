@@ -440,3 +440,31 @@ fn trust_tuf_keys() {
         "{error}"
     );
 }
+
+#[test]
+fn a_namespace_known_by_name_gets_the_environment_of_its_scope() {
+    let settings = parse(
+        "[environments.prod]\n[environments.qa]\n\n\
+         [[namespaces]]\nlabels = { tier = \"prod\" }\nenvironment = \"prod\"\n\n\
+         [[namespaces]]\nlabels = { \"kubernetes.io/metadata.name\" = \"payments\" }\nenvironment = \"prod\"\n\n\
+         [[namespaces]]\nmatch = \"prod-*\"\nlabels = { \"kubernetes.io/metadata.name\" = \"prod-eu\" }\nenvironment = \"prod\"\n\n\
+         [[namespaces]]\nmatch = \"qa-*\"\nenvironment = \"qa\"\n",
+    )
+    .expect("valid");
+    let mut forced = settings.policy.clone();
+    forced.environment_override = Some(("qa".into(), Origin::CommandLine("--env qa".into())));
+    for policy in [&settings.policy, &forced] {
+        for name in ["payments", "prod-eu", "prod-us", "qa-1", "tier", "", "dev"] {
+            assert_eq!(
+                policy.namespace_environment(name),
+                policy
+                    .environment_of(&crate::admission::namespace_scope(name))
+                    .0,
+                "{name}"
+            );
+        }
+    }
+    assert_eq!(settings.policy.namespace_environment("payments"), "prod");
+    assert_eq!(settings.policy.namespace_environment("prod-us"), "dev");
+    assert_eq!(settings.policy.namespace_environment("qa-1"), "qa");
+}

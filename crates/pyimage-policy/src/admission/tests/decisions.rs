@@ -117,7 +117,7 @@ fn deny_names_object_container_image_rule_and_fix() {
         assert!(message.contains(part), "{part:?} not in {message}");
     }
     assert_eq!(
-        judged[0].findings[0].location,
+        judged[0].located(request.describe_object())[0].location,
         crate::check::Location::Field {
             object: request.describe_object().to_owned(),
             field: "spec.template.spec.containers[0].image".into()
@@ -172,7 +172,7 @@ fn the_webhook_decides_exactly_as_check_does() {
         );
         let admitted: Vec<_> = judge(&request, &prod, &context())
             .into_iter()
-            .flat_map(|j| j.findings)
+            .flat_map(|j| j.findings.to_vec())
             .map(|f| (f.rule.id, f.severity, f.message))
             .collect();
         let manifest = format!(

@@ -53,16 +53,35 @@ fn disagreement(text: &str) -> Option<String> {
     if ours.is_ok() != theirs.is_ok() {
         return Some(format!("read over: ours {ours:?}, serde_json {theirs:?}"));
     }
-    let ours = json::from_str::<AdmissionReview<'_>>(text).map(|review| format!("{review:?}"));
     let theirs =
         serde_json::from_str::<AdmissionReview<'_>>(text).map(|review| format!("{review:?}"));
-    match (ours, theirs) {
-        (Ok(ours), Ok(theirs)) if ours != theirs => {
-            Some(format!("reviews differ:\n{ours}\n{theirs}"))
+    // The serde path, the fast path of the usual shape (when it takes the text) and the two as the webhook
+    // calls them.
+    let fast = json::usual_review(text).map(|review| Ok(format!("{review:?}")));
+    for (path, ours) in [
+        (
+            "serde path",
+            Some(json::from_str::<AdmissionReview<'_>>(text).map(|review| format!("{review:?}"))),
+        ),
+        ("fast path", fast),
+        (
+            "AdmissionReview::parse",
+            Some(AdmissionReview::parse(text.as_bytes()).map(|review| format!("{review:?}"))),
+        ),
+    ] {
+        match (ours, &theirs) {
+            (Some(Ok(ours)), Ok(theirs)) if &ours != theirs => {
+                return Some(format!("{path}: reviews differ:\n{ours}\n{theirs}"));
+            }
+            (None, _) | (Some(Ok(_)), Ok(_)) | (Some(Err(_)), Err(_)) => {}
+            (Some(ours), theirs) => {
+                return Some(format!(
+                    "{path}: as a review: ours {ours:?}, serde_json {theirs:?}"
+                ));
+            }
         }
-        (Ok(_), Ok(_)) | (Err(_), Err(_)) => None,
-        (ours, theirs) => Some(format!("as a review: ours {ours:?}, serde_json {theirs:?}")),
     }
+    None
 }
 
 /// Pieces a mutation puts into a payload: every kind of token, each escape (paired and lone surrogates), numbers at
@@ -191,6 +210,69 @@ fn both_readers_read_every_real_payload_alike() {
         let compact = serde_json::to_string(&serde_json::from_str::<Value>(text).expect("JSON"))
             .expect("serializable");
         assert_eq!(disagreement(&compact), None, "{name}, compact");
+    }
+}
+
+#[test]
+fn every_real_admission_review_takes_the_fast_path() {
+    let mut reviews = 0;
+    for (name, text) in PAYLOADS {
+        let value: Value = serde_json::from_str(text).expect("JSON");
+        // Most sources give the request alone: the API server sends it inside a review.
+        let review = match (value.get("request"), value.get("uid")) {
+            (Some(_), _) => value,
+            (None, Some(_)) => serde_json::json!({
+                "apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview",
+                "request": value,
+            }),
+            (None, None) => continue,
+        };
+        for text in [review.to_string(), format!("{review:#}")] {
+            assert!(json::usual_review(&text).is_some(), "{name}: {text}");
+            assert_eq!(disagreement(&text), None, "{name}");
+        }
+        reviews += 1;
+    }
+    assert!(
+        reviews >= 18,
+        "{reviews} AdmissionReviews among the payloads"
+    );
+}
+
+#[test]
+fn shapes_the_fast_path_leaves_to_serde_are_read_alike() {
+    let object = |view: &str| format!("{{\"request\":{{\"uid\":\"u\",\"object\":{view}}}}}");
+    let deep = |depth: usize| format!("{}\"x\"{}", "{\"spec\":".repeat(depth), "}".repeat(depth));
+    for text in [
+        "{\"request\":null}".to_owned(),
+        "{\"request\":{\"uid\":\"u\",\"uid\":\"v\"}}".to_owned(),
+        "{\"request\":{\"uid\":\"u\"},\"request\":{\"uid\":\"u\"}}".to_owned(),
+        "{\"request\":{\"kind\":{\"kind\":\"Pod\"}}}".to_owned(),
+        "{\"request\":{\"uid\":\"u\",\"kind\":null}}".to_owned(),
+        "{\"request\":{\"uid\":\"u\",\"kind\":[\"\",\"v1\",\"Pod\"]}}".to_owned(),
+        "[\"admission.k8s.io/v1\",\"AdmissionReview\",{\"uid\":\"u\"}]".to_owned(),
+        "{\"request\":{\"uid\":\"u\",\"name\":null,\"dryRun\":null,\"userInfo\":null}}".to_owned(),
+        "{\"request\":{\"uid\":\"u\",\"operation\":null}}".to_owned(),
+        "{\"request\":{\"uid\":\"u\",\"dryRun\":1}}".to_owned(),
+        "{\"request\":{\"u\\u0069d\":\"u\"}}".to_owned(),
+        object("{\"spec\":{\"containers\":[{\"image\":123456789012345678901234567890}]}}"),
+        object("{\"spec\":{\"containers\":[{\"image\":1e400}]}}"),
+        object("{\"spec\":{\"containers\":[{\"image\":-0}]}}"),
+        object("{\"spec\":{\"containers\":[{\"image\":-12345678901234567}]}}"),
+        object("{\"spec\":{\"containers\":[{\"image\":\"python:3.12\",\"image\":\"x\"}]}}"),
+        object("\"a string\""),
+        object("[{\"metadata\":{\"name\":\"n\"}},true,false,null]"),
+        object(&deep(97)),
+        object(&deep(98)),
+        object(&deep(124)),
+        object(&deep(125)),
+        object(&deep(126)),
+        object(&deep(2000)),
+        format!("{} ", object("{}")),
+        format!("{} x", object("{}")),
+    ] {
+        assert_eq!(disagreement(&text), None, "{text:?}");
     }
 }
 

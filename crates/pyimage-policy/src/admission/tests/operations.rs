@@ -208,3 +208,92 @@ fn the_response_is_what_the_api_server_verifies() {
     assert_eq!(json["response"]["allowed"], true);
     assert!(json["response"].get("patch").is_none() && json["response"].get("patchType").is_none());
 }
+
+/// The hand-written answer writer against serde_json, byte for byte: the real answers of every kind (allow, deny
+/// with its message, patch, warnings, audit annotations) and responses whose every string is arbitrary (quotes,
+/// backslashes, every control character, DEL, non-ASCII, strings of every length around the 8-byte steps).
+mod answer_bytes {
+    use super::*;
+    use crate::admission::{AdmissionResponse, Status};
+    use proptest::prelude::*;
+
+    fn same_as_serde(response: AdmissionResponse) {
+        let wrapped = AdmissionReviewResponse::new(response);
+        let expected = serde_json::to_vec(&wrapped).expect("serde_json writes it");
+        assert_eq!(
+            String::from_utf8_lossy(&wrapped.to_json()),
+            String::from_utf8_lossy(&expected)
+        );
+    }
+
+    #[test]
+    fn real_answers_are_written_as_serde_json_writes_them() {
+        for (image, namespace) in [
+            ("python:3.12-slim", "prod-eu"),
+            ("python:3.9-slim", "prod-eu"),
+            ("python", "team-a"),
+            ("nginx:1.27", "prod-eu"),
+        ] {
+            let request = with_image(
+                "deployment_creation_signed.json",
+                "/spec/template/spec/containers/0/image",
+                image,
+                namespace,
+            );
+            let response = validate_response(&request, &judge(&request, &policy(), &context()));
+            same_as_serde(response);
+        }
+        same_as_serde(AdmissionResponse {
+            uid: "u".into(),
+            allowed: true,
+            patch: Some("W3sib3AiOiJyZXBsYWNlIn1d".into()),
+            patch_type: Some("JSONPatch"),
+            warnings: vec!["one".into(), "two \"quoted\"".into()],
+            audit_annotations: [("pyimage-break-glass".into(), "INC-42\noutage".into())].into(),
+            ..AdmissionResponse::default()
+        });
+    }
+
+    fn any_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            proptest::collection::vec(
+                prop_oneof![
+                    (0u8..0x80).prop_map(char::from),
+                    Just('é'),
+                    Just('\u{2028}')
+                ],
+                0..40
+            )
+            .prop_map(|chars| chars.into_iter().collect()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_strings_are_escaped_as_serde_json_escapes_them(
+            uid in any_text(),
+            allowed: bool,
+            message in proptest::option::of(any_text()),
+            code: u16,
+            patch in proptest::option::of(any_text()),
+            warnings in proptest::collection::vec(any_text(), 0..3),
+            annotations in proptest::collection::btree_map(any_text(), any_text(), 0..3),
+        ) {
+            same_as_serde(AdmissionResponse {
+                uid,
+                allowed,
+                status: message.map(|message| Status {
+                    status: "Failure",
+                    code,
+                    reason: "Forbidden",
+                    message,
+                }),
+                patch_type: patch.as_ref().map(|_| "JSONPatch"),
+                patch,
+                warnings,
+                audit_annotations: annotations,
+            });
+        }
+    }
+}
