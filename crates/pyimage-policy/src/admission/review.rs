@@ -293,35 +293,27 @@ impl AdmissionReviewResponse {
                     .map(|(key, value)| key.len() + value.len() + 6)
                     .sum::<usize>(),
         );
-        out.extend_from_slice(b"{\"apiVersion\":");
-        push_json_str(&mut out, self.api_version);
-        out.extend_from_slice(b",\"kind\":");
-        push_json_str(&mut out, self.kind);
-        out.extend_from_slice(b",\"response\":{\"uid\":");
-        push_json_str(&mut out, &response.uid);
+        push_member(&mut out, b"{\"apiVersion\":", self.api_version);
+        push_member(&mut out, b",\"kind\":", self.kind);
+        push_member(&mut out, b",\"response\":{\"uid\":", &response.uid);
         out.extend_from_slice(if response.allowed {
             b",\"allowed\":true"
         } else {
             b",\"allowed\":false"
         });
         if let Some(status) = &response.status {
-            out.extend_from_slice(b",\"status\":{\"status\":");
-            push_json_str(&mut out, status.status);
+            push_member(&mut out, b",\"status\":{\"status\":", status.status);
             out.extend_from_slice(b",\"code\":");
             push_number(&mut out, status.code);
-            out.extend_from_slice(b",\"reason\":");
-            push_json_str(&mut out, status.reason);
-            out.extend_from_slice(b",\"message\":");
-            push_json_str(&mut out, &status.message);
+            push_member(&mut out, b",\"reason\":", status.reason);
+            push_member(&mut out, b",\"message\":", &status.message);
             out.push(b'}');
         }
         if let Some(patch) = &response.patch {
-            out.extend_from_slice(b",\"patch\":");
-            push_json_str(&mut out, patch);
+            push_member(&mut out, b",\"patch\":", patch);
         }
         if let Some(patch_type) = response.patch_type {
-            out.extend_from_slice(b",\"patchType\":");
-            push_json_str(&mut out, patch_type);
+            push_member(&mut out, b",\"patchType\":", patch_type);
         }
         if !response.warnings.is_empty() {
             out.extend_from_slice(b",\"warnings\":[");
@@ -348,6 +340,12 @@ impl AdmissionReviewResponse {
         out.extend_from_slice(b"}}");
         out
     }
+}
+
+/// `text` as a JSON string after `before` (a member's key and colon).
+fn push_member(out: &mut Vec<u8>, before: &[u8], text: &str) {
+    out.extend_from_slice(before);
+    push_json_str(out, text);
 }
 
 /// `number` in decimal.
