@@ -328,3 +328,52 @@ proptest! {
         prop_assert_eq!(disagreement(&text), None, "{:?}", text);
     }
 }
+
+/// The first quote, backslash or control character, one byte at a time: what `string_stop` must find.
+fn first_stop(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        .map(|offset| from + offset)
+}
+
+#[test]
+fn a_string_ends_at_its_first_quote_backslash_or_control_character_whatever_the_byte() {
+    // Every byte value at every place of two words and a tail, after plain bytes and after bytes just above
+    // the stops (0x21, 0x23, 0x5B, 0x5D, 0x7F) and non-ASCII ones, with a second stop after it.
+    for filler in [b'a', 0x21, 0x23, 0x5B, 0x5D, 0x7F, 0x80, 0xA2, 0xFF] {
+        for byte in 0..=255u8 {
+            for place in 0..19 {
+                let mut bytes = vec![filler; 19];
+                bytes[place] = byte;
+                assert_eq!(
+                    json::string_stop(&bytes, 0),
+                    first_stop(&bytes, 0),
+                    "{byte:#04x} at {place} among {filler:#04x}"
+                );
+                bytes.push(b'"');
+                for from in [0, 1, 7, 8, 9] {
+                    assert_eq!(
+                        json::string_stop(&bytes, from),
+                        first_stop(&bytes, from),
+                        "{byte:#04x} at {place} among {filler:#04x}, from {from}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn string_ends_are_found_in_any_bytes(
+        bytes in proptest::collection::vec(
+            prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..=0x7F, 0x80u8..=0xFF],
+            0..40,
+        ),
+        from in 0usize..41,
+    ) {
+        prop_assert_eq!(json::string_stop(&bytes, from), first_stop(&bytes, from));
+    }
+}
