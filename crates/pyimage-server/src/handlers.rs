@@ -7,8 +7,10 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
+use axum::extract::FromRequestParts;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use pyimage_locate::dockerfile::ScanOptions;
@@ -73,10 +75,25 @@ fn json_response(value: &impl Serialize) -> Response {
     }
 }
 
+/// The request's `Content-Type`, the one header the review endpoints read, taken alone (axum's `HeaderMap`
+/// extractor copies every header of every request).
+pub struct ContentType(Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ContentType {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ContentType(
+            parts.headers.get(header::CONTENT_TYPE).cloned(),
+        ))
+    }
+}
+
 /// The answer refusing a body that is not JSON by its `Content-Type`.
-fn json_content(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
+fn json_content(state: &AppState, content_type: &ContentType) -> Result<(), Refusal> {
+    let content_type = content_type
+        .0
+        .as_ref()
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
     let media_type = content_type.split(';').next().unwrap_or_default().trim();
@@ -104,20 +121,20 @@ fn malformed(state: &AppState, error: &dyn std::fmt::Display) -> Refusal {
 /// The body as `T`, or the answer refusing it.
 fn parse<T: DeserializeOwned>(
     state: &AppState,
-    headers: &HeaderMap,
+    content_type: &ContentType,
     body: &Bytes,
 ) -> Result<T, Refusal> {
-    json_content(state, headers)?;
+    json_content(state, content_type)?;
     serde_json::from_slice(body).map_err(|error| malformed(state, &error))
 }
 
 /// The AdmissionReview v1 request of the body, read once and borrowed from it, or the answer refusing it.
 fn admission_request<'b>(
     state: &AppState,
-    headers: &HeaderMap,
+    content_type: &ContentType,
     body: &'b Bytes,
 ) -> Result<AdmissionRequest<'b>, Refusal> {
-    json_content(state, headers)?;
+    json_content(state, content_type)?;
     let review = AdmissionReview::parse(body).map_err(|error| malformed(state, &error))?;
     if review.api_version.as_str() != "admission.k8s.io/v1"
         || review.kind.as_str() != "AdmissionReview"
@@ -181,7 +198,7 @@ fn decision_of(response: &AdmissionResponse) -> &'static str {
 pub async fn validate(
     State(state): Shared,
     environment: Option<Path<String>>,
-    headers: HeaderMap,
+    content_type: ContentType,
     body: Body,
 ) -> Response {
     let environment = environment.map(|Path(environment)| environment);
@@ -190,9 +207,12 @@ pub async fn validate(
         Err(refused) => return refused.into_response(),
     };
     let start = Instant::now();
-    let (policy, request) = match policy(&state, environment.as_deref())
-        .and_then(|policy| Ok((policy, admission_request(&state, &headers, &body.bytes)?)))
-    {
+    let (policy, request) = match policy(&state, environment.as_deref()).and_then(|policy| {
+        Ok((
+            policy,
+            admission_request(&state, &content_type, &body.bytes)?,
+        ))
+    }) {
         Ok(parsed) => parsed,
         Err(refused) => return refused.into_response(),
     };
@@ -230,7 +250,7 @@ pub async fn validate(
 pub async fn mutate(
     State(state): Shared,
     environment: Option<Path<String>>,
-    headers: HeaderMap,
+    content_type: ContentType,
     body: Body,
 ) -> Response {
     let environment = environment.map(|Path(environment)| environment);
@@ -238,19 +258,19 @@ pub async fn mutate(
         Ok(body) => body,
         Err(refused) => return refused.into_response(),
     };
-    mutate_in(&state, environment.as_deref(), &headers, &body.bytes).await
+    mutate_in(&state, environment.as_deref(), &content_type, &body.bytes).await
 }
 
 async fn mutate_in(
     state: &AppState,
     environment: Option<&str>,
-    headers: &HeaderMap,
+    content_type: &ContentType,
     body: &Bytes,
 ) -> Response {
     let start = Instant::now();
     let (policy, request) = match (
         policy(state, environment),
-        admission_request(state, headers, body),
+        admission_request(state, content_type, body),
     ) {
         (Ok(policy), Ok(request)) => (policy, request),
         (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
@@ -450,7 +470,7 @@ fn record_pins(
 pub async fn imagepolicy(
     State(state): Shared,
     environment: Option<Path<String>>,
-    headers: HeaderMap,
+    content_type: ContentType,
     body: Body,
 ) -> Response {
     let environment = environment.map(|Path(environment)| environment);
@@ -458,13 +478,13 @@ pub async fn imagepolicy(
         Ok(body) => body,
         Err(refused) => return refused.into_response(),
     };
-    imagepolicy_in(&state, environment.as_deref(), &headers, &body.bytes).await
+    imagepolicy_in(&state, environment.as_deref(), &content_type, &body.bytes).await
 }
 
 async fn imagepolicy_in(
     state: &AppState,
     environment: Option<&str>,
-    headers: &HeaderMap,
+    content_type: &ContentType,
     body: &Bytes,
 ) -> Response {
     let start = Instant::now();
@@ -472,7 +492,7 @@ async fn imagepolicy_in(
         Ok(policy) => policy,
         Err(refused) => return refused.into_response(),
     };
-    let review: ImageReview = match parse(state, headers, body) {
+    let review: ImageReview = match parse(state, content_type, body) {
         Ok(review) => review,
         Err(refused) => return refused.into_response(),
     };
