@@ -62,13 +62,7 @@ impl de::Error for Error {
 
 /// Reads a `T` from `text`, which must hold that one JSON value and nothing else but whitespace.
 pub fn from_str<'de, T: de::Deserialize<'de>>(text: &'de str) -> Result<T, Error> {
-    let mut reader = Reader {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-        open: Vec::new(),
-    };
+    let mut reader = Reader::new(text);
     let value = T::deserialize(&mut reader).map_err(|error| reader.locate(error))?;
     if reader.peek().is_some() {
         return Err(reader.error("trailing characters"));
@@ -119,6 +113,17 @@ struct Reader<'de> {
 }
 
 impl<'de> Reader<'de> {
+    /// A reader at the start of `text`.
+    fn new(text: &'de str) -> Self {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            depth: 0,
+            open: Vec::new(),
+        }
+    }
+
     /// An error at the current place.
     #[cold]
     fn error(&self, message: &str) -> Error {
@@ -548,24 +553,22 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
                     Cow::Owned(text) => visitor.visit_string(text),
                 }
             }
-            Some(b'{') => {
+            Some(open @ (b'{' | b'[')) => {
                 self.enter()?;
                 self.at += 1;
-                let value = visitor.visit_map(Entries {
+                let entries = Entries {
                     reader: &mut *self,
                     first: true,
-                })?;
-                self.close(b'}', "expected `,` or `}`")?;
-                Ok(value)
-            }
-            Some(b'[') => {
-                self.enter()?;
-                self.at += 1;
-                let value = visitor.visit_seq(Entries {
-                    reader: &mut *self,
-                    first: true,
-                })?;
-                self.close(b']', "expected `,` or `]`")?;
+                };
+                let value = if open == b'{' {
+                    let value = visitor.visit_map(entries)?;
+                    self.close(b'}', "expected `,` or `}`")?;
+                    value
+                } else {
+                    let value = visitor.visit_seq(entries)?;
+                    self.close(b']', "expected `,` or `]`")?;
+                    value
+                };
                 Ok(value)
             }
             Some(b't') => {
@@ -672,18 +675,9 @@ const USUAL_DEPTH: usize = 100;
 /// with its message, where the body is wrong). What it returns is what [`from_str`] returns for the same text: a
 /// differential test holds the two equal on every real payload and on mutations of them.
 pub(super) fn usual_review(text: &str) -> Option<AdmissionReview<'_>> {
-    let mut reader = Reader {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-        open: Vec::new(),
-    };
+    let mut reader = Reader::new(text);
     let review = reader.usual_review()?;
-    match reader.peek() {
-        None => Some(review),
-        Some(_) => None,
-    }
+    reader.peek().is_none().then_some(review)
 }
 
 /// Puts `value` in an empty `slot`; `None` when the member came before (serde refuses a duplicate field).
@@ -741,13 +735,18 @@ impl<'de> Reader<'de> {
         self.read_str().ok().map(Text)
     }
 
-    /// A string or `null`.
-    fn usual_optional_text(&mut self) -> Option<Option<Text<'de>>> {
+    /// `null` as `Some(None)`, anything else as `read` reads it.
+    fn usual_or_null<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
         if self.peek()? == b'n' {
             self.literal(b"null").ok()?;
             return Some(None);
         }
-        self.usual_text().map(Some)
+        read(self).map(Some)
+    }
+
+    /// A string or `null`.
+    fn usual_optional_text(&mut self) -> Option<Option<Text<'de>>> {
+        self.usual_or_null(Self::usual_text)
     }
 
     /// Reads over a value.
@@ -792,12 +791,11 @@ impl<'de> Reader<'de> {
             "object" => first(&mut object, reader.usual_optional_view()?),
             "oldObject" => first(&mut old_object, reader.usual_optional_view()?),
             "dryRun" => {
-                let value = match reader.peek()? {
-                    b't' => reader.literal(b"true").ok().map(|()| Some(true))?,
-                    b'f' => reader.literal(b"false").ok().map(|()| Some(false))?,
-                    b'n' => reader.literal(b"null").ok().map(|()| None)?,
-                    _ => return None,
-                };
+                let value = reader.usual_or_null(|reader| match reader.peek()? {
+                    b't' => reader.literal(b"true").ok().map(|()| true),
+                    b'f' => reader.literal(b"false").ok().map(|()| false),
+                    _ => None,
+                })?;
                 first(&mut dry_run, value)
             }
             _ => reader.usual_skip(),
@@ -833,27 +831,21 @@ impl<'de> Reader<'de> {
     }
 
     fn usual_user(&mut self) -> Option<Option<UserInfo<'de>>> {
-        if self.peek()? == b'n' {
-            self.literal(b"null").ok()?;
-            return Some(None);
-        }
-        let mut username = None;
-        self.usual_members(|reader, key| match key.as_ref() {
-            "username" => first(&mut username, reader.usual_text()?),
-            _ => reader.usual_skip(),
-        })?;
-        Some(Some(UserInfo {
-            username: username.unwrap_or_default(),
-        }))
+        self.usual_or_null(|reader| {
+            let mut username = None;
+            reader.usual_members(|reader, key| match key.as_ref() {
+                "username" => first(&mut username, reader.usual_text()?),
+                _ => reader.usual_skip(),
+            })?;
+            Some(UserInfo {
+                username: username.unwrap_or_default(),
+            })
+        })
     }
 
     fn usual_optional_view(&mut self) -> Option<Option<ObjectView<'de>>> {
-        if self.peek()? == b'n' {
-            self.literal(b"null").ok()?;
-            return Some(None);
-        }
         // The review and its request are open around the object.
-        self.usual_view(2).map(Some)
+        self.usual_or_null(|reader| reader.usual_view(2))
     }
 
     /// The [`ObjectView`] of the value at the current place, `depth` containers deep.
